@@ -1,0 +1,16 @@
+//! Pure core of Vigil: time and clock, domain types, conditions, hysteresis and uptime.
+//!
+//! Nothing in this crate does IO or sleeps. Every function takes its inputs and the
+//! current time and returns a decision, so tests drive it with a [`clock::TestClock`].
+
+pub mod clock;
+pub mod condition;
+pub mod domain;
+pub mod hysteresis;
+pub mod time;
+pub mod uptime;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use domain::{MonitorName, Threshold};
+pub use hysteresis::{Health, MonitorState, Transition};
+pub use time::{parse_duration, Timestamp};
