@@ -1,1 +1,19 @@
-//! placeholder
+//! Vigil's YAML config: kebab-case keys, `${VAR}` interpolation, unknown keys rejected,
+//! and every error located as `FILE:LINE:COLUMN: message`.
+//!
+//! Loading happens in three steps: the YAML is parsed into marked nodes (each knows its
+//! line and column), environment variables are substituted inside scalar values, then
+//! the nodes are deserialized into `Raw*` structs and validated into the typed [`Config`].
+//! Validation collects every error rather than stopping at the first.
+
+mod env;
+mod error;
+mod load;
+mod model;
+mod raw;
+#[cfg(test)]
+mod tests;
+
+pub use error::{ConfigError, Location};
+pub use load::{load_file, load_str};
+pub use model::*;

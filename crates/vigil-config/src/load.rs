@@ -1,0 +1,412 @@
+//! Reading, interpolating, deserializing and validating a config file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use marked_yaml::loader::LoadError;
+use marked_yaml::types::MarkedScalarNode;
+use marked_yaml::{LoaderOptions, Node, Span, Spanned};
+use vigil_core::condition::Condition;
+use vigil_core::hysteresis::Thresholds;
+use vigil_core::{parse_duration, MonitorName, Threshold};
+
+use crate::env::interpolate;
+use crate::error::{ConfigError, ConfigErrors, Location};
+use crate::model::*;
+use crate::raw::*;
+
+/// Reads and validates the config at `path`, with `${VAR}` from the process environment.
+pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors(vec![ConfigError { file: path.to_owned(), location: None, message: format!("cannot read config: {error}") }])
+    })?;
+    load_str(path, &text, &|name| std::env::var(name).ok())
+}
+
+/// Validates config `text` as if read from `path`; `lookup` resolves `${VAR}`.
+pub fn load_str(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    let mut loader = Loader { file: path.to_owned(), errors: Vec::new() };
+    let config = loader.load(text, lookup);
+    match config {
+        Some(config) if loader.errors.is_empty() => Ok(config),
+        _ => {
+            loader.errors.sort_by_key(|error| error.location.as_ref().map(|l| (l.line, l.column)));
+            Err(ConfigErrors(loader.errors))
+        }
+    }
+}
+
+struct Loader {
+    file: PathBuf,
+    errors: Vec<ConfigError>,
+}
+
+impl Loader {
+    fn error(&mut self, span: Option<&Span>, message: impl Into<String>) {
+        let location = span.and_then(Location::of);
+        self.errors.push(ConfigError { file: self.file.clone(), location, message: message.into() });
+    }
+
+    fn load(&mut self, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Config> {
+        let text = if text.trim().is_empty() { "{}" } else { text };
+        let options = LoaderOptions::default().error_on_duplicate_keys(true);
+        let mut root = match marked_yaml::parse_yaml_with_options(0, text, options) {
+            Ok(root) => root,
+            Err(error) => {
+                self.yaml_error(&error);
+                return None;
+            }
+        };
+        self.interpolate_env(&mut root, lookup);
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let raw: RawConfig = self.deserialize(&root)?;
+        let notifiers = self.notifiers(&root);
+        self.config(raw, notifiers)
+    }
+
+    fn yaml_error(&mut self, error: &LoadError) {
+        let (marker, message) = match error {
+            LoadError::TopLevelMustBeMapping(m) => (Some(*m), "the config must be a mapping of keys to values".to_owned()),
+            LoadError::TopLevelMustBeSequence(m) => (Some(*m), "expected a sequence".to_owned()),
+            LoadError::UnexpectedAnchor(m) => (Some(*m), "YAML anchors and aliases are not supported".to_owned()),
+            LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain strings".to_owned()),
+            LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported".to_owned()),
+            LoadError::ScanError(m, scan) => (Some(*m), format!("invalid YAML: {}", scan.info())),
+            LoadError::DuplicateKey(inner) => {
+                (inner.key.span().start().copied(), format!("duplicate key `{}`", inner.key.as_str()))
+            }
+        };
+        let location = marker.map(|m| Location { line: m.line(), column: m.column() });
+        self.errors.push(ConfigError { file: self.file.clone(), location, message });
+    }
+
+    fn interpolate_env(&mut self, node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {
+        match node {
+            Node::Scalar(scalar) => {
+                if scalar.as_str().contains('$') {
+                    match interpolate(scalar.as_str(), lookup) {
+                        Ok(value) => *scalar = MarkedScalarNode::new(*scalar.span(), value),
+                        Err(message) => self.error(Some(scalar.span()), message),
+                    }
+                }
+            }
+            Node::Sequence(items) => items.iter_mut().for_each(|item| self.interpolate_env(item, lookup)),
+            Node::Mapping(entries) => entries.iter_mut().for_each(|(_, value)| self.interpolate_env(value, lookup)),
+        }
+    }
+
+    fn deserialize<'de, T: serde::Deserialize<'de>>(&mut self, node: &'de Node) -> Option<T> {
+        match marked_yaml::from_node(node) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let path_span = error.path().and_then(|path| span_of_path(node, path));
+                let error = error.into_inner();
+                let span = path_span.or_else(|| error.start_mark().map(Span::new_start));
+                let message = match &error {
+                    marked_yaml::Error::UnknownFieldError(field, expected, _) => {
+                        let expected: Vec<String> = expected.iter().map(|key| format!("`{key}`")).collect();
+                        format!("unknown key `{field}`, expected one of {}", expected.join(", "))
+                    }
+                    marked_yaml::Error::NotBoolean(_) => "expected `true` or `false`".to_owned(),
+                    marked_yaml::Error::IntegerParseFailure(error, _) => format!("expected a whole number: {error}"),
+                    other => other.to_string(),
+                };
+                self.error(span.as_ref(), message);
+                None
+            }
+        }
+    }
+
+    fn notifiers(&mut self, root: &Node) -> BTreeMap<String, NotifierConfig> {
+        let mut notifiers = BTreeMap::new();
+        let Some(section) = root.as_mapping().and_then(|map| map.get_node("notifiers")) else {
+            return notifiers;
+        };
+        let Some(entries) = section.as_mapping() else {
+            self.error(Some(section.span()), "`notifiers` must map names to notifier settings");
+            return notifiers;
+        };
+        for (name, node) in entries.iter() {
+            let Some(kind) = node.as_mapping().and_then(|map| map.get_scalar("type")) else {
+                self.error(Some(node.span()), format!("notifier `{}` needs a `type`: `email` or `webhook`", name.as_str()));
+                continue;
+            };
+            let notifier = match kind.as_str() {
+                "email" => self.deserialize::<RawEmail>(node).and_then(|raw| self.email(raw)).map(NotifierConfig::Email),
+                "webhook" => self.deserialize::<RawWebhook>(node).and_then(|raw| self.webhook(raw)).map(NotifierConfig::Webhook),
+                other => {
+                    self.error(Some(kind.span()), format!("unknown notifier type `{other}`, expected `email` or `webhook`"));
+                    None
+                }
+            };
+            if let Some(notifier) = notifier {
+                notifiers.insert(name.as_str().to_owned(), notifier);
+            }
+        }
+        notifiers
+    }
+
+    fn duration(&mut self, value: Option<&Spanned<String>>, default: Duration) -> Duration {
+        let Some(value) = value else { return default };
+        match parse_duration(value) {
+            Ok(duration) if !duration.is_zero() => duration,
+            Ok(_) => {
+                self.error(Some(value.span()), "duration must be greater than zero");
+                default
+            }
+            Err(error) => {
+                self.error(Some(value.span()), error.to_string());
+                default
+            }
+        }
+    }
+
+    fn port(&mut self, value: Option<&Spanned<i64>>, default: u16) -> u16 {
+        let Some(value) = value else { return default };
+        match u16::try_from(**value) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                self.error(Some(value.span()), format!("invalid port {}, expected 1-65535", **value));
+                default
+            }
+        }
+    }
+
+    fn email(&mut self, raw: RawEmail) -> Option<EmailConfig> {
+        let tls = match raw.tls.as_ref().map(|tls| (tls.as_str(), tls.span())) {
+            None | Some(("starttls", _)) => SmtpTls::StartTls,
+            Some(("none", _)) => SmtpTls::None,
+            Some(("tls", _)) => SmtpTls::Tls,
+            Some((other, span)) => {
+                self.error(Some(span), format!("unknown tls mode `{other}`, expected `none`, `starttls` or `tls`"));
+                SmtpTls::StartTls
+            }
+        };
+        let default_port = match tls {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+        };
+        let smtp_port = self.port(raw.smtp_port.as_ref(), default_port);
+        for address in std::iter::once(&raw.from).chain(raw.to.iter()) {
+            if !looks_like_address(address) {
+                self.error(Some(address.span()), format!("invalid e-mail address `{}`", address.as_str()));
+            }
+        }
+        if raw.to.is_empty() {
+            self.error(Some(raw.from.span()), "an email notifier needs at least one `to` address");
+        }
+        Some(EmailConfig {
+            smtp_host: raw.smtp_host,
+            smtp_port,
+            tls,
+            username: raw.username,
+            password: raw.password.map(Secret::new),
+            from: raw.from.as_str().to_owned(),
+            to: raw.to.iter().map(|to| to.as_str().to_owned()).collect(),
+            timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(30)),
+        })
+    }
+
+    fn webhook(&mut self, raw: RawWebhook) -> Option<WebhookConfig> {
+        let url = self.http_url(&raw.url)?;
+        Some(WebhookConfig {
+            url,
+            headers: raw.headers,
+            secret: raw.secret.map(Secret::new),
+            timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(10)),
+        })
+    }
+
+    fn http_url(&mut self, url: &Spanned<String>) -> Option<http::Uri> {
+        match url.parse::<http::Uri>() {
+            Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => Some(uri),
+            _ => {
+                self.error(Some(url.span()), format!("invalid URL `{}`, expected http://HOST/PATH or https://HOST/PATH", url.as_str()));
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, raw: RawConfig, notifiers: BTreeMap<String, NotifierConfig>) -> Option<Config> {
+        let storage = match &raw.storage {
+            Some(storage) if storage.starts_with("sqlite:") || storage.starts_with("postgres://") || storage.starts_with("postgresql://") => {
+                storage.as_str().to_owned()
+            }
+            Some(storage) => {
+                self.error(Some(storage.span()), format!("unsupported storage `{}`, expected sqlite://PATH or postgres://...", storage.as_str()));
+                String::new()
+            }
+            None => {
+                let dir = self.file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                format!("sqlite://{}", dir.join("vigil.db").display())
+            }
+        };
+        let listen = match &raw.listen {
+            Some(listen) => listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+                self.error(Some(listen.span()), format!("invalid listen address `{}`, expected IP:PORT such as 127.0.0.1:8080", listen.as_str()));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let max_concurrent_checks = match &raw.max_concurrent_checks {
+            Some(value) if **value >= 1 => usize::try_from(**value).unwrap_or(usize::MAX),
+            Some(value) => {
+                self.error(Some(value.span()), "max-concurrent-checks must be at least 1");
+                1
+            }
+            None => 1000,
+        };
+        let defaults = DeliveryConfig::default();
+        let delivery = match &raw.delivery {
+            Some(delivery) => DeliveryConfig {
+                initial_backoff: self.duration(delivery.initial_backoff.as_ref(), defaults.initial_backoff),
+                max_backoff: self.duration(delivery.max_backoff.as_ref(), defaults.max_backoff),
+                give_up_after: self.duration(delivery.give_up_after.as_ref(), defaults.give_up_after),
+            },
+            None => defaults,
+        };
+        let notifier_names: BTreeSet<String> = notifiers.keys().cloned().collect();
+        let mut seen = BTreeSet::new();
+        let monitors = raw
+            .monitors
+            .into_iter()
+            .filter_map(|monitor| {
+                if !seen.insert(monitor.name.as_str().to_owned()) {
+                    self.error(Some(monitor.name.span()), format!("duplicate monitor name `{}`", monitor.name.as_str()));
+                }
+                self.monitor(monitor, &notifier_names)
+            })
+            .collect();
+        Some(Config {
+            path: self.file.clone(),
+            storage,
+            listen,
+            max_concurrent_checks,
+            delivery,
+            notifiers,
+            monitors,
+        })
+    }
+
+    fn threshold(&mut self, value: Option<&Spanned<i64>>) -> Threshold {
+        let Some(value) = value else { return Threshold::default() };
+        Threshold::new(**value).unwrap_or_else(|error| {
+            self.error(Some(value.span()), error.to_string());
+            Threshold::default()
+        })
+    }
+
+    fn monitor(&mut self, raw: RawMonitor, notifier_names: &BTreeSet<String>) -> Option<MonitorConfig> {
+        let name = MonitorName::parse(&raw.name).map_err(|error| self.error(Some(raw.name.span()), error.to_string())).ok();
+        let target = self.target(&raw);
+        let interval = self.duration(raw.interval.as_ref(), Duration::from_secs(60));
+        let timeout = self.duration(raw.timeout.as_ref(), Duration::from_secs(10).min(interval));
+        if timeout > interval {
+            let span = raw.timeout.as_ref().map(|timeout| *timeout.span());
+            self.error(span.as_ref(), "timeout must not be longer than interval");
+        }
+        let mut conditions = Vec::new();
+        for text in &raw.conditions {
+            match Condition::parse(text) {
+                Ok(condition) => conditions.push(condition),
+                Err(error) => self.error(Some(text.span()), error.to_string()),
+            }
+        }
+        if raw.conditions.is_empty() {
+            let default = match &target {
+                Some(Target::Tcp { .. }) => "[CONNECTED] == true",
+                _ => "[STATUS] == 200",
+            };
+            conditions.extend(Condition::parse(default).ok());
+        }
+        let thresholds = Thresholds {
+            failure: self.threshold(raw.failure_threshold.as_ref()),
+            success: self.threshold(raw.success_threshold.as_ref()),
+        };
+        for notifier in &raw.notify {
+            if !notifier_names.contains(notifier.as_str()) {
+                let known = if notifier_names.is_empty() {
+                    "no notifiers are defined".to_owned()
+                } else {
+                    format!("defined: {}", notifier_names.iter().cloned().collect::<Vec<_>>().join(", "))
+                };
+                self.error(Some(notifier.span()), format!("unknown notifier `{}` ({known})", notifier.as_str()));
+            }
+        }
+        Some(MonitorConfig {
+            name: name?,
+            target: target?,
+            interval,
+            timeout,
+            conditions,
+            thresholds,
+            notify: raw.notify.iter().map(|name| name.as_str().to_owned()).collect(),
+        })
+    }
+
+    fn target(&mut self, raw: &RawMonitor) -> Option<Target> {
+        if let Some(address) = raw.url.strip_prefix("tcp://") {
+            let parsed = address.rsplit_once(':').and_then(|(host, port)| {
+                let port: u16 = port.parse().ok().filter(|&port| port > 0)?;
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                (!host.is_empty()).then(|| Target::Tcp { host: host.to_owned(), port })
+            });
+            if parsed.is_none() {
+                self.error(Some(raw.url.span()), format!("invalid TCP address `{}`, expected tcp://HOST:PORT", raw.url.as_str()));
+            }
+            return parsed;
+        }
+        let url = self.http_url(&raw.url)?;
+        let method = match &raw.method {
+            Some(method) => match http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) {
+                Ok(method) => method,
+                Err(_) => {
+                    self.error(Some(method.span()), format!("invalid HTTP method `{}`", method.as_str()));
+                    return None;
+                }
+            },
+            None => http::Method::GET,
+        };
+        Some(Target::Http(HttpTarget {
+            url,
+            method,
+            headers: raw.headers.clone(),
+            body: raw.body.clone(),
+            follow_redirects: raw.follow_redirects.unwrap_or(true),
+            verify_tls: raw.verify_tls.unwrap_or(true),
+        }))
+    }
+}
+
+fn looks_like_address(address: &str) -> bool {
+    let address = address.rsplit_once('<').map_or(address, |(_, inner)| inner.trim_end_matches('>'));
+    address.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !address.contains(char::is_whitespace))
+}
+
+/// Finds the node a serde path such as `monitors[0].intervall` names; for a final key that
+/// is not in the struct (an unknown key) this is the key itself.
+fn span_of_path(root: &Node, path: &str) -> Option<Span> {
+    let mut node = root;
+    let mut span = *root.span();
+    for part in path.split('.') {
+        let (key, indices) = part.split_once('[').map_or((part, ""), |(key, rest)| (key, rest));
+        if !key.is_empty() && key != "?" {
+            let mapping = node.as_mapping()?;
+            let (found_key, value) = mapping.iter().find(|(candidate, _)| candidate.as_str() == key)?;
+            span = *found_key.span();
+            node = value;
+        }
+        for index in indices.split('[').filter(|index| !index.is_empty()) {
+            let index: usize = index.trim_end_matches(']').parse().ok()?;
+            node = node.as_sequence()?.get(index)?;
+            // A mapping's own mark sits after its first key; its first key reads better.
+            span = node.as_mapping().and_then(|mapping| mapping.keys().next()).map_or(*node.span(), |key| *key.span());
+        }
+    }
+    Some(span)
+}

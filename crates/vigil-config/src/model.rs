@@ -1,0 +1,144 @@
+//! The validated, typed config that the rest of Vigil uses.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vigil_core::condition::Condition;
+use vigil_core::hysteresis::Thresholds;
+use vigil_core::MonitorName;
+
+/// The whole config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub storage: String,
+    /// Address of the HTTP server: `/healthz`, `/readyz`, `/metrics`.
+    pub listen: SocketAddr,
+    /// At most this many checks run at once across all monitors.
+    pub max_concurrent_checks: usize,
+    pub delivery: DeliveryConfig,
+    pub notifiers: BTreeMap<String, NotifierConfig>,
+    pub monitors: Vec<MonitorConfig>,
+}
+
+/// How the outbox retries a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// After this long since it was queued, a notification is marked failed.
+    pub give_up_after: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            give_up_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// A secret from the environment. It never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// One notifier, referred to by name from monitors' `notify`.
+#[derive(Debug, Clone)]
+pub enum NotifierConfig {
+    Email(EmailConfig),
+    Webhook(WebhookConfig),
+}
+
+/// How to reach the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text; only for local relays and tests.
+    None,
+    /// Plain connection upgraded with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: http::Uri,
+    pub headers: BTreeMap<String, String>,
+    /// When set, the body is signed with HMAC-SHA256 into `X-Vigil-Signature: sha256=HEX`.
+    pub secret: Option<Secret>,
+    pub timeout: Duration,
+}
+
+/// One watched endpoint.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    pub name: MonitorName,
+    pub target: Target,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub conditions: Vec<Condition>,
+    pub thresholds: Thresholds,
+    pub notify: Vec<String>,
+}
+
+/// What a monitor probes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Http(HttpTarget),
+    /// `tcp://host:port`: a TCP connect.
+    Tcp { host: String, port: u16 },
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    pub url: http::Uri,
+    pub method: http::Method,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub follow_redirects: bool,
+    pub verify_tls: bool,
+}
+
+impl Target {
+    pub fn url(&self) -> String {
+        match self {
+            Target::Http(http) => http.url.to_string(),
+            Target::Tcp { host, port } => format!("tcp://{host}:{port}"),
+        }
+    }
+}

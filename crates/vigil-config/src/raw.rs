@@ -1,0 +1,108 @@
+//! The config as written: serde structs whose doc comments are the user documentation.
+//! Values that need checking stay [`Spanned`] so validation can point at them.
+
+use std::collections::BTreeMap;
+
+use marked_yaml::Spanned;
+use serde::Deserialize;
+
+/// Top level of `vigil.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawConfig {
+    /// `sqlite://vigil.db` (default: `vigil.db` beside the config) or `postgres://user@host/db`.
+    pub storage: Option<Spanned<String>>,
+    /// Address for `/healthz`, `/readyz`, `/metrics`. Default `127.0.0.1:8080`.
+    pub listen: Option<Spanned<String>>,
+    /// Upper bound on checks in flight at once. Default 1000.
+    pub max_concurrent_checks: Option<Spanned<i64>>,
+    /// Retry policy of the notification outbox.
+    pub delivery: Option<RawDelivery>,
+    /// Named notifiers; each has a `type` (`email` or `webhook`). Read node by node.
+    #[serde(rename = "notifiers")]
+    pub _notifiers: Option<serde::de::IgnoredAny>,
+    /// The monitors.
+    #[serde(default)]
+    pub monitors: Vec<RawMonitor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawDelivery {
+    /// First retry delay; doubles each attempt. Default `1s`.
+    pub initial_backoff: Option<Spanned<String>>,
+    /// Longest delay between retries. Default `5m`.
+    pub max_backoff: Option<Spanned<String>>,
+    /// Give up (mark failed) this long after queueing. Default `24h`.
+    pub give_up_after: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawMonitor {
+    /// Unique name: letters, digits, `-`, `_`, `.`.
+    pub name: Spanned<String>,
+    /// `http://`, `https://` or `tcp://host:port`.
+    pub url: Spanned<String>,
+    /// HTTP method. Default `GET`.
+    pub method: Option<Spanned<String>>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body.
+    pub body: Option<String>,
+    /// Time between checks. Default `60s`.
+    pub interval: Option<Spanned<String>>,
+    /// Time allowed for one check, at most `interval`. Default `10s`.
+    pub timeout: Option<Spanned<String>>,
+    /// Gatus-style conditions; all must hold. Default `[STATUS] == 200` (HTTP),
+    /// `[CONNECTED] == true` (TCP).
+    #[serde(default)]
+    pub conditions: Vec<Spanned<String>>,
+    /// Failures in a row before DOWN. Default 2.
+    pub failure_threshold: Option<Spanned<i64>>,
+    /// Successes in a row before UP. Default 2.
+    pub success_threshold: Option<Spanned<i64>>,
+    /// Follow HTTP redirects. Default true.
+    pub follow_redirects: Option<bool>,
+    /// Verify TLS certificates. Default true.
+    pub verify_tls: Option<bool>,
+    /// Names of notifiers told about outages and recoveries.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
+}
+
+/// `type: email`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawEmail {
+    #[serde(rename = "type")]
+    pub _type: String,
+    pub smtp_host: String,
+    /// Default: 25 with `tls: none`, 587 with `starttls`, 465 with `tls`.
+    pub smtp_port: Option<Spanned<i64>>,
+    /// `none`, `starttls` (default) or `tls`.
+    pub tls: Option<Spanned<String>>,
+    pub username: Option<String>,
+    /// Use `${VAR}`; never written in the file.
+    pub password: Option<String>,
+    pub from: Spanned<String>,
+    pub to: Vec<Spanned<String>>,
+    /// Default `30s`.
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// `type: webhook`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawWebhook {
+    #[serde(rename = "type")]
+    pub _type: String,
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// HMAC-SHA256 key for the `X-Vigil-Signature` header; use `${VAR}`.
+    pub secret: Option<String>,
+    /// Default `10s`.
+    pub timeout: Option<Spanned<String>>,
+}

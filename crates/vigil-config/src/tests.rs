@@ -1,0 +1,117 @@
+//! Config loading: one valid file, and a table of broken ones with their located errors.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::*;
+
+fn lookup(name: &str) -> Option<String> {
+    (name == "SMTP_PASSWORD").then(|| "hunter2".to_owned())
+}
+
+fn load(text: &str) -> Result<Config, String> {
+    load_str(Path::new("vigil.yaml"), text, &lookup).map_err(|errors| errors.to_string())
+}
+
+const VALID: &str = r#"
+storage: sqlite://vigil.db
+listen: 127.0.0.1:9090
+notifiers:
+  oncall:
+    type: email
+    smtp-host: 127.0.0.1
+    smtp-port: 2525
+    tls: none
+    username: vigil
+    password: ${SMTP_PASSWORD}
+    from: vigil@example.com
+    to: [oncall@example.com]
+  hook:
+    type: webhook
+    url: http://127.0.0.1:9000/hook
+monitors:
+  - name: fitpay-api
+    url: http://127.0.0.1:8000/health
+    interval: 5s
+    timeout: 2s
+    conditions: ["[STATUS] == 200", "[BODY].status == OK"]
+    failure-threshold: 2
+    success-threshold: 3
+    notify: [oncall, hook]
+  - name: db
+    url: tcp://127.0.0.1:5432
+"#;
+
+#[test]
+fn a_valid_config_loads_with_defaults() {
+    let config = load(VALID).expect("valid config");
+    assert_eq!(config.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(config.monitors.len(), 2);
+    let api = &config.monitors[0];
+    assert_eq!(api.name.as_str(), "fitpay-api");
+    assert_eq!(api.interval, Duration::from_secs(5));
+    assert_eq!(api.timeout, Duration::from_secs(2));
+    assert_eq!(api.conditions.len(), 2);
+    assert_eq!(api.thresholds.success.get(), 3);
+    assert_eq!(api.notify, ["oncall", "hook"]);
+    let db = &config.monitors[1];
+    assert!(matches!(&db.target, Target::Tcp { host, port: 5432 } if host == "127.0.0.1"));
+    assert_eq!(db.interval, Duration::from_secs(60));
+    assert_eq!(db.conditions[0].as_str(), "[CONNECTED] == true");
+    assert_eq!(db.thresholds.failure.get(), 2);
+    let Some(NotifierConfig::Email(email)) = config.notifiers.get("oncall") else { panic!("email notifier") };
+    assert_eq!(email.password.as_ref().map(Secret::expose), Some("hunter2"));
+    assert_eq!(email.tls, SmtpTls::None);
+    assert!(!format!("{email:?}").contains("hunter2"), "secrets never print");
+    assert_eq!(config.delivery, DeliveryConfig::default());
+}
+
+#[test]
+fn default_storage_is_sqlite_beside_the_config() {
+    let config = load_str(Path::new("/etc/vigil/vigil.yaml"), "monitors: []", &lookup).expect("valid");
+    assert_eq!(config.storage, "sqlite:///etc/vigil/vigil.db");
+    let config = load("").expect("an empty file is a valid config");
+    assert_eq!(config.storage, "sqlite://./vigil.db");
+}
+
+#[test]
+fn config_errors_are_located() {
+    let monitor = "monitors:\n  - name: api\n    url: http://127.0.0.1/\n";
+    let cases: &[(&str, &str)] = &[
+        ("colour: red\n", "vigil.yaml:1:1: unknown key `colour`, expected one of `storage`, `listen`, `max-concurrent-checks`, `delivery`, `notifiers`, `monitors`"),
+        (&format!("{monitor}    intervall: 5s\n"), "vigil.yaml:4:5: unknown key `intervall`"),
+        (&format!("{monitor}    interval: 5 seconds\n"), "vigil.yaml:4:15: invalid duration `5 seconds`, expected a whole number and a unit (ms, s, m, h, d), e.g. `5s`"),
+        (&format!("{monitor}    interval: 0s\n"), "vigil.yaml:4:15: duration must be greater than zero"),
+        (&format!("{monitor}    conditions: [\"[STATUS] < abc\"]\n"), "vigil.yaml:4:18: `<` needs a number on the other side, got `abc`"),
+        (&format!("{monitor}    conditions:\n      - \"[STATUS] == 200\"\n      - \"[STATUS] 200\"\n"), "vigil.yaml:6:9: condition `[STATUS] 200` has no comparator"),
+        (&format!("{monitor}    notify: [pager]\n"), "vigil.yaml:4:14: unknown notifier `pager` (no notifiers are defined)"),
+        (&format!("{monitor}  - name: api\n    url: http://127.0.0.1/\n"), "vigil.yaml:4:11: duplicate monitor name `api`"),
+        (&format!("{monitor}    failure-threshold: 0\n"), "vigil.yaml:4:24: threshold must be at least 1, got 0"),
+        (&format!("{monitor}    success-threshold: -1\n"), "vigil.yaml:4:24: threshold must be at least 1, got -1"),
+        (&format!("{monitor}    timeout: 10s\n    interval: 5s\n"), "vigil.yaml:4:14: timeout must not be longer than interval"),
+        ("monitors:\n  - name: bad name\n    url: http://x/\n", "vigil.yaml:2:11: invalid monitor name `bad name`"),
+        ("monitors:\n  - name: api\n    url: ftp://x/\n", "vigil.yaml:3:10: invalid URL `ftp://x/`"),
+        ("monitors:\n  - name: api\n    url: tcp://host\n", "vigil.yaml:3:10: invalid TCP address `tcp://host`"),
+        ("monitors:\n  - name: api\n", "vigil.yaml:2:5: missing field `url`"),
+        ("listen: nowhere\n", "vigil.yaml:1:9: invalid listen address `nowhere`"),
+        ("storage: mysql://x\n", "vigil.yaml:1:10: unsupported storage `mysql://x`"),
+        ("notifiers:\n  x:\n    type: email\n    smtp-host: h\n    password: ${NOPE}\n    from: a@b\n    to: [c@d]\n", "vigil.yaml:5:15: environment variable `NOPE` is not set"),
+        ("notifiers:\n  x:\n    type: pigeon\n", "vigil.yaml:3:11: unknown notifier type `pigeon`"),
+        ("notifiers:\n  x:\n    type: webhook\n    url: http://h/\n    smtp-host: h\n", "vigil.yaml:5:5: unknown key `smtp-host`"),
+        ("notifiers:\n  x:\n    type: email\n    smtp-host: h\n    tls: ssl\n    from: a@b\n    to: [c@d]\n", "vigil.yaml:5:10: unknown tls mode `ssl`"),
+        ("notifiers:\n  x:\n    type: email\n    smtp-host: h\n    from: nobody\n    to: [c@d]\n", "vigil.yaml:5:11: invalid e-mail address `nobody`"),
+        ("a: [1, 2\n", "vigil.yaml:2:1: invalid YAML"),
+        ("listen: a\nlisten: b\n", "vigil.yaml:2:1: duplicate key `listen`"),
+    ];
+    for (text, expected) in cases {
+        let error = load(text).expect_err(text);
+        assert!(error.starts_with(expected), "config:\n{text}\nexpected: {expected}\nactual:   {error}");
+    }
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let text = "monitors:\n  - name: a\n    url: http://x/\n    interval: nope\n    notify: [ghost]\n";
+    let errors = load(text).expect_err("two errors");
+    assert_eq!(errors.lines().count(), 2, "{errors}");
+}
