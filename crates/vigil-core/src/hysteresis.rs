@@ -13,7 +13,8 @@ use crate::domain::Threshold;
 use crate::time::Timestamp;
 
 /// What Vigil currently believes about a monitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Health {
     Unknown,
     Up,

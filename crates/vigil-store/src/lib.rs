@@ -1,1 +1,110 @@
-//! placeholder
+//! Vigil's store: transitions, the notification outbox and its attempts, and runs.
+//!
+//! One [`Store`] type serves both backends through sqlx's `Any` driver: SQLite (bundled,
+//! the zero-set-up default) and PostgreSQL (several nodes sharing state). The SQL is
+//! written once in the dialect both accept (`$1` parameters, `RETURNING`, `ON CONFLICT`);
+//! only the migrations differ. Times are Unix milliseconds in `BIGINT` columns.
+//!
+//! The conformance suite in `tests/it` runs the same cases against both backends.
+
+mod migrations;
+mod outbox;
+mod runs;
+mod transitions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::AnyPool;
+
+pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
+pub use runs::RunId;
+pub use transitions::{NewTransition, TransitionRecord};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage URL names a backend Vigil does not have.
+    #[error("unsupported storage url `{0}`, expected sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("cannot open store: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed; the schema is left as it was.
+    #[error("migration {version} failed: {source}")]
+    Migrate { version: i64, source: sqlx::Error },
+    /// A query failed.
+    #[error("store query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store. Cheap to clone; clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens the store at `url` (creating an SQLite file if needed) and migrates it.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let url = if path.contains("mode=") { format!("sqlite://{path}") } else { format!("sqlite://{path}{separator}mode=rwc") };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Connect)?;
+        let pool_options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(10));
+        let pool_options = if backend == Backend::Sqlite {
+            pool_options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    connection.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            pool_options
+        };
+        let pool = pool_options.connect_with(options).await.map_err(StoreError::Connect)?;
+        let store = Store { pool, backend };
+        migrations::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers; for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,96 @@
+//! Schema migrations: an ordered list, each applied once in its own transaction.
+
+use crate::{Backend, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    /// Statements; `{id}` becomes the backend's auto-increment primary key.
+    statements: &'static [&'static str],
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    statements: &[
+        "CREATE TABLE transitions (
+            id {id},
+            monitor TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            from_state TEXT NOT NULL,
+            state TEXT NOT NULL,
+            healthy BOOLEAN NOT NULL,
+            reason TEXT NOT NULL,
+            previous_period_ms BIGINT
+        )",
+        "CREATE INDEX transitions_monitor_at ON transitions (monitor, at)",
+        "CREATE TABLE outbox (
+            id {id},
+            idempotency_key TEXT NOT NULL UNIQUE,
+            notifier TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            give_up_at BIGINT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            last_error TEXT,
+            delivered_at BIGINT,
+            lease_owner TEXT,
+            lease_until BIGINT
+        )",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE TABLE outbox_attempts (
+            id {id},
+            outbox_id BIGINT NOT NULL REFERENCES outbox (id),
+            at BIGINT NOT NULL,
+            ok BOOLEAN NOT NULL,
+            error TEXT
+        )",
+        "CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id)",
+        "CREATE TABLE runs (
+            id {id},
+            node TEXT NOT NULL,
+            started_at BIGINT NOT NULL,
+            last_seen_at BIGINT NOT NULL,
+            stopped_at BIGINT
+        )",
+    ],
+}];
+
+pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    let id_type = match store.backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    };
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&store.pool)
+        .await?;
+    for migration in MIGRATIONS {
+        let failed = |source| StoreError::Migrate { version: migration.version, source };
+        let mut transaction = store.pool.begin().await?;
+        if store.backend == Backend::Postgres {
+            // Nodes starting together must not migrate at the same time.
+            sqlx::query("SELECT pg_advisory_xact_lock(7414001)").execute(&mut *transaction).await.map_err(failed)?;
+        }
+        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(migration.version)
+            .fetch_optional(&mut *transaction)
+            .await
+            .map_err(failed)?;
+        if applied.is_some() {
+            continue;
+        }
+        for statement in migration.statements {
+            let sql = statement.replace("{id}", id_type);
+            sqlx::query(&sql).execute(&mut *transaction).await.map_err(failed)?;
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(migration.version)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed)?;
+        transaction.commit().await.map_err(failed)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The durable outbox: every notification is a row written with the event that caused
+//! it, then claimed under a lease, attempted, and marked delivered, retried or failed.
+//! Every attempt is recorded.
+
+use std::time::Duration;
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use vigil_core::Timestamp;
+
+use crate::{millis, Store, StoreError};
+
+/// A notification to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    /// Name of the notifier that will deliver it.
+    pub notifier: String,
+    /// What to say, as JSON; the store does not read it.
+    pub payload: String,
+}
+
+/// A queued notification, claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub notifier: String,
+    pub payload: String,
+    pub status: OutboxStatus,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub created_at: Timestamp,
+    pub give_up_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl OutboxStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+}
+
+/// How one attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered,
+    /// Failed; try again at `next_attempt_at`.
+    Retry { next_attempt_at: Timestamp, error: String },
+    /// Failed for good: the error is permanent or the retry period is over.
+    Failed { error: String },
+}
+
+/// Counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxSummary {
+    pub pending: i64,
+    pub delivered: i64,
+    pub failed: i64,
+}
+
+const COLUMNS: &str = "id, idempotency_key, notifier, payload, status, attempts, created_at, give_up_at, last_error";
+
+fn from_row(row: &AnyRow) -> Result<OutboxItem, StoreError> {
+    let status: String = row.try_get("status")?;
+    let status = match status.as_str() {
+        "pending" => OutboxStatus::Pending,
+        "delivered" => OutboxStatus::Delivered,
+        "failed" => OutboxStatus::Failed,
+        other => return Err(StoreError::Corrupt(format!("unknown outbox status `{other}`"))),
+    };
+    Ok(OutboxItem {
+        id: row.try_get("id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        notifier: row.try_get("notifier")?,
+        payload: row.try_get("payload")?,
+        status,
+        attempts: row.try_get("attempts")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        give_up_at: Timestamp(row.try_get("give_up_at")?),
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+/// Queues a notification inside the caller's transaction. A second insert with the
+/// same key is ignored: an episode is notified once per notifier.
+pub(crate) async fn insert_notification(
+    db: &mut Transaction<'_, Any>,
+    key: &str,
+    notification: &NewNotification,
+    now: Timestamp,
+    give_up_after: Duration,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (idempotency_key, notifier, payload, status, created_at, next_attempt_at, give_up_at)
+         VALUES ($1, $2, $3, 'pending', $4, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(&notification.notifier)
+    .bind(&notification.payload)
+    .bind(now.0)
+    .bind(now.0.saturating_add(millis(give_up_after)))
+    .execute(&mut **db)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Claims up to `limit` due notifications for `owner` until `now + lease`. A
+    /// notification whose holder crashed becomes claimable again when its lease ends.
+    pub async fn claim_due(&self, owner: &str, now: Timestamp, lease: Duration, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+        let sql = format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2
+             WHERE id IN (
+                SELECT id FROM outbox
+                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                ORDER BY next_attempt_at, id LIMIT $4
+             ) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3)
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(now.0.saturating_add(millis(lease)))
+            .bind(now.0)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut items: Vec<OutboxItem> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+        items.sort_by_key(|item| item.id);
+        Ok(items)
+    }
+
+    /// Records one attempt and its outcome. Returns false, recording nothing, when
+    /// `owner` no longer holds the lease (another node took the notification over).
+    pub async fn finish_attempt(&self, id: i64, owner: &str, at: Timestamp, outcome: &AttemptOutcome) -> Result<bool, StoreError> {
+        let mut db = self.pool.begin().await?;
+        let (status, next_attempt_at, error, delivered_at) = match outcome {
+            AttemptOutcome::Delivered => (OutboxStatus::Delivered, None, None, Some(at.0)),
+            AttemptOutcome::Retry { next_attempt_at, error } => (OutboxStatus::Pending, Some(next_attempt_at.0), Some(error.as_str()), None),
+            AttemptOutcome::Failed { error } => (OutboxStatus::Failed, None, Some(error.as_str()), None),
+        };
+        let updated = sqlx::query(
+            "UPDATE outbox SET status = $3, attempts = attempts + 1, next_attempt_at = COALESCE($4, next_attempt_at),
+                last_error = COALESCE($5, last_error), delivered_at = $6, lease_owner = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(status.as_str())
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(delivered_at)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO outbox_attempts (outbox_id, at, ok, error) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(at.0)
+            .bind(matches!(outcome, AttemptOutcome::Delivered))
+            .bind(error)
+            .execute(&mut *db)
+            .await?;
+        db.commit().await?;
+        Ok(true)
+    }
+
+    /// When the next pending notification falls due, if any.
+    pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(next.map(Timestamp))
+    }
+
+    pub async fn outbox_summary(&self) -> Result<OutboxSummary, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status").fetch_all(&self.pool).await?;
+        let mut summary = OutboxSummary::default();
+        for row in rows {
+            let status: String = row.try_get("status")?;
+            let count: i64 = row.try_get("n")?;
+            match status.as_str() {
+                "pending" => summary.pending = count,
+                "delivered" => summary.delivered = count,
+                _ => summary.failed += count,
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The newest notifications, newest first.
+    pub async fn notifications(&self, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1");
+        sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?.iter().map(from_row).collect()
+    }
+
+    /// How many attempts were recorded for one notification.
+    pub async fn attempt_count(&self, id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox_attempts WHERE outbox_id = $1").bind(id).fetch_one(&self.pool).await?)
+    }
+}

@@ -1,0 +1,126 @@
+//! Stored state transitions, written in one transaction with the notifications they cause.
+
+use std::time::Duration;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use vigil_core::uptime::StateChange;
+use vigil_core::{Health, Timestamp};
+
+use crate::outbox::{insert_notification, NewNotification};
+use crate::{millis, Store, StoreError};
+
+/// A transition about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewTransition {
+    pub monitor: String,
+    pub at: Timestamp,
+    pub from: Health,
+    pub to: Health,
+    /// Why: the failing conditions, or the error, or `recovered`.
+    pub reason: String,
+    pub previous_period: Option<Duration>,
+}
+
+/// A stored transition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TransitionRecord {
+    pub id: i64,
+    pub monitor: String,
+    pub at: Timestamp,
+    pub from: Health,
+    pub to: Health,
+    pub healthy: bool,
+    pub reason: String,
+    pub previous_period_ms: Option<i64>,
+}
+
+// `healthy` is stored for readers of the table but derived on the way out: sqlx's Any
+// driver cannot decode SQLite booleans.
+const COLUMNS: &str = "id, monitor, at, from_state, state, reason, previous_period_ms";
+
+fn health(row: &AnyRow, column: &str) -> Result<Health, StoreError> {
+    let text: String = row.try_get(column)?;
+    Health::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("unknown state `{text}`")))
+}
+
+fn from_row(row: &AnyRow) -> Result<TransitionRecord, StoreError> {
+    let to = health(row, "state")?;
+    Ok(TransitionRecord {
+        id: row.try_get("id")?,
+        monitor: row.try_get("monitor")?,
+        at: Timestamp(row.try_get("at")?),
+        from: health(row, "from_state")?,
+        to,
+        healthy: to == Health::Up,
+        reason: row.try_get("reason")?,
+        previous_period_ms: row.try_get("previous_period_ms")?,
+    })
+}
+
+impl Store {
+    /// Stores `transition` and queues `notifications` in the same transaction, so either
+    /// both are recorded or neither is. Each notification's idempotency key is
+    /// `transition:ID:NOTIFIER`: one transition is one episode.
+    pub async fn record_transition(
+        &self,
+        transition: &NewTransition,
+        notifications: &[NewNotification],
+        give_up_after: Duration,
+    ) -> Result<TransitionRecord, StoreError> {
+        let mut db = self.pool.begin().await?;
+        let sql = format!(
+            "INSERT INTO transitions (monitor, at, from_state, state, healthy, reason, previous_period_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&transition.monitor)
+            .bind(transition.at.0)
+            .bind(transition.from.as_str())
+            .bind(transition.to.as_str())
+            .bind(transition.to == Health::Up)
+            .bind(&transition.reason)
+            .bind(transition.previous_period.map(millis))
+            .fetch_one(&mut *db)
+            .await?;
+        let record = from_row(&row)?;
+        for notification in notifications {
+            let key = format!("transition:{}:{}", record.id, notification.notifier);
+            insert_notification(&mut db, &key, notification, transition.at, give_up_after).await?;
+        }
+        db.commit().await?;
+        Ok(record)
+    }
+
+    /// The newest transition of every monitor, to restore state on start.
+    pub async fn latest_transitions(&self) -> Result<Vec<TransitionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transitions WHERE id IN (SELECT MAX(id) FROM transitions GROUP BY monitor) ORDER BY monitor"
+        );
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(from_row).collect()
+    }
+
+    /// A monitor's transitions, newest first.
+    pub async fn transitions(&self, monitor: &str, limit: i64) -> Result<Vec<TransitionRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM transitions WHERE monitor = $1 ORDER BY at DESC, id DESC LIMIT $2");
+        sqlx::query(&sql).bind(monitor).bind(limit).fetch_all(&self.pool).await?.iter().map(from_row).collect()
+    }
+
+    /// Names of every monitor that has a stored transition.
+    pub async fn monitors_with_history(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT monitor FROM transitions ORDER BY monitor").fetch_all(&self.pool).await?)
+    }
+
+    /// State changes of `monitor` in `[from, to)`, oldest first, preceded by the last
+    /// change before `from` so the state at the start of the window is known.
+    pub async fn state_changes(&self, monitor: &str, from: Timestamp, to: Timestamp) -> Result<Vec<StateChange>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transitions WHERE monitor = $1 AND (
+                (at >= $2 AND at < $3)
+                OR id = (SELECT MAX(id) FROM transitions WHERE monitor = $1 AND at < $2)
+             ) ORDER BY at, id"
+        );
+        let rows = sqlx::query(&sql).bind(monitor).bind(from.0).bind(to.0).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| from_row(row).map(|record| StateChange { at: record.at, health: record.to })).collect()
+    }
+}

@@ -1,0 +1,48 @@
+//! The store conformance suite: every case runs against SQLite and PostgreSQL.
+
+mod conformance;
+
+use vigil_store::Store;
+
+/// Runs `case` against a fresh SQLite file and a fresh database in a throwaway
+/// PostgreSQL cluster (skipped, with a reason, where PostgreSQL is not installed).
+macro_rules! store_suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    let url = format!("sqlite://{}", dir.path().join("vigil.db").display());
+                    let store = vigil_store::Store::open(&url).await.expect("open sqlite");
+                    crate::conformance::$case(store, &url).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(cluster) = vigil_testkit::PostgresCluster::start() else { return };
+                    let url = cluster.database("vigil");
+                    let store = vigil_store::Store::open(&url).await.expect("open postgres");
+                    crate::conformance::$case(store, &url).await;
+                    drop(cluster);
+                }
+            )*
+        }
+    };
+}
+
+store_suite!(
+    migrations_are_idempotent,
+    transition_and_notifications_commit_together,
+    latest_transitions_restore_state,
+    state_changes_include_the_state_at_window_start,
+    leases_keep_two_nodes_from_sending_the_same_notification,
+    attempts_are_recorded_until_delivered_or_failed,
+    runs_give_coverage,
+);
+
+#[allow(dead_code, reason = "keeps the import used in both expansions")]
+fn _type_check(_: Store) {}
