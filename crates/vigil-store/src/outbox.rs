@@ -118,15 +118,16 @@ pub(crate) async fn insert_notification(
 
 impl Store {
     /// Claims up to `limit` due notifications for `owner` until `now + lease`. A
-    /// notification whose holder crashed becomes claimable again when its lease ends.
+    /// notification whose holder crashed becomes claimable by others when its lease
+    /// ends, and by the same owner (a restarted node) at once.
     pub async fn claim_due(&self, owner: &str, now: Timestamp, lease: Duration, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
         let sql = format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2
              WHERE id IN (
                 SELECT id FROM outbox
-                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
                 ORDER BY next_attempt_at, id LIMIT $4
-             ) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3)
+             ) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
              RETURNING {COLUMNS}"
         );
         let rows = sqlx::query(&sql)

@@ -67,6 +67,8 @@ pub async fn leases_keep_two_nodes_from_sending_the_same_notification(store: Sto
     let first = store.claim_due("node-a", Timestamp(1_000), lease, 10).await.expect("claim");
     assert_eq!(first.len(), 1);
     assert!(store.claim_due("node-b", Timestamp(1_001), lease, 10).await.expect("claim").is_empty(), "held by node-a");
+    let restarted = store.claim_due("node-a", Timestamp(1_002), lease, 10).await.expect("claim");
+    assert_eq!(restarted.len(), 1, "a restarted node takes its own lease back at once");
     // node-a crashed: after the lease, node-b takes over and node-a's late result is refused.
     let taken = store.claim_due("node-b", Timestamp(31_000), lease, 10).await.expect("claim");
     assert_eq!(taken.len(), 1);

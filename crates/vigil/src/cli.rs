@@ -1,0 +1,123 @@
+//! The command line: every subcommand, its flags and its help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Vigil watches services, decides when something is really wrong, tells people, and
+/// keeps the record.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "VIGIL_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Config file.
+    #[arg(short = 'c', long = "config", default_value = "vigil.yaml", env = "VIGIL_CONFIG")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Watch the configured monitors until SIGINT or SIGTERM, then finish checks in
+    /// flight, make a last delivery pass and exit 0.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Validate the config; print every error as FILE:LINE:COLUMN: message and exit 2.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Probe one URL now. Exit 0 when every condition holds, 1 when not, 2 on bad usage.
+    ///
+    /// Example: vigil probe http://127.0.0.1:8000/health --condition '[STATUS] == 200'
+    /// --condition '[BODY].status == OK'
+    Probe {
+        /// http://, https:// or tcp://HOST:PORT.
+        url: String,
+        /// A Gatus-style condition; repeat for several. Default: [STATUS] == 200 (HTTP),
+        /// [CONNECTED] == true (TCP).
+        #[arg(long = "condition", short = 'C')]
+        conditions: Vec<String>,
+        /// Time allowed for the whole check, e.g. 500ms, 5s.
+        #[arg(long, default_value = "10s")]
+        timeout: String,
+        /// HTTP method.
+        #[arg(long, short = 'X', default_value = "GET")]
+        method: String,
+        /// Request header as NAME:VALUE; repeat for several.
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+        /// Request body.
+        #[arg(long, short = 'd')]
+        body: Option<String>,
+        /// Do not follow redirects.
+        #[arg(long)]
+        no_follow: bool,
+        /// Skip TLS certificate verification (the expiry is still read).
+        #[arg(long, short = 'k')]
+        insecure: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a monitor's stored transitions, newest first.
+    History {
+        /// Monitor name.
+        monitor: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How many transitions to show.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: i64,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time-weighted uptime per monitor over the past days; time Vigil was not running
+    /// counts as unknown, not as up or down.
+    Uptime {
+        /// Only this monitor.
+        monitor: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Window length in days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything on one machine with no set-up: a local fake API that fails on a
+    /// schedule (or on demand), Vigil watching it, transitions and notifications shown
+    /// as they happen.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where Vigil's HTTP server (/metrics, /healthz) listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Seconds the fake API stays healthy, then failing, in a loop.
+    #[arg(long, default_value_t = 20)]
+    pub cycle: u64,
+    /// Directory for the demo's config and SQLite store (default: a temp dir).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}

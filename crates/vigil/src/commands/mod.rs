@@ -1,0 +1,93 @@
+//! The subcommands. Each returns its exit code: 0 success, 1 failure at run time (or an
+//! unhealthy probe), 2 bad usage or config.
+
+mod probe;
+mod record;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use vigil_config::Config;
+use vigil_core::SystemClock;
+
+use crate::cli::Command;
+
+pub const USAGE_ERROR: u8 = 2;
+
+pub async fn execute(command: Command) -> ExitCode {
+    match command {
+        Command::Run { config } => match load_config(&config.path) {
+            Ok(config) => report(run(config).await),
+            Err(code) => code,
+        },
+        Command::Check { config } => match load_config(&config.path) {
+            Ok(config) => {
+                println!("{}: ok ({} monitors, {} notifiers)", config.path.display(), config.monitors.len(), config.notifiers.len());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Probe { url, conditions, timeout, method, headers, body, no_follow, insecure, json } => {
+            let options = probe::ProbeOptions { url, conditions, timeout, method, headers, body, follow_redirects: !no_follow, insecure, json };
+            probe::execute(options).await
+        }
+        Command::History { monitor, config, limit, json } => match load_config(&config.path) {
+            Ok(config) => report(record::history(&config, &monitor, limit, json).await),
+            Err(code) => code,
+        },
+        Command::Uptime { monitor, config, days, json } => match load_config(&config.path) {
+            Ok(config) => report(record::uptime(&config, monitor.as_deref(), days, json).await),
+            Err(code) => code,
+        },
+        Command::Demo(args) => report(crate::demo::run(args).await),
+    }
+}
+
+/// Loads the config, printing every located error.
+pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    vigil_config::load_file(path).map_err(|errors| {
+        eprintln!("{errors}");
+        ExitCode::from(USAGE_ERROR)
+    })
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `vigil run`: until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let running = crate::run::start(config, Arc::new(SystemClock)).await?;
+    shutdown_signal().await;
+    running.stop().await
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

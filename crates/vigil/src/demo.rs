@@ -1,0 +1,125 @@
+//! `vigil demo`: a local fake API with fault injection, Vigil watching it, and every
+//! transition and notification shown as it happens. Nothing to set up.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use vigil_core::SystemClock;
+
+use crate::cli::DemoArgs;
+
+/// A fake API: `GET /health` answers `{"status":"OK"}`, or 500 `{"status":"DOWN"}` while
+/// failing. `POST /fail` and `POST /recover` switch it; `POST /notifications` prints
+/// what Vigil's webhook sends.
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    failing: Arc<AtomicBool>,
+}
+
+impl FakeApi {
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/health", get(health))
+            .route("/fail", post(|State(api): State<FakeApi>| async move { api.set_failing(true); "failing\n" }))
+            .route("/recover", post(|State(api): State<FakeApi>| async move { api.set_failing(false); "healthy\n" }))
+            .route("/notifications", post(print_notification))
+            .with_state(self.clone())
+    }
+
+    /// Serves on `address` (port 0 picks one); returns the bound address.
+    pub async fn serve(&self, address: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+        let bound = listener.local_addr()?;
+        let router = self.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok(bound)
+    }
+}
+
+async fn health(State(api): State<FakeApi>) -> (StatusCode, Json<serde_json::Value>) {
+    if api.failing.load(Ordering::SeqCst) {
+        (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"status": "DOWN"})))
+    } else {
+        (StatusCode::OK, Json(serde_json::json!({"status": "OK"})))
+    }
+}
+
+async fn print_notification(Json(body): Json<serde_json::Value>) -> StatusCode {
+    let summary = body["summary"].as_str().unwrap_or("notification");
+    let failures = body["failures"].as_array().map(|failures| failures.iter().filter_map(|f| f.as_str()).collect::<Vec<_>>().join("; "));
+    let period = body["previous_period_ms"].as_i64().map(|ms| vigil_core::time::format_duration(Duration::from_millis(ms.max(0) as u64)));
+    let detail = match (body["state"].as_str(), period) {
+        (Some("down"), Some(period)) => format!("was up for {period}; failing: {}", failures.unwrap_or_default()),
+        (Some("down"), None) => format!("failing: {}", failures.unwrap_or_default()),
+        (_, Some(period)) => format!("the outage lasted {period}"),
+        _ => String::new(),
+    };
+    println!(">>> notification received by the demo webhook: {summary} ({detail})");
+    StatusCode::NO_CONTENT
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let api = FakeApi::default();
+    let api_address = api.serve(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let temp;
+    let dir = match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("vigil-demo-").tempdir()?;
+            temp.path().to_owned()
+        }
+    };
+    let config_path = dir.join("vigil.yaml");
+    let yaml = format!(
+        "# Written by `vigil demo`.\n\
+         listen: {listen}\n\
+         notifiers:\n  console:\n    type: webhook\n    url: http://{api_address}/notifications\n\
+         monitors:\n  - name: demo-api\n    url: http://{api_address}/health\n    interval: 1s\n    timeout: 500ms\n\
+         \x20   conditions: [\"[STATUS] == 200\", \"[BODY].status == OK\"]\n    failure-threshold: 2\n    success-threshold: 2\n\
+         \x20   notify: [console]\n",
+        listen = args.listen,
+    );
+    std::fs::write(&config_path, yaml).with_context(|| format!("writing {}", config_path.display()))?;
+    let config = vigil_config::load_file(&config_path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let running = crate::run::start(config, Arc::new(SystemClock)).await?;
+
+    println!("Vigil demo");
+    println!("  fake API:        http://{api_address}/health  (healthy {0}s, then failing {0}s, in a loop)", args.cycle);
+    println!("  break it now:    curl -X POST http://{api_address}/fail");
+    println!("  fix it:          curl -X POST http://{api_address}/recover");
+    println!("  Vigil metrics:   http://{}/metrics", running.http_address);
+    println!("  config and store: {}", dir.display());
+    println!("  history:         vigil history demo-api -c {}", config_path.display());
+    println!("Transitions appear in the log below; notifications print with >>>. Ctrl-C stops.\n");
+
+    let cycle = Duration::from_secs(args.cycle.max(1));
+    let injector = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let mut failing = false;
+            loop {
+                tokio::time::sleep(cycle).await;
+                failing = !failing;
+                api.set_failing(failing);
+                println!("--- fault injection: the fake API is now {}", if failing { "failing (500, status DOWN)" } else { "healthy" });
+            }
+        })
+    };
+    crate::commands::shutdown_signal().await;
+    injector.abort();
+    running.stop().await
+}

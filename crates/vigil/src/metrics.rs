@@ -1,0 +1,81 @@
+//! Vigil's own Prometheus metrics, served at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AttemptLabels {
+    pub notifier: String,
+    pub result: String,
+}
+
+/// Every metric Vigil exports. Clones share the underlying values.
+pub struct Metrics {
+    registry: Registry,
+    pub checks: Family<ResultLabels, Counter>,
+    pub transitions: Family<StateLabels, Counter>,
+    pub monitors: Family<StateLabels, Gauge>,
+    pub notification_attempts: Family<AttemptLabels, Counter>,
+    pub outbox_backlog: Gauge,
+    pub schedule_lag: Histogram,
+    pub checks_skipped: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("vigil");
+        let checks = Family::<ResultLabels, Counter>::default();
+        registry.register("checks", "Checks completed, by result (success or failure)", checks.clone());
+        let transitions = Family::<StateLabels, Counter>::default();
+        registry.register("transitions", "Monitor state transitions, by new state", transitions.clone());
+        let monitors = Family::<StateLabels, Gauge>::default();
+        registry.register("monitors", "Monitors by current state", monitors.clone());
+        let notification_attempts = Family::<AttemptLabels, Counter>::default();
+        registry.register("notification_attempts", "Notification delivery attempts, by notifier and result", notification_attempts.clone());
+        let outbox_backlog = Gauge::default();
+        registry.register("outbox_backlog", "Notifications queued and not yet delivered or failed", outbox_backlog.clone());
+        let schedule_lag = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register("schedule_lag_seconds", "Delay between a check's scheduled and actual start", schedule_lag.clone());
+        let checks_skipped = Counter::default();
+        registry.register("checks_skipped", "Checks skipped because the previous one of the monitor was still running", checks_skipped.clone());
+        Metrics { registry, checks, transitions, monitors, notification_attempts, outbox_backlog, schedule_lag, checks_skipped }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(%error, "encoding metrics failed");
+        }
+        text
+    }
+
+    pub fn count_check(&self, healthy: bool) {
+        let result = if healthy { "success" } else { "failure" };
+        self.checks.get_or_create(&ResultLabels { result: result.to_owned() }).inc();
+    }
+
+    pub fn count_attempt(&self, notifier: &str, result: &str) {
+        self.notification_attempts.get_or_create(&AttemptLabels { notifier: notifier.to_owned(), result: result.to_owned() }).inc();
+    }
+}

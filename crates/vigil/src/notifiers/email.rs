@@ -1,0 +1,61 @@
+//! `type: email`: SMTP delivery with lettre (`tls: none | starttls | tls`, optional auth).
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use vigil_config::{EmailConfig, SmtpTls};
+
+use super::{DeliveryError, TransitionMessage};
+
+pub struct EmailNotifier {
+    name: String,
+    config: EmailConfig,
+}
+
+impl EmailNotifier {
+    pub fn new(name: &str, config: EmailConfig) -> EmailNotifier {
+        EmailNotifier { name: name.to_owned(), config }
+    }
+
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
+        let config = &self.config;
+        let tls_parameters = || {
+            TlsParameters::new(config.smtp_host.clone()).map_err(|error| DeliveryError::Permanent(format!("tls setup failed: {error}")))
+        };
+        let tls = match config.tls {
+            SmtpTls::None => Tls::None,
+            SmtpTls::StartTls => Tls::Required(tls_parameters()?),
+            SmtpTls::Tls => Tls::Wrapper(tls_parameters()?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.smtp_host)
+            .port(config.smtp_port)
+            .tls(tls)
+            .timeout(Some(config.timeout));
+        if let (Some(username), Some(password)) = (&config.username, &config.password) {
+            builder = builder.credentials(Credentials::new(username.clone(), password.expose().to_owned()));
+        }
+        Ok(builder.build())
+    }
+
+    pub async fn send(&self, key: &str, message: &TransitionMessage) -> Result<(), DeliveryError> {
+        let invalid = |what: &str, error: &dyn std::fmt::Display| DeliveryError::Permanent(format!("invalid {what}: {error}"));
+        let from: Mailbox = self.config.from.parse().map_err(|error| invalid("from address", &error))?;
+        let mut builder = Message::builder()
+            .from(from)
+            .subject(message.subject())
+            // Derived from the episode, so a mail sent twice after a crash is one message to MTAs.
+            .message_id(Some(format!("<{}.{}@vigil>", key.replace(':', "."), self.name)))
+            .header(ContentType::TEXT_PLAIN);
+        for to in &self.config.to {
+            builder = builder.to(to.parse().map_err(|error| invalid("to address", &error))?);
+        }
+        let email = builder.body(message.text()).map_err(|error| invalid("message", &error))?;
+        match self.transport()?.send(email).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_permanent() => Err(DeliveryError::Permanent(format!("smtp rejected the message: {error}"))),
+            Err(error) => Err(DeliveryError::Transient(format!("smtp delivery failed: {error}"))),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! HTTP(S) client for probes and webhooks, driven phase by phase so each phase is timed:
+//! DNS, TCP connect, TLS handshake, first byte. Bodies are read up to a cap.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue, HOST, LOCATION, USER_AGENT};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::tls::{certificate_expiry, TlsConfigs};
+use super::ProbeResult;
+
+/// Bodies beyond this are cut; conditions see the first part.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const MAX_REDIRECTS: usize = 10;
+
+/// One request to make.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: Uri,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<Bytes>,
+    pub timeout: Duration,
+    pub follow_redirects: bool,
+    pub verify_tls: bool,
+}
+
+/// Shared client state: the TLS configs, built once.
+#[derive(Clone)]
+pub struct HttpClient {
+    tls: TlsConfigs,
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        HttpClient::new()
+    }
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl HttpClient {
+    pub fn new() -> HttpClient {
+        HttpClient { tls: TlsConfigs::new() }
+    }
+
+    /// Makes the request, following redirects if asked, within `request.timeout` overall.
+    pub async fn send(&self, request: &HttpRequest) -> ProbeResult {
+        let started = Instant::now();
+        let mut result = ProbeResult::default();
+        let outcome = tokio::time::timeout(request.timeout, self.follow(request, &mut result)).await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => result.error = Some(error),
+            Err(_) => result.error = Some(format!("timed out after {}", vigil_core::time::format_duration(request.timeout))),
+        }
+        result.response_time = started.elapsed();
+        result
+    }
+
+    async fn follow(&self, request: &HttpRequest, result: &mut ProbeResult) -> Result<(), String> {
+        let mut url = request.url.clone();
+        let mut method = request.method.clone();
+        let mut body = request.body.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            *result = ProbeResult::default();
+            let location = self.once(request, &method, &url, body.clone(), result).await?;
+            let Some(location) = location.filter(|_| request.follow_redirects) else { return Ok(()) };
+            url = join(&url, &location)?;
+            // 303, and 301/302 after a POST, switch to GET as browsers do.
+            if result.status == Some(303) || (matches!(result.status, Some(301 | 302)) && method == Method::POST) {
+                method = Method::GET;
+                body = None;
+            }
+        }
+        Err(format!("more than {MAX_REDIRECTS} redirects"))
+    }
+
+    /// One hop. Returns the redirect location for 3xx answers that carry one.
+    async fn once(
+        &self,
+        request: &HttpRequest,
+        method: &Method,
+        url: &Uri,
+        body: Option<Bytes>,
+        result: &mut ProbeResult,
+    ) -> Result<Option<String>, String> {
+        let https = match url.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            other => return Err(format!("unsupported scheme {other:?}")),
+        };
+        let host = url.host().ok_or("url has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
+
+        let (address, dns) = resolve(&host, port).await?;
+        result.timings.dns = dns;
+        result.address = Some(address);
+
+        let connect_started = Instant::now();
+        let tcp = TcpStream::connect(address).await.map_err(|error| describe_io(&error))?;
+        let _ = tcp.set_nodelay(true);
+        result.timings.connect = Some(connect_started.elapsed());
+        result.connected = true;
+
+        let stream: Box<dyn Io> = if https {
+            let config = if request.verify_tls { self.tls.verified.clone() } else { self.tls.unverified.clone() };
+            let server_name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("invalid TLS server name `{host}`"))?;
+            let tls_started = Instant::now();
+            let tls = tokio_rustls::TlsConnector::from(Arc::clone(&config))
+                .connect(server_name, tcp)
+                .await
+                .map_err(|error| format!("tls handshake failed: {}", describe_tls(&error)))?;
+            result.timings.tls = Some(tls_started.elapsed());
+            result.certificate_expires_at = tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()).and_then(certificate_expiry);
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|error| format!("http handshake failed: {error}"))?;
+        let connection = tokio::spawn(connection);
+        let _abort = AbortOnDrop(connection);
+
+        let path = url.path_and_query().map_or("/", |path| path.as_str());
+        let mut builder = Request::builder().method(method.clone()).uri(path);
+        let host_header = match url.port_u16() {
+            Some(port) => format!("{}:{port}", url.host().unwrap_or_default()),
+            None => url.host().unwrap_or_default().to_owned(),
+        };
+        builder = builder.header(HOST, host_header).header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name `{name}`"))?;
+            let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header `{name}`"))?;
+            builder = builder.header(name, value);
+        }
+        let http_request = builder.body(Full::new(body.unwrap_or_default())).map_err(|error| format!("invalid request: {error}"))?;
+
+        let sent = Instant::now();
+        let response = sender.send_request(http_request).await.map_err(|error| format!("request failed: {error}"))?;
+        result.timings.first_byte = Some(sent.elapsed());
+        result.status = Some(response.status().as_u16());
+        let location = response
+            .status()
+            .is_redirection()
+            .then(|| response.headers().get(LOCATION).and_then(|value| value.to_str().ok()).map(str::to_owned))
+            .flatten();
+
+        let mut body = response.into_body();
+        let mut collected = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|error| format!("reading body failed: {error}"))?;
+            if let Some(data) = frame.data_ref() {
+                let room = MAX_BODY_BYTES - collected.len();
+                if data.len() > room {
+                    collected.extend_from_slice(&data[..room]);
+                    result.body_truncated = true;
+                    break;
+                }
+                collected.extend_from_slice(data);
+            }
+        }
+        result.body = collected.freeze();
+        Ok(location)
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Resolves `host`; the DNS time is `None` for literal IP addresses.
+pub(crate) async fn resolve(host: &str, port: u16) -> Result<(SocketAddr, Option<Duration>), String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok((SocketAddr::new(ip, port), None));
+    }
+    let started = Instant::now();
+    let mut addresses = tokio::net::lookup_host((host, port)).await.map_err(|error| format!("dns lookup of `{host}` failed: {error}"))?;
+    let address = addresses.next().ok_or_else(|| format!("dns lookup of `{host}` returned no address"))?;
+    Ok((address, Some(started.elapsed())))
+}
+
+pub(crate) fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+        std::io::ErrorKind::TimedOut => "connect timed out".to_owned(),
+        _ => format!("connect failed: {error}"),
+    }
+}
+
+fn describe_tls(error: &std::io::Error) -> String {
+    match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(reason)) => format!("invalid certificate: {reason:?}"),
+        Some(other) => other.to_string(),
+        None => error.to_string(),
+    }
+}
+
+/// Resolves a `Location` against the URL it came from.
+fn join(base: &Uri, location: &str) -> Result<Uri, String> {
+    let invalid = || format!("invalid redirect location `{location}`");
+    if let Ok(uri) = location.parse::<Uri>() {
+        if uri.scheme().is_some() {
+            return Ok(uri);
+        }
+    }
+    let authority = base.authority().ok_or_else(invalid)?;
+    let scheme = base.scheme_str().unwrap_or("http");
+    let path = if location.starts_with('/') {
+        location.to_owned()
+    } else {
+        let base_path = base.path();
+        let directory = &base_path[..base_path.rfind('/').map_or(0, |slash| slash + 1)];
+        format!("{directory}{location}")
+    };
+    format!("{scheme}://{authority}{path}").parse().map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join;
+
+    #[test]
+    fn redirect_locations_resolve_against_the_request() {
+        let base: http::Uri = "http://127.0.0.1:8000/a/b?x=1".parse().expect("uri");
+        let cases = [
+            ("http://other/x", "http://other/x"),
+            ("/health", "http://127.0.0.1:8000/health"),
+            ("c", "http://127.0.0.1:8000/a/c"),
+            ("c?y=2", "http://127.0.0.1:8000/a/c?y=2"),
+        ];
+        for (location, expected) in cases {
+            assert_eq!(join(&base, location).map(|uri| uri.to_string()), Ok(expected.to_owned()), "{location}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `vigil run`: wires store, engine, scheduler, outbox dispatcher and HTTP server, and
+//! shuts them down in order: stop scheduling, finish and record checks in flight, make a
+//! last delivery pass, record the run's end.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+use vigil_config::Config;
+use vigil_core::Clock;
+use vigil_store::Store;
+
+use crate::http::{router, AppState};
+use crate::metrics::Metrics;
+use crate::monitor::engine::Engine;
+use crate::monitor::{scheduler, Monitor, Monitors};
+use crate::notifiers::outbox::Dispatcher;
+use crate::notifiers::build_all;
+use crate::probes::HttpClient;
+
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// A running Vigil.
+pub struct Running {
+    pub http_address: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops gracefully and waits until everything is finished and recorded.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.context("vigil task panicked")?
+    }
+}
+
+/// Starts Vigil on `config`; returns once the HTTP server listens.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let store = Store::open(&config.storage).await.with_context(|| format!("opening store {}", redact_url(&config.storage)))?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let http_address = listener.local_addr()?;
+    let node = format!("{}:{}", hostname(), http_address.port());
+    let run = store.start_run(&node, clock.now()).await?;
+    tracing::info!(listen = %http_address, storage = %redact_url(&config.storage), monitors = config.monitors.len(), node = %node, "vigil started");
+
+    let metrics = Arc::new(Metrics::new());
+    let client = HttpClient::new();
+    let monitors: Monitors = config.monitors.iter().cloned().map(Monitor::new).collect::<Vec<_>>().into();
+    let wake_outbox = Arc::new(Notify::new());
+    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), config.delivery, wake_outbox.clone()).await?;
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone() });
+    let mut http_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move {
+            stopped(&mut http_stop).await;
+        })
+        .await
+    });
+
+    let dispatcher = Arc::new(Dispatcher {
+        store: store.clone(),
+        notifiers: build_all(&config.notifiers, &client),
+        clock: clock.clone(),
+        delivery: config.delivery,
+        owner: node,
+        metrics: metrics.clone(),
+        wake: wake_outbox,
+    });
+    let (dispatcher_stop, dispatcher_stop_rx) = watch::channel(false);
+    let dispatcher_task = tokio::spawn(Arc::clone(&dispatcher).run(dispatcher_stop_rx));
+
+    let (events_tx, mut events) = mpsc::channel(1024);
+    let mut checks = scheduler::spawn(monitors, client, config.max_concurrent_checks, clock.clone(), events_tx.clone(), stop_rx.clone());
+    ready.store(true, Ordering::SeqCst);
+
+    let task = tokio::spawn(async move {
+        // The loop holds a sender until stop, so the channel closes only after every
+        // monitor task has reported its last check.
+        let mut own_sender = Some(events_tx);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(done) => engine.handle_check(done).await,
+                    None => break,
+                },
+                _ = heartbeat.tick() => {
+                    if let Err(error) = store.heartbeat(run, clock.now()).await {
+                        tracing::warn!(%error, "recording heartbeat failed");
+                    }
+                }
+                () = stopped(&mut stop_rx), if own_sender.is_some() => {
+                    tracing::info!("stopping: no new checks; finishing checks in flight");
+                    ready.store(false, Ordering::SeqCst);
+                    own_sender = None;
+                }
+            }
+        }
+        while checks.join_next().await.is_some() {}
+        let _ = dispatcher_stop.send(true);
+        dispatcher_task.await.context("outbox dispatcher panicked")?;
+        store.stop_run(run, clock.now()).await?;
+        server.await.context("http server panicked")?.context("http server failed")?;
+        store.close().await;
+        tracing::info!("vigil stopped");
+        Ok(())
+    });
+    Ok(Running { http_address, stop: stop_tx, task })
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+/// The machine's host name, for the node id.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The storage URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn storage_passwords_never_print() {
+        assert_eq!(super::redact_url("postgres://vigil:s3cret@db:5432/vigil"), "postgres://vigil:***@db:5432/vigil");
+        assert_eq!(super::redact_url("sqlite://vigil.db"), "sqlite://vigil.db");
+        assert_eq!(super::redact_url("postgres://vigil@db/vigil"), "postgres://vigil@db/vigil");
+    }
+}
