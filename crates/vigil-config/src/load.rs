@@ -76,9 +76,7 @@ impl Loader {
             LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain strings".to_owned()),
             LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported".to_owned()),
             LoadError::ScanError(m, scan) => (Some(*m), format!("invalid YAML: {}", scan.info())),
-            LoadError::DuplicateKey(inner) => {
-                (inner.key.span().start().copied(), format!("duplicate key `{}`", inner.key.as_str()))
-            }
+            LoadError::DuplicateKey(inner) => (inner.key.span().start().copied(), format!("duplicate key `{}`", inner.key.as_str())),
         };
         let location = marker.map(|m| Location { line: m.line(), column: m.column() });
         self.errors.push(ConfigError { file: self.file.clone(), location, message });
@@ -234,11 +232,16 @@ impl Loader {
 
     fn config(&mut self, raw: RawConfig, notifiers: BTreeMap<String, NotifierConfig>) -> Option<Config> {
         let storage = match &raw.storage {
-            Some(storage) if storage.starts_with("sqlite:") || storage.starts_with("postgres://") || storage.starts_with("postgresql://") => {
+            Some(storage)
+                if storage.starts_with("sqlite:") || storage.starts_with("postgres://") || storage.starts_with("postgresql://") =>
+            {
                 storage.as_str().to_owned()
             }
             Some(storage) => {
-                self.error(Some(storage.span()), format!("unsupported storage `{}`, expected sqlite://PATH or postgres://...", storage.as_str()));
+                self.error(
+                    Some(storage.span()),
+                    format!("unsupported storage `{}`, expected sqlite://PATH or postgres://...", storage.as_str()),
+                );
                 String::new()
             }
             None => {
@@ -248,7 +251,10 @@ impl Loader {
         };
         let listen = match &raw.listen {
             Some(listen) => listen.parse::<SocketAddr>().unwrap_or_else(|_| {
-                self.error(Some(listen.span()), format!("invalid listen address `{}`, expected IP:PORT such as 127.0.0.1:8080", listen.as_str()));
+                self.error(
+                    Some(listen.span()),
+                    format!("invalid listen address `{}`, expected IP:PORT such as 127.0.0.1:8080", listen.as_str()),
+                );
                 SocketAddr::from(([127, 0, 0, 1], 8080))
             }),
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -282,15 +288,7 @@ impl Loader {
                 self.monitor(monitor, &notifier_names)
             })
             .collect();
-        Some(Config {
-            path: self.file.clone(),
-            storage,
-            listen,
-            max_concurrent_checks,
-            delivery,
-            notifiers,
-            monitors,
-        })
+        Some(Config { path: self.file.clone(), storage, listen, max_concurrent_checks, delivery, notifiers, monitors })
     }
 
     fn threshold(&mut self, value: Option<&Spanned<i64>>) -> Threshold {
@@ -324,10 +322,8 @@ impl Loader {
             };
             conditions.extend(Condition::parse(default).ok());
         }
-        let thresholds = Thresholds {
-            failure: self.threshold(raw.failure_threshold.as_ref()),
-            success: self.threshold(raw.success_threshold.as_ref()),
-        };
+        let thresholds =
+            Thresholds { failure: self.threshold(raw.failure_threshold.as_ref()), success: self.threshold(raw.success_threshold.as_ref()) };
         for notifier in &raw.notify {
             if !notifier_names.contains(notifier.as_str()) {
                 let known = if notifier_names.is_empty() {

@@ -121,7 +121,10 @@ pub struct MonitorConfig {
 pub enum Target {
     Http(HttpTarget),
     /// `tcp://host:port`: a TCP connect.
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -20,9 +20,8 @@ pub struct MonitorName(String);
 
 impl MonitorName {
     pub fn parse(name: &str) -> Result<Self, DomainError> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        let valid =
+            !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if valid {
             Ok(MonitorName(name.to_owned()))
         } else {
@@ -47,11 +46,7 @@ pub struct Threshold(NonZeroU32);
 
 impl Threshold {
     pub fn new(value: i64) -> Result<Self, DomainError> {
-        u32::try_from(value)
-            .ok()
-            .and_then(NonZeroU32::new)
-            .map(Threshold)
-            .ok_or(DomainError::Threshold(value))
+        u32::try_from(value).ok().and_then(NonZeroU32::new).map(Threshold).ok_or(DomainError::Threshold(value))
     }
 
     pub fn get(self) -> u32 {

@@ -59,11 +59,7 @@ pub struct Transition {
 impl Transition {
     /// Whether people should hear about it: every outage, and every recovery from one.
     pub fn is_notifiable(&self) -> bool {
-        match (self.from, self.to) {
-            (_, Health::Down) => true,
-            (Health::Down, Health::Up) => true,
-            _ => false,
-        }
+        matches!((self.from, self.to), (_, Health::Down) | (Health::Down, Health::Up))
     }
 }
 
@@ -117,12 +113,7 @@ impl MonitorState {
             (self.failures_in_a_row >= thresholds.failure.get()).then_some(Health::Down)
         };
         let to = target.filter(|&to| to != self.health)?;
-        let transition = Transition {
-            from: self.health,
-            to,
-            at,
-            previous_period: self.since.map(|since| at.since(since)),
-        };
+        let transition = Transition { from: self.health, to, at, previous_period: self.since.map(|since| at.since(since)) };
         self.health = to;
         self.since = Some(at);
         Some(transition)

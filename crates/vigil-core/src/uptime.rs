@@ -127,11 +127,8 @@ pub fn compute(changes: &[StateChange], coverage: &[Coverage], window_start: Tim
 /// Milliseconds of `[start, end)` that some coverage period includes. Coverage periods
 /// may overlap (several nodes, or a crashed run whose end is its last heartbeat).
 fn covered_millis(coverage: &[Coverage], start: Timestamp, end: Timestamp) -> i64 {
-    let mut clipped: Vec<(i64, i64)> = coverage
-        .iter()
-        .map(|period| (period.start.0.max(start.0), period.end.0.min(end.0)))
-        .filter(|(a, b)| a < b)
-        .collect();
+    let mut clipped: Vec<(i64, i64)> =
+        coverage.iter().map(|period| (period.start.0.max(start.0), period.end.0.min(end.0))).filter(|(a, b)| a < b).collect();
     clipped.sort_unstable();
     let mut total = 0;
     let mut reached = i64::MIN;
@@ -228,13 +225,7 @@ mod tests {
                 window: (0, 100),
                 expected: (60, 40, 0, Some(60.0), 2, Some(30), Some(20)),
             },
-            Case {
-                name: "nothing known",
-                changes: vec![],
-                coverage: vec![],
-                window: (0, 100),
-                expected: (0, 0, 100, None, 0, None, None),
-            },
+            Case { name: "nothing known", changes: vec![], coverage: vec![], window: (0, 100), expected: (0, 0, 100, None, 0, None, None) },
         ];
         for case in cases {
             let report = compute(&case.changes, &case.coverage, Timestamp(case.window.0 * MIN), Timestamp(case.window.1 * MIN));

@@ -57,9 +57,14 @@ impl OutboxStatus {
 pub enum AttemptOutcome {
     Delivered,
     /// Failed; try again at `next_attempt_at`.
-    Retry { next_attempt_at: Timestamp, error: String },
+    Retry {
+        next_attempt_at: Timestamp,
+        error: String,
+    },
     /// Failed for good: the error is permanent or the retry period is over.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// Counts by status.
@@ -130,13 +135,8 @@ impl Store {
              ) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
              RETURNING {COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
-            .bind(owner)
-            .bind(now.0.saturating_add(millis(lease)))
-            .bind(now.0)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&sql).bind(owner).bind(now.0.saturating_add(millis(lease))).bind(now.0).bind(limit).fetch_all(&self.pool).await?;
         let mut items: Vec<OutboxItem> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
         items.sort_by_key(|item| item.id);
         Ok(items)
@@ -148,7 +148,9 @@ impl Store {
         let mut db = self.pool.begin().await?;
         let (status, next_attempt_at, error, delivered_at) = match outcome {
             AttemptOutcome::Delivered => (OutboxStatus::Delivered, None, None, Some(at.0)),
-            AttemptOutcome::Retry { next_attempt_at, error } => (OutboxStatus::Pending, Some(next_attempt_at.0), Some(error.as_str()), None),
+            AttemptOutcome::Retry { next_attempt_at, error } => {
+                (OutboxStatus::Pending, Some(next_attempt_at.0), Some(error.as_str()), None)
+            }
             AttemptOutcome::Failed { error } => (OutboxStatus::Failed, None, Some(error.as_str()), None),
         };
         let updated = sqlx::query(
@@ -181,9 +183,8 @@ impl Store {
 
     /// When the next pending notification falls due, if any.
     pub async fn next_due_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
-            .fetch_one(&self.pool)
-            .await?;
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'").fetch_one(&self.pool).await?;
         Ok(next.map(Timestamp))
     }
 

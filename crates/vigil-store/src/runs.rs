@@ -35,11 +35,12 @@ impl Store {
 
     /// The periods any node was running that overlap `[from, to)`.
     pub async fn coverage(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Coverage>, StoreError> {
-        let rows = sqlx::query("SELECT started_at, last_seen_at FROM runs WHERE last_seen_at >= $1 AND started_at < $2 ORDER BY started_at")
-            .bind(from.0)
-            .bind(to.0)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT started_at, last_seen_at FROM runs WHERE last_seen_at >= $1 AND started_at < $2 ORDER BY started_at")
+                .bind(from.0)
+                .bind(to.0)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| Ok(Coverage { start: Timestamp(row.try_get("started_at")?), end: Timestamp(row.try_get("last_seen_at")?) }))
             .collect()

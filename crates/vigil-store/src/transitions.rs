@@ -94,9 +94,8 @@ impl Store {
 
     /// The newest transition of every monitor, to restore state on start.
     pub async fn latest_transitions(&self) -> Result<Vec<TransitionRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM transitions WHERE id IN (SELECT MAX(id) FROM transitions GROUP BY monitor) ORDER BY monitor"
-        );
+        let sql =
+            format!("SELECT {COLUMNS} FROM transitions WHERE id IN (SELECT MAX(id) FROM transitions GROUP BY monitor) ORDER BY monitor");
         sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(from_row).collect()
     }
 

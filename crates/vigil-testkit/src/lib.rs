@@ -11,7 +11,10 @@ use tempfile::TempDir;
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|addr| addr.port()).unwrap_or_else(|error| panic!("no free port: {error}"))
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|error| panic!("no free port: {error}"))
 }
 
 /// Call when an outside program is missing. Panics under `CI=true`; otherwise prints
@@ -99,7 +102,8 @@ impl PostgresCluster {
         } else {
             Command::new(&program)
         };
-        let output = command.args(args).current_dir(self.dir.path()).output().unwrap_or_else(|error| panic!("{}: {error}", program.display()));
+        let output =
+            command.args(args).current_dir(self.dir.path()).output().unwrap_or_else(|error| panic!("{}: {error}", program.display()));
         assert!(
             output.status.success(),
             "{} {args:?} failed: {}{}",

@@ -31,8 +31,20 @@ impl FakeApi {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/health", get(health))
-            .route("/fail", post(|State(api): State<FakeApi>| async move { api.set_failing(true); "failing\n" }))
-            .route("/recover", post(|State(api): State<FakeApi>| async move { api.set_failing(false); "healthy\n" }))
+            .route(
+                "/fail",
+                post(|State(api): State<FakeApi>| async move {
+                    api.set_failing(true);
+                    "failing\n"
+                }),
+            )
+            .route(
+                "/recover",
+                post(|State(api): State<FakeApi>| async move {
+                    api.set_failing(false);
+                    "healthy\n"
+                }),
+            )
             .route("/notifications", post(print_notification))
             .with_state(self.clone())
     }

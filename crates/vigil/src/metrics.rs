@@ -57,7 +57,11 @@ impl Metrics {
         let schedule_lag = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         registry.register("schedule_lag_seconds", "Delay between a check's scheduled and actual start", schedule_lag.clone());
         let checks_skipped = Counter::default();
-        registry.register("checks_skipped", "Checks skipped because the previous one of the monitor was still running", checks_skipped.clone());
+        registry.register(
+            "checks_skipped",
+            "Checks skipped because the previous one of the monitor was still running",
+            checks_skipped.clone(),
+        );
         Metrics { registry, checks, transitions, monitors, notification_attempts, outbox_backlog, schedule_lag, checks_skipped }
     }
 

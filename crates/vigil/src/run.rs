@@ -18,8 +18,8 @@ use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::monitor::engine::Engine;
 use crate::monitor::{scheduler, Monitor, Monitors};
-use crate::notifiers::outbox::Dispatcher;
 use crate::notifiers::build_all;
+use crate::notifiers::outbox::Dispatcher;
 use crate::probes::HttpClient;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -59,10 +59,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone() });
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move {
-            stopped(&mut http_stop).await;
-        })
-        .await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                stopped(&mut http_stop).await;
+            })
+            .await
     });
 
     let dispatcher = Arc::new(Dispatcher {

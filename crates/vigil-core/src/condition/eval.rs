@@ -59,12 +59,8 @@ impl Context<'_, '_> {
             }
             _ => compare(&left, condition.comparator, &right, literal_number(&condition.right).or(literal_number(&condition.left))),
         };
-        let resolved = format!(
-            "{} {} {}",
-            describe(&condition.left, &left),
-            condition.comparator.as_str(),
-            describe(&condition.right, &right)
-        );
+        let resolved =
+            format!("{} {} {}", describe(&condition.left, &left), condition.comparator.as_str(), describe(&condition.right, &right));
         ConditionResult { success, resolved }
     }
 
@@ -85,9 +81,7 @@ impl Context<'_, '_> {
             Placeholder::CertificateExpiration => {
                 self.facts.certificate_expires_at.map(|expires| Value::from(expires.0 - self.facts.now.0))
             }
-            Placeholder::Body(path) if path.is_empty() => {
-                Some(Value::String(String::from_utf8_lossy(self.facts.body).into_owned()))
-            }
+            Placeholder::Body(path) if path.is_empty() => Some(Value::String(String::from_utf8_lossy(self.facts.body).into_owned())),
             Placeholder::Body(path) => self.json().and_then(|json| walk(json, path)).cloned(),
         };
         match function {

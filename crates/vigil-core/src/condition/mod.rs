@@ -95,9 +95,15 @@ impl Comparator {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Operand {
-    Placeholder { placeholder: Placeholder, function: Function },
+    Placeholder {
+        placeholder: Placeholder,
+        function: Function,
+    },
     /// A literal; numbers and durations are pre-parsed for ordering comparisons.
-    Literal { text: String, number: Option<f64> },
+    Literal {
+        text: String,
+        number: Option<f64>,
+    },
     /// `pat(*glob*)`: `*` matches any run of characters.
     Pattern(String),
     /// `any(a, b, c)`: equal to one of them.

@@ -129,19 +129,15 @@ fn validate(mut condition: Condition) -> Result<Condition, ConditionError> {
     };
     let duration_literals = placeholder.1 == Function::None && placeholder.0.is_duration();
     if comparator.is_ordering() {
-        let orderable = match placeholder {
-            (_, Function::Has) | (Placeholder::Connected | Placeholder::Ip, Function::None) => false,
-            _ => true,
-        };
+        let orderable = !matches!(placeholder, (_, Function::Has) | (Placeholder::Connected | Placeholder::Ip, Function::None));
         if !orderable {
             return Err(ConditionError::Misplaced(format!("`{raw}`: `{}` cannot order this value", comparator.as_str())));
         }
     }
     for side in [&mut condition.left, &mut condition.right] {
         let Operand::Literal { text, number } = side else { continue };
-        *number = parse_number(text).or_else(|| {
-            duration_literals.then(|| parse_duration(text).ok().map(|duration| duration.as_millis() as f64)).flatten()
-        });
+        *number = parse_number(text)
+            .or_else(|| duration_literals.then(|| parse_duration(text).ok().map(|duration| duration.as_millis() as f64)).flatten());
         if comparator.is_ordering() && number.is_none() {
             return Err(ConditionError::NotANumber { comparator: comparator.as_str(), literal: text.clone() });
         }
@@ -163,10 +159,8 @@ pub(super) fn parse_number(text: &str) -> Option<f64> {
             .or_else(|| digits.strip_prefix(prefix_upper))
             .map(|body| i64::from_str_radix(body, radix).ok().map(|value| value as f64))
     };
-    let magnitude = radix_value("0x", "0X", 16)
-        .or_else(|| radix_value("0b", "0B", 2))
-        .or_else(|| radix_value("0o", "0O", 8))
-        .unwrap_or_else(|| {
+    let magnitude =
+        radix_value("0x", "0X", 16).or_else(|| radix_value("0b", "0B", 2)).or_else(|| radix_value("0o", "0O", 8)).unwrap_or_else(|| {
             let decimal = digits.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.');
             decimal.then(|| digits.parse::<f64>().ok()).flatten().filter(|value| value.is_finite())
         })?;

@@ -77,10 +77,7 @@ fn missing_values_fail_without_panicking() {
     assert_eq!(check("[STATUS] < 500", &facts), (false, "[STATUS] (missing) < 500".to_owned()));
     assert_eq!(check("[BODY].status == OK", &facts), (false, "[BODY].status (missing) == OK".to_owned()));
     assert_eq!(check("[CONNECTED] == true", &facts), (false, "[CONNECTED] (false) == true".to_owned()));
-    assert_eq!(
-        check("[CERTIFICATE_EXPIRATION] > 48h", &facts),
-        (false, "[CERTIFICATE_EXPIRATION] (missing) > 48h".to_owned())
-    );
+    assert_eq!(check("[CERTIFICATE_EXPIRATION] > 48h", &facts), (false, "[CERTIFICATE_EXPIRATION] (missing) > 48h".to_owned()));
 }
 
 #[test]
@@ -95,7 +92,10 @@ fn parse_errors_table() {
     let cases: &[(&str, &str)] = &[
         ("[STATUS] 200", "condition `[STATUS] 200` has no comparator, expected one of == != < <= > >="),
         ("[STATUS] ==", "condition `[STATUS] ==` has an empty side"),
-        ("[STATUSS] == 200", "unknown placeholder `[STATUSS]`, expected [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED], [IP] or [CERTIFICATE_EXPIRATION]"),
+        (
+            "[STATUSS] == 200",
+            "unknown placeholder `[STATUSS]`, expected [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED], [IP] or [CERTIFICATE_EXPIRATION]",
+        ),
         ("[BODY]status == OK", "invalid JSON path `status`, expected e.g. `[BODY].data[0].id`"),
         ("[BODY].a[x] == 1", "invalid JSON path `.a[x]`, expected e.g. `[BODY].data[0].id`"),
         ("[BODY]. == 1", "invalid JSON path `.`, expected e.g. `[BODY].data[0].id`"),

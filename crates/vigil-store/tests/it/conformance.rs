@@ -37,11 +37,9 @@ pub async fn transition_and_notifications_commit_together(store: Store, _: &str)
 }
 
 pub async fn latest_transitions_restore_state(store: Store, _: &str) {
-    for (monitor, at, from, to) in [
-        ("api", 1, Health::Unknown, Health::Up),
-        ("db", 2, Health::Unknown, Health::Down),
-        ("api", 3, Health::Up, Health::Down),
-    ] {
+    for (monitor, at, from, to) in
+        [("api", 1, Health::Unknown, Health::Up), ("db", 2, Health::Unknown, Health::Down), ("api", 3, Health::Up, Health::Down)]
+    {
         store.record_transition(&transition(monitor, at, from, to), &[], DAY).await.expect("record");
     }
     let latest = store.latest_transitions().await.expect("latest");
@@ -52,7 +50,9 @@ pub async fn latest_transitions_restore_state(store: Store, _: &str) {
 }
 
 pub async fn state_changes_include_the_state_at_window_start(store: Store, _: &str) {
-    for (at, from, to) in [(10, Health::Unknown, Health::Up), (20, Health::Up, Health::Down), (30, Health::Down, Health::Up), (40, Health::Up, Health::Down)] {
+    for (at, from, to) in
+        [(10, Health::Unknown, Health::Up), (20, Health::Up, Health::Down), (30, Health::Down, Health::Up), (40, Health::Up, Health::Down)]
+    {
         store.record_transition(&transition("api", at, from, to), &[], DAY).await.expect("record");
     }
     let changes = store.state_changes("api", Timestamp(25), Timestamp(40)).await.expect("changes");

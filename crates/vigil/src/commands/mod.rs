@@ -29,7 +29,8 @@ pub async fn execute(command: Command) -> ExitCode {
             Err(code) => code,
         },
         Command::Probe { url, conditions, timeout, method, headers, body, no_follow, insecure, json } => {
-            let options = probe::ProbeOptions { url, conditions, timeout, method, headers, body, follow_redirects: !no_follow, insecure, json };
+            let options =
+                probe::ProbeOptions { url, conditions, timeout, method, headers, body, follow_redirects: !no_follow, insecure, json };
             probe::execute(options).await
         }
         Command::History { monitor, config, limit, json } => match load_config(&config.path) {

@@ -46,7 +46,8 @@ pub async fn execute(options: ProbeOptions) -> ExitCode {
         }
     }
     let result = if let Some(address) = tcp_address {
-        let Some((host, port)) = address.rsplit_once(':').and_then(|(host, port)| Some((host.to_owned(), port.parse::<u16>().ok()?))) else {
+        let Some((host, port)) = address.rsplit_once(':').and_then(|(host, port)| Some((host.to_owned(), port.parse::<u16>().ok()?)))
+        else {
             return usage(format_args!("invalid TCP address `{}`, expected tcp://HOST:PORT", options.url));
         };
         tcp::probe(&host, port, timeout).await

@@ -27,7 +27,10 @@ pub async fn history(config: &Config, monitor: &str, limit: i64, json: bool) -> 
                 .previous_period_ms
                 .map(|millis| format!(" after {} {}", format_duration(Duration::from_millis(millis.max(0) as u64)), transition.from))
                 .unwrap_or_default();
-            println!("{}  #{:<5} {:>7} -> {:<4}{period}  {}", transition.at, transition.id, transition.from, transition.to, transition.reason);
+            println!(
+                "{}  #{:<5} {:>7} -> {:<4}{period}  {}",
+                transition.at, transition.id, transition.from, transition.to, transition.reason
+            );
         }
     }
     if transitions.is_empty() && !json {

@@ -112,7 +112,9 @@ impl Engine {
         let previous_period_ms = new.previous_period.map(|period| period.as_millis() as u64);
         match transition.to {
             Health::Down => tracing::error!(monitor = name, id = record.id, %reason, previous_period_ms, "monitor is DOWN"),
-            _ if transition.from == Health::Down => tracing::info!(monitor = name, id = record.id, previous_period_ms, "monitor recovered: UP"),
+            _ if transition.from == Health::Down => {
+                tracing::info!(monitor = name, id = record.id, previous_period_ms, "monitor recovered: UP")
+            }
             _ => tracing::info!(monitor = name, id = record.id, "monitor is UP"),
         }
         Ok(())

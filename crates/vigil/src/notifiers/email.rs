@@ -10,20 +10,18 @@ use vigil_config::{EmailConfig, SmtpTls};
 use super::{DeliveryError, TransitionMessage};
 
 pub struct EmailNotifier {
-    name: String,
     config: EmailConfig,
 }
 
 impl EmailNotifier {
-    pub fn new(name: &str, config: EmailConfig) -> EmailNotifier {
-        EmailNotifier { name: name.to_owned(), config }
+    pub fn new(config: EmailConfig) -> EmailNotifier {
+        EmailNotifier { config }
     }
 
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
         let config = &self.config;
-        let tls_parameters = || {
-            TlsParameters::new(config.smtp_host.clone()).map_err(|error| DeliveryError::Permanent(format!("tls setup failed: {error}")))
-        };
+        let tls_parameters =
+            || TlsParameters::new(config.smtp_host.clone()).map_err(|error| DeliveryError::Permanent(format!("tls setup failed: {error}")));
         let tls = match config.tls {
             SmtpTls::None => Tls::None,
             SmtpTls::StartTls => Tls::Required(tls_parameters()?),
@@ -46,7 +44,7 @@ impl EmailNotifier {
             .from(from)
             .subject(message.subject())
             // Derived from the episode, so a mail sent twice after a crash is one message to MTAs.
-            .message_id(Some(format!("<{}.{}@vigil>", key.replace(':', "."), self.name)))
+            .message_id(Some(format!("<{}@vigil>", key.replace(':', "."))))
             .header(ContentType::TEXT_PLAIN);
         for to in &self.config.to {
             builder = builder.to(to.parse().map_err(|error| invalid("to address", &error))?);

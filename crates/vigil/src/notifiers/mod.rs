@@ -33,9 +33,9 @@ pub enum Notifier {
 }
 
 impl Notifier {
-    pub fn build(name: &str, config: &NotifierConfig, client: &HttpClient) -> Notifier {
+    pub fn build(config: &NotifierConfig, client: &HttpClient) -> Notifier {
         match config {
-            NotifierConfig::Email(config) => Notifier::Email(email::EmailNotifier::new(name, config.clone())),
+            NotifierConfig::Email(config) => Notifier::Email(email::EmailNotifier::new(config.clone())),
             NotifierConfig::Webhook(config) => Notifier::Webhook(webhook::WebhookNotifier::new(config.clone(), client.clone())),
         }
     }
@@ -53,5 +53,5 @@ impl Notifier {
 pub type Notifiers = Arc<BTreeMap<String, Notifier>>;
 
 pub fn build_all(configs: &BTreeMap<String, NotifierConfig>, client: &HttpClient) -> Notifiers {
-    Arc::new(configs.iter().map(|(name, config)| (name.clone(), Notifier::build(name, config, client))).collect())
+    Arc::new(configs.iter().map(|(name, config)| (name.clone(), Notifier::build(config, client))).collect())
 }

@@ -161,7 +161,11 @@ mod tests {
         let cases = [(0, 11_000), (1, 12_000), (2, 14_000), (5, 42_000), (6, 70_000), (20, 70_000)];
         for (attempts, expected) in cases {
             let outcome = after_failure(&item(attempts, 3_600_000), &transient, now, &delivery, 0.5);
-            assert_eq!(outcome, AttemptOutcome::Retry { next_attempt_at: Timestamp(expected), error: "connection refused".to_owned() }, "{attempts}");
+            assert_eq!(
+                outcome,
+                AttemptOutcome::Retry { next_attempt_at: Timestamp(expected), error: "connection refused".to_owned() },
+                "{attempts}"
+            );
         }
         let near_end = after_failure(&item(10, 20_000), &transient, now, &delivery, 0.5);
         assert_eq!(near_end, AttemptOutcome::Retry { next_attempt_at: Timestamp(20_000), error: "connection refused".to_owned() });

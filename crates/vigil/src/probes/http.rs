@@ -114,14 +114,16 @@ impl HttpClient {
 
         let stream: Box<dyn Io> = if https {
             let config = if request.verify_tls { self.tls.verified.clone() } else { self.tls.unverified.clone() };
-            let server_name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("invalid TLS server name `{host}`"))?;
+            let server_name =
+                rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("invalid TLS server name `{host}`"))?;
             let tls_started = Instant::now();
             let tls = tokio_rustls::TlsConnector::from(Arc::clone(&config))
                 .connect(server_name, tcp)
                 .await
                 .map_err(|error| format!("tls handshake failed: {}", describe_tls(&error)))?;
             result.timings.tls = Some(tls_started.elapsed());
-            result.certificate_expires_at = tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()).and_then(certificate_expiry);
+            result.certificate_expires_at =
+                tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()).and_then(certificate_expiry);
             Box::new(tls)
         } else {
             Box::new(tcp)

@@ -2,8 +2,8 @@
 //! health; conditions do that, in `vigil-core`.
 
 pub mod http;
-mod tls;
 pub mod tcp;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -1,0 +1,63 @@
+//! The CLI as a user runs it: `check`, `probe`, exit codes and messages.
+
+use crate::helpers::*;
+
+#[test]
+fn check_reports_located_errors_and_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("vigil.yaml");
+    std::fs::write(&path, "monitors:\n  - name: api\n    url: http://127.0.0.1/\n    interval: soon\n    notify: [ghost]\n")
+        .expect("write");
+    let (code, _, stderr) = vigil_command(&["check", "-c", path.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(2));
+    let file = path.display();
+    assert!(stderr.contains(&format!("{file}:4:15: invalid duration `soon`")), "{stderr}");
+    assert!(stderr.contains(&format!("{file}:5:14: unknown notifier `ghost`")), "{stderr}");
+
+    std::fs::write(&path, "monitors:\n  - name: api\n    url: http://127.0.0.1/\n").expect("write");
+    let (code, stdout, _) = vigil_command(&["check", "-c", path.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("ok (1 monitors, 0 notifiers)"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_exits_0_when_healthy_and_1_with_resolved_values_when_not() {
+    let (api, address) = fake_api().await;
+    let url = format!("http://{address}/health");
+    let (code, stdout, _) = tokio::task::spawn_blocking(move || {
+        vigil_command(&["probe", url.as_str(), "--condition", "[STATUS] == 200", "--condition", "[BODY].status == OK", "--timeout", "2s"])
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("healthy"), "{stdout}");
+
+    api.set_failing(true);
+    let url = format!("http://{address}/health");
+    let (code, stdout, _) =
+        tokio::task::spawn_blocking(move || vigil_command(&["probe", url.as_str(), "--condition", "[STATUS] == 200", "--json"]))
+            .await
+            .expect("join");
+    assert_eq!(code, Some(1));
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(result["status"], 500);
+    assert_eq!(result["conditions"][0]["resolved"], "[STATUS] (500) == 200");
+    assert_eq!(result["ip"], "127.0.0.1");
+    assert!(result["timings_ms"]["connect"].as_f64().is_some(), "{result}");
+}
+
+#[test]
+fn probe_reports_refused_connections_and_bad_usage() {
+    let port = vigil_testkit::free_port();
+    let (code, stdout, _) = vigil_command(&["probe", &format!("http://127.0.0.1:{port}/"), "--timeout", "1s"]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("connection refused"), "{stdout}");
+    let (code, stdout, _) = vigil_command(&["probe", &format!("tcp://127.0.0.1:{port}")]);
+    assert_eq!(code, Some(1), "{stdout}");
+
+    let (code, _, stderr) = vigil_command(&["probe", "http://127.0.0.1/", "--condition", "[STATUS] < abc"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("`<` needs a number on the other side, got `abc`"), "{stderr}");
+    let (code, _, stderr) = vigil_command(&["probe", "http://127.0.0.1/", "--timeout", "forever"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

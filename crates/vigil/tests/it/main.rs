@@ -1,0 +1,6 @@
+//! Integration tests through the real `vigil` binary, a real SMTP server (aiosmtpd) and,
+//! where installed, a throwaway PostgreSQL cluster.
+
+mod cli;
+mod helpers;
+mod monitor;

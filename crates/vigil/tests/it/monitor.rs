@@ -1,0 +1,131 @@
+//! System 1 end to end: outage and recovery mails, once each, across crashes, SMTP
+//! outages and both store backends.
+
+use vigil_testkit::{PostgresCluster, SmtpServer};
+
+use crate::helpers::*;
+
+const FAILURES: &str = "vigil_checks_total{result=\"failure\"}";
+const SUCCESSES: &str = "vigil_checks_total{result=\"success\"}";
+const DOWN: &str = "[Vigil] fitpay-api is DOWN";
+const UP: &str = "[Vigil] fitpay-api is UP";
+
+fn sqlite(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("vigil.db").display())
+}
+
+/// Degrade → exactly one outage mail naming the failures; recover → exactly one
+/// recovery mail with the outage length; SIGTERM → exit 0; the record is readable.
+async fn outage_and_recovery(storage: impl Fn(&std::path::Path) -> String) {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let (api, address) = fake_api().await;
+    let mut vigil = Vigil::start(|port, dir| config(&storage(dir), port, address, smtp.port()));
+    vigil.wait_for_metric(SUCCESSES, 2.0).await;
+
+    api.set_failing(true);
+    let messages = smtp.wait_for_messages(1, WAIT);
+    assert_eq!(subjects(&messages), [DOWN], "{}", vigil.logs());
+    let outage = body(&messages[0]);
+    assert!(outage.contains("[STATUS] (500) == 200"), "{outage}");
+    assert!(outage.contains("[BODY].status (DOWN) == OK"), "{outage}");
+    assert!(outage.contains("It had been up for"), "{outage}");
+
+    let failures = vigil.metric(FAILURES).await;
+    vigil.wait_for_metric(FAILURES, failures + 4.0).await;
+    api.set_failing(false);
+    let messages = smtp.wait_for_messages(2, WAIT);
+    assert_eq!(subjects(&messages), [DOWN, UP], "{}", vigil.logs());
+    let recovery = body(&messages[1]);
+    assert!(recovery.contains("The outage lasted"), "{recovery}");
+
+    let successes = vigil.metric(SUCCESSES).await;
+    vigil.wait_for_metric(SUCCESSES, successes + 4.0).await;
+    assert_eq!(smtp.messages().len(), 2, "nothing more is sent while healthy");
+
+    let status = vigil.terminate();
+    assert_eq!(status.code(), Some(0), "{}", vigil.logs());
+    assert!(vigil.logs().contains("vigil stopped"));
+
+    let config = vigil.config_path();
+    let (code, stdout, stderr) = vigil_command(&["history", "fitpay-api", "-c", config.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let states: Vec<String> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json")["to"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(states, ["up", "down", "up"], "newest first");
+    let (code, stdout, stderr) = vigil_command(&["uptime", "-c", config.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(report["monitor"], "fitpay-api");
+    assert_eq!(report["outages"], 1);
+    let uptime = report["uptime_percent"].as_f64().expect("uptime known");
+    assert!(uptime > 0.0 && uptime < 100.0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_outage_and_recovery_mail_once_each() {
+    outage_and_recovery(sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_outage_and_recovery_mail_once_each() {
+    let Some(cluster) = PostgresCluster::start() else { return };
+    let url = cluster.database("vigil");
+    outage_and_recovery(|_| url.clone()).await;
+}
+
+/// kill -9 mid-outage, restart: the outage is not mailed again and the recovery still is.
+async fn crash_mid_outage(storage: impl Fn(&std::path::Path) -> String) {
+    let Some(smtp) = SmtpServer::start() else { return };
+    let (api, address) = fake_api().await;
+    let mut vigil = Vigil::start(|port, dir| config(&storage(dir), port, address, smtp.port()));
+    vigil.wait_for_metric(SUCCESSES, 2.0).await;
+    api.set_failing(true);
+    assert_eq!(subjects(&smtp.wait_for_messages(1, WAIT)), [DOWN]);
+
+    vigil.kill_9();
+    vigil.restart();
+    // The restarted process has seen the outage go on for several checks.
+    vigil.wait_for_metric(FAILURES, 5.0).await;
+    assert_eq!(subjects(&smtp.messages()), [DOWN], "no second outage mail:\n{}", vigil.logs());
+    assert!(vigil.logs().contains("state restored"), "{}", vigil.logs());
+
+    api.set_failing(false);
+    assert_eq!(subjects(&smtp.wait_for_messages(2, WAIT)), [DOWN, UP], "{}", vigil.logs());
+    assert_eq!(vigil.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_kill_9_mid_outage_neither_repeats_nor_forgets() {
+    crash_mid_outage(sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_kill_9_mid_outage_neither_repeats_nor_forgets() {
+    let Some(cluster) = PostgresCluster::start() else { return };
+    let url = cluster.database("vigil");
+    crash_mid_outage(|_| url.clone()).await;
+}
+
+/// SMTP down when the outage starts: the mail is retried and arrives, once, when the
+/// relay is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_outage_delays_but_never_loses_or_repeats_mail() {
+    let Some(mut smtp) = SmtpServer::start() else { return };
+    smtp.stop();
+    let (api, address) = fake_api().await;
+    let vigil = Vigil::start(|port, dir| config(&sqlite(dir), port, address, smtp.port()));
+    vigil.wait_for_metric(SUCCESSES, 2.0).await;
+    api.set_failing(true);
+    let retries = "vigil_notification_attempts_total{notifier=\"oncall\",result=\"retry\"}";
+    vigil.wait_for_metric(retries, 2.0).await;
+    assert!(vigil.metric("vigil_outbox_backlog").await >= 1.0);
+    smtp.resume();
+    let messages = smtp.wait_for_messages(1, WAIT);
+    assert_eq!(subjects(&messages), [DOWN], "{}", vigil.logs());
+    vigil.wait_for_metric("vigil_notification_attempts_total{notifier=\"oncall\",result=\"delivered\"}", 1.0).await;
+    let failures = vigil.metric(FAILURES).await;
+    vigil.wait_for_metric(FAILURES, failures + 3.0).await;
+    assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
+}
