@@ -68,28 +68,43 @@ impl Store {
         notifications: &[NewNotification],
         give_up_after: Duration,
     ) -> Result<TransitionRecord, StoreError> {
+        let mut records = self.record_transitions(&[(transition.clone(), notifications.to_vec())], give_up_after).await?;
+        records.pop().ok_or_else(|| StoreError::Corrupt("no transition returned".to_owned()))
+    }
+
+    /// Stores many transitions with their notifications in one transaction (group
+    /// commit): all of them or none.
+    pub async fn record_transitions(
+        &self,
+        batch: &[(NewTransition, Vec<NewNotification>)],
+        give_up_after: Duration,
+    ) -> Result<Vec<TransitionRecord>, StoreError> {
         let mut db = self.pool.begin().await?;
         let sql = format!(
             "INSERT INTO transitions (monitor, at, from_state, state, healthy, reason, previous_period_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(&transition.monitor)
-            .bind(transition.at.0)
-            .bind(transition.from.as_str())
-            .bind(transition.to.as_str())
-            .bind(transition.to == Health::Up)
-            .bind(&transition.reason)
-            .bind(transition.previous_period.map(millis))
-            .fetch_one(&mut *db)
-            .await?;
-        let record = from_row(&row)?;
-        for notification in notifications {
-            let key = format!("transition:{}:{}", record.id, notification.notifier);
-            insert_notification(&mut db, &key, notification, transition.at, give_up_after).await?;
+        let mut records = Vec::with_capacity(batch.len());
+        for (transition, notifications) in batch {
+            let row = sqlx::query(&sql)
+                .bind(&transition.monitor)
+                .bind(transition.at.0)
+                .bind(transition.from.as_str())
+                .bind(transition.to.as_str())
+                .bind(transition.to == Health::Up)
+                .bind(&transition.reason)
+                .bind(transition.previous_period.map(millis))
+                .fetch_one(&mut *db)
+                .await?;
+            let record = from_row(&row)?;
+            for notification in notifications {
+                let key = format!("transition:{}:{}", record.id, notification.notifier);
+                insert_notification(&mut db, &key, notification, transition.at, give_up_after).await?;
+            }
+            records.push(record);
         }
         db.commit().await?;
-        Ok(record)
+        Ok(records)
     }
 
     /// The newest transition of every monitor, to restore state on start.

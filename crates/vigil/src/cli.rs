@@ -107,6 +107,38 @@ pub enum Command {
     /// schedule (or on demand), Vigil watching it, transitions and notifications shown
     /// as they happen.
     Demo(DemoArgs),
+    /// Benchmarks; each prints its figures and the command that reproduces them.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Many HTTP monitors against a local target server: share of checks on time,
+    /// schedule lag p50/p99, CPU per 1,000 checks, peak RSS.
+    Probes {
+        /// Number of monitors.
+        #[arg(long, default_value_t = 1000)]
+        monitors: usize,
+        /// Interval of every monitor.
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        /// How long to measure, after a warm-up of two intervals.
+        #[arg(long, default_value = "30s")]
+        duration: String,
+        /// Runtime threads for Vigil's side (1 = one core).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Checks in flight at most.
+        #[arg(long, default_value_t = 1000)]
+        max_concurrent: usize,
+    },
+    /// The target server `bench probes` starts in a child process.
+    #[command(hide = true)]
+    Target {
+        #[arg(long)]
+        port: u16,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ use vigil_store::Store;
 
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
-use crate::monitor::engine::Engine;
+use crate::monitor::engine::{Engine, MAX_BATCH};
 use crate::monitor::{scheduler, Monitor, Monitors};
 use crate::notifiers::build_all;
 use crate::notifiers::outbox::Dispatcher;
@@ -90,7 +90,15 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Some(done) => engine.handle_check(done).await,
+                    Some(done) => {
+                        // Decide every check already waiting, then commit them together.
+                        engine.handle_check(done);
+                        while engine.pending() < MAX_BATCH {
+                            let Ok(more) = events.try_recv() else { break };
+                            engine.handle_check(more);
+                        }
+                        engine.flush().await;
+                    }
                     None => break,
                 },
                 _ = heartbeat.tick() => {

@@ -70,11 +70,11 @@ pub async fn leases_keep_two_nodes_from_sending_the_same_notification(store: Sto
     let restarted = store.claim_due("node-a", Timestamp(1_002), lease, 10).await.expect("claim");
     assert_eq!(restarted.len(), 1, "a restarted node takes its own lease back at once");
     // node-a crashed: after the lease, node-b takes over and node-a's late result is refused.
-    let taken = store.claim_due("node-b", Timestamp(31_000), lease, 10).await.expect("claim");
+    let taken = store.claim_due("node-b", Timestamp(32_000), lease, 10).await.expect("claim");
     assert_eq!(taken.len(), 1);
-    let stale = store.finish_attempt(first[0].id, "node-a", Timestamp(31_500), &AttemptOutcome::Delivered).await.expect("finish");
+    let stale = store.finish_attempt(first[0].id, "node-a", Timestamp(32_500), &AttemptOutcome::Delivered).await.expect("finish");
     assert!(!stale, "a lost lease records nothing");
-    assert!(store.finish_attempt(taken[0].id, "node-b", Timestamp(31_600), &AttemptOutcome::Delivered).await.expect("finish"));
+    assert!(store.finish_attempt(taken[0].id, "node-b", Timestamp(32_600), &AttemptOutcome::Delivered).await.expect("finish"));
     assert!(store.claim_due("node-a", Timestamp(100_000), lease, 10).await.expect("claim").is_empty(), "delivered once");
 }
 
@@ -113,4 +113,17 @@ pub async fn runs_give_coverage(store: Store, _: &str) {
     let periods: Vec<(i64, i64)> = coverage.iter().map(|c| (c.start.0, c.end.0)).collect();
     assert_eq!(periods, [(0, 50), (100, 150)]);
     assert!(store.coverage(Timestamp(60), Timestamp(90)).await.expect("coverage").is_empty());
+}
+
+pub async fn a_batch_of_transitions_commits_together(store: Store, _: &str) {
+    let batch: Vec<(NewTransition, Vec<NewNotification>)> = (0..50)
+        .map(|index| (transition(&format!("m{index}"), index, Health::Unknown, Health::Down), vec![notification("oncall")]))
+        .collect();
+    let records = store.record_transitions(&batch, DAY).await.expect("batch");
+    assert_eq!(records.len(), 50);
+    assert_eq!(store.latest_transitions().await.expect("latest").len(), 50);
+    assert_eq!(store.outbox_summary().await.expect("summary").pending, 50);
+    let keys: std::collections::BTreeSet<String> =
+        store.notifications(100).await.expect("list").into_iter().map(|i| i.idempotency_key).collect();
+    assert_eq!(keys.len(), 50, "one episode key per transition");
 }

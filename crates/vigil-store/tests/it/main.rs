@@ -42,6 +42,7 @@ store_suite!(
     leases_keep_two_nodes_from_sending_the_same_notification,
     attempts_are_recorded_until_delivered_or_failed,
     runs_give_coverage,
+    a_batch_of_transitions_commits_together,
 );
 
 #[allow(dead_code, reason = "keeps the import used in both expansions")]

@@ -1,6 +1,7 @@
 //! The subcommands. Each returns its exit code: 0 success, 1 failure at run time (or an
 //! unhealthy probe), 2 bad usage or config.
 
+mod bench;
 mod probe;
 mod record;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::Command;
+use crate::cli::{BenchCommand, Command};
 
 pub const USAGE_ERROR: u8 = 2;
 
@@ -42,6 +43,20 @@ pub async fn execute(command: Command) -> ExitCode {
             Err(code) => code,
         },
         Command::Demo(args) => report(crate::demo::run(args).await),
+        Command::Bench(BenchCommand::Target { port }) => report(bench::target(port).await),
+        Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
+            let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));
+            let options = match (parse(&interval, "--interval"), parse(&duration, "--duration")) {
+                (Ok(interval), Ok(duration)) => bench::ProbeBench { monitors, interval, duration, threads, max_concurrent },
+                (Err(error), _) | (_, Err(error)) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            };
+            // The bench builds its own runtime (one thread by default), away from this one.
+            let outcome = tokio::task::spawn_blocking(move || bench::probes(options)).await;
+            report(outcome.map_err(anyhow::Error::from).and_then(|result| result))
+        }
     }
 }
 

@@ -1,28 +1,45 @@
 //! The engine: the one place check results become state. It owns every monitor's
-//! hysteresis state, stores each transition together with its notifications, and logs
-//! every failed check and every state change.
+//! hysteresis state, logs every failed check and every state change, and stores each
+//! transition together with its notifications.
+//!
+//! Deciding is synchronous ([`Engine::handle_check`]); storing is batched
+//! ([`Engine::flush`]): the run loop handles every check already waiting, then commits
+//! their transitions in one transaction, so a burst of transitions costs one commit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 use vigil_config::DeliveryConfig;
-use vigil_core::hysteresis::{Health, MonitorState, Transition};
+use vigil_core::hysteresis::{Health, MonitorState};
 use vigil_store::{NewNotification, NewTransition, Store, StoreError};
 
 use super::scheduler::CheckDone;
-use super::{Check, Monitors};
+use super::Monitors;
 use crate::metrics::{Metrics, StateLabels};
 use crate::notifiers::TransitionMessage;
+
+/// A decided transition waiting for the next flush.
+struct Pending {
+    index: usize,
+    /// The state before the transition, restored if storing fails.
+    before: MonitorState,
+    transition: NewTransition,
+    notifications: Vec<NewNotification>,
+}
 
 pub struct Engine {
     monitors: Monitors,
     states: Vec<MonitorState>,
+    pending: Vec<Pending>,
     store: Store,
     metrics: Arc<Metrics>,
     delivery: DeliveryConfig,
     wake_outbox: Arc<Notify>,
 }
+
+/// Flush at least this often during a long burst of checks.
+pub const MAX_BATCH: usize = 512;
 
 impl Engine {
     /// Builds the engine with each monitor's state restored from its last transition.
@@ -44,12 +61,18 @@ impl Engine {
                 None => MonitorState::default(),
             })
             .collect();
-        let engine = Engine { monitors, states, store, metrics, delivery, wake_outbox };
+        let engine = Engine { monitors, states, pending: Vec::new(), store, metrics, delivery, wake_outbox };
         engine.update_state_gauge();
         Ok(engine)
     }
 
-    pub async fn handle_check(&mut self, done: CheckDone) {
+    /// How many transitions wait for [`Engine::flush`].
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Feeds one check in: counts and logs it, and decides any transition.
+    pub fn handle_check(&mut self, done: CheckDone) {
         let CheckDone { index, check, lag, skipped } = done;
         let monitor = &self.monitors[index];
         let name = monitor.config.name.as_str();
@@ -59,65 +82,78 @@ impl Engine {
         if skipped > 0 {
             tracing::warn!(monitor = name, skipped, "checks skipped: the previous check was still running");
         }
+        let failures = check.failures();
         if !check.healthy {
-            let failures = check.failures();
             tracing::warn!(monitor = name, failures = ?failures, response_ms = check.result.response_time.as_millis() as u64, "check failed");
         }
         let state = &mut self.states[index];
         let before = state.clone();
         let Some(transition) = state.observe(check.healthy, check.at, monitor.config.thresholds) else { return };
-        match self.record(index, &transition, &check).await {
-            Ok(()) => {
-                self.metrics.transitions.get_or_create(&StateLabels { state: transition.to.as_str().to_owned() }).inc();
-                self.update_state_gauge();
-                self.wake_outbox.notify_one();
-            }
-            Err(error) => {
-                // Forget the transition so the next check produces it again.
-                tracing::error!(monitor = name, %error, "storing a transition failed; it will be retried on the next check");
-                self.states[index] = before;
-            }
-        }
-    }
-
-    async fn record(&self, index: usize, transition: &Transition, check: &Check) -> Result<(), StoreError> {
-        let monitor = &self.monitors[index];
-        let name = monitor.config.name.as_str();
-        let failures = check.failures();
         let reason = if check.healthy { "all conditions passed".to_owned() } else { failures.join("; ") };
-        let message = TransitionMessage {
-            monitor: name.to_owned(),
-            url: monitor.config.target.url(),
-            state: transition.to.as_str().to_owned(),
-            previous_state: transition.from.as_str().to_owned(),
-            at: transition.at.0,
-            previous_period_ms: transition.previous_period.map(|period| period.as_millis() as i64),
-            failures: if check.healthy { Vec::new() } else { failures },
-        };
-        let notifications: Vec<NewNotification> = if transition.is_notifiable() {
+        let notifications = if transition.is_notifiable() {
+            let message = TransitionMessage {
+                monitor: name.to_owned(),
+                url: monitor.config.target.url(),
+                state: transition.to.as_str().to_owned(),
+                previous_state: transition.from.as_str().to_owned(),
+                at: transition.at.0,
+                previous_period_ms: transition.previous_period.map(|period| period.as_millis() as i64),
+                failures: if check.healthy { Vec::new() } else { failures },
+            };
             let payload = serde_json::to_string(&message).unwrap_or_else(|_| unreachable!("the message serializes"));
             monitor.config.notify.iter().map(|notifier| NewNotification { notifier: notifier.clone(), payload: payload.clone() }).collect()
         } else {
             Vec::new()
         };
-        let new = NewTransition {
+        let transition = NewTransition {
             monitor: name.to_owned(),
             at: transition.at,
             from: transition.from,
             to: transition.to,
-            reason: reason.clone(),
+            reason,
             previous_period: transition.previous_period,
         };
-        let record = self.store.record_transition(&new, &notifications, self.delivery.give_up_after).await?;
-        let previous_period_ms = new.previous_period.map(|period| period.as_millis() as u64);
-        match transition.to {
-            Health::Down => tracing::error!(monitor = name, id = record.id, %reason, previous_period_ms, "monitor is DOWN"),
-            _ if transition.from == Health::Down => {
-                tracing::info!(monitor = name, id = record.id, previous_period_ms, "monitor recovered: UP")
-            }
-            _ => tracing::info!(monitor = name, id = record.id, "monitor is UP"),
+        self.pending.push(Pending { index, before, transition, notifications });
+    }
+
+    /// Stores every pending transition with its notifications in one transaction. If
+    /// that fails, the monitors involved return to their earlier state, so their next
+    /// checks decide the transitions again.
+    pub async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
         }
-        Ok(())
+        let pending = std::mem::take(&mut self.pending);
+        let batch: Vec<(NewTransition, Vec<NewNotification>)> =
+            pending.iter().map(|p| (p.transition.clone(), p.notifications.clone())).collect();
+        match self.store.record_transitions(&batch, self.delivery.give_up_after).await {
+            Ok(records) => {
+                for record in &records {
+                    self.metrics.transitions.get_or_create(&StateLabels { state: record.to.as_str().to_owned() }).inc();
+                    let previous_period_ms = record.previous_period_ms;
+                    match record.to {
+                        Health::Down => {
+                            tracing::error!(monitor = %record.monitor, id = record.id, reason = %record.reason, previous_period_ms, "monitor is DOWN")
+                        }
+                        _ if record.from == Health::Down => {
+                            tracing::info!(monitor = %record.monitor, id = record.id, previous_period_ms, "monitor recovered: UP")
+                        }
+                        _ => tracing::info!(monitor = %record.monitor, id = record.id, "monitor is UP"),
+                    }
+                }
+                self.update_state_gauge();
+                if batch.iter().any(|(_, notifications)| !notifications.is_empty()) {
+                    self.wake_outbox.notify_one();
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, transitions = pending.len(), "storing transitions failed; the next checks will decide them again");
+                // Newest first, so a monitor with two pending transitions ends at the oldest `before`.
+                for entry in pending.into_iter().rev() {
+                    self.states[entry.index] = entry.before;
+                }
+            }
+        }
     }
 
     fn update_state_gauge(&self) {
