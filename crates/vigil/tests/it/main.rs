@@ -4,3 +4,5 @@
 mod cli;
 mod helpers;
 mod monitor;
+mod probes;
+mod webhook;
