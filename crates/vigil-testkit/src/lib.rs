@@ -93,15 +93,21 @@ impl PostgresCluster {
         Some(cluster)
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// A command for one of PostgreSQL's programs, as the `postgres` user when needed.
+    fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
-        let mut command = if self.run_as_postgres {
+        if self.run_as_postgres {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(&program);
             command
         } else {
             Command::new(&program)
-        };
+        }
+    }
+
+    fn run(&self, name: &str, args: &[&str]) {
+        let program = self.bin.join(name);
+        let mut command = self.command(name);
         let output =
             command.args(args).current_dir(self.dir.path()).output().unwrap_or_else(|error| panic!("{}: {error}", program.display()));
         assert!(
@@ -123,15 +129,12 @@ impl PostgresCluster {
 impl Drop for PostgresCluster {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let program = self.bin.join("pg_ctl");
-        let mut command = if self.run_as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let _ = command.args(["-D", path_str(&data), "-m", "immediate", "-w", "stop"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", path_str(&data), "-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

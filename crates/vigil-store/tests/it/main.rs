@@ -2,8 +2,6 @@
 
 mod conformance;
 
-use vigil_store::Store;
-
 /// Runs `case` against a fresh SQLite file and a fresh database in a throwaway
 /// PostgreSQL cluster (skipped, with a reason, where PostgreSQL is not installed).
 macro_rules! store_suite {
@@ -44,6 +42,3 @@ store_suite!(
     runs_give_coverage,
     a_batch_of_transitions_commits_together,
 );
-
-#[allow(dead_code, reason = "keeps the import used in both expansions")]
-fn _type_check(_: Store) {}

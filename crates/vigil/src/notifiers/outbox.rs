@@ -107,24 +107,32 @@ impl Dispatcher {
             Ok(()) => AttemptOutcome::Delivered,
             Err(error) => after_failure(&item, error, now, &self.delivery, fastrand::f64()),
         };
+        // Count and log only what is recorded, so the metrics never run ahead of the store.
+        match self.store.finish_attempt(item.id, &self.owner, now, &outcome).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(key = %item.idempotency_key, "lease lost before the attempt was recorded");
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, key = %item.idempotency_key, "recording a delivery attempt failed");
+                return;
+            }
+        }
+        let attempt = item.attempts + 1;
         match &outcome {
             AttemptOutcome::Delivered => {
                 self.metrics.count_attempt(&item.notifier, "delivered");
-                tracing::info!(notifier = %item.notifier, key = %item.idempotency_key, attempt = item.attempts + 1, "notification delivered");
+                tracing::info!(notifier = %item.notifier, key = %item.idempotency_key, attempt, "notification delivered");
             }
             AttemptOutcome::Retry { next_attempt_at, error } => {
                 self.metrics.count_attempt(&item.notifier, "retry");
-                tracing::warn!(notifier = %item.notifier, key = %item.idempotency_key, attempt = item.attempts + 1, %error, retry_at = %next_attempt_at, "notification failed, will retry");
+                tracing::warn!(notifier = %item.notifier, key = %item.idempotency_key, attempt, %error, retry_at = %next_attempt_at, "notification failed, will retry");
             }
             AttemptOutcome::Failed { error } => {
                 self.metrics.count_attempt(&item.notifier, "failed");
-                tracing::error!(notifier = %item.notifier, key = %item.idempotency_key, attempt = item.attempts + 1, %error, "notification failed for good");
+                tracing::error!(notifier = %item.notifier, key = %item.idempotency_key, attempt, %error, "notification failed for good");
             }
-        }
-        match self.store.finish_attempt(item.id, &self.owner, now, &outcome).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(key = %item.idempotency_key, "lease lost before the attempt was recorded"),
-            Err(error) => tracing::error!(%error, key = %item.idempotency_key, "recording a delivery attempt failed"),
         }
     }
 }
