@@ -107,9 +107,24 @@ pub enum Command {
     /// schedule (or on demand), Vigil watching it, transitions and notifications shown
     /// as they happen.
     Demo(DemoArgs),
+    /// Log rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Benchmarks; each prints its figures and the command that reproduces them.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check a LogQL expression: exit 0 when Vigil can evaluate it, 1 with the column
+    /// and the reason when not (including features outside Vigil's LogQL subset).
+    ///
+    /// Example: vigil rules lint 'sum(count_over_time({app="api"} | json | path="/api/data" | duration > 3s [10m])) > 5'
+    Lint {
+        /// The expression; `-` reads it from standard input.
+        expr: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::{BenchCommand, Command};
+use crate::cli::{BenchCommand, Command, RulesCommand};
 
 pub const USAGE_ERROR: u8 = 2;
 
@@ -43,6 +43,7 @@ pub async fn execute(command: Command) -> ExitCode {
             Err(code) => code,
         },
         Command::Demo(args) => report(crate::demo::run(args).await),
+        Command::Rules(RulesCommand::Lint { expr }) => lint(&expr),
         Command::Bench(BenchCommand::Target { port }) => report(bench::target(port).await),
         Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
             let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));
@@ -56,6 +57,51 @@ pub async fn execute(command: Command) -> ExitCode {
             // The bench builds its own runtime (one thread by default), away from this one.
             let outcome = tokio::task::spawn_blocking(move || bench::probes(options)).await;
             report(outcome.map_err(anyhow::Error::from).and_then(|result| result))
+        }
+    }
+}
+
+/// `vigil rules lint`: parse, and point at the problem.
+fn lint(expr: &str) -> ExitCode {
+    let text = if expr == "-" {
+        let mut text = String::new();
+        #[allow(clippy::disallowed_methods, reason = "bounded by take(1 MiB)")]
+        if let Err(error) = std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), 1 << 20), &mut text) {
+            eprintln!("error: reading standard input: {error}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+        text
+    } else {
+        expr.to_owned()
+    };
+    match vigil_logql::parse(&text) {
+        Ok(vigil_logql::Expr::Log(_)) => {
+            println!("ok: log query");
+            ExitCode::SUCCESS
+        }
+        Ok(vigil_logql::Expr::Metric(_)) => {
+            println!("ok: metric query");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            // Positions count characters from the start; show the line, a caret, and
+            // `line L, column C` when the expression spans lines.
+            let mut column = error.column;
+            let lines: Vec<&str> = text.split('\n').collect();
+            for (index, line) in lines.iter().enumerate() {
+                let width = line.chars().count() + 1;
+                if column <= width || index + 1 == lines.len() {
+                    eprintln!("{line}\n{}^", " ".repeat(column.saturating_sub(1)));
+                    if lines.len() > 1 {
+                        eprintln!("error: line {}, column {column}: {}", index + 1, error.message);
+                    } else {
+                        eprintln!("error: {error}");
+                    }
+                    break;
+                }
+                column -= width;
+            }
+            ExitCode::FAILURE
         }
     }
 }

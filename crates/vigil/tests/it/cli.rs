@@ -61,3 +61,16 @@ fn probe_reports_refused_connections_and_bad_usage() {
     let (code, _, stderr) = vigil_command(&["probe", "http://127.0.0.1/", "--timeout", "forever"]);
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+#[test]
+fn rules_lint_accepts_the_seed_rule_and_points_at_unsupported_features() {
+    let seed = r#"sum(count_over_time({app="api"} | json | path = "/api/data" | duration > 3s [10m])) > 5"#;
+    let (code, stdout, _) = vigil_command(&["rules", "lint", seed]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.trim(), "ok: metric query");
+
+    let (code, _, stderr) = vigil_command(&["rules", "lint", r#"{app="api"} | line_format "{{.msg}}""#]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("error: column 15: `line_format` is not supported by Vigil's LogQL subset"), "{stderr}");
+    assert!(stderr.contains("\n              ^\n"), "a caret under column 15:\n{stderr}");
+}
