@@ -5,6 +5,7 @@
 //! error carries the 1-based column where it was found.
 
 mod ast;
+pub mod eval;
 mod lexer;
 mod parser;
 #[cfg(test)]

@@ -1,0 +1,421 @@
+//! Streaming evaluation of a metric expression on event time, for alerting.
+//!
+//! Each line is fed once ([`RuleEvaluator::observe`]); every range aggregation runs its
+//! pipeline and adds the line to its group's bucketed window; the expression is then
+//! evaluated at the newest event time seen, so a rule fires on the event that crosses
+//! its threshold, not at a later tick. [`RuleEvaluator::advance`] moves time on without
+//! events (windows empty, alerts resolve); [`RuleEvaluator::next_expiry`] says when the
+//! next bucket leaves a window, so replays can resolve at the exact moment.
+//!
+//! An alert is one output label set: it fires when the set appears in the result (after
+//! `for`, if set) and resolves when it disappears. Lines older than the longest range
+//! plus the allowed lateness are counted as late and not evaluated. Each range
+//! aggregation keeps at most `max_groups` groups; lines for more are counted and
+//! dropped.
+
+pub mod pipeline;
+#[cfg(test)]
+mod tests;
+pub mod window;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::ast::*;
+use pipeline::{label_filter, Labels, Pipeline, ERROR_LABEL};
+use window::{GroupWindow, BUCKETS_PER_RANGE};
+
+/// One log line.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// Event time, Unix milliseconds.
+    pub at: i64,
+    pub stream: &'a Labels,
+    pub line: &'a str,
+}
+
+/// A change of an alert's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleEvent {
+    pub state: AlertState,
+    /// Event time of the change, Unix milliseconds.
+    pub at: i64,
+    pub labels: Labels,
+    /// The expression's value for these labels (the last value, on resolution).
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    Firing,
+    Resolved,
+}
+
+/// Settings of one evaluator.
+#[derive(Debug, Clone, Copy)]
+pub struct EvaluatorOptions {
+    /// How long the condition must hold before firing, ms.
+    pub for_ms: i64,
+    /// How far behind the newest event a line may arrive and still count, ms.
+    pub lateness_ms: i64,
+    /// Groups per range aggregation.
+    pub max_groups: usize,
+}
+
+impl Default for EvaluatorOptions {
+    fn default() -> Self {
+        EvaluatorOptions { for_ms: 0, lateness_ms: 60_000, max_groups: 10_000 }
+    }
+}
+
+/// Counters an operator wants to see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvaluatorStats {
+    pub lines: u64,
+    pub matched: u64,
+    pub late: u64,
+    pub dropped_groups: u64,
+    pub unwrap_errors: u64,
+}
+
+/// Which labels a range aggregation keeps per group.
+#[derive(Debug, Clone)]
+enum Key {
+    All,
+    By(Vec<String>),
+    Without(Vec<String>),
+}
+
+impl Key {
+    fn from_grouping(grouping: &Grouping) -> Key {
+        if grouping.without {
+            Key::Without(grouping.labels.clone())
+        } else {
+            Key::By(grouping.labels.clone())
+        }
+    }
+
+    fn apply(&self, labels: &Labels) -> Labels {
+        match self {
+            Key::All => labels.clone(),
+            Key::By(names) => names.iter().filter_map(|name| labels.get(name).map(|value| (name.clone(), value.clone()))).collect(),
+            Key::Without(names) => labels.iter().filter(|(name, _)| !names.contains(name)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }
+    }
+}
+
+struct RangeState {
+    aggregation: RangeAggregation,
+    pipeline: Pipeline,
+    key: Key,
+    range_ms: i64,
+    bucket_ms: i64,
+    groups: HashMap<Labels, GroupWindow>,
+}
+
+/// The result of evaluating part of an expression.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Scalar(f64),
+    Vector(Vec<(Labels, f64)>),
+}
+
+struct Alert {
+    since: i64,
+    firing: bool,
+    value: f64,
+}
+
+pub struct RuleEvaluator {
+    expr: MetricExpr,
+    ranges: Vec<RangeState>,
+    options: EvaluatorOptions,
+    watermark: Option<i64>,
+    max_range_ms: i64,
+    alerts: BTreeMap<Labels, Alert>,
+    stats: EvaluatorStats,
+}
+
+impl RuleEvaluator {
+    pub fn new(expr: &MetricExpr, options: EvaluatorOptions) -> RuleEvaluator {
+        let mut ranges = Vec::new();
+        collect_ranges(expr, None, &mut ranges);
+        let max_range_ms = ranges.iter().map(|range| range.range_ms).max().unwrap_or(0);
+        RuleEvaluator {
+            expr: expr.clone(),
+            ranges,
+            options,
+            watermark: None,
+            max_range_ms,
+            alerts: BTreeMap::new(),
+            stats: EvaluatorStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> EvaluatorStats {
+        self.stats
+    }
+
+    /// Labels of the alerts firing now.
+    pub fn firing(&self) -> impl Iterator<Item = &Labels> {
+        self.alerts.iter().filter(|(_, alert)| alert.firing).map(|(labels, _)| labels)
+    }
+
+    /// Feeds one line; returns the alerts it fired or resolved.
+    pub fn observe(&mut self, entry: Entry<'_>) -> Vec<RuleEvent> {
+        self.stats.lines += 1;
+        if let Some(watermark) = self.watermark {
+            if entry.at <= watermark - self.max_range_ms - self.options.lateness_ms {
+                self.stats.late += 1;
+                return Vec::new();
+            }
+        }
+        let mut matched = false;
+        for range in &mut self.ranges {
+            if !range.pipeline.selects(entry.stream) {
+                continue;
+            }
+            let Some(mut labels) = range.pipeline.process(entry.stream, entry.line) else { continue };
+            let value = match &range.aggregation.unwrap {
+                None => None,
+                Some(unwrap) => {
+                    let converted = labels.get(&unwrap.label).and_then(|text| match unwrap.conversion {
+                        Conversion::Number => text.trim().parse::<f64>().ok(),
+                        Conversion::Duration => crate::lexer::parse_duration_seconds(text.trim()),
+                        Conversion::Bytes => crate::lexer::parse_bytes(text.trim()),
+                    });
+                    if converted.is_none() {
+                        labels.insert(ERROR_LABEL.to_owned(), "SampleExtractionErr".to_owned());
+                    }
+                    if !unwrap.filters.iter().all(|filter| label_filter(filter, &mut labels)) {
+                        continue;
+                    }
+                    match converted {
+                        Some(value) => Some(value),
+                        None => {
+                            self.stats.unwrap_errors += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let key = range.key.apply(&labels);
+            if !range.groups.contains_key(&key) && range.groups.len() >= self.options.max_groups {
+                self.stats.dropped_groups += 1;
+                continue;
+            }
+            let keep_values = range.aggregation.function == RangeFunction::QuantileOverTime;
+            range.groups.entry(key).or_default().add(entry.at, range.bucket_ms, entry.line.len(), value, keep_values);
+            matched = true;
+        }
+        let now = self.watermark.map_or(entry.at, |watermark| watermark.max(entry.at));
+        self.watermark = Some(now);
+        if !matched {
+            return Vec::new();
+        }
+        self.stats.matched += 1;
+        self.evaluate(now)
+    }
+
+    /// Moves time to `now` without a line: windows slide, alerts may resolve (or, with
+    /// `for`, start firing).
+    pub fn advance(&mut self, now: i64) -> Vec<RuleEvent> {
+        let now = self.watermark.map_or(now, |watermark| watermark.max(now));
+        self.watermark = Some(now);
+        self.evaluate(now)
+    }
+
+    /// The next time a bucket leaves a window (or a pending alert's `for` ends), when
+    /// evaluating again could change the result.
+    pub fn next_expiry(&self) -> Option<i64> {
+        let windows = self
+            .ranges
+            .iter()
+            .flat_map(|range| range.groups.values().filter_map(|window| window.next_expiry(range.range_ms, range.bucket_ms)));
+        let pending = self.alerts.values().filter(|alert| !alert.firing).map(|alert| alert.since + self.options.for_ms);
+        windows.chain(pending).filter(|&at| self.watermark.is_none_or(|now| at > now)).min()
+    }
+
+    fn evaluate(&mut self, now: i64) -> Vec<RuleEvent> {
+        for range in &mut self.ranges {
+            range.groups.retain(|_, window| {
+                window.expire(now, range.range_ms, range.bucket_ms);
+                !window.is_empty()
+            });
+        }
+        let mut next_range = 0;
+        let result = match evaluate(&self.expr, &self.ranges, &mut next_range, now) {
+            Value::Scalar(value) => vec![(Labels::new(), value)],
+            Value::Vector(samples) => samples,
+        };
+        let mut events = Vec::new();
+        let present: BTreeMap<Labels, f64> = result.into_iter().collect();
+        for (labels, value) in &present {
+            let alert = self.alerts.entry(labels.clone()).or_insert(Alert { since: now, firing: false, value: *value });
+            alert.value = *value;
+            if !alert.firing && now - alert.since >= self.options.for_ms {
+                alert.firing = true;
+                events.push(RuleEvent { state: AlertState::Firing, at: now, labels: labels.clone(), value: *value });
+            }
+        }
+        let gone: Vec<Labels> = self.alerts.keys().filter(|labels| !present.contains_key(*labels)).cloned().collect();
+        for labels in gone {
+            if let Some(alert) = self.alerts.remove(&labels) {
+                if alert.firing {
+                    events.push(RuleEvent { state: AlertState::Resolved, at: now, labels, value: alert.value });
+                }
+            }
+        }
+        events
+    }
+}
+
+/// Collects range aggregations in evaluation order and picks each one's group key: its
+/// own `by`/`without`, or — when a `sum` sits right above an additive function — the
+/// sum's grouping, so groups stay as few as the result needs.
+fn collect_ranges(expr: &MetricExpr, parent: Option<&VectorAggregation>, ranges: &mut Vec<RangeState>) {
+    match expr {
+        MetricExpr::Range(aggregation) => {
+            let additive = matches!(
+                aggregation.function,
+                RangeFunction::CountOverTime
+                    | RangeFunction::Rate
+                    | RangeFunction::BytesOverTime
+                    | RangeFunction::BytesRate
+                    | RangeFunction::SumOverTime
+            );
+            let key = match (&aggregation.grouping, parent) {
+                (Some(grouping), _) => Key::from_grouping(grouping),
+                (None, Some(parent)) if parent.op == VectorOp::Sum && additive => {
+                    parent.grouping.as_ref().map_or(Key::By(Vec::new()), Key::from_grouping)
+                }
+                _ => Key::All,
+            };
+            let range_ms = i64::try_from(aggregation.range.as_millis()).unwrap_or(i64::MAX).max(1);
+            ranges.push(RangeState {
+                aggregation: aggregation.clone(),
+                pipeline: Pipeline::new(&aggregation.log),
+                key,
+                range_ms,
+                bucket_ms: (range_ms / BUCKETS_PER_RANGE).max(1),
+                groups: HashMap::new(),
+            });
+        }
+        MetricExpr::Vector(vector) => collect_ranges(&vector.inner, Some(vector), ranges),
+        MetricExpr::Binary { left, right, .. } => {
+            collect_ranges(left, None, ranges);
+            collect_ranges(right, None, ranges);
+        }
+        MetricExpr::Number(_) => {}
+    }
+}
+
+fn evaluate(expr: &MetricExpr, ranges: &[RangeState], next_range: &mut usize, now: i64) -> Value {
+    match expr {
+        MetricExpr::Number(value) => Value::Scalar(*value),
+        MetricExpr::Range(_) => {
+            let range = &ranges[*next_range];
+            *next_range += 1;
+            let samples = range
+                .groups
+                .iter()
+                .filter_map(|(labels, window)| {
+                    let value =
+                        window.value(range.aggregation.function, range.aggregation.parameter, now, range.range_ms, range.bucket_ms)?;
+                    Some((labels.clone(), value))
+                })
+                .collect();
+            Value::Vector(samples)
+        }
+        MetricExpr::Vector(vector) => {
+            let inner = match evaluate(&vector.inner, ranges, next_range, now) {
+                Value::Vector(samples) => samples,
+                Value::Scalar(value) => vec![(Labels::new(), value)],
+            };
+            Value::Vector(aggregate(vector, inner))
+        }
+        MetricExpr::Binary { op, return_bool, left, right } => {
+            let left = evaluate(left, ranges, next_range, now);
+            let right = evaluate(right, ranges, next_range, now);
+            binary(*op, *return_bool, left, right)
+        }
+    }
+}
+
+fn aggregate(vector: &VectorAggregation, samples: Vec<(Labels, f64)>) -> Vec<(Labels, f64)> {
+    let key = vector.grouping.as_ref().map_or(Key::By(Vec::new()), Key::from_grouping);
+    let mut groups: BTreeMap<Labels, Vec<(Labels, f64)>> = BTreeMap::new();
+    for (labels, value) in samples {
+        groups.entry(key.apply(&labels)).or_default().push((labels, value));
+    }
+    let mut out = Vec::new();
+    for (group, mut members) in groups {
+        let values = || members.iter().map(|(_, value)| *value);
+        match vector.op {
+            VectorOp::Sum => out.push((group, values().sum())),
+            VectorOp::Avg => out.push((group.clone(), values().sum::<f64>() / members.len() as f64)),
+            VectorOp::Min => out.push((group, values().fold(f64::INFINITY, f64::min))),
+            VectorOp::Max => out.push((group, values().fold(f64::NEG_INFINITY, f64::max))),
+            VectorOp::Count => out.push((group, members.len() as f64)),
+            VectorOp::Topk | VectorOp::Bottomk => {
+                let k = vector.parameter.unwrap_or(1.0) as usize;
+                members.sort_by(|a, b| if vector.op == VectorOp::Topk { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) });
+                out.extend(members.into_iter().take(k));
+            }
+        }
+    }
+    out
+}
+
+fn apply(op: BinaryOp, a: f64, b: f64) -> Option<f64> {
+    Some(match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Subtract => a - b,
+        BinaryOp::Multiply => a * b,
+        BinaryOp::Divide => a / b,
+        BinaryOp::Modulo => a % b,
+        BinaryOp::Power => a.powf(b),
+        BinaryOp::Equal => f64::from(u8::from(a == b)),
+        BinaryOp::NotEqual => f64::from(u8::from(a != b)),
+        BinaryOp::Less => f64::from(u8::from(a < b)),
+        BinaryOp::LessOrEqual => f64::from(u8::from(a <= b)),
+        BinaryOp::Greater => f64::from(u8::from(a > b)),
+        BinaryOp::GreaterOrEqual => f64::from(u8::from(a >= b)),
+    })
+}
+
+/// One sample through a binary operator: comparisons without `bool` filter (keeping
+/// `keep`), with `bool` give 0 or 1; arithmetic gives the result.
+fn combine(op: BinaryOp, return_bool: bool, a: f64, b: f64, keep: f64) -> Option<f64> {
+    let result = apply(op, a, b)?;
+    if op.is_comparison() && !return_bool {
+        (result == 1.0).then_some(keep)
+    } else {
+        Some(result)
+    }
+}
+
+fn binary(op: BinaryOp, return_bool: bool, left: Value, right: Value) -> Value {
+    match (left, right) {
+        (Value::Scalar(a), Value::Scalar(b)) => match combine(op, return_bool, a, b, a) {
+            Some(value) => Value::Scalar(value),
+            None => Value::Vector(Vec::new()),
+        },
+        (Value::Vector(samples), Value::Scalar(b)) => {
+            Value::Vector(samples.into_iter().filter_map(|(labels, a)| Some((labels, combine(op, return_bool, a, b, a)?))).collect())
+        }
+        (Value::Scalar(a), Value::Vector(samples)) => {
+            Value::Vector(samples.into_iter().filter_map(|(labels, b)| Some((labels, combine(op, return_bool, a, b, b)?))).collect())
+        }
+        (Value::Vector(left), Value::Vector(right)) => {
+            let right: HashMap<Labels, f64> = right.into_iter().collect();
+            Value::Vector(
+                left.into_iter()
+                    .filter_map(|(labels, a)| {
+                        let b = *right.get(&labels)?;
+                        Some((labels, combine(op, return_bool, a, b, a)?))
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
