@@ -277,6 +277,17 @@ impl Loader {
             None => defaults,
         };
         let notifier_names: BTreeSet<String> = notifiers.keys().cloned().collect();
+        let mut seen_rules = BTreeSet::new();
+        let rules = raw
+            .rules
+            .into_iter()
+            .filter_map(|rule| {
+                if !seen_rules.insert(rule.name.as_str().to_owned()) {
+                    self.error(Some(rule.name.span()), format!("duplicate rule name `{}`", rule.name.as_str()));
+                }
+                self.rule(rule, &notifier_names)
+            })
+            .collect();
         let mut seen = BTreeSet::new();
         let monitors = raw
             .monitors
@@ -288,7 +299,75 @@ impl Loader {
                 self.monitor(monitor, &notifier_names)
             })
             .collect();
-        Some(Config { path: self.file.clone(), storage, listen, max_concurrent_checks, delivery, notifiers, monitors })
+        Some(Config { path: self.file.clone(), storage, listen, max_concurrent_checks, delivery, notifiers, monitors, rules })
+    }
+
+    fn check_notify(&mut self, notify: &[Spanned<String>], notifier_names: &BTreeSet<String>) {
+        for notifier in notify {
+            if !notifier_names.contains(notifier.as_str()) {
+                let known = if notifier_names.is_empty() {
+                    "no notifiers are defined".to_owned()
+                } else {
+                    format!("defined: {}", notifier_names.iter().cloned().collect::<Vec<_>>().join(", "))
+                };
+                self.error(Some(notifier.span()), format!("unknown notifier `{}` ({known})", notifier.as_str()));
+            }
+        }
+    }
+
+    fn rule(&mut self, raw: RawRule, notifier_names: &BTreeSet<String>) -> Option<RuleConfig> {
+        let name = MonitorName::parse(&raw.name)
+            .map_err(|error| self.error(Some(raw.name.span()), error.to_string().replace("monitor", "rule")))
+            .ok();
+        let expr = match vigil_logql::parse(&raw.expr) {
+            Ok(vigil_logql::Expr::Metric(expr)) => Some(expr),
+            Ok(vigil_logql::Expr::Log(_)) => {
+                self.error(
+                    Some(raw.expr.span()),
+                    "a rule needs a metric expression, e.g. count_over_time({app=\"api\"} |= \"error\" [5m]) > 10",
+                );
+                None
+            }
+            Err(error) => {
+                self.error(Some(raw.expr.span()), format!("invalid rule expression: {error}"));
+                None
+            }
+        };
+        let severity = match raw.severity.as_ref().map(|s| (s.as_str(), s.span())) {
+            None | Some(("page", _)) => Severity::Page,
+            Some(("ticket", _)) => Severity::Ticket,
+            Some(("log", _)) => Severity::Log,
+            Some((other, span)) => {
+                self.error(Some(span), format!("unknown severity `{other}`, expected `page`, `ticket` or `log`"));
+                Severity::Page
+            }
+        };
+        let for_ = match &raw.for_ {
+            Some(text) if text.trim() == "0s" || text.trim() == "0" => Duration::ZERO,
+            other => self.duration(other.as_ref(), Duration::ZERO),
+        };
+        let lateness = self.duration(raw.lateness.as_ref(), Duration::from_secs(60));
+        let max_groups = match &raw.max_groups {
+            Some(value) if **value >= 1 => usize::try_from(**value).unwrap_or(usize::MAX),
+            Some(value) => {
+                self.error(Some(value.span()), "max-groups must be at least 1");
+                1
+            }
+            None => 10_000,
+        };
+        self.check_notify(&raw.notify, notifier_names);
+        Some(RuleConfig {
+            name: name?,
+            expr_text: raw.expr.as_str().to_owned(),
+            expr: expr?,
+            for_,
+            severity,
+            labels: raw.labels,
+            summary: raw.summary,
+            notify: raw.notify.iter().map(|name| name.as_str().to_owned()).collect(),
+            lateness,
+            max_groups,
+        })
     }
 
     fn threshold(&mut self, value: Option<&Spanned<i64>>) -> Threshold {
@@ -324,16 +403,7 @@ impl Loader {
         }
         let thresholds =
             Thresholds { failure: self.threshold(raw.failure_threshold.as_ref()), success: self.threshold(raw.success_threshold.as_ref()) };
-        for notifier in &raw.notify {
-            if !notifier_names.contains(notifier.as_str()) {
-                let known = if notifier_names.is_empty() {
-                    "no notifiers are defined".to_owned()
-                } else {
-                    format!("defined: {}", notifier_names.iter().cloned().collect::<Vec<_>>().join(", "))
-                };
-                self.error(Some(notifier.span()), format!("unknown notifier `{}` ({known})", notifier.as_str()));
-            }
-        }
+        self.check_notify(&raw.notify, notifier_names);
         Some(MonitorConfig {
             name: name?,
             target: target?,

@@ -24,6 +24,44 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub notifiers: BTreeMap<String, NotifierConfig>,
     pub monitors: Vec<MonitorConfig>,
+    pub rules: Vec<RuleConfig>,
+}
+
+/// How loudly a rule's alert is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Wake someone up.
+    Page,
+    /// Needs attention in working hours.
+    Ticket,
+    /// Recorded only.
+    Log,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Page => "page",
+            Severity::Ticket => "ticket",
+            Severity::Log => "log",
+        }
+    }
+}
+
+/// One log rule.
+#[derive(Debug, Clone)]
+pub struct RuleConfig {
+    pub name: MonitorName,
+    /// The expression as written.
+    pub expr_text: String,
+    pub expr: vigil_logql::MetricExpr,
+    pub for_: Duration,
+    pub severity: Severity,
+    pub labels: BTreeMap<String, String>,
+    pub summary: Option<String>,
+    pub notify: Vec<String>,
+    pub lateness: Duration,
+    pub max_groups: usize,
 }
 
 /// How the outbox retries a notification.

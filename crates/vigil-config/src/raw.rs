@@ -24,6 +24,36 @@ pub(crate) struct RawConfig {
     /// The monitors.
     #[serde(default)]
     pub monitors: Vec<RawMonitor>,
+    /// Log rules: LogQL metric expressions evaluated on every line as it arrives.
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRule {
+    /// Unique name: letters, digits, `-`, `_`, `.`.
+    pub name: Spanned<String>,
+    /// A LogQL metric expression; it fires for every label set in its result, e.g.
+    /// `sum(count_over_time({app="api"} | json | path="/api/data" | duration > 3s [10m])) > 5`.
+    pub expr: Spanned<String>,
+    /// How long the condition must hold before firing. Default `0s`.
+    #[serde(rename = "for")]
+    pub for_: Option<Spanned<String>>,
+    /// `page`, `ticket` or `log`. Default `page`.
+    pub severity: Option<Spanned<String>>,
+    /// Labels added to the alert.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// One line for people; `{{ $labels.NAME }}` and `{{ $value }}` are filled in.
+    pub summary: Option<String>,
+    /// Names of notifiers told when it fires and resolves.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
+    /// How late (behind the newest line) a line may arrive and still count. Default `1m`.
+    pub lateness: Option<Spanned<String>>,
+    /// Groups kept per range aggregation; lines for more are counted and dropped. Default 10000.
+    pub max_groups: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

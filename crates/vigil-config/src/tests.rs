@@ -102,6 +102,12 @@ fn config_errors_are_located() {
         ("notifiers:\n  x:\n    type: email\n    smtp-host: h\n    from: nobody\n    to: [c@d]\n", "vigil.yaml:5:11: invalid e-mail address `nobody`"),
         ("a: [1, 2\n", "vigil.yaml:2:1: invalid YAML"),
         ("listen: a\nlisten: b\n", "vigil.yaml:2:1: duplicate key `listen`"),
+        ("rules:\n  - name: r\n    expr: '{app=\"api\"} | line_format \"x\"'\n", "vigil.yaml:3:11: invalid rule expression: column 15: `line_format` is not supported"),
+        ("rules:\n  - name: r\n    expr: '{app=\"api\"}'\n", "vigil.yaml:3:11: a rule needs a metric expression"),
+        ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    severity: urgent\n", "vigil.yaml:4:15: unknown severity `urgent`"),
+        ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    for: soon\n", "vigil.yaml:4:10: invalid duration `soon`"),
+        ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    notify: [pager]\n", "vigil.yaml:4:14: unknown notifier `pager`"),
+        ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m])\n  - name: r\n    expr: rate({a=\"b\"}[1m])\n", "vigil.yaml:4:11: duplicate rule name `r`"),
     ];
     for (text, expected) in cases {
         let error = load(text).expect_err(text);
@@ -114,4 +120,16 @@ fn all_errors_are_reported_at_once() {
     let text = "monitors:\n  - name: a\n    url: http://x/\n    interval: nope\n    notify: [ghost]\n";
     let errors = load(text).expect_err("two errors");
     assert_eq!(errors.lines().count(), 2, "{errors}");
+}
+
+#[test]
+fn rules_load_with_defaults() {
+    let text = "rules:\n  - name: slow-api-data\n    expr: sum(count_over_time({app=\"api\"} | json | path=\"/api/data\" | duration > 3s [10m])) > 5\n    severity: ticket\n    for: 1m\n";
+    let config = load(text).expect("valid");
+    let rule = &config.rules[0];
+    assert_eq!(rule.name.as_str(), "slow-api-data");
+    assert_eq!(rule.severity, Severity::Ticket);
+    assert_eq!(rule.for_, Duration::from_secs(60));
+    assert_eq!(rule.lateness, Duration::from_secs(60));
+    assert_eq!(rule.max_groups, 10_000);
 }

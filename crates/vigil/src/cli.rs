@@ -110,6 +110,31 @@ pub enum Command {
     /// Log rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Replay a log file (or `-` for stdin) through the configured rules on event time;
+    /// print every firing and resolution, then how often each rule fired.
+    ///
+    /// The event time comes from a JSON field (RFC 3339 or Unix seconds); lines without
+    /// one take the time of the line before them.
+    Backtest {
+        /// Log file, one line per entry; `-` reads standard input.
+        input: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        /// JSON field holding the event time (default: the first of ts, time,
+        /// timestamp, @timestamp).
+        #[arg(long)]
+        timestamp_field: Option<String>,
+        /// Stream labels of every line, e.g. app=api,env=prod (default:
+        /// filename=INPUT).
+        #[arg(long)]
+        labels: Option<String>,
+        /// One JSON object per firing or resolution: rule, state, at, labels, value.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks; each prints its figures and the command that reproduces them.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -1,6 +1,7 @@
 //! The subcommands. Each returns its exit code: 0 success, 1 failure at run time (or an
 //! unhealthy probe), 2 bad usage or config.
 
+mod backtest;
 mod bench;
 mod probe;
 mod record;
@@ -44,6 +45,10 @@ pub async fn execute(command: Command) -> ExitCode {
         },
         Command::Demo(args) => report(crate::demo::run(args).await),
         Command::Rules(RulesCommand::Lint { expr }) => lint(&expr),
+        Command::Backtest { input, config, rule, timestamp_field, labels, json } => {
+            let options = backtest::BacktestOptions { config: config.path, rule, json, timestamp_field, labels, input };
+            report(tokio::task::spawn_blocking(move || backtest::run(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
+        }
         Command::Bench(BenchCommand::Target { port }) => report(bench::target(port).await),
         Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
             let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));

@@ -6,3 +6,4 @@ mod helpers;
 mod monitor;
 mod probes;
 mod webhook;
+mod backtest;

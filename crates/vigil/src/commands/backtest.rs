@@ -1,0 +1,277 @@
+//! `vigil backtest`: replays a log file (or stdin) through the configured rules on event
+//! time and prints every firing and resolution, then how often each rule fired.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use vigil_core::Timestamp;
+use vigil_logql::eval::pipeline::Labels;
+use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, RuleEvaluator, RuleEvent};
+
+/// Lines longer than this are skipped and counted.
+const MAX_LINE: u64 = 1024 * 1024;
+/// Fields tried for the event time when `--timestamp-field` is not given.
+const TIME_FIELDS: &[&str] = &["ts", "time", "timestamp", "@timestamp"];
+
+pub struct BacktestOptions {
+    pub config: PathBuf,
+    pub rule: Option<String>,
+    pub json: bool,
+    pub timestamp_field: Option<String>,
+    pub labels: Option<String>,
+    pub input: String,
+}
+
+struct RuleRun {
+    name: String,
+    evaluator: RuleEvaluator,
+    fired: u64,
+    resolved: u64,
+}
+
+pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
+    let config = vigil_config::load_file(&options.config).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let mut rules: Vec<RuleRun> = config
+        .rules
+        .iter()
+        .filter(|rule| options.rule.as_deref().is_none_or(|only| rule.name.as_str() == only))
+        .map(|rule| RuleRun {
+            name: rule.name.as_str().to_owned(),
+            evaluator: RuleEvaluator::new(
+                &rule.expr,
+                EvaluatorOptions {
+                    for_ms: rule.for_.as_millis() as i64,
+                    lateness_ms: rule.lateness.as_millis() as i64,
+                    max_groups: rule.max_groups,
+                },
+            ),
+            fired: 0,
+            resolved: 0,
+        })
+        .collect();
+    match (&options.rule, rules.is_empty()) {
+        (Some(name), true) => anyhow::bail!("no rule `{name}` in {}", options.config.display()),
+        (None, true) => anyhow::bail!("{} has no rules", options.config.display()),
+        _ => {}
+    }
+    let stream = parse_labels(options.labels.as_deref(), &options.input)?;
+    let (reader, total_bytes): (Box<dyn Read>, Option<u64>) = if options.input == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let file = File::open(&options.input).with_context(|| format!("opening {}", options.input))?;
+        let size = file.metadata().ok().map(|metadata| metadata.len());
+        (Box::new(file), size)
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let show_progress = std::io::stderr().is_terminal() && total_bytes.is_some_and(|size| size > 16 << 20);
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut lines, mut bytes_read, mut skipped_long, mut untimed) = (0u64, 0u64, 0u64, 0u64);
+    let mut last_at: Option<i64> = None;
+    let mut buffer = Vec::with_capacity(4096);
+    loop {
+        buffer.clear();
+        let read = (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut buffer).context("reading input")?;
+        if read == 0 {
+            break;
+        }
+        bytes_read += read as u64;
+        if buffer.len() as u64 > MAX_LINE && buffer.last() != Some(&b'\n') {
+            skipped_long += 1;
+            skip_rest_of_line(&mut reader, &mut bytes_read)?;
+            continue;
+        }
+        let line = String::from_utf8_lossy(&buffer);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.is_empty() {
+            continue;
+        }
+        lines += 1;
+        let at = match event_time(line, options.timestamp_field.as_deref()) {
+            Some(at) => at,
+            None => {
+                untimed += 1;
+                last_at.unwrap_or_else(|| vigil_core::Clock::now(&vigil_core::SystemClock).0)
+            }
+        };
+        last_at = Some(last_at.map_or(at, |last| last.max(at)));
+        for rule in &mut rules {
+            while let Some(expiry) = rule.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
+                let events = rule.evaluator.advance(expiry);
+                report(&mut out, rule, &events, options.json)?;
+            }
+            let events = rule.evaluator.observe(Entry { at, stream: &stream, line });
+            report(&mut out, rule, &events, options.json)?;
+        }
+        if show_progress && last_progress.elapsed().as_millis() >= 250 {
+            last_progress = Instant::now();
+            let percent = bytes_read as f64 * 100.0 / total_bytes.unwrap_or(1).max(1) as f64;
+            let rate = lines as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprint!("\r{percent:5.1}%  {lines} lines  {rate:.0} lines/s ");
+        }
+    }
+    out.flush()?;
+    if show_progress {
+        eprint!("\r{:60}\r", "");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut summary = String::new();
+    summary.push_str(&format!(
+        "replayed {lines} lines in {elapsed:.2}s ({:.0} lines/s){}{}\n",
+        lines as f64 / elapsed.max(1e-9),
+        if untimed > 0 { format!(", {untimed} without a timestamp (arrival order)") } else { String::new() },
+        if skipped_long > 0 { format!(", {skipped_long} longer than 1 MiB skipped") } else { String::new() },
+    ));
+    for rule in &rules {
+        let stats = rule.evaluator.stats();
+        let still = rule.evaluator.firing().count();
+        summary.push_str(&format!(
+            "  {}: fired {} times, resolved {}, firing at the end {still} (matched {} lines, late {}, over group limit {}, unwrap errors {})\n",
+            rule.name, rule.fired, rule.resolved, stats.matched, stats.late, stats.dropped_groups, stats.unwrap_errors
+        ));
+        if stats.matched == 0 && lines > 0 {
+            summary.push_str("    no line matched: check --labels against the rule's stream selector\n");
+        }
+    }
+    if options.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    Ok(())
+}
+
+fn skip_rest_of_line(reader: &mut impl BufRead, bytes_read: &mut u64) -> anyhow::Result<()> {
+    let mut sink = Vec::new();
+    loop {
+        sink.clear();
+        let read = reader.take(MAX_LINE).read_until(b'\n', &mut sink)?;
+        *bytes_read += read as u64;
+        if read == 0 || sink.last() == Some(&b'\n') {
+            return Ok(());
+        }
+    }
+}
+
+fn report(out: &mut impl Write, rule: &mut RuleRun, events: &[RuleEvent], json: bool) -> anyhow::Result<()> {
+    for event in events {
+        let state = match event.state {
+            AlertState::Firing => {
+                rule.fired += 1;
+                "firing"
+            }
+            AlertState::Resolved => {
+                rule.resolved += 1;
+                "resolved"
+            }
+        };
+        let at = Timestamp(event.at).to_rfc3339();
+        if json {
+            let value = serde_json::json!({"rule": rule.name, "state": state, "at": at, "labels": event.labels, "value": event.value});
+            writeln!(out, "{value}")?;
+        } else {
+            let labels: Vec<String> = event.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            writeln!(out, "{at}  {:<8}  {}  {{{}}}  value={}", state.to_uppercase(), rule.name, labels.join(", "), event.value)?;
+        }
+    }
+    Ok(())
+}
+
+/// `k=v,k2=v2` into labels; without it, `filename` names the input.
+fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
+    let Some(text) = text else {
+        return Ok(BTreeMap::from([("filename".to_owned(), input.to_owned())]));
+    };
+    text.split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').with_context(|| format!("invalid label `{pair}`, expected NAME=VALUE"))?;
+            Ok((name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
+        })
+        .collect()
+}
+
+/// The event time of a JSON line, Unix milliseconds: RFC 3339 text or Unix seconds
+/// (milli-, micro- and nanoseconds are recognised by magnitude).
+pub fn event_time(line: &str, field: Option<&str>) -> Option<i64> {
+    if !line.starts_with('{') {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let object = value.as_object()?;
+    let found = match field {
+        Some(field) => object.get(field)?,
+        None => TIME_FIELDS.iter().find_map(|name| object.get(*name))?,
+    };
+    match found {
+        serde_json::Value::Number(number) => number.as_f64().map(unix_to_millis),
+        serde_json::Value::String(text) => text.parse::<f64>().ok().map(unix_to_millis).or_else(|| rfc3339_millis(text)),
+        _ => None,
+    }
+}
+
+fn unix_to_millis(value: f64) -> i64 {
+    let millis = if value > 1e17 {
+        value / 1e6
+    } else if value > 1e14 {
+        value / 1e3
+    } else if value > 1e11 {
+        value
+    } else {
+        value * 1e3
+    };
+    millis as i64
+}
+
+/// RFC 3339 with `Z` or a `±HH:MM` offset.
+fn rfc3339_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (base, offset_minutes) = if let Some(base) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
+        (base, 0)
+    } else {
+        let split = text.len().checked_sub(6)?;
+        let (base, offset) = text.split_at(split);
+        let sign = match offset.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let hours: i64 = offset.get(1..3)?.parse().ok()?;
+        let minutes: i64 = offset.get(4..6)?.parse().ok()?;
+        (base, sign * (hours * 60 + minutes))
+    };
+    let utc = humantime::parse_rfc3339_weak(base).ok()?;
+    let millis = utc.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
+    Some(millis - offset_minutes * 60_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_time;
+
+    #[test]
+    fn event_times_are_read_from_common_fields() {
+        let cases: &[(&str, Option<&str>, Option<i64>)] = &[
+            (r#"{"ts":"2026-11-22T10:00:00Z"}"#, None, Some(1_795_341_600_000)),
+            (r#"{"time":"2026-11-22T10:00:00.250Z"}"#, None, Some(1_795_341_600_250)),
+            (r#"{"timestamp":"2026-11-22T11:00:00+01:00"}"#, None, Some(1_795_341_600_000)),
+            (r#"{"@timestamp":1795341600}"#, None, Some(1_795_341_600_000)),
+            (r#"{"ts":1795341600.5}"#, None, Some(1_795_341_600_500)),
+            (r#"{"ts":1795341600000}"#, None, Some(1_795_341_600_000)),
+            (r#"{"ts":"1795341600"}"#, None, Some(1_795_341_600_000)),
+            (r#"{"at":"2026-11-22T10:00:00Z"}"#, Some("at"), Some(1_795_341_600_000)),
+            (r#"{"at":"2026-11-22T10:00:00Z"}"#, None, None),
+            (r#"{"ts":"yesterday"}"#, None, None),
+            ("plain text", None, None),
+        ];
+        for (line, field, expected) in cases {
+            assert_eq!(event_time(line, *field), *expected, "{line}");
+        }
+    }
+}
