@@ -123,8 +123,8 @@ pub enum Command {
         /// Only this rule.
         #[arg(long)]
         rule: Option<String>,
-        /// JSON field holding the event time (default: the first of ts, time,
-        /// timestamp, @timestamp).
+        /// JSON field holding the event time (default: whichever of ts, time,
+        /// timestamp, @timestamp comes first in the line).
         #[arg(long)]
         timestamp_field: Option<String>,
         /// Stream labels of every line, e.g. app=api,env=prod (default:

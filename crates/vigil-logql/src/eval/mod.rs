@@ -13,12 +13,13 @@
 //! aggregation keeps at most `max_groups` groups; lines for more are counted and
 //! dropped.
 
+pub mod json;
 pub mod pipeline;
 #[cfg(test)]
 mod tests;
 pub mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::ast::*;
 use pipeline::{label_filter, Labels, Pipeline, ERROR_LABEL};
@@ -291,9 +292,10 @@ fn collect_ranges(expr: &MetricExpr, parent: Option<&VectorAggregation>, ranges:
                 _ => Key::All,
             };
             let range_ms = i64::try_from(aggregation.range.as_millis()).unwrap_or(i64::MAX).max(1);
+            let wanted = wanted_labels(aggregation, &key);
             ranges.push(RangeState {
                 aggregation: aggregation.clone(),
-                pipeline: Pipeline::new(&aggregation.log),
+                pipeline: Pipeline::extracting(&aggregation.log, wanted),
                 key,
                 range_ms,
                 bucket_ms: (range_ms / BUCKETS_PER_RANGE).max(1),
@@ -306,6 +308,38 @@ fn collect_ranges(expr: &MetricExpr, parent: Option<&VectorAggregation>, ranges:
             collect_ranges(right, None, ranges);
         }
         MetricExpr::Number(_) => {}
+    }
+}
+
+/// The labels a range aggregation reads after its parsers: those its label filters,
+/// unwrap and group key name. `None` (all labels) when the key keeps every label.
+fn wanted_labels(aggregation: &RangeAggregation, key: &Key) -> Option<BTreeSet<String>> {
+    let Key::By(group) = key else { return None };
+    let mut wanted: BTreeSet<String> = group.iter().cloned().collect();
+    for stage in &aggregation.log.stages {
+        if let Stage::LabelFilter(filter) = stage {
+            filter_labels(filter, &mut wanted);
+        }
+    }
+    if let Some(unwrap) = &aggregation.unwrap {
+        wanted.insert(unwrap.label.clone());
+        unwrap.filters.iter().for_each(|filter| filter_labels(filter, &mut wanted));
+    }
+    Some(wanted)
+}
+
+fn filter_labels(filter: &LabelFilter, names: &mut BTreeSet<String>) {
+    match filter {
+        LabelFilter::And(left, right) | LabelFilter::Or(left, right) => {
+            filter_labels(left, names);
+            filter_labels(right, names);
+        }
+        LabelFilter::Match(matcher) => {
+            names.insert(matcher.name.clone());
+        }
+        LabelFilter::Compare { name, .. } => {
+            names.insert(name.clone());
+        }
     }
 }
 

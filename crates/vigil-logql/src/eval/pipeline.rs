@@ -4,8 +4,9 @@
 //! does) and the line goes on, so `| __error__ = ""` can drop it. Extracted labels that
 //! collide with stream labels get the suffix `_extracted`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::json::{extract, Wanted};
 use crate::ast::*;
 use crate::lexer::{parse_bytes, parse_duration_seconds};
 
@@ -19,6 +20,9 @@ pub const ERROR_LABEL: &str = "__error__";
 pub struct Pipeline {
     selector: Vec<Matcher>,
     stages: Vec<CompiledStage>,
+    /// Labels later stages and the aggregation read; parsers extract only these.
+    /// `None`: all of them.
+    wanted: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +48,13 @@ enum PatternPart {
 }
 
 impl Pipeline {
+    /// A pipeline whose parsers extract every label.
     pub fn new(log: &LogExpr) -> Pipeline {
+        Pipeline::extracting(log, None)
+    }
+
+    /// A pipeline whose parsers extract only `wanted` labels (all when `None`).
+    pub fn extracting(log: &LogExpr, wanted: Option<BTreeSet<String>>) -> Pipeline {
         let stages = log
             .stages
             .iter()
@@ -63,7 +73,7 @@ impl Pipeline {
                 Stage::LabelFilter(filter) => CompiledStage::LabelFilter(filter.clone()),
             })
             .collect();
-        Pipeline { selector: log.selector.clone(), stages }
+        Pipeline { selector: log.selector.clone(), stages, wanted }
     }
 
     /// Whether a stream with these labels is selected at all.
@@ -79,6 +89,16 @@ impl Pipeline {
                 CompiledStage::LineFilter(filter) => {
                     if !line_filter(filter, line) {
                         return None;
+                    }
+                }
+                CompiledStage::Json(params) if params.is_empty() => {
+                    let wanted = self.wanted.as_ref().map_or(Wanted::All, Wanted::Only);
+                    let mut extracted = Vec::new();
+                    if !extract(line, wanted, &mut extracted) {
+                        labels.insert(ERROR_LABEL.to_owned(), "JSONParserErr".to_owned());
+                    }
+                    for (name, value) in extracted {
+                        insert_owned(&mut labels, stream, name, value);
                     }
                 }
                 CompiledStage::Json(params) => json_stage(params, line, stream, &mut labels),
@@ -121,8 +141,9 @@ fn line_filter(filter: &LineFilter, line: &str) -> bool {
     }
 }
 
-/// Label names keep `[a-zA-Z0-9_]`; anything else becomes `_`.
-fn sanitize(name: &str) -> String {
+/// Label names keep `[a-zA-Z0-9_]`; anything else becomes `_` (`@timestamp` is
+/// `_timestamp`), and a leading digit gets a `_` before it.
+pub fn sanitize(name: &str) -> String {
     let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
@@ -131,9 +152,17 @@ fn sanitize(name: &str) -> String {
 }
 
 fn insert(labels: &mut Labels, stream: &Labels, name: &str, value: String) {
-    let name = sanitize(name);
+    insert_owned(labels, stream, if is_clean(name) { name.to_owned() } else { sanitize(name) }, value);
+}
+
+/// Inserts an extracted label whose name is already sanitized.
+fn insert_owned(labels: &mut Labels, stream: &Labels, name: String, value: String) {
     let name = if stream.contains_key(&name) { format!("{name}_extracted") } else { name };
     labels.insert(name, value);
+}
+
+pub(crate) fn is_clean(name: &str) -> bool {
+    !name.starts_with(|c: char| c.is_ascii_digit()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn json_path(path: &str) -> Vec<JsonStep> {
@@ -175,10 +204,6 @@ fn json_stage(params: &[(String, Vec<JsonStep>)], line: &str, stream: &Labels, l
         labels.insert(ERROR_LABEL.to_owned(), "JSONParserErr".to_owned());
         return;
     };
-    if params.is_empty() {
-        flatten("", &value, stream, labels);
-        return;
-    }
     for (label, steps) in params {
         let mut current = Some(&value);
         for step in steps {
@@ -189,19 +214,6 @@ fn json_stage(params: &[(String, Vec<JsonStep>)], line: &str, stream: &Labels, l
         }
         let text = current.and_then(|value| json_text(value).or_else(|| Some(value.to_string()))).unwrap_or_default();
         insert(labels, stream, label, text);
-    }
-}
-
-/// Nested objects become `parent_child` labels; arrays are skipped, as in Loki.
-fn flatten(prefix: &str, value: &serde_json::Value, stream: &Labels, labels: &mut Labels) {
-    let serde_json::Value::Object(fields) = value else { return };
-    for (key, value) in fields {
-        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}_{key}") };
-        match value {
-            serde_json::Value::Object(_) => flatten(&name, value, stream, labels),
-            serde_json::Value::Array(_) => {}
-            other => insert(labels, stream, &name, json_text(other).unwrap_or_default()),
-        }
     }
 }
 

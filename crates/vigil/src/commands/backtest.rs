@@ -1,7 +1,7 @@
 //! `vigil backtest`: replays a log file (or stdin) through the configured rules on event
 //! time and prints every firing and resolution, then how often each rule fired.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use vigil_core::Timestamp;
-use vigil_logql::eval::pipeline::Labels;
+use vigil_logql::eval::json;
+use vigil_logql::eval::pipeline::{sanitize, Labels};
 use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, RuleEvaluator, RuleEvent};
 
 /// Lines longer than this are skipped and counted.
@@ -75,6 +76,7 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
     let (mut lines, mut bytes_read, mut skipped_long, mut untimed) = (0u64, 0u64, 0u64, 0u64);
     let mut last_at: Option<i64> = None;
     let mut buffer = Vec::with_capacity(4096);
+    let time_fields = TimeFields::new(options.timestamp_field.as_deref());
     loop {
         buffer.clear();
         let read = (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut buffer).context("reading input")?;
@@ -87,13 +89,16 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
             skip_rest_of_line(&mut reader, &mut bytes_read)?;
             continue;
         }
-        let line = String::from_utf8_lossy(&buffer);
+        let line = match std::str::from_utf8(&buffer) {
+            Ok(line) => std::borrow::Cow::Borrowed(line),
+            Err(_) => String::from_utf8_lossy(&buffer),
+        };
         let line = line.trim_end_matches(['\n', '\r']);
         if line.is_empty() {
             continue;
         }
         lines += 1;
-        let at = match event_time(line, options.timestamp_field.as_deref()) {
+        let at = match event_time(line, &time_fields) {
             Some(at) => at,
             None => {
                 untimed += 1;
@@ -197,23 +202,32 @@ fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
         .collect()
 }
 
+/// The JSON fields that may hold the event time; the first of them in a line is used.
+pub struct TimeFields {
+    names: BTreeSet<String>,
+}
+
+impl TimeFields {
+    pub fn new(field: Option<&str>) -> TimeFields {
+        // Extraction yields label names, so fields are looked up by their label name.
+        let names = match field {
+            Some(field) => BTreeSet::from([sanitize(field)]),
+            None => TIME_FIELDS.iter().map(|name| sanitize(name)).collect(),
+        };
+        TimeFields { names }
+    }
+}
+
 /// The event time of a JSON line, Unix milliseconds: RFC 3339 text or Unix seconds
 /// (milli-, micro- and nanoseconds are recognised by magnitude).
-pub fn event_time(line: &str, field: Option<&str>) -> Option<i64> {
+pub fn event_time(line: &str, fields: &TimeFields) -> Option<i64> {
     if !line.starts_with('{') {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    let object = value.as_object()?;
-    let found = match field {
-        Some(field) => object.get(field)?,
-        None => TIME_FIELDS.iter().find_map(|name| object.get(*name))?,
-    };
-    match found {
-        serde_json::Value::Number(number) => number.as_f64().map(unix_to_millis),
-        serde_json::Value::String(text) => text.parse::<f64>().ok().map(unix_to_millis).or_else(|| rfc3339_millis(text)),
-        _ => None,
-    }
+    // Reading stops at the first candidate field in the line: the event time is usually
+    // the first field, so the rest of the line is not read twice.
+    let (_, text) = json::first_of(line, &fields.names)?;
+    text.parse::<f64>().ok().filter(|value| value.is_finite()).map(unix_to_millis).or_else(|| rfc3339_millis(&text))
 }
 
 fn unix_to_millis(value: f64) -> i64 {
@@ -253,7 +267,7 @@ fn rfc3339_millis(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::event_time;
+    use super::{event_time, TimeFields};
 
     #[test]
     fn event_times_are_read_from_common_fields() {
@@ -271,7 +285,7 @@ mod tests {
             ("plain text", None, None),
         ];
         for (line, field, expected) in cases {
-            assert_eq!(event_time(line, *field), *expected, "{line}");
+            assert_eq!(event_time(line, &TimeFields::new(*field)), *expected, "{line}");
         }
     }
 }

@@ -27,19 +27,14 @@ fn backtest_fires_on_the_sixth_slow_request_and_resolves_when_the_window_empties
     let log = dir.path().join("access.log");
     std::fs::write(&log, lines.join("\n")).expect("write log");
 
-    let (code, stdout, stderr) = vigil_command(&[
-        "backtest",
-        log.to_str().expect("utf-8"),
-        "-c",
-        config.to_str().expect("utf-8"),
-        "--labels",
-        "app=api",
-        "--json",
-    ]);
+    let (code, stdout, stderr) =
+        vigil_command(&["backtest", log.to_str().expect("utf-8"), "-c", config.to_str().expect("utf-8"), "--labels", "app=api", "--json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let events: Vec<serde_json::Value> = stdout.lines().map(|line| serde_json::from_str(line).expect("json")).collect();
-    let summary: Vec<(String, String)> =
-        events.iter().map(|event| (event["state"].as_str().unwrap_or_default().to_owned(), event["at"].as_str().unwrap_or_default().to_owned())).collect();
+    let summary: Vec<(String, String)> = events
+        .iter()
+        .map(|event| (event["state"].as_str().unwrap_or_default().to_owned(), event["at"].as_str().unwrap_or_default().to_owned()))
+        .collect();
     assert_eq!(
         summary,
         [

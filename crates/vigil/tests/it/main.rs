@@ -1,9 +1,9 @@
 //! Integration tests through the real `vigil` binary, a real SMTP server (aiosmtpd) and,
 //! where installed, a throwaway PostgreSQL cluster.
 
+mod backtest;
 mod cli;
 mod helpers;
 mod monitor;
 mod probes;
 mod webhook;
-mod backtest;
