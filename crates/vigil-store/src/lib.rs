@@ -1,4 +1,4 @@
-//! Vigil's store: transitions, the notification outbox and its attempts, and runs.
+//! Vigil's store: transitions, alerts, the notification outbox and its attempts, and runs.
 //!
 //! One [`Store`] type serves both backends through sqlx's `Any` driver: SQLite (bundled,
 //! the zero-set-up default) and PostgreSQL (several nodes sharing state). The SQL is
@@ -7,6 +7,7 @@
 //!
 //! The conformance suite in `tests/it` runs the same cases against both backends.
 
+mod alerts;
 mod migrations;
 mod outbox;
 mod runs;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
+pub use alerts::{AlertRecord, NewAlert};
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
 pub use transitions::{NewTransition, TransitionRecord};

@@ -4,14 +4,16 @@ use crate::{Backend, Store, StoreError};
 
 struct Migration {
     version: i64,
-    /// Statements; `{id}` becomes the backend's auto-increment primary key.
+    /// Statements; `{id}` becomes the backend's auto-increment primary key, `{float}` its
+    /// double-precision type.
     statements: &'static [&'static str],
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    statements: &[
-        "CREATE TABLE transitions (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        statements: &[
+            "CREATE TABLE transitions (
             id {id},
             monitor TEXT NOT NULL,
             at BIGINT NOT NULL,
@@ -21,8 +23,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
             reason TEXT NOT NULL,
             previous_period_ms BIGINT
         )",
-        "CREATE INDEX transitions_monitor_at ON transitions (monitor, at)",
-        "CREATE TABLE outbox (
+            "CREATE INDEX transitions_monitor_at ON transitions (monitor, at)",
+            "CREATE TABLE outbox (
             id {id},
             idempotency_key TEXT NOT NULL UNIQUE,
             notifier TEXT NOT NULL,
@@ -37,29 +39,49 @@ const MIGRATIONS: &[Migration] = &[Migration {
             lease_owner TEXT,
             lease_until BIGINT
         )",
-        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
-        "CREATE TABLE outbox_attempts (
+            "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+            "CREATE TABLE outbox_attempts (
             id {id},
             outbox_id BIGINT NOT NULL REFERENCES outbox (id),
             at BIGINT NOT NULL,
             ok BOOLEAN NOT NULL,
             error TEXT
         )",
-        "CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id)",
-        "CREATE TABLE runs (
+            "CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id)",
+            "CREATE TABLE runs (
             id {id},
             node TEXT NOT NULL,
             started_at BIGINT NOT NULL,
             last_seen_at BIGINT NOT NULL,
             stopped_at BIGINT
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        statements: &[
+            "CREATE TABLE alerts (
+            id {id},
+            rule TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            state TEXT NOT NULL,
+            fired_at BIGINT NOT NULL,
+            resolved_at BIGINT,
+            value {float} NOT NULL,
+            sample_lines TEXT NOT NULL
+        )",
+            "CREATE INDEX alerts_rule ON alerts (rule, fired_at)",
+            "CREATE INDEX alerts_open ON alerts (state, fingerprint)",
+        ],
+    },
+];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
-    let id_type = match store.backend {
-        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
-        Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    let (id_type, float_type) = match store.backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL"),
+        Backend::Postgres => ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION"),
     };
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(&store.pool)
@@ -80,7 +102,7 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             continue;
         }
         for statement in migration.statements {
-            let sql = statement.replace("{id}", id_type);
+            let sql = statement.replace("{id}", id_type).replace("{float}", float_type);
             sqlx::query(&sql).execute(&mut *transaction).await.map_err(failed)?;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);

@@ -127,3 +127,27 @@ pub async fn a_batch_of_transitions_commits_together(store: Store, _: &str) {
         store.notifications(100).await.expect("list").into_iter().map(|i| i.idempotency_key).collect();
     assert_eq!(keys.len(), 50, "one episode key per transition");
 }
+
+pub async fn alerts_fire_and_resolve_once_with_their_notifications(store: Store, _: &str) {
+    use vigil_store::NewAlert;
+    let alert = NewAlert {
+        rule: "slow-api-data".to_owned(),
+        fingerprint: "slow-api-data{}".to_owned(),
+        labels: "{}".to_owned(),
+        severity: "page".to_owned(),
+        at: Timestamp(1_000),
+        value: 6.5,
+        sample_lines: "[]".to_owned(),
+    };
+    let record = store.fire_alert(&alert, &[notification("oncall")], DAY).await.expect("fire");
+    assert_eq!((record.state.as_str(), record.value), ("firing", 6.5));
+    assert_eq!(store.open_alerts().await.expect("open").len(), 1);
+    assert!(store.resolve_alert(record.id, Timestamp(2_000), &[notification("oncall")], DAY).await.expect("resolve"));
+    assert!(!store.resolve_alert(record.id, Timestamp(3_000), &[notification("oncall")], DAY).await.expect("again"), "once");
+    assert!(store.open_alerts().await.expect("open").is_empty());
+    let history = store.alerts("slow-api-data", 10).await.expect("history");
+    assert_eq!(history[0].resolved_at, Some(Timestamp(2_000)));
+    let mut keys: Vec<String> = store.notifications(10).await.expect("list").into_iter().map(|item| item.idempotency_key).collect();
+    keys.sort();
+    assert_eq!(keys, [format!("alert:{}:firing:oncall", record.id), format!("alert:{}:resolved:oncall", record.id)]);
+}

@@ -41,4 +41,5 @@ store_suite!(
     attempts_are_recorded_until_delivered_or_failed,
     runs_give_coverage,
     a_batch_of_transitions_commits_together,
+    alerts_fire_and_resolve_once_with_their_notifications,
 );

@@ -17,7 +17,7 @@ use vigil_store::{NewNotification, NewTransition, Store, StoreError};
 use super::scheduler::CheckDone;
 use super::Monitors;
 use crate::metrics::{Metrics, StateLabels};
-use crate::notifiers::TransitionMessage;
+use crate::notifiers::{Message, TransitionMessage};
 
 /// A decided transition waiting for the next flush.
 struct Pending {
@@ -100,7 +100,7 @@ impl Engine {
                 previous_period_ms: transition.previous_period.map(|period| period.as_millis() as i64),
                 failures: if check.healthy { Vec::new() } else { failures },
             };
-            let payload = serde_json::to_string(&message).unwrap_or_else(|_| unreachable!("the message serializes"));
+            let payload = serde_json::to_string(&Message::Transition(message)).unwrap_or_else(|_| unreachable!("the message serializes"));
             monitor.config.notify.iter().map(|notifier| NewNotification { notifier: notifier.clone(), payload: payload.clone() }).collect()
         } else {
             Vec::new()

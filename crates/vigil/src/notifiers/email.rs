@@ -4,10 +4,10 @@ use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use vigil_config::{EmailConfig, SmtpTls};
 
-use super::{DeliveryError, TransitionMessage};
+use super::{DeliveryError, Message};
 
 pub struct EmailNotifier {
     config: EmailConfig,
@@ -37,10 +37,10 @@ impl EmailNotifier {
         Ok(builder.build())
     }
 
-    pub async fn send(&self, key: &str, message: &TransitionMessage) -> Result<(), DeliveryError> {
+    pub async fn send(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
         let invalid = |what: &str, error: &dyn std::fmt::Display| DeliveryError::Permanent(format!("invalid {what}: {error}"));
         let from: Mailbox = self.config.from.parse().map_err(|error| invalid("from address", &error))?;
-        let mut builder = Message::builder()
+        let mut builder = lettre::Message::builder()
             .from(from)
             .subject(message.subject())
             // Derived from the episode, so a mail sent twice after a crash is one message to MTAs.

@@ -1,11 +1,146 @@
-//! What a transition notification says, stored as the outbox payload and rendered by
-//! each notifier.
+//! What a notification says, stored as the outbox payload and rendered by each
+//! notifier: a monitor's transition, or a rule's alert firing or resolving.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use vigil_core::time::format_duration;
 use vigil_core::{Health, Timestamp};
+
+/// The payload of any notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Message {
+    Transition(TransitionMessage),
+    Alert(AlertMessage),
+}
+
+impl Message {
+    /// Reads a stored payload (payloads from before the `kind` tag are transitions).
+    pub fn from_payload(payload: &str) -> serde_json::Result<Message> {
+        serde_json::from_str::<Message>(payload)
+            .or_else(|error| serde_json::from_str::<TransitionMessage>(payload).map(Message::Transition).map_err(|_| error))
+    }
+
+    pub fn subject(&self) -> String {
+        match self {
+            Message::Transition(message) => message.subject(),
+            Message::Alert(message) => message.subject(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        match self {
+            Message::Transition(message) => message.text(),
+            Message::Alert(message) => message.text(),
+        }
+    }
+
+    /// The webhook body; `key` is the episode's idempotency key.
+    pub fn json(&self, key: &str) -> serde_json::Value {
+        match self {
+            Message::Transition(message) => serde_json::json!({
+                "idempotency_key": key,
+                "kind": "transition",
+                "monitor": message.monitor,
+                "url": message.url,
+                "state": message.state,
+                "previous_state": message.previous_state,
+                "at": Timestamp(message.at).to_rfc3339(),
+                "previous_period_ms": message.previous_period_ms,
+                "failures": message.failures,
+                "summary": message.subject(),
+            }),
+            Message::Alert(message) => serde_json::json!({
+                "idempotency_key": key,
+                "kind": "alert",
+                "rule": message.rule,
+                "state": message.state,
+                "severity": message.severity,
+                "at": Timestamp(message.at).to_rfc3339(),
+                "labels": message.labels,
+                "value": message.value,
+                "expr": message.expr,
+                "summary": message.subject(),
+                "description": message.summary,
+                "sample_lines": message.sample_lines,
+            }),
+        }
+    }
+}
+
+/// A rule's alert firing or resolving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    pub rule: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    /// `page`, `ticket` or `log`.
+    pub severity: String,
+    /// Event time, Unix milliseconds.
+    pub at: i64,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+    pub expr: String,
+    /// The rule's `summary` with labels and value filled in.
+    pub summary: Option<String>,
+    /// The last lines that matched, newest last.
+    pub sample_lines: Vec<String>,
+}
+
+impl AlertMessage {
+    fn label_text(&self) -> String {
+        let labels: Vec<String> = self.labels.iter().map(|(name, value)| format!("{name}={value:?}")).collect();
+        if labels.is_empty() {
+            String::new()
+        } else {
+            format!(" {{{}}}", labels.join(", "))
+        }
+    }
+
+    pub fn subject(&self) -> String {
+        format!("[Vigil] {}{} is {} ({})", self.rule, self.label_text(), self.state.to_uppercase(), self.severity)
+    }
+
+    pub fn text(&self) -> String {
+        let mut text = format!("{}{} is {} as of {}.\n\n", self.rule, self.label_text(), self.state.to_uppercase(), Timestamp(self.at));
+        if let Some(summary) = &self.summary {
+            text.push_str(summary);
+            text.push_str("\n\n");
+        }
+        text.push_str(&format!("Value: {}\nRule: {}\n", self.value, self.expr));
+        if !self.sample_lines.is_empty() {
+            text.push_str("\nLast matching lines:\n");
+            for line in &self.sample_lines {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
+        text
+    }
+}
+
+/// Fills `{{ $labels.NAME }}` and `{{ $value }}` in a rule's summary.
+pub fn render_summary(template: &str, labels: &BTreeMap<String, String>, value: f64) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}").map(|end| start + end) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let field = rest[start + 2..end].trim();
+        match field.strip_prefix("$labels.") {
+            Some(name) => out.push_str(labels.get(name.trim()).map_or("", String::as_str)),
+            None if field == "$value" => out.push_str(&value.to_string()),
+            None => out.push_str(&rest[start..end + 2]),
+        }
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// The payload of a transition notification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +227,33 @@ mod tests {
         );
         let first = message("down", "unknown", None);
         assert!(first.text().ends_with("It had not been seen up since Vigil started watching it.\n"));
+    }
+
+    #[test]
+    fn alert_messages_carry_labels_value_and_sample_lines() {
+        let labels = BTreeMap::from([("path".to_owned(), "/api/data".to_owned())]);
+        let alert = AlertMessage {
+            rule: "slow-api-data".to_owned(),
+            state: "firing".to_owned(),
+            severity: "page".to_owned(),
+            at: 1_700_000_000_000,
+            labels: labels.clone(),
+            value: 6.0,
+            expr: "sum(...) > 5".to_owned(),
+            summary: Some(render_summary("{{ $value }} slow requests to {{ $labels.path }}{{ $other }}", &labels, 6.0)),
+            sample_lines: vec!["{\"path\":\"/api/data\"}".to_owned()],
+        };
+        assert_eq!(alert.subject(), "[Vigil] slow-api-data {path=\"/api/data\"} is FIRING (page)");
+        assert_eq!(
+            alert.text(),
+            "slow-api-data {path=\"/api/data\"} is FIRING as of 2023-11-14T22:13:20.000Z.\n\n\
+             6 slow requests to /api/data{{ $other }}\n\nValue: 6\nRule: sum(...) > 5\n\n\
+             Last matching lines:\n  {\"path\":\"/api/data\"}\n"
+        );
+        let payload = serde_json::to_string(&Message::Alert(alert.clone())).expect("serialize");
+        assert_eq!(Message::from_payload(&payload).expect("parse"), Message::Alert(alert));
+        let old = serde_json::to_string(&message("down", "up", Some(1))).expect("serialize");
+        assert!(matches!(Message::from_payload(&old), Ok(Message::Transition(_))), "untagged payloads are transitions");
     }
 
     #[test]

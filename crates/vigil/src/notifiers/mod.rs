@@ -13,7 +13,7 @@ use std::sync::Arc;
 use vigil_config::NotifierConfig;
 
 use crate::probes::HttpClient;
-pub use message::TransitionMessage;
+pub use message::{AlertMessage, Message, TransitionMessage};
 
 /// Why a delivery failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +41,7 @@ impl Notifier {
     }
 
     /// Delivers `message`; `key` identifies the episode so receivers can drop duplicates.
-    pub async fn send(&self, key: &str, message: &TransitionMessage) -> Result<(), DeliveryError> {
+    pub async fn send(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
         match self {
             Notifier::Email(email) => email.send(key, message).await,
             Notifier::Webhook(webhook) => webhook.send(key, message).await,

@@ -10,7 +10,7 @@ use vigil_config::DeliveryConfig;
 use vigil_core::{Clock, Timestamp};
 use vigil_store::{AttemptOutcome, OutboxItem, Store};
 
-use super::{DeliveryError, Notifiers, TransitionMessage};
+use super::{DeliveryError, Message, Notifiers};
 use crate::metrics::Metrics;
 
 /// How long a claimed notification stays ours; longer than any notifier's timeout.
@@ -97,7 +97,7 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, item: OutboxItem) {
-        let result = match (self.notifiers.get(&item.notifier), serde_json::from_str::<TransitionMessage>(&item.payload)) {
+        let result = match (self.notifiers.get(&item.notifier), Message::from_payload(&item.payload)) {
             (None, _) => Err(DeliveryError::Permanent(format!("notifier `{}` is no longer configured", item.notifier))),
             (_, Err(error)) => Err(DeliveryError::Permanent(format!("unreadable payload: {error}"))),
             (Some(notifier), Ok(message)) => notifier.send(&item.idempotency_key, &message).await,

@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use vigil_config::WebhookConfig;
 
-use super::{DeliveryError, TransitionMessage};
+use super::{DeliveryError, Message};
 use crate::probes::{HttpClient, HttpRequest};
 
 pub struct WebhookNotifier {
@@ -29,18 +29,8 @@ impl WebhookNotifier {
         WebhookNotifier { config, client }
     }
 
-    pub async fn send(&self, key: &str, message: &TransitionMessage) -> Result<(), DeliveryError> {
-        let body = serde_json::json!({
-            "idempotency_key": key,
-            "monitor": message.monitor,
-            "url": message.url,
-            "state": message.state,
-            "previous_state": message.previous_state,
-            "at": vigil_core::Timestamp(message.at).to_rfc3339(),
-            "previous_period_ms": message.previous_period_ms,
-            "failures": message.failures,
-            "summary": message.subject(),
-        });
+    pub async fn send(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
+        let body = message.json(key);
         let body = Bytes::from(body.to_string());
         let mut headers: BTreeMap<String, String> = self.config.headers.clone();
         headers.insert("content-type".to_owned(), "application/json".to_owned());
