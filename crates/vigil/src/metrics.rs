@@ -33,6 +33,9 @@ pub struct Metrics {
     pub outbox_backlog: Gauge,
     pub schedule_lag: Histogram,
     pub checks_skipped: Counter,
+    pub log_lines: Counter,
+    pub log_pushes_rejected: Counter,
+    pub rule_alerts: Family<StateLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -62,7 +65,25 @@ impl Metrics {
             "Checks skipped because the previous one of the monitor was still running",
             checks_skipped.clone(),
         );
-        Metrics { registry, checks, transitions, monitors, notification_attempts, outbox_backlog, schedule_lag, checks_skipped }
+        let log_lines = Counter::default();
+        registry.register("log_lines", "Log lines accepted by intake", log_lines.clone());
+        let log_pushes_rejected = Counter::default();
+        registry.register("log_pushes_rejected", "Log pushes refused with 429 because intake was saturated", log_pushes_rejected.clone());
+        let rule_alerts = Family::<StateLabels, Counter>::default();
+        registry.register("rule_alerts", "Rule alerts, by state (firing, resolved)", rule_alerts.clone());
+        Metrics {
+            registry,
+            checks,
+            transitions,
+            monitors,
+            notification_attempts,
+            outbox_backlog,
+            schedule_lag,
+            checks_skipped,
+            log_lines,
+            log_pushes_rejected,
+            rule_alerts,
+        }
     }
 
     /// The Prometheus text exposition.

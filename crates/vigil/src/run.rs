@@ -21,8 +21,11 @@ use crate::monitor::{scheduler, Monitor, Monitors};
 use crate::notifiers::build_all;
 use crate::notifiers::outbox::Dispatcher;
 use crate::probes::HttpClient;
+use crate::rules::RuleEngine;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Batches of pushed lines waiting for the rule engine.
+const LOG_QUEUE: usize = 256;
 
 /// A running Vigil.
 pub struct Running {
@@ -56,7 +59,16 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
 
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone() });
+    // Log intake feeds the rule engine through a bounded queue; full means HTTP 429.
+    let (logs, rules_task) = if config.rules.is_empty() {
+        (None, None)
+    } else {
+        let engine =
+            RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), config.delivery, wake_outbox.clone()).await?;
+        let (sender, receiver) = mpsc::channel(LOG_QUEUE);
+        (Some(sender), Some(tokio::spawn(engine.run(receiver))))
+    };
+    let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone(), logs });
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -114,10 +126,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         }
         while checks.join_next().await.is_some() {}
+        // The server has stopped taking pushes; its sender is gone once it exits.
+        server.await.context("http server panicked")?.context("http server failed")?;
+        if let Some(rules_task) = rules_task {
+            rules_task.await.context("rule engine panicked")?;
+        }
         let _ = dispatcher_stop.send(true);
         dispatcher_task.await.context("outbox dispatcher panicked")?;
         store.stop_run(run, clock.now()).await?;
-        server.await.context("http server panicked")?.context("http server failed")?;
         store.close().await;
         tracing::info!("vigil stopped");
         Ok(())

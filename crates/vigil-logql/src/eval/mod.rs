@@ -156,6 +156,11 @@ impl RuleEvaluator {
         self.stats
     }
 
+    /// The longest range of the expression, ms: how much event time fills every window.
+    pub fn max_range_ms(&self) -> i64 {
+        self.max_range_ms
+    }
+
     /// Labels of the alerts firing now.
     pub fn firing(&self) -> impl Iterator<Item = &Labels> {
         self.alerts.iter().filter(|(_, alert)| alert.firing).map(|(labels, _)| labels)

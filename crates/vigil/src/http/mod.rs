@@ -1,12 +1,14 @@
-//! Vigil's HTTP server: `/healthz`, `/readyz` and `/metrics`. Later the API and UI.
+//! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics` and log intake
+//! (`/loki/api/v1/push`). Later the API and UI.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use vigil_store::Store;
 
@@ -18,10 +20,17 @@ pub struct AppState {
     pub store: Store,
     /// True once the engine runs; false again while shutting down.
     pub ready: Arc<AtomicBool>,
+    /// Where pushed log lines go; `None` when no rules are configured.
+    pub logs: Option<tokio::sync::mpsc::Sender<crate::logs::LogBatch>>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics)).with_state(state)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/loki/api/v1/push", post(crate::logs::loki::push).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
+        .with_state(state)
 }
 
 /// Alive: the process answers.

@@ -4,6 +4,7 @@
 mod backtest;
 mod cli;
 mod helpers;
+mod logs;
 mod monitor;
 mod probes;
 mod webhook;

@@ -15,9 +15,9 @@ use vigil_core::SystemClock;
 
 use crate::helpers::{fake_api, WAIT};
 
-type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+pub type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
 
-async fn receiver() -> (Received, SocketAddr) {
+pub async fn receiver() -> (Received, SocketAddr) {
     let received: Received = Arc::default();
     let store = received.clone();
     let app = Router::new().route(

@@ -1,0 +1,231 @@
+//! The rule engine: feeds every line to every rule's evaluator, turns firings and
+//! resolutions into alert episodes stored with their notifications, and moves time on
+//! once a second so windows slide (and alerts resolve) without new lines.
+//!
+//! An open alert is one per rule and label set (its fingerprint). Alerts left open by an
+//! earlier run are adopted: firing again continues the same episode, and an adopted
+//! alert that does not fire again within the rule's longest range of fresh lines is
+//! resolved.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+use vigil_config::{DeliveryConfig, RuleConfig};
+use vigil_core::{Clock, Timestamp};
+use vigil_logql::eval::pipeline::Labels;
+use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, RuleEvaluator, RuleEvent};
+use vigil_store::{NewAlert, NewNotification, Store};
+
+use crate::logs::LogBatch;
+use crate::metrics::{Metrics, StateLabels};
+use crate::notifiers::message::render_summary;
+use crate::notifiers::{AlertMessage, Message};
+
+/// Matching lines carried into an alert's notifications.
+const SAMPLE_LINES: usize = 5;
+const TICK: Duration = Duration::from_secs(1);
+
+struct Rule {
+    config: RuleConfig,
+    evaluator: RuleEvaluator,
+    samples: VecDeque<String>,
+}
+
+struct OpenAlert {
+    id: i64,
+    /// Adopted from an earlier run and not confirmed by this one yet.
+    adopted: bool,
+}
+
+pub struct RuleEngine {
+    rules: Vec<Rule>,
+    open: HashMap<String, OpenAlert>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    delivery: DeliveryConfig,
+    wake_outbox: Arc<Notify>,
+    started: Timestamp,
+}
+
+fn fingerprint(rule: &str, labels: &Labels) -> String {
+    format!("{rule}{}", serde_json::to_string(labels).unwrap_or_default())
+}
+
+impl RuleEngine {
+    pub async fn new(
+        configs: &[RuleConfig],
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        delivery: DeliveryConfig,
+        wake_outbox: Arc<Notify>,
+    ) -> Result<RuleEngine, vigil_store::StoreError> {
+        let rules = configs
+            .iter()
+            .map(|config| Rule {
+                evaluator: RuleEvaluator::new(
+                    &config.expr,
+                    EvaluatorOptions {
+                        for_ms: config.for_.as_millis() as i64,
+                        lateness_ms: config.lateness.as_millis() as i64,
+                        max_groups: config.max_groups,
+                    },
+                ),
+                config: config.clone(),
+                samples: VecDeque::with_capacity(SAMPLE_LINES),
+            })
+            .collect();
+        let open = store
+            .open_alerts()
+            .await?
+            .into_iter()
+            .map(|alert| (alert.fingerprint, OpenAlert { id: alert.id, adopted: true }))
+            .collect::<HashMap<_, _>>();
+        if !open.is_empty() {
+            tracing::info!(alerts = open.len(), "alerts still firing from the last run adopted");
+        }
+        let started = clock.now();
+        Ok(RuleEngine { rules, open, store, clock, metrics, delivery, wake_outbox, started })
+    }
+
+    /// Runs until the intake channel closes (every sender dropped at shutdown).
+    pub async fn run(mut self, mut batches: mpsc::Receiver<LogBatch>) {
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                batch = batches.recv() => match batch {
+                    Some(batch) => self.ingest(batch).await,
+                    None => break,
+                },
+                _ = tick.tick() => self.advance().await,
+            }
+        }
+    }
+
+    pub async fn ingest(&mut self, batch: LogBatch) {
+        let mut events = Vec::new();
+        for stream in &batch.streams {
+            for (at, line) in &stream.entries {
+                for (index, rule) in self.rules.iter_mut().enumerate() {
+                    let matched_before = rule.evaluator.stats().matched;
+                    let changes = rule.evaluator.observe(Entry { at: *at, stream: &stream.labels, line });
+                    if rule.evaluator.stats().matched > matched_before {
+                        if rule.samples.len() == SAMPLE_LINES {
+                            rule.samples.pop_front();
+                        }
+                        rule.samples.push_back(line.clone());
+                    }
+                    events.extend(changes.into_iter().map(|event| (index, event)));
+                }
+            }
+        }
+        for (index, event) in events {
+            self.apply(index, event).await;
+        }
+    }
+
+    /// Moves every rule to the current time; resolves adopted alerts that did not
+    /// come back within a full window.
+    pub async fn advance(&mut self) {
+        let now = self.clock.now();
+        let mut events = Vec::new();
+        for (index, rule) in self.rules.iter_mut().enumerate() {
+            events.extend(rule.evaluator.advance(now.0).into_iter().map(|event| (index, event)));
+        }
+        for (index, event) in events {
+            self.apply(index, event).await;
+        }
+        let mut stale = Vec::new();
+        for rule in &self.rules {
+            if now.0 - self.started.0 < rule.evaluator.max_range_ms() {
+                continue;
+            }
+            let firing: Vec<String> = rule.evaluator.firing().map(|labels| fingerprint(rule.config.name.as_str(), labels)).collect();
+            let prefix = rule.config.name.as_str();
+            for (key, alert) in &self.open {
+                let labels_part = &key[prefix.len().min(key.len())..];
+                if alert.adopted && key.starts_with(prefix) && labels_part.starts_with('{') && !firing.contains(key) {
+                    stale.push((key.clone(), rule.config.clone(), labels_part.to_owned()));
+                }
+            }
+        }
+        for (key, config, labels) in stale {
+            let labels: Labels = serde_json::from_str(&labels).unwrap_or_default();
+            self.resolve(&key, &config, RuleEvent { state: AlertState::Resolved, at: now.0, labels, value: 0.0 }, Vec::new()).await;
+        }
+    }
+
+    async fn apply(&mut self, index: usize, event: RuleEvent) {
+        let config = self.rules[index].config.clone();
+        let samples: Vec<String> = self.rules[index].samples.iter().cloned().collect();
+        let key = fingerprint(config.name.as_str(), &event.labels);
+        match event.state {
+            AlertState::Firing => {
+                if let Some(open) = self.open.get_mut(&key) {
+                    // Still the same episode (for example after a restart): no second notice.
+                    open.adopted = false;
+                    return;
+                }
+                let (alert, notifications) = self.message(&config, &event, samples, "firing");
+                match self.store.fire_alert(&alert, &notifications, self.delivery.give_up_after).await {
+                    Ok(record) => {
+                        tracing::warn!(rule = %config.name, id = record.id, labels = %alert.labels, value = event.value, severity = config.severity.as_str(), "alert firing");
+                        self.open.insert(key, OpenAlert { id: record.id, adopted: false });
+                        self.metrics.rule_alerts.get_or_create(&StateLabels { state: "firing".to_owned() }).inc();
+                        self.wake_outbox.notify_one();
+                    }
+                    Err(error) => tracing::error!(rule = %config.name, %error, "storing an alert failed"),
+                }
+            }
+            AlertState::Resolved => self.resolve(&key, &config, event, samples).await,
+        }
+    }
+
+    async fn resolve(&mut self, key: &str, config: &RuleConfig, event: RuleEvent, samples: Vec<String>) {
+        let Some(open) = self.open.remove(key) else { return };
+        let (_, notifications) = self.message(config, &event, samples, "resolved");
+        match self.store.resolve_alert(open.id, Timestamp(event.at), &notifications, self.delivery.give_up_after).await {
+            Ok(_) => {
+                tracing::info!(rule = %config.name, id = open.id, "alert resolved");
+                self.metrics.rule_alerts.get_or_create(&StateLabels { state: "resolved".to_owned() }).inc();
+                self.wake_outbox.notify_one();
+            }
+            Err(error) => {
+                tracing::error!(rule = %config.name, %error, "storing a resolution failed; it will be tried again");
+                self.open.insert(key.to_owned(), open);
+            }
+        }
+    }
+
+    fn message(&self, config: &RuleConfig, event: &RuleEvent, samples: Vec<String>, state: &str) -> (NewAlert, Vec<NewNotification>) {
+        let mut labels: BTreeMap<String, String> = config.labels.clone();
+        labels.extend(event.labels.clone());
+        let message = AlertMessage {
+            rule: config.name.as_str().to_owned(),
+            state: state.to_owned(),
+            severity: config.severity.as_str().to_owned(),
+            at: event.at,
+            labels: labels.clone(),
+            value: event.value,
+            expr: config.expr_text.clone(),
+            summary: config.summary.as_ref().map(|template| render_summary(template, &labels, event.value)),
+            sample_lines: samples.clone(),
+        };
+        let payload = serde_json::to_string(&Message::Alert(message)).unwrap_or_else(|_| unreachable!("the message serializes"));
+        let notifications =
+            config.notify.iter().map(|notifier| NewNotification { notifier: notifier.clone(), payload: payload.clone() }).collect();
+        let alert = NewAlert {
+            rule: config.name.as_str().to_owned(),
+            fingerprint: fingerprint(config.name.as_str(), &event.labels),
+            labels: serde_json::to_string(&event.labels).unwrap_or_default(),
+            severity: config.severity.as_str().to_owned(),
+            at: Timestamp(event.at),
+            value: event.value,
+            sample_lines: serde_json::to_string(&samples).unwrap_or_default(),
+        };
+        (alert, notifications)
+    }
+}

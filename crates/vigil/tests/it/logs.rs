@@ -1,0 +1,78 @@
+//! Log intake to alert: lines pushed over Loki's push API reach the rule engine, the seed
+//! rule fires on the sixth slow request, and the alert arrives by webhook with the last
+//! matching lines.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use vigil::probes::{HttpClient, HttpRequest, ProbeResult};
+use vigil_core::{Clock, SystemClock};
+
+use crate::helpers::WAIT;
+use crate::webhook::receiver;
+
+async fn push(port: u16, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> ProbeResult {
+    let request = HttpRequest {
+        method: http::Method::POST,
+        url: format!("http://127.0.0.1:{port}/loki/api/v1/push").parse().expect("url"),
+        headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        body: Some(body.into()),
+        timeout: Duration::from_secs(5),
+        follow_redirects: false,
+        verify_tls: true,
+    };
+    HttpClient::new().send(&request).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_lines_fire_the_seed_rule_and_the_alert_carries_its_lines() {
+    let (received, hook) = receiver().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let yaml = format!(
+        "storage: sqlite://{db}\nlisten: 127.0.0.1:0\n\
+         notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
+         rules:\n  - name: slow-api-data\n    expr: sum(count_over_time({{app=\"api\"}} | json | path = \"/api/data\" | duration > 3s [10m])) > 5\n\
+         \x20   summary: \"{{{{ $value }}}} slow /api/data requests\"\n    notify: [hook]\n",
+        db = dir.path().join("vigil.db").display()
+    );
+    let config = vigil_config::load_str(Path::new("vigil.yaml"), &yaml, &|_| None).expect("config");
+    let running = vigil::run::start(config, Arc::new(SystemClock)).await.expect("start");
+    let port = running.http_address.port();
+
+    let now_ns = SystemClock.now().0 as i128 * 1_000_000;
+    let line = |i: i128, path: &str, duration: &str| {
+        format!(r#"["{}", "{{\"path\":\"{path}\",\"duration\":\"{duration}\",\"n\":{i}}}"]"#, now_ns + i * 1_000_000)
+    };
+    let mut values: Vec<String> = (0..5).map(|i| line(i, "/api/data", "3.5s")).collect();
+    values.push(line(5, "/api/other", "9s"));
+    values.push(line(6, "/api/data", "0.1s"));
+    let body = format!(r#"{{"streams":[{{"stream":{{"app":"api"}},"values":[{}]}}]}}"#, values.join(","));
+    assert_eq!(push(port, body, &[("content-type", "application/json")]).await.status, Some(204));
+    assert!(received.lock().expect("lock").is_empty(), "five slow requests are not an alert");
+
+    let sixth = format!(r#"{{"streams":[{{"stream":{{"app":"api"}},"values":[{}]}}]}}"#, line(7, "/api/data", "4s"));
+    assert_eq!(push(port, sixth, &[]).await.status, Some(204));
+    let deadline = Instant::now() + WAIT;
+    while received.lock().expect("lock").is_empty() {
+        assert!(Instant::now() < deadline, "no alert arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, body) = received.lock().expect("lock")[0].clone();
+    let alert: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(alert["kind"], "alert");
+    assert_eq!(alert["rule"], "slow-api-data");
+    assert_eq!(alert["state"], "firing");
+    assert_eq!(alert["value"], 6.0);
+    assert_eq!(alert["description"], "6 slow /api/data requests");
+    let samples = alert["sample_lines"].as_array().expect("sample lines");
+    assert_eq!(samples.len(), 5, "the last five matching lines");
+    assert!(samples.last().and_then(|s| s.as_str()).is_some_and(|s| s.contains(r#""n":7"#)), "{samples:?}");
+
+    // Bad input is an answer, not a crash.
+    assert_eq!(push(port, "{not json", &[]).await.status, Some(400));
+    assert_eq!(push(port, vec![b' '; vigil::logs::loki::MAX_BODY_BYTES + 1], &[]).await.status, Some(413));
+    assert_eq!(push(port, "x", &[("content-type", "application/x-protobuf")]).await.status, Some(415));
+    running.stop().await.expect("clean stop");
+}
