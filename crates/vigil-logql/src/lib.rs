@@ -19,6 +19,11 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
     parser::parse(text)
 }
 
+/// Parses a stream's label set as Loki's push API writes it: `{app="api", env="prod"}`.
+pub fn parse_labels(text: &str) -> Result<std::collections::BTreeMap<String, String>, ParseError> {
+    parser::parse_labels(text)
+}
+
 /// A located parse error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]

@@ -36,6 +36,30 @@ const UNSUPPORTED: &[&str] = &[
     "unless",
 ];
 
+/// Parses a label set as Loki's push API writes it: `{app="api", env="prod"}`.
+pub(crate) fn parse_labels(text: &str) -> Result<std::collections::BTreeMap<String, String>, ParseError> {
+    let tokens = tokenize(text)?;
+    let end_column = text.chars().count() + 1;
+    let mut parser = Parser { tokens, position: 0, end_column };
+    parser.expect(Token::LBrace, "`{`")?;
+    let mut labels = std::collections::BTreeMap::new();
+    while !parser.peek_is(&Token::RBrace) {
+        let (name, _) = parser.expect_ident("a label name")?;
+        parser.expect(Token::Eq, "`=`")?;
+        let (value, _) = parser.expect_string("a quoted value")?;
+        labels.insert(name, value);
+        if !parser.peek_is(&Token::Comma) {
+            break;
+        }
+        parser.position += 1;
+    }
+    parser.expect(Token::RBrace, "`,` or `}`")?;
+    if parser.position < parser.tokens.len() {
+        return Err(parser.error_here("the end of the label set"));
+    }
+    Ok(labels)
+}
+
 pub(crate) fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = tokenize(text)?;
     let end_column = text.chars().count() + 1;

@@ -149,3 +149,13 @@ fn units_parse_like_loki() {
     assert_eq!(parse_bytes("1gib"), Some(1024.0 * 1024.0 * 1024.0));
     assert_eq!(parse_bytes("3 parsecs"), None);
 }
+
+#[test]
+fn stream_label_sets_parse() {
+    let labels = parse_labels(r#"{app="api", env="prod", msg="a \"quoted\" value"}"#).expect("labels");
+    assert_eq!(labels.len(), 3);
+    assert_eq!(labels["msg"], r#"a "quoted" value"#);
+    assert!(parse_labels("{}").expect("empty").is_empty());
+    assert_eq!(parse_labels(r#"{app=api}"#).map_err(|e| e.column), Err(6));
+    assert!(parse_labels(r#"{app="api"} extra"#).is_err());
+}

@@ -1,5 +1,6 @@
-//! Log intake to alert: lines pushed over Loki's push API reach the rule engine, the seed
-//! rule fires on the sixth slow request, and the alert arrives by webhook with the last
+//! Log intake to alert: lines pushed over Loki's push API (JSON, gzip JSON, and
+//! Snappy-compressed protobuf as Promtail sends it) reach the rule engine, the seed rule
+//! fires on the sixth slow request, and the alert arrives by webhook with the last
 //! matching lines.
 
 use std::path::Path;
@@ -52,8 +53,19 @@ async fn pushed_lines_fire_the_seed_rule_and_the_alert_carries_its_lines() {
     assert_eq!(push(port, body, &[("content-type", "application/json")]).await.status, Some(204));
     assert!(received.lock().expect("lock").is_empty(), "five slow requests are not an alert");
 
-    let sixth = format!(r#"{{"streams":[{{"stream":{{"app":"api"}},"values":[{}]}}]}}"#, line(7, "/api/data", "4s"));
-    assert_eq!(push(port, sixth, &[]).await.status, Some(204));
+    // A gzip-compressed JSON push of a line that does not match.
+    let other = format!(r#"{{"streams":[{{"stream":{{"app":"api"}},"values":[{}]}}]}}"#, line(6, "/api/other", "5s"));
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, other.as_bytes()).expect("gzip");
+    let gzipped = gzip.finish().expect("gzip");
+    assert_eq!(push(port, gzipped, &[("content-encoding", "gzip")]).await.status, Some(204));
+    assert!(received.lock().expect("lock").is_empty());
+
+    // The sixth slow request as Promtail sends it: protobuf, Snappy block-compressed.
+    let at_ms = (now_ns / 1_000_000) as i64 + 7;
+    let sixth = protobuf_push(r#"{app="api"}"#, at_ms, r#"{"path":"/api/data","duration":"4s","n":7}"#);
+    let compressed = snap::raw::Encoder::new().compress_vec(&sixth).expect("snappy");
+    assert_eq!(push(port, compressed, &[("content-type", "application/x-protobuf")]).await.status, Some(204));
     let deadline = Instant::now() + WAIT;
     while received.lock().expect("lock").is_empty() {
         assert!(Instant::now() < deadline, "no alert arrived");
@@ -73,6 +85,38 @@ async fn pushed_lines_fire_the_seed_rule_and_the_alert_carries_its_lines() {
     // Bad input is an answer, not a crash.
     assert_eq!(push(port, "{not json", &[]).await.status, Some(400));
     assert_eq!(push(port, vec![b' '; vigil::logs::loki::MAX_BODY_BYTES + 1], &[]).await.status, Some(413));
-    assert_eq!(push(port, "x", &[("content-type", "application/x-protobuf")]).await.status, Some(415));
+    assert_eq!(push(port, "x", &[("content-type", "application/x-protobuf")]).await.status, Some(400));
+    assert_eq!(push(port, "x", &[("content-encoding", "br")]).await.status, Some(415));
     running.stop().await.expect("clean stop");
+}
+
+/// Encodes Loki's `PushRequest` with one stream and one entry, by hand from the wire
+/// format, independently of the decoder under test.
+fn protobuf_push(labels: &str, at_ms: i64, line: &str) -> Vec<u8> {
+    fn varint(mut value: u64, out: &mut Vec<u8>) {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+    fn field(tag: u64, bytes: &[u8], out: &mut Vec<u8>) {
+        varint(tag << 3 | 2, out);
+        varint(bytes.len() as u64, out);
+        out.extend_from_slice(bytes);
+    }
+    let mut timestamp = Vec::new();
+    varint(1 << 3, &mut timestamp);
+    varint((at_ms / 1000) as u64, &mut timestamp);
+    varint(2 << 3, &mut timestamp);
+    varint(((at_ms % 1000) * 1_000_000) as u64, &mut timestamp);
+    let mut entry = Vec::new();
+    field(1, &timestamp, &mut entry);
+    field(2, line.as_bytes(), &mut entry);
+    let mut stream = Vec::new();
+    field(1, labels.as_bytes(), &mut stream);
+    field(2, &entry, &mut stream);
+    let mut request = Vec::new();
+    field(1, &stream, &mut request);
+    request
 }
