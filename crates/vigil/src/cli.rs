@@ -173,6 +173,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         max_concurrent: usize,
     },
+    /// Loki push throughput over HTTP on loopback into the rule engine (the seed rule):
+    /// lines/s accepted and lines/s evaluated.
+    Loki {
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
+        /// Lines per push.
+        #[arg(long, default_value_t = 1000)]
+        batch: u64,
+        /// Concurrent pushing clients.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+    },
+    /// Line → alert enqueued latency (p50/p99) through the rule engine and store, and
+    /// memory for many label groups in one rule.
+    Rules {
+        /// Alerts to fire, one latency sample each.
+        #[arg(long, default_value_t = 1000)]
+        alerts: usize,
+        /// Label groups for the memory figure.
+        #[arg(long, default_value_t = 100_000)]
+        groups: usize,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

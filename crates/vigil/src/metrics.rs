@@ -34,6 +34,7 @@ pub struct Metrics {
     pub schedule_lag: Histogram,
     pub checks_skipped: Counter,
     pub log_lines: Counter,
+    pub log_lines_evaluated: Counter,
     pub log_pushes_rejected: Counter,
     pub rule_alerts: Family<StateLabels, Counter>,
 }
@@ -67,6 +68,8 @@ impl Metrics {
         );
         let log_lines = Counter::default();
         registry.register("log_lines", "Log lines accepted by intake", log_lines.clone());
+        let log_lines_evaluated = Counter::default();
+        registry.register("log_lines_evaluated", "Log lines the rule engine has run through every rule", log_lines_evaluated.clone());
         let log_pushes_rejected = Counter::default();
         registry.register("log_pushes_rejected", "Log pushes refused with 429 because intake was saturated", log_pushes_rejected.clone());
         let rule_alerts = Family::<StateLabels, Counter>::default();
@@ -81,6 +84,7 @@ impl Metrics {
             schedule_lag,
             checks_skipped,
             log_lines,
+            log_lines_evaluated,
             log_pushes_rejected,
             rule_alerts,
         }

@@ -111,6 +111,22 @@ struct RangeState {
     range_ms: i64,
     bucket_ms: i64,
     groups: HashMap<Labels, GroupWindow>,
+    /// How many groups hold each bucket index, so the next expiry is found without
+    /// visiting every group.
+    occupied: BTreeMap<i64, usize>,
+}
+
+impl RangeState {
+    fn expire_group(occupied: &mut BTreeMap<i64, usize>, window: &mut GroupWindow, now: i64, range_ms: i64, bucket_ms: i64) {
+        window.expire(now, range_ms, bucket_ms, |index| {
+            if let Some(count) = occupied.get_mut(&index) {
+                *count -= 1;
+                if *count == 0 {
+                    occupied.remove(&index);
+                }
+            }
+        });
+    }
 }
 
 /// The result of evaluating part of an expression.
@@ -128,6 +144,9 @@ struct Alert {
 
 pub struct RuleEvaluator {
     expr: MetricExpr,
+    /// Whether each output label set depends only on the range groups with the same
+    /// key, so a line needs only its own group evaluated.
+    local: bool,
     ranges: Vec<RangeState>,
     options: EvaluatorOptions,
     watermark: Option<i64>,
@@ -141,8 +160,10 @@ impl RuleEvaluator {
         let mut ranges = Vec::new();
         collect_ranges(expr, None, &mut ranges);
         let max_range_ms = ranges.iter().map(|range| range.range_ms).max().unwrap_or(0);
+        let local = ranges.len() == 1 && is_local(expr, &ranges[0].key);
         RuleEvaluator {
             expr: expr.clone(),
+            local,
             ranges,
             options,
             watermark: None,
@@ -176,6 +197,7 @@ impl RuleEvaluator {
             }
         }
         let mut matched = false;
+        let mut touched: Option<Labels> = None;
         for range in &mut self.ranges {
             if !range.pipeline.selects(entry.stream) {
                 continue;
@@ -210,7 +232,11 @@ impl RuleEvaluator {
                 continue;
             }
             let keep_values = range.aggregation.function == RangeFunction::QuantileOverTime;
-            range.groups.entry(key).or_default().add(entry.at, range.bucket_ms, entry.line.len(), value, keep_values);
+            let window = range.groups.entry(key.clone()).or_default();
+            if let Some(index) = window.add(entry.at, range.bucket_ms, entry.line.len(), value, keep_values) {
+                *range.occupied.entry(index).or_insert(0) += 1;
+            }
+            touched = Some(key);
             matched = true;
         }
         let now = self.watermark.map_or(entry.at, |watermark| watermark.max(entry.at));
@@ -219,7 +245,25 @@ impl RuleEvaluator {
             return Vec::new();
         }
         self.stats.matched += 1;
-        self.evaluate(now)
+        match touched.filter(|_| self.local) {
+            Some(key) => self.evaluate_group(now, key),
+            None => self.evaluate(now),
+        }
+    }
+
+    /// Evaluates only the output label set `key` (for group-local expressions).
+    fn evaluate_group(&mut self, now: i64, key: Labels) -> Vec<RuleEvent> {
+        let range = &mut self.ranges[0];
+        if let Some(window) = range.groups.get_mut(&key) {
+            RangeState::expire_group(&mut range.occupied, window, now, range.range_ms, range.bucket_ms);
+        }
+        let mut next_range = 0;
+        let result = match evaluate_keys(&self.expr, &self.ranges, &mut next_range, now, Some(&key)) {
+            Value::Scalar(value) => vec![(Labels::new(), value)],
+            Value::Vector(samples) => samples,
+        };
+        let present: BTreeMap<Labels, f64> = result.into_iter().filter(|(labels, _)| *labels == key).collect();
+        self.update_alerts(now, present, std::slice::from_ref(&key))
     }
 
     /// Moves time to `now` without a line: windows slide, alerts may resolve (or, with
@@ -233,28 +277,33 @@ impl RuleEvaluator {
     /// The next time a bucket leaves a window (or a pending alert's `for` ends), when
     /// evaluating again could change the result.
     pub fn next_expiry(&self) -> Option<i64> {
-        let windows = self
-            .ranges
-            .iter()
-            .flat_map(|range| range.groups.values().filter_map(|window| window.next_expiry(range.range_ms, range.bucket_ms)));
+        let windows =
+            self.ranges.iter().filter_map(|range| range.occupied.keys().next().map(|index| index * range.bucket_ms + range.range_ms));
         let pending = self.alerts.values().filter(|alert| !alert.firing).map(|alert| alert.since + self.options.for_ms);
         windows.chain(pending).filter(|&at| self.watermark.is_none_or(|now| at > now)).min()
     }
 
     fn evaluate(&mut self, now: i64) -> Vec<RuleEvent> {
         for range in &mut self.ranges {
+            let (occupied, range_ms, bucket_ms) = (&mut range.occupied, range.range_ms, range.bucket_ms);
             range.groups.retain(|_, window| {
-                window.expire(now, range.range_ms, range.bucket_ms);
+                RangeState::expire_group(occupied, window, now, range_ms, bucket_ms);
                 !window.is_empty()
             });
         }
         let mut next_range = 0;
-        let result = match evaluate(&self.expr, &self.ranges, &mut next_range, now) {
+        let result = match evaluate_keys(&self.expr, &self.ranges, &mut next_range, now, None) {
             Value::Scalar(value) => vec![(Labels::new(), value)],
             Value::Vector(samples) => samples,
         };
-        let mut events = Vec::new();
         let present: BTreeMap<Labels, f64> = result.into_iter().collect();
+        self.update_alerts(now, present, &[])
+    }
+
+    /// Applies a result to the alerts. With `only` empty the result is complete: alerts
+    /// missing from it resolve. Otherwise it covers just the label sets in `only`.
+    fn update_alerts(&mut self, now: i64, present: BTreeMap<Labels, f64>, only: &[Labels]) -> Vec<RuleEvent> {
+        let mut events = Vec::new();
         for (labels, value) in &present {
             let alert = self.alerts.entry(labels.clone()).or_insert(Alert { since: now, firing: false, value: *value });
             alert.value = *value;
@@ -263,7 +312,11 @@ impl RuleEvaluator {
                 events.push(RuleEvent { state: AlertState::Firing, at: now, labels: labels.clone(), value: *value });
             }
         }
-        let gone: Vec<Labels> = self.alerts.keys().filter(|labels| !present.contains_key(*labels)).cloned().collect();
+        let gone: Vec<Labels> = if only.is_empty() {
+            self.alerts.keys().filter(|labels| !present.contains_key(*labels)).cloned().collect()
+        } else {
+            only.iter().filter(|labels| !present.contains_key(*labels) && self.alerts.contains_key(*labels)).cloned().collect()
+        };
         for labels in gone {
             if let Some(alert) = self.alerts.remove(&labels) {
                 if alert.firing {
@@ -305,6 +358,7 @@ fn collect_ranges(expr: &MetricExpr, parent: Option<&VectorAggregation>, ranges:
                 range_ms,
                 bucket_ms: (range_ms / BUCKETS_PER_RANGE).max(1),
                 groups: HashMap::new(),
+                occupied: BTreeMap::new(),
             });
         }
         MetricExpr::Vector(vector) => collect_ranges(&vector.inner, Some(vector), ranges),
@@ -348,33 +402,51 @@ fn filter_labels(filter: &LabelFilter, names: &mut BTreeSet<String>) {
     }
 }
 
-fn evaluate(expr: &MetricExpr, ranges: &[RangeState], next_range: &mut usize, now: i64) -> Value {
+/// Whether every output label set of `expr` is exactly one group key of its only range
+/// aggregation: range aggregations themselves, a `sum` whose grouping is that key, and
+/// arithmetic or comparison with scalars.
+fn is_local(expr: &MetricExpr, key: &Key) -> bool {
+    match expr {
+        MetricExpr::Range(_) => true,
+        MetricExpr::Vector(vector) => {
+            let grouping = vector.grouping.as_ref().map_or(Key::By(Vec::new()), Key::from_grouping);
+            vector.op == VectorOp::Sum && matches!((&grouping, key), (Key::By(a), Key::By(b)) if a == b) && is_local(&vector.inner, key)
+        }
+        MetricExpr::Binary { left, right, .. } => match (left.as_ref(), right.as_ref()) {
+            (MetricExpr::Number(_), other) | (other, MetricExpr::Number(_)) => is_local(other, key),
+            _ => false,
+        },
+        MetricExpr::Number(_) => true,
+    }
+}
+
+/// Evaluates `expr` at `now`; with `only`, range aggregations contribute just that group.
+fn evaluate_keys(expr: &MetricExpr, ranges: &[RangeState], next_range: &mut usize, now: i64, only: Option<&Labels>) -> Value {
     match expr {
         MetricExpr::Number(value) => Value::Scalar(*value),
         MetricExpr::Range(_) => {
             let range = &ranges[*next_range];
             *next_range += 1;
-            let samples = range
-                .groups
-                .iter()
-                .filter_map(|(labels, window)| {
-                    let value =
-                        window.value(range.aggregation.function, range.aggregation.parameter, now, range.range_ms, range.bucket_ms)?;
-                    Some((labels.clone(), value))
-                })
-                .collect();
+            let value_of = |labels: &Labels, window: &GroupWindow| {
+                let value = window.value(range.aggregation.function, range.aggregation.parameter, now, range.range_ms, range.bucket_ms)?;
+                Some((labels.clone(), value))
+            };
+            let samples = match only {
+                Some(key) => range.groups.get_key_value(key).and_then(|(labels, window)| value_of(labels, window)).into_iter().collect(),
+                None => range.groups.iter().filter_map(|(labels, window)| value_of(labels, window)).collect(),
+            };
             Value::Vector(samples)
         }
         MetricExpr::Vector(vector) => {
-            let inner = match evaluate(&vector.inner, ranges, next_range, now) {
+            let inner = match evaluate_keys(&vector.inner, ranges, next_range, now, only) {
                 Value::Vector(samples) => samples,
                 Value::Scalar(value) => vec![(Labels::new(), value)],
             };
             Value::Vector(aggregate(vector, inner))
         }
         MetricExpr::Binary { op, return_bool, left, right } => {
-            let left = evaluate(left, ranges, next_range, now);
-            let right = evaluate(right, ranges, next_range, now);
+            let left = evaluate_keys(left, ranges, next_range, now, only);
+            let right = evaluate_keys(right, ranges, next_range, now, only);
             binary(*op, *return_bool, left, right)
         }
     }

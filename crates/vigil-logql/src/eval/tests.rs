@@ -213,3 +213,37 @@ fn filters_drop_lines() {
         assert_eq!(Pipeline::new(&log).process(&stream, line).is_some(), *kept, "{query} on {line}");
     }
 }
+
+/// Group-local evaluation (only the touched group) must give the same alert events as
+/// evaluating everything on every line.
+#[test]
+fn local_evaluation_matches_full_evaluation() {
+    let expressions = [
+        r#"count_over_time({app="api"} | json [1m]) > 3"#,
+        r#"sum by (user) (count_over_time({app="api"} | json | duration > 3s [1m])) >= 2"#,
+        r#"sum(rate({app="api"} | json | duration > 3s [1m])) * 60 > 4"#,
+        r#"max_over_time({app="api"} | json | unwrap duration(duration) [1m]) by (user) > 5"#,
+    ];
+    let stream = stream();
+    for text in expressions {
+        let mut local = evaluator(text, EvaluatorOptions::default());
+        assert!(local.local, "{text} should be group-local");
+        let mut full = evaluator(text, EvaluatorOptions::default());
+        full.local = false;
+        let (mut seed, mut at) = (42u64, 0i64);
+        let (mut local_events, mut full_events) = (Vec::new(), Vec::new());
+        for _ in 0..3_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            at += (seed >> 33) as i64 % 4_000;
+            let line = format!(r#"{{"user":"u{}","duration":"{}s"}}"#, (seed >> 20) % 7, (seed >> 40) % 9);
+            for (evaluator, events) in [(&mut local, &mut local_events), (&mut full, &mut full_events)] {
+                while let Some(expiry) = evaluator.next_expiry().filter(|&expiry| expiry <= at) {
+                    events.extend(evaluator.advance(expiry));
+                }
+                events.extend(evaluator.observe(Entry { at, stream: &stream, line: &line }));
+            }
+        }
+        assert!(!full_events.is_empty(), "{text}: the stream should fire something");
+        assert_eq!(local_events, full_events, "{text}");
+    }
+}

@@ -31,14 +31,15 @@ pub struct GroupWindow {
 }
 
 impl GroupWindow {
-    /// Adds one line (`bytes` long) or one unwrapped `value` at `at` (ms).
-    pub fn add(&mut self, at: i64, bucket_ms: i64, bytes: usize, value: Option<f64>, keep_values: bool) {
+    /// Adds one line (`bytes` long) or one unwrapped `value` at `at` (ms). Returns the
+    /// bucket index when the line opened a new bucket.
+    pub fn add(&mut self, at: i64, bucket_ms: i64, bytes: usize, value: Option<f64>, keep_values: bool) -> Option<i64> {
         let index = at.div_euclid(bucket_ms);
-        let position = match self.buckets.binary_search_by_key(&index, |bucket| bucket.index) {
-            Ok(position) => position,
+        let (position, opened) = match self.buckets.binary_search_by_key(&index, |bucket| bucket.index) {
+            Ok(position) => (position, None),
             Err(position) => {
                 self.buckets.insert(position, Bucket { index, min: f64::INFINITY, max: f64::NEG_INFINITY, ..Bucket::default() });
-                position
+                (position, Some(index))
             }
         };
         let bucket = &mut self.buckets[position];
@@ -58,22 +59,21 @@ impl GroupWindow {
                 bucket.values.push(value);
             }
         }
+        opened
     }
 
-    /// Drops buckets that can no longer be in any window ending at or after `t`.
-    pub fn expire(&mut self, t: i64, range_ms: i64, bucket_ms: i64) {
+    /// Drops buckets that can no longer be in any window ending at or after `t`;
+    /// `dropped` is told each dropped bucket's index.
+    pub fn expire(&mut self, t: i64, range_ms: i64, bucket_ms: i64, mut dropped: impl FnMut(i64)) {
         while self.buckets.front().is_some_and(|bucket| bucket.index * bucket_ms <= t - range_ms) {
-            self.buckets.pop_front();
+            if let Some(bucket) = self.buckets.pop_front() {
+                dropped(bucket.index);
+            }
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.buckets.is_empty()
-    }
-
-    /// When the oldest bucket leaves the window, if there is one.
-    pub fn next_expiry(&self, range_ms: i64, bucket_ms: i64) -> Option<i64> {
-        self.buckets.front().map(|bucket| bucket.index * bucket_ms + range_ms)
     }
 
     /// The function's value over the window ending at `t`, or `None` when the window

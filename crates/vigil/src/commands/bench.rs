@@ -172,7 +172,7 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Peak resident set size in KiB (VmHWM).
-fn peak_rss_kb() -> u64 {
+pub(crate) fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()

@@ -3,6 +3,7 @@
 
 mod backtest;
 mod bench;
+mod bench_logs;
 mod probe;
 mod record;
 
@@ -50,6 +51,10 @@ pub async fn execute(command: Command) -> ExitCode {
             report(tokio::task::spawn_blocking(move || backtest::run(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
         }
         Command::Bench(BenchCommand::Target { port }) => report(bench::target(port).await),
+        Command::Bench(BenchCommand::Loki { lines, batch, connections }) => {
+            report(bench_logs::loki(lines, batch.max(1), connections.max(1)).await)
+        }
+        Command::Bench(BenchCommand::Rules { alerts, groups }) => report(bench_logs::rules(alerts.max(1), groups.max(1)).await),
         Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
             let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));
             let options = match (parse(&interval, "--interval"), parse(&duration, "--duration")) {

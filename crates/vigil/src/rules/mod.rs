@@ -122,6 +122,7 @@ impl RuleEngine {
                 }
             }
         }
+        self.metrics.log_lines_evaluated.inc_by(batch.lines() as u64);
         for (index, event) in events {
             self.apply(index, event).await;
         }
