@@ -1,5 +1,5 @@
 //! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics` and log intake
-//! (`/loki/api/v1/push`). Later the API and UI.
+//! (`/loki/api/v1/push`, OTLP `/v1/logs`). Later the API and UI.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/loki/api/v1/push", post(crate::logs::loki::push).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
+        .route("/v1/logs", post(crate::logs::otlp::export).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
         .with_state(state)
 }
 

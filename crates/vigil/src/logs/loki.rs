@@ -82,9 +82,9 @@ struct ProtoTimestamp {
     nanos: i32,
 }
 
-/// Decodes a push body by its content type and encoding.
-pub fn decode(content_type: &str, content_encoding: Option<&str>, body: &[u8]) -> Result<LogBatch, PushError> {
-    let body = match content_encoding.map(str::trim).filter(|encoding| !encoding.is_empty() && *encoding != "identity") {
+/// Undoes `Content-Encoding` (gzip, deflate, snappy), bounded by [`MAX_DECODED_BYTES`].
+pub fn decompress<'b>(content_encoding: Option<&str>, body: &'b [u8]) -> Result<std::borrow::Cow<'b, [u8]>, PushError> {
+    Ok(match content_encoding.map(str::trim).filter(|encoding| !encoding.is_empty() && *encoding != "identity") {
         None => std::borrow::Cow::Borrowed(body),
         Some("gzip") => std::borrow::Cow::Owned(inflate(flate2::read::GzDecoder::new(body))?),
         Some("deflate") => std::borrow::Cow::Owned(inflate(flate2::read::ZlibDecoder::new(body))?),
@@ -92,7 +92,12 @@ pub fn decode(content_type: &str, content_encoding: Option<&str>, body: &[u8]) -
         Some(other) => {
             return Err(PushError::Unsupported(format!("content encoding `{other}` is not supported; use gzip, deflate or snappy")))
         }
-    };
+    })
+}
+
+/// Decodes a push body by its content type and encoding.
+pub fn decode(content_type: &str, content_encoding: Option<&str>, body: &[u8]) -> Result<LogBatch, PushError> {
+    let body = decompress(content_encoding, body)?;
     if content_type.starts_with("application/x-protobuf") {
         // Loki's clients Snappy-compress protobuf bodies without saying so in a header.
         let raw = if content_encoding.is_some_and(|encoding| encoding == "snappy") { body.into_owned() } else { unsnappy(&body)? };
@@ -162,18 +167,27 @@ pub fn parse_json(body: &[u8]) -> Result<LogBatch, PushError> {
 }
 
 pub async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
-    let Some(sender) = &state.logs else {
-        return (StatusCode::NOT_FOUND, "no rules are configured, so log intake is off\n".to_owned());
-    };
     let header_text = |name| headers.get(name).and_then(|value: &header::HeaderValue| value.to_str().ok());
     let content_type = header_text(header::CONTENT_TYPE).unwrap_or("application/json");
-    let batch = match decode(content_type, header_text(header::CONTENT_ENCODING), &body) {
-        Ok(batch) => batch,
-        Err(PushError::Malformed(message)) => return (StatusCode::BAD_REQUEST, format!("{message}\n")),
-        Err(PushError::TooLarge) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {MAX_DECODED_BYTES} bytes decompressed\n"))
-        }
-        Err(PushError::Unsupported(message)) => return (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("{message}\n")),
+    match decode(content_type, header_text(header::CONTENT_ENCODING), &body) {
+        Ok(batch) => deliver(&state, batch),
+        Err(error) => refusal(error),
+    }
+}
+
+/// The HTTP answer to a body that could not be taken.
+pub fn refusal(error: PushError) -> (StatusCode, String) {
+    match error {
+        PushError::Malformed(message) => (StatusCode::BAD_REQUEST, format!("{message}\n")),
+        PushError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {MAX_DECODED_BYTES} bytes decompressed\n")),
+        PushError::Unsupported(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("{message}\n")),
+    }
+}
+
+/// Hands a batch to the rule engine: 204, or 429 when its queue is full.
+pub fn deliver(state: &AppState, batch: LogBatch) -> (StatusCode, String) {
+    let Some(sender) = &state.logs else {
+        return (StatusCode::NOT_FOUND, "no rules are configured, so log intake is off\n".to_owned());
     };
     let lines = batch.lines() as u64;
     match sender.try_send(batch) {

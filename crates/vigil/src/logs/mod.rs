@@ -3,6 +3,7 @@
 //! instead of buffering without bound.
 
 pub mod loki;
+pub mod otlp;
 
 use vigil_logql::eval::pipeline::Labels;
 

@@ -82,6 +82,23 @@ async fn pushed_lines_fire_the_seed_rule_and_the_alert_carries_its_lines() {
     assert_eq!(samples.len(), 5, "the last five matching lines");
     assert!(samples.last().and_then(|s| s.as_str()).is_some_and(|s| s.contains(r#""n":7"#)), "{samples:?}");
 
+    // OTLP/HTTP JSON lands in the same engine.
+    let otlp = format!(
+        r#"{{"resourceLogs":[{{"resource":{{"attributes":[{{"key":"app","value":{{"stringValue":"api"}}}}]}},"scopeLogs":[{{"logRecords":[{{"timeUnixNano":"{}","body":{{"stringValue":"hello"}}}}]}}]}}]}}"#,
+        now_ns + 9_000_000
+    );
+    let request = HttpRequest {
+        method: http::Method::POST,
+        url: format!("http://127.0.0.1:{port}/v1/logs").parse().expect("url"),
+        headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+        body: Some(otlp.into()),
+        timeout: Duration::from_secs(5),
+        follow_redirects: false,
+        verify_tls: true,
+    };
+    let response = HttpClient::new().send(&request).await;
+    assert_eq!((response.status, &response.body[..]), (Some(200), &b"{}"[..]));
+
     // Bad input is an answer, not a crash.
     assert_eq!(push(port, "{not json", &[]).await.status, Some(400));
     assert_eq!(push(port, vec![b' '; vigil::logs::loki::MAX_BODY_BYTES + 1], &[]).await.status, Some(413));
