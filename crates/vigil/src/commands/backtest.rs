@@ -11,7 +11,7 @@ use anyhow::Context;
 use vigil_core::Timestamp;
 use vigil_logql::eval::json;
 use vigil_logql::eval::pipeline::{sanitize, Labels};
-use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, RuleEvaluator, RuleEvent};
+use vigil_logql::eval::{AlertState, Entry, RuleEvaluator, RuleEvent};
 
 /// Lines longer than this are skipped and counted.
 const MAX_LINE: u64 = 1024 * 1024;
@@ -40,19 +40,7 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
         .rules
         .iter()
         .filter(|rule| options.rule.as_deref().is_none_or(|only| rule.name.as_str() == only))
-        .map(|rule| RuleRun {
-            name: rule.name.as_str().to_owned(),
-            evaluator: RuleEvaluator::new(
-                &rule.expr,
-                EvaluatorOptions {
-                    for_ms: rule.for_.as_millis() as i64,
-                    lateness_ms: rule.lateness.as_millis() as i64,
-                    max_groups: rule.max_groups,
-                },
-            ),
-            fired: 0,
-            resolved: 0,
-        })
+        .map(|rule| RuleRun { name: rule.name.as_str().to_owned(), evaluator: crate::rules::evaluator(rule), fired: 0, resolved: 0 })
         .collect();
     match (&options.rule, rules.is_empty()) {
         (Some(name), true) => anyhow::bail!("no rule `{name}` in {}", options.config.display()),

@@ -173,10 +173,15 @@ fn cpu_seconds() -> f64 {
 
 /// Peak resident set size in KiB (VmHWM).
 pub(crate) fn peak_rss_kb() -> u64 {
+    proc_status_kb("VmHWM:")
+}
+
+/// A size field of /proc/self/status in KiB, e.g. `VmRSS:`.
+pub(crate) fn proc_status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }

@@ -188,10 +188,5 @@ pub async fn rules(alerts: usize, groups: usize) -> anyhow::Result<()> {
 }
 
 fn current_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    super::bench::proc_status_kb("VmRSS:")
 }

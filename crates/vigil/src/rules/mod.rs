@@ -50,6 +50,18 @@ pub struct RuleEngine {
     started: Timestamp,
 }
 
+/// The evaluator for one configured rule.
+pub fn evaluator(config: &RuleConfig) -> RuleEvaluator {
+    RuleEvaluator::new(
+        &config.expr,
+        EvaluatorOptions {
+            for_ms: i64::try_from(config.for_.as_millis()).unwrap_or(i64::MAX),
+            lateness_ms: i64::try_from(config.lateness.as_millis()).unwrap_or(i64::MAX),
+            max_groups: config.max_groups,
+        },
+    )
+}
+
 fn fingerprint(rule: &str, labels: &Labels) -> String {
     format!("{rule}{}", serde_json::to_string(labels).unwrap_or_default())
 }
@@ -65,18 +77,7 @@ impl RuleEngine {
     ) -> Result<RuleEngine, vigil_store::StoreError> {
         let rules = configs
             .iter()
-            .map(|config| Rule {
-                evaluator: RuleEvaluator::new(
-                    &config.expr,
-                    EvaluatorOptions {
-                        for_ms: config.for_.as_millis() as i64,
-                        lateness_ms: config.lateness.as_millis() as i64,
-                        max_groups: config.max_groups,
-                    },
-                ),
-                config: config.clone(),
-                samples: VecDeque::with_capacity(SAMPLE_LINES),
-            })
+            .map(|config| Rule { evaluator: evaluator(config), config: config.clone(), samples: VecDeque::with_capacity(SAMPLE_LINES) })
             .collect();
         let open = store
             .open_alerts()
