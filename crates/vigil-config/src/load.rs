@@ -65,7 +65,8 @@ impl Loader {
         }
         let raw: RawConfig = self.deserialize(&root)?;
         let notifiers = self.notifiers(&root);
-        self.config(raw, notifiers)
+        let sources = self.sources(&root);
+        self.config(raw, notifiers, sources)
     }
 
     fn yaml_error(&mut self, error: &LoadError) {
@@ -103,7 +104,13 @@ impl Loader {
             Err(error) => {
                 let path_span = error.path().and_then(|path| span_of_path(node, path));
                 let error = error.into_inner();
-                let span = path_span.or_else(|| error.start_mark().map(Span::new_start));
+                let span = path_span.or_else(|| error.start_mark().map(Span::new_start)).map(|span| {
+                    // An error about the whole mapping (a missing field) points at its first key.
+                    match node.as_mapping().and_then(|mapping| mapping.keys().next()) {
+                        Some(first) if span.start() == node.span().start() => *first.span(),
+                        _ => span,
+                    }
+                });
                 let message = match &error {
                     marked_yaml::Error::UnknownFieldError(field, expected, _) => {
                         let expected: Vec<String> = expected.iter().map(|key| format!("`{key}`")).collect();
@@ -146,6 +153,98 @@ impl Loader {
             }
         }
         notifiers
+    }
+
+    fn sources(&mut self, root: &Node) -> Vec<SourceConfig> {
+        let mut sources = Vec::new();
+        let Some(section) = root.as_mapping().and_then(|map| map.get_node("sources")) else {
+            return sources;
+        };
+        let Some(entries) = section.as_sequence() else {
+            self.error(Some(section.span()), "`sources` must be a list, e.g. `- type: file`");
+            return sources;
+        };
+        let mut paths = BTreeSet::new();
+        let mut stdin_seen = false;
+        for node in entries.iter() {
+            let Some(kind) = node.as_mapping().and_then(|map| map.get_scalar("type")) else {
+                // A mapping's own mark sits after its first key; its first key reads better.
+                let span = node.as_mapping().and_then(|mapping| mapping.keys().next()).map_or(*node.span(), |key| *key.span());
+                self.error(Some(&span), "a source needs a `type`: `file` or `stdin`");
+                continue;
+            };
+            let source = match kind.as_str() {
+                "file" => self.deserialize::<RawFileSource>(node).and_then(|raw| {
+                    let source = self.file_source(raw)?;
+                    if !paths.insert(source.path.clone()) {
+                        self.error(Some(kind.span()), format!("file `{}` is read by two sources", source.path.display()));
+                    }
+                    Some(SourceConfig::File(source))
+                }),
+                "stdin" => self.deserialize::<RawStdinSource>(node).map(|raw| {
+                    if std::mem::replace(&mut stdin_seen, true) {
+                        self.error(Some(kind.span()), "standard input can be read by one source only");
+                    }
+                    let labels = self.stream_labels(raw.labels, ("source", "stdin"));
+                    SourceConfig::Stdin(StdinSourceConfig { labels, timestamp_field: raw.timestamp_field })
+                }),
+                other => {
+                    self.error(Some(kind.span()), format!("unknown source type `{other}`, expected `file` or `stdin`"));
+                    None
+                }
+            };
+            sources.extend(source);
+        }
+        sources
+    }
+
+    fn file_source(&mut self, raw: RawFileSource) -> Option<FileSourceConfig> {
+        if raw.path.trim().is_empty() {
+            self.error(Some(raw.path.span()), "a file source needs a `path`");
+            return None;
+        }
+        let path = Path::new(raw.path.as_str());
+        let path = match self.file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_owned(),
+        };
+        let start_at = match raw.start_at.as_ref().map(|start| (start.as_str(), start.span())) {
+            None | Some(("end", _)) => StartAt::End,
+            Some(("beginning", _)) => StartAt::Beginning,
+            Some((other, span)) => {
+                self.error(Some(span), format!("unknown start-at `{other}`, expected `end` or `beginning`"));
+                StartAt::End
+            }
+        };
+        let poll_interval = self.duration(raw.poll_interval.as_ref(), Duration::from_millis(250));
+        let labels = self.stream_labels(raw.labels, ("filename", raw.path.as_str()));
+        Some(FileSourceConfig { path, labels, timestamp_field: raw.timestamp_field, start_at, poll_interval })
+    }
+
+    /// Stream labels as written, names checked; `default` when none are given.
+    fn stream_labels(
+        &mut self,
+        labels: std::collections::HashMap<Spanned<String>, String>,
+        default: (&str, &str),
+    ) -> BTreeMap<String, String> {
+        if labels.is_empty() {
+            return BTreeMap::from([(default.0.to_owned(), default.1.to_owned())]);
+        }
+        let mut checked = BTreeMap::new();
+        for (name, value) in labels {
+            let valid = name.chars().next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with("__");
+            if valid {
+                checked.insert(name.as_str().to_owned(), value);
+            } else {
+                self.error(
+                    Some(name.span()),
+                    format!("invalid label name `{}`: letters, digits and `_`, not starting with a digit or `__`", name.as_str()),
+                );
+            }
+        }
+        checked
     }
 
     fn duration(&mut self, value: Option<&Spanned<String>>, default: Duration) -> Duration {
@@ -230,7 +329,7 @@ impl Loader {
         }
     }
 
-    fn config(&mut self, raw: RawConfig, notifiers: BTreeMap<String, NotifierConfig>) -> Option<Config> {
+    fn config(&mut self, raw: RawConfig, notifiers: BTreeMap<String, NotifierConfig>, sources: Vec<SourceConfig>) -> Option<Config> {
         let storage = match &raw.storage {
             Some(storage)
                 if storage.starts_with("sqlite:") || storage.starts_with("postgres://") || storage.starts_with("postgresql://") =>
@@ -299,7 +398,7 @@ impl Loader {
                 self.monitor(monitor, &notifier_names)
             })
             .collect();
-        Some(Config { path: self.file.clone(), storage, listen, max_concurrent_checks, delivery, notifiers, monitors, rules })
+        Some(Config { path: self.file.clone(), storage, listen, max_concurrent_checks, delivery, notifiers, monitors, rules, sources })
     }
 
     fn check_notify(&mut self, notify: &[Spanned<String>], notifier_names: &BTreeSet<String>) {
@@ -458,7 +557,7 @@ fn looks_like_address(address: &str) -> bool {
 /// is not in the struct (an unknown key) this is the key itself.
 fn span_of_path(root: &Node, path: &str) -> Option<Span> {
     let mut node = root;
-    let mut span = *root.span();
+    let mut span = root.as_mapping().and_then(|mapping| mapping.keys().next()).map_or(*root.span(), |key| *key.span());
     for part in path.split('.') {
         let (key, indices) = part.split_once('[').map_or((part, ""), |(key, rest)| (key, rest));
         if !key.is_empty() && key != "?" {

@@ -25,6 +25,37 @@ pub struct Config {
     pub notifiers: BTreeMap<String, NotifierConfig>,
     pub monitors: Vec<MonitorConfig>,
     pub rules: Vec<RuleConfig>,
+    pub sources: Vec<SourceConfig>,
+}
+
+/// A log source Vigil reads itself.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    File(FileSourceConfig),
+    Stdin(StdinSourceConfig),
+}
+
+/// Where a file Vigil has not read before is begun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Beginning,
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileSourceConfig {
+    /// Absolute, or relative to the working directory when the config's was unknown.
+    pub path: PathBuf,
+    pub labels: BTreeMap<String, String>,
+    pub timestamp_field: Option<String>,
+    pub start_at: StartAt,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct StdinSourceConfig {
+    pub labels: BTreeMap<String, String>,
+    pub timestamp_field: Option<String>,
 }
 
 /// How loudly a rule's alert is delivered.

@@ -27,6 +27,48 @@ pub(crate) struct RawConfig {
     /// Log rules: LogQL metric expressions evaluated on every line as it arrives.
     #[serde(default)]
     pub rules: Vec<RawRule>,
+    /// Log sources Vigil reads itself, besides lines pushed to `listen`; each has a
+    /// `type` (`file` or `stdin`). Read node by node.
+    #[serde(rename = "sources")]
+    pub _sources: Option<serde::de::IgnoredAny>,
+}
+
+/// `type: file`: follows one file as `tail -F` does, across rotation by rename
+/// (logrotate's default) and by copytruncate, and resumes where it stopped after a
+/// restart (offsets are kept in the store).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawFileSource {
+    #[serde(rename = "type")]
+    pub _type: String,
+    /// The file; relative paths are read from the config file's directory.
+    pub path: Spanned<String>,
+    /// Stream labels of its lines, which rules select on, e.g. `{app: api}`. Default
+    /// `{filename: PATH}`.
+    #[serde(default)]
+    pub labels: std::collections::HashMap<Spanned<String>, String>,
+    /// JSON field holding the event time (RFC 3339 or Unix seconds). Default: the first
+    /// of `ts`, `time`, `timestamp`, `@timestamp`; lines without one take the time they
+    /// are read.
+    pub timestamp_field: Option<String>,
+    /// Where to begin a file Vigil has not read before: `end` (default: old lines are not
+    /// replayed as new alerts) or `beginning`. Afterwards Vigil resumes at its offset.
+    pub start_at: Option<Spanned<String>>,
+    /// How often to look for new lines and for rotation. Default `250ms`.
+    pub poll_interval: Option<Spanned<String>>,
+}
+
+/// `type: stdin`: lines from standard input, e.g. `tail -F app.log | vigil run`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawStdinSource {
+    #[serde(rename = "type")]
+    pub _type: String,
+    /// Stream labels of its lines. Default `{source: stdin}`.
+    #[serde(default)]
+    pub labels: std::collections::HashMap<Spanned<String>, String>,
+    /// As for `file`.
+    pub timestamp_field: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

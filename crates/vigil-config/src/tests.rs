@@ -108,6 +108,15 @@ fn config_errors_are_located() {
         ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    for: soon\n", "vigil.yaml:4:10: invalid duration `soon`"),
         ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    notify: [pager]\n", "vigil.yaml:4:14: unknown notifier `pager`"),
         ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m])\n  - name: r\n    expr: rate({a=\"b\"}[1m])\n", "vigil.yaml:4:11: duplicate rule name `r`"),
+        ("sources:\n  - type: kafka\n", "vigil.yaml:2:11: unknown source type `kafka`, expected `file` or `stdin`"),
+        ("sources:\n  - path: a.log\n", "vigil.yaml:2:5: a source needs a `type`"),
+        ("sources:\n  - type: file\n    path: a.log\n    follow: true\n", "vigil.yaml:4:5: unknown key `follow`"),
+        ("sources:\n  - type: file\n", "vigil.yaml:2:5: missing field `path`"),
+        ("sources:\n  - type: file\n    path: a.log\n    start-at: middle\n", "vigil.yaml:4:15: unknown start-at `middle`"),
+        ("sources:\n  - type: file\n    path: a.log\n    labels: {1app: x}\n", "vigil.yaml:4:14: invalid label name `1app`"),
+        ("sources:\n  - type: file\n    path: a.log\n  - type: file\n    path: a.log\n", "vigil.yaml:4:11: file `a.log` is read by two sources"),
+        ("sources:\n  - type: stdin\n  - type: stdin\n", "vigil.yaml:3:11: standard input can be read by one source only"),
+        ("sources: {type: file}\n", "vigil.yaml:1:10: `sources` must be a list"),
     ];
     for (text, expected) in cases {
         let error = load(text).expect_err(text);
@@ -132,4 +141,20 @@ fn rules_load_with_defaults() {
     assert_eq!(rule.for_, Duration::from_secs(60));
     assert_eq!(rule.lateness, Duration::from_secs(60));
     assert_eq!(rule.max_groups, 10_000);
+}
+
+#[test]
+fn sources_load_with_defaults() {
+    let text = "sources:\n  - type: file\n    path: logs/api.log\n  - type: file\n    path: /var/log/b.log\n    labels: {app: api}\n    start-at: beginning\n    timestamp-field: at\n  - type: stdin\n";
+    let config = load_str(Path::new("/etc/vigil/vigil.yaml"), text, &lookup).expect("valid");
+    let [SourceConfig::File(relative), SourceConfig::File(absolute), SourceConfig::Stdin(stdin)] = &config.sources[..] else {
+        panic!("three sources: {:?}", config.sources)
+    };
+    assert_eq!(relative.path, Path::new("/etc/vigil/logs/api.log"), "relative to the config");
+    assert_eq!(relative.labels, [("filename".to_owned(), "logs/api.log".to_owned())].into());
+    assert_eq!((relative.start_at, relative.poll_interval), (StartAt::End, Duration::from_millis(250)));
+    assert_eq!(absolute.path, Path::new("/var/log/b.log"));
+    assert_eq!(absolute.labels, [("app".to_owned(), "api".to_owned())].into());
+    assert_eq!((absolute.start_at, absolute.timestamp_field.as_deref()), (StartAt::Beginning, Some("at")));
+    assert_eq!(stdin.labels, [("source".to_owned(), "stdin".to_owned())].into());
 }

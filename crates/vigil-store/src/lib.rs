@@ -1,4 +1,5 @@
-//! Vigil's store: transitions, alerts, the notification outbox and its attempts, and runs.
+//! Vigil's store: transitions, alerts, the notification outbox and its attempts, runs, and
+//! how far each log file has been read.
 //!
 //! One [`Store`] type serves both backends through sqlx's `Any` driver: SQLite (bundled,
 //! the zero-set-up default) and PostgreSQL (several nodes sharing state). The SQL is
@@ -9,6 +10,7 @@
 
 mod alerts;
 mod migrations;
+mod offsets;
 mod outbox;
 mod runs;
 mod transitions;
@@ -20,6 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
 pub use alerts::{AlertRecord, NewAlert};
+pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
 pub use transitions::{NewTransition, TransitionRecord};

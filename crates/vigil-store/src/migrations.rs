@@ -76,6 +76,16 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX alerts_open ON alerts (state, fingerprint)",
         ],
     },
+    Migration {
+        version: 3,
+        statements: &["CREATE TABLE source_offsets (
+            source TEXT PRIMARY KEY,
+            file_id TEXT NOT NULL,
+            head TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )"],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

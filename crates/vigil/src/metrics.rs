@@ -23,6 +23,11 @@ pub struct AttemptLabels {
     pub result: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    pub event: String,
+}
+
 /// Every metric Vigil exports. Clones share the underlying values.
 pub struct Metrics {
     registry: Registry,
@@ -37,6 +42,7 @@ pub struct Metrics {
     pub log_lines_evaluated: Counter,
     pub log_pushes_rejected: Counter,
     pub rule_alerts: Family<StateLabels, Counter>,
+    pub log_file_events: Family<EventLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -74,6 +80,12 @@ impl Metrics {
         registry.register("log_pushes_rejected", "Log pushes refused with 429 because intake was saturated", log_pushes_rejected.clone());
         let rule_alerts = Family::<StateLabels, Counter>::default();
         registry.register("rule_alerts", "Rule alerts, by state (firing, resolved)", rule_alerts.clone());
+        let log_file_events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "log_file_events",
+            "Tailed files: rotations (renamed, truncated), resumptions, over-long lines skipped",
+            log_file_events.clone(),
+        );
         Metrics {
             registry,
             checks,
@@ -87,6 +99,7 @@ impl Metrics {
             log_lines_evaluated,
             log_pushes_rejected,
             rule_alerts,
+            log_file_events,
         }
     }
 

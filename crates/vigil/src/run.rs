@@ -66,8 +66,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         let engine =
             RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), config.delivery, wake_outbox.clone()).await?;
         let (sender, receiver) = mpsc::channel(LOG_QUEUE);
+        crate::logs::start_sources(&config.sources, &store, &sender, &clock, &metrics, &stop_rx).await?;
         (Some(sender), Some(tokio::spawn(engine.run(receiver))))
     };
+    if config.rules.is_empty() && !config.sources.is_empty() {
+        tracing::warn!(sources = config.sources.len(), "log sources are configured but no rules: their lines are not read");
+    }
     let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone(), logs });
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
@@ -147,7 +151,7 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// The machine's host name, for the node id.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())

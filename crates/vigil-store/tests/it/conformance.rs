@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use vigil_core::{Health, Timestamp};
-use vigil_store::{AttemptOutcome, NewNotification, NewTransition, OutboxStatus, Store};
+use vigil_store::{AttemptOutcome, NewNotification, NewTransition, OutboxStatus, SourceOffset, Store};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -150,4 +150,20 @@ pub async fn alerts_fire_and_resolve_once_with_their_notifications(store: Store,
     let mut keys: Vec<String> = store.notifications(10).await.expect("list").into_iter().map(|item| item.idempotency_key).collect();
     keys.sort();
     assert_eq!(keys, [format!("alert:{}:firing:oncall", record.id), format!("alert:{}:resolved:oncall", record.id)]);
+}
+
+pub async fn source_offsets_are_kept_per_source(store: Store, url: &str) {
+    assert_eq!(store.source_offset("file:h:/a.log").await.expect("read"), None);
+    let offset = |file_id: &str, position| SourceOffset { file_id: file_id.to_owned(), head: "ab12".to_owned(), position };
+    store
+        .save_source_offsets(
+            &[("file:h:/a.log".to_owned(), offset("1:10", 100)), ("file:h:/b.log".to_owned(), offset("1:11", 7))],
+            Timestamp(1),
+        )
+        .await
+        .expect("save");
+    store.save_source_offsets(&[("file:h:/a.log".to_owned(), offset("1:12", 5_000_000_000))], Timestamp(2)).await.expect("update");
+    let reopened = Store::open(url).await.expect("reopen");
+    assert_eq!(reopened.source_offset("file:h:/a.log").await.expect("read"), Some(offset("1:12", 5_000_000_000)));
+    assert_eq!(reopened.source_offset("file:h:/b.log").await.expect("read"), Some(offset("1:11", 7)));
 }

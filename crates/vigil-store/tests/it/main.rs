@@ -42,4 +42,5 @@ store_suite!(
     runs_give_coverage,
     a_batch_of_transitions_commits_together,
     alerts_fire_and_resolve_once_with_their_notifications,
+    source_offsets_are_kept_per_source,
 );

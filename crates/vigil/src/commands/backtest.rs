@@ -1,7 +1,7 @@
 //! `vigil backtest`: replays a log file (or stdin) through the configured rules on event
 //! time and prints every firing and resolution, then how often each rule fired.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -9,14 +9,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use vigil_core::Timestamp;
-use vigil_logql::eval::json;
-use vigil_logql::eval::pipeline::{sanitize, Labels};
+use vigil_logql::eval::pipeline::Labels;
 use vigil_logql::eval::{AlertState, Entry, RuleEvaluator, RuleEvent};
+
+use crate::logs::event_time::{event_time, TimeFields};
 
 /// Lines longer than this are skipped and counted.
 const MAX_LINE: u64 = 1024 * 1024;
-/// Fields tried for the event time when `--timestamp-field` is not given.
-const TIME_FIELDS: &[&str] = &["ts", "time", "timestamp", "@timestamp"];
 
 pub struct BacktestOptions {
     pub config: PathBuf,
@@ -188,92 +187,4 @@ fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
             Ok((name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
         })
         .collect()
-}
-
-/// The JSON fields that may hold the event time; the first of them in a line is used.
-pub struct TimeFields {
-    names: BTreeSet<String>,
-}
-
-impl TimeFields {
-    pub fn new(field: Option<&str>) -> TimeFields {
-        // Extraction yields label names, so fields are looked up by their label name.
-        let names = match field {
-            Some(field) => BTreeSet::from([sanitize(field)]),
-            None => TIME_FIELDS.iter().map(|name| sanitize(name)).collect(),
-        };
-        TimeFields { names }
-    }
-}
-
-/// The event time of a JSON line, Unix milliseconds: RFC 3339 text or Unix seconds
-/// (milli-, micro- and nanoseconds are recognised by magnitude).
-pub fn event_time(line: &str, fields: &TimeFields) -> Option<i64> {
-    if !line.starts_with('{') {
-        return None;
-    }
-    // Reading stops at the first candidate field in the line: the event time is usually
-    // the first field, so the rest of the line is not read twice.
-    let (_, text) = json::first_of(line, &fields.names)?;
-    text.parse::<f64>().ok().filter(|value| value.is_finite()).map(unix_to_millis).or_else(|| rfc3339_millis(&text))
-}
-
-fn unix_to_millis(value: f64) -> i64 {
-    let millis = if value > 1e17 {
-        value / 1e6
-    } else if value > 1e14 {
-        value / 1e3
-    } else if value > 1e11 {
-        value
-    } else {
-        value * 1e3
-    };
-    millis as i64
-}
-
-/// RFC 3339 with `Z` or a `±HH:MM` offset.
-fn rfc3339_millis(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (base, offset_minutes) = if let Some(base) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
-        (base, 0)
-    } else {
-        let split = text.len().checked_sub(6)?;
-        let (base, offset) = text.split_at(split);
-        let sign = match offset.as_bytes().first()? {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
-        };
-        let hours: i64 = offset.get(1..3)?.parse().ok()?;
-        let minutes: i64 = offset.get(4..6)?.parse().ok()?;
-        (base, sign * (hours * 60 + minutes))
-    };
-    let utc = humantime::parse_rfc3339_weak(base).ok()?;
-    let millis = utc.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
-    Some(millis - offset_minutes * 60_000)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{event_time, TimeFields};
-
-    #[test]
-    fn event_times_are_read_from_common_fields() {
-        let cases: &[(&str, Option<&str>, Option<i64>)] = &[
-            (r#"{"ts":"2026-11-22T10:00:00Z"}"#, None, Some(1_795_341_600_000)),
-            (r#"{"time":"2026-11-22T10:00:00.250Z"}"#, None, Some(1_795_341_600_250)),
-            (r#"{"timestamp":"2026-11-22T11:00:00+01:00"}"#, None, Some(1_795_341_600_000)),
-            (r#"{"@timestamp":1795341600}"#, None, Some(1_795_341_600_000)),
-            (r#"{"ts":1795341600.5}"#, None, Some(1_795_341_600_500)),
-            (r#"{"ts":1795341600000}"#, None, Some(1_795_341_600_000)),
-            (r#"{"ts":"1795341600"}"#, None, Some(1_795_341_600_000)),
-            (r#"{"at":"2026-11-22T10:00:00Z"}"#, Some("at"), Some(1_795_341_600_000)),
-            (r#"{"at":"2026-11-22T10:00:00Z"}"#, None, None),
-            (r#"{"ts":"yesterday"}"#, None, None),
-            ("plain text", None, None),
-        ];
-        for (line, field, expected) in cases {
-            assert_eq!(event_time(line, &TimeFields::new(*field)), *expected, "{line}");
-        }
-    }
 }

@@ -149,8 +149,9 @@ pub async fn rules(alerts: usize, groups: usize) -> anyhow::Result<()> {
     for user in 0..alerts {
         let line = |n: usize| format!(r#"{{"user":"u{user}","duration":"4s","n":{n}}}"#);
         let warm: Vec<(i64, String)> = (0..5).map(|n| (now + n as i64, line(n))).collect();
-        engine.ingest(LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: warm }] }).await;
-        let crossing = LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: vec![(now + 5, line(5))] }] };
+        engine.ingest(LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: warm }], checkpoint: None }).await;
+        let crossing =
+            LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: vec![(now + 5, line(5))] }], checkpoint: None };
         let started = Instant::now();
         engine.ingest(crossing).await;
         latencies.push(started.elapsed());

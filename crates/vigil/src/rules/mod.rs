@@ -48,6 +48,8 @@ pub struct RuleEngine {
     delivery: DeliveryConfig,
     wake_outbox: Arc<Notify>,
     started: Timestamp,
+    /// Positions of tailed files whose lines the rules have seen, not yet stored.
+    offsets: HashMap<String, vigil_store::SourceOffset>,
 }
 
 /// The evaluator for one configured rule.
@@ -89,7 +91,7 @@ impl RuleEngine {
             tracing::info!(alerts = open.len(), "alerts still firing from the last run adopted");
         }
         let started = clock.now();
-        Ok(RuleEngine { rules, open, store, clock, metrics, delivery, wake_outbox, started })
+        Ok(RuleEngine { rules, open, store, clock, metrics, delivery, wake_outbox, started, offsets: HashMap::new() })
     }
 
     /// Runs until the intake channel closes (every sender dropped at shutdown).
@@ -101,7 +103,26 @@ impl RuleEngine {
                     Some(batch) => self.ingest(batch).await,
                     None => break,
                 },
-                _ = tick.tick() => self.advance().await,
+                _ = tick.tick() => {
+                    self.advance().await;
+                    self.save_offsets().await;
+                }
+            }
+        }
+        self.save_offsets().await;
+    }
+
+    /// Stores how far each tailed file has been read. Once a second, not per batch: after
+    /// a crash up to a second of lines is read again, into windows that start empty.
+    pub async fn save_offsets(&mut self) {
+        if self.offsets.is_empty() {
+            return;
+        }
+        let offsets: Vec<(String, vigil_store::SourceOffset)> = self.offsets.drain().collect();
+        if let Err(error) = self.store.save_source_offsets(&offsets, self.clock.now()).await {
+            tracing::warn!(%error, "storing log file offsets failed; will try again");
+            for (key, offset) in offsets {
+                self.offsets.entry(key).or_insert(offset);
             }
         }
     }
@@ -124,6 +145,9 @@ impl RuleEngine {
             }
         }
         self.metrics.log_lines_evaluated.inc_by(batch.lines() as u64);
+        if let Some((key, offset)) = batch.checkpoint {
+            self.offsets.insert(key, offset);
+        }
         for (index, event) in events {
             self.apply(index, event).await;
         }

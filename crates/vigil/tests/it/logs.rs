@@ -137,3 +137,60 @@ fn protobuf_push(labels: &str, at_ms: i64, line: &str) -> Vec<u8> {
     field(1, &stream, &mut request);
     request
 }
+
+const EVALUATED: &str = "vigil_log_lines_evaluated_total";
+
+fn append(path: &Path, lines: &[&str]) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open log");
+    for line in lines {
+        writeln!(file, "{line}").expect("append");
+    }
+}
+
+/// A tailed file through `vigil run`: rotation by rename, a SIGTERM, lines written while
+/// stopped, a restart that reads each of them once, then the seed rule firing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tailed_file_is_read_once_across_rotation_and_restart() {
+    let (received, hook) = receiver().await;
+    let mut vigil = crate::helpers::Vigil::start(|port, dir| {
+        std::fs::write(dir.join("api.log"), "").expect("create log");
+        format!(
+            "listen: 127.0.0.1:{port}\n\
+             notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
+             sources:\n  - type: file\n    path: api.log\n    labels: {{app: api}}\n    poll-interval: 50ms\n\
+             rules:\n  - name: slow-api-data\n    expr: sum(count_over_time({{app=\"api\"}} | json | path = \"/api/data\" | duration > 3s [10m])) > 5\n\
+             \x20   notify: [hook]\n"
+        )
+    });
+    let log = vigil.dir.path().join("api.log");
+    let slow = r#"{"path":"/api/data","duration":"4s"}"#;
+    let fast = r#"{"path":"/api/data","duration":"10ms"}"#;
+    append(&log, &[slow, slow, slow]);
+    vigil.wait_for_metric(EVALUATED, 3.0).await;
+
+    std::fs::rename(&log, vigil.dir.path().join("api.log.1")).expect("rotate");
+    append(&log, &[fast]);
+    vigil.wait_for_metric(EVALUATED, 4.0).await;
+    assert_eq!(vigil.metric("vigil_log_file_events_total{event=\"renamed\"}").await, 1.0);
+    assert_eq!(vigil.terminate().code(), Some(0), "{}", vigil.logs());
+
+    // Written while Vigil is down; then a marker, so that once the marker is counted
+    // every line before it has been read.
+    append(&log, &[slow, slow, r#"{"marker":true}"#]);
+    vigil.restart();
+    vigil.wait_for_metric(EVALUATED, 3.0).await;
+    assert_eq!(vigil.metric(EVALUATED).await, 3.0, "the three new lines, none of the old ones again:\n{}", vigil.logs());
+    assert_eq!(vigil.metric("vigil_log_file_events_total{event=\"resumed\"}").await, 1.0);
+    assert!(received.lock().expect("lock").is_empty(), "windows start empty: two slow requests are not an alert");
+
+    append(&log, &[slow, slow, slow, slow, slow, fast, slow]);
+    let deadline = Instant::now() + WAIT;
+    while received.lock().expect("lock").is_empty() {
+        assert!(Instant::now() < deadline, "no alert arrived:\n{}", vigil.logs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let alert: serde_json::Value = serde_json::from_str(&received.lock().expect("lock")[0].1).expect("json");
+    assert_eq!((alert["state"].as_str(), alert["value"].as_f64()), (Some("firing"), Some(6.0)), "fires on the sixth slow line");
+    assert_eq!(vigil.terminate().code(), Some(0), "{}", vigil.logs());
+}
