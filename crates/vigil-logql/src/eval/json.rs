@@ -1,12 +1,14 @@
 //! Selective JSON extraction: walks a line once and keeps only the labels asked for,
 //! skipping every other value without building it. Nested objects flatten to
-//! `parent_child` names; arrays are skipped (as Loki's `json` stage does).
+//! `parent_child` names; arrays are skipped (as Loki's `json` stage does); numbers and
+//! booleans keep the text they were written with.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 use super::pipeline::{is_clean, sanitize};
 
@@ -21,6 +23,8 @@ impl Wanted<'_> {
     fn keeps(&self, name: &str) -> bool {
         match self {
             Wanted::All => true,
+            // A rule reads a handful of labels: comparing lengths first beats the tree.
+            Wanted::Only(names) if names.len() <= 8 => names.iter().any(|wanted| wanted.len() == name.len() && wanted == name),
             Wanted::Only(names) => names.contains(name),
         }
     }
@@ -94,7 +98,35 @@ impl<'de> Visitor<'de> for Object<'_, '_> {
                 (true, false) => Cow::Owned(sanitize(&key)),
                 (false, _) => Cow::Owned(format!("{}_{}", self.prefix, sanitize(&key))),
             };
-            map.next_value_seed(Field { name, wanted: self.wanted, out: &mut *self.out })?;
+            let keep = self.wanted.keeps(&name);
+            let descend = !keep && self.wanted.descends(&name);
+            if !keep && !descend {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            // The value's text as written: strings without escapes are sliced, numbers
+            // keep their spelling (as Loki does), nothing is formatted back from a float.
+            let raw: &'de RawValue = map.next_value()?;
+            let text = raw.get();
+            match text.as_bytes().first() {
+                Some(b'{') if descend || keep && self.wanted.descends(&name) => {
+                    let mut inner = serde_json::Deserializer::from_str(text);
+                    Object { prefix: name.into_owned(), wanted: self.wanted, out: &mut *self.out, stop_at: None }
+                        .deserialize(&mut inner)
+                        .map_err(serde::de::Error::custom)?;
+                }
+                Some(b'{' | b'[') => {}
+                Some(b'"') if keep => {
+                    let value = match text.get(1..text.len() - 1).filter(|inner| !inner.contains('\\')) {
+                        Some(inner) => inner.to_owned(),
+                        None => serde_json::from_str::<String>(text).map_err(serde::de::Error::custom)?,
+                    };
+                    self.out.push((name.into_owned(), value));
+                }
+                Some(b'n') if keep => self.out.push((name.into_owned(), String::new())),
+                Some(_) if keep => self.out.push((name.into_owned(), text.to_owned())),
+                _ => {}
+            }
             if self.stop_at.is_some_and(|stop_at| self.out.len() >= stop_at) {
                 return Err(serde::de::Error::custom("found"));
             }
@@ -125,69 +157,6 @@ impl<'de> Visitor<'de> for Key {
     }
 }
 
-struct Field<'n, 'w, 'o> {
-    name: Cow<'n, str>,
-    wanted: Wanted<'w>,
-    out: &'o mut Vec<(String, String)>,
-}
-
-impl Field<'_, '_, '_> {
-    fn keep(self, value: impl FnOnce() -> String) {
-        if self.wanted.keeps(&self.name) {
-            self.out.push((self.name.into_owned(), value()));
-        }
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Field<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Field<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_str<E>(self, value: &str) -> Result<(), E> {
-        self.keep(|| value.to_owned());
-        Ok(())
-    }
-    fn visit_bool<E>(self, value: bool) -> Result<(), E> {
-        self.keep(|| value.to_string());
-        Ok(())
-    }
-    fn visit_i64<E>(self, value: i64) -> Result<(), E> {
-        self.keep(|| value.to_string());
-        Ok(())
-    }
-    fn visit_u64<E>(self, value: u64) -> Result<(), E> {
-        self.keep(|| value.to_string());
-        Ok(())
-    }
-    fn visit_f64<E>(self, value: f64) -> Result<(), E> {
-        self.keep(|| value.to_string());
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.keep(String::new);
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if self.wanted.descends(&self.name) {
-            return Object { prefix: self.name.into_owned(), wanted: self.wanted, out: self.out, stop_at: None }.visit_map(map);
-        }
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +178,9 @@ mod tests {
         assert_eq!(field(r#"{"x":"y"}"#, "ts"), None);
         let names = BTreeSet::from(["ts".to_owned(), "time".to_owned()]);
         assert_eq!(first_of(r#"{"time":"a","ts":"b"} garbage"#, &names), Some(("time".into(), "a".into())));
+        let mut spelled = Vec::new();
+        assert!(extract(r#"{"n":1.0,"e":1e3,"s":"a\"b\u0041","t":true}"#, Wanted::All, &mut spelled));
+        assert_eq!(spelled, [("n".into(), "1.0".into()), ("e".into(), "1e3".into()), ("s".into(), "a\"bA".into()), ("t".into(), "true".into())]);
         let mut dashed = Vec::new();
         let wanted = BTreeSet::from(["user_agent".to_owned()]);
         assert!(extract(r#"{"user-agent":"curl"}"#, Wanted::Only(&wanted), &mut dashed));

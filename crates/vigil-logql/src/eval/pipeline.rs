@@ -23,6 +23,8 @@ pub struct Pipeline {
     /// Labels later stages and the aggregation read; parsers extract only these.
     /// `None`: all of them.
     wanted: Option<BTreeSet<String>>,
+    /// Implied line filters: see [`implied_needles`].
+    needles: Vec<(String, memchr::memmem::Finder<'static>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,7 +75,16 @@ impl Pipeline {
                 Stage::LabelFilter(filter) => CompiledStage::LabelFilter(filter.clone()),
             })
             .collect();
-        Pipeline { selector: log.selector.clone(), stages, wanted }
+        Pipeline { selector: log.selector.clone(), stages, wanted, needles: implied_needles(&log.stages) }
+    }
+
+    /// The same pipeline without implied line filters, to check they change nothing, and
+    /// how many there were.
+    #[cfg(test)]
+    pub(crate) fn without_implied_filters(mut self) -> (Pipeline, usize) {
+        let count = self.needles.len();
+        self.needles.clear();
+        (self, count)
     }
 
     /// Whether a stream with these labels is selected at all.
@@ -83,6 +94,16 @@ impl Pipeline {
 
     /// Runs the stages; returns the line's labels, or `None` when a filter drops it.
     pub fn process(&self, stream: &Labels, line: &str) -> Option<Labels> {
+        if !self.needles.is_empty() && memchr::memchr(b'\\', line.as_bytes()).is_none() {
+            // Without a backslash a JSON line has no escapes, so a string value it holds
+            // is in its text verbatim: a line without the needle cannot pass the filter.
+            let absent = |(name, needle): &(String, memchr::memmem::Finder<'static>)| {
+                !stream.contains_key(name) && needle.find(line.as_bytes()).is_none()
+            };
+            if self.needles.iter().any(absent) {
+                return None;
+            }
+        }
         let mut labels = stream.clone();
         for stage in &self.stages {
             match stage {
@@ -130,6 +151,45 @@ impl Pipeline {
         }
         Some(labels)
     }
+}
+
+/// Line filters implied by `| json | name = "value"`: `(name, "\"value\"")` pairs, each
+/// a quoted string that a line must contain to pass, unless it has a backslash (escapes
+/// could spell the value otherwise) or its stream has the label `name` (the filter then
+/// reads the stream's label). Only before any other parser, and only for values that no
+/// JSON number, boolean or null turns into, so the label can only come from a string.
+fn implied_needles(stages: &[Stage]) -> Vec<(String, memchr::memmem::Finder<'static>)> {
+    fn equalities(filter: &LabelFilter, out: &mut Vec<(String, memchr::memmem::Finder<'static>)>) {
+        match filter {
+            LabelFilter::And(left, right) => {
+                equalities(left, out);
+                equalities(right, out);
+            }
+            LabelFilter::Match(matcher) if matcher.op == MatchOp::Equal && !matcher.name.starts_with("__") => {
+                let value = &matcher.value;
+                let string_only = !value.is_empty()
+                    && value.parse::<f64>().is_err()
+                    && !matches!(value.as_str(), "true" | "false")
+                    && !value.chars().any(|c| c == '"' || c == '\\' || c.is_control());
+                if string_only {
+                    let needle = format!("\"{value}\"");
+                    out.push((matcher.name.clone(), memchr::memmem::Finder::new(needle.as_bytes()).into_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut needles = Vec::new();
+    let mut json = false;
+    for stage in stages {
+        match stage {
+            Stage::LineFilter(_) => {}
+            Stage::Json { params } if params.is_empty() && !json => json = true,
+            Stage::LabelFilter(filter) if json => equalities(filter, &mut needles),
+            _ => break,
+        }
+    }
+    needles
 }
 
 fn line_filter(filter: &LineFilter, line: &str) -> bool {

@@ -247,3 +247,48 @@ fn local_evaluation_matches_full_evaluation() {
         assert_eq!(local_events, full_events, "{text}");
     }
 }
+
+/// The line filter implied by `| json | path = "/api/data"` (skip lines without the quoted
+/// value) must keep exactly the lines the pipeline keeps without it: escapes, nested
+/// keys, numbers, stream labels of the same name, broken JSON.
+#[test]
+fn implied_line_filters_change_no_result() {
+    // (query, implied filters)
+    let queries = [
+        (r#"{app="api"} | json | path = "/api/data" | duration > 3s"#, 1),
+        (r#"{app="api"} |= "GET" | json | method = "GET" and path = "/api/data""#, 2),
+        (r#"{app="api"} | json | path = "/api/data" or path = "/x""#, 0),
+        (r#"{app="api"} | json | code = "E42""#, 1),
+        (r#"{app="api"} | json | code = "42""#, 0),
+        (r#"{app="api"} | logfmt | json | path = "/api/data""#, 0),
+    ];
+    let lines = [
+        r#"{"path":"/api/data","duration":"4s","method":"GET","code":"E42"}"#,
+        r#"{"path":"\/api\/data","duration":"4s","method":"GET"}"#,
+        r#"{"path":"/api/d\u0061ta","duration":"4s","method":"GET"}"#,
+        r#"{"path":"/api/database","duration":"4s"}"#,
+        r#"{"req":{"path":"/api/data"},"path":"/x","duration":"4s"}"#,
+        r#"{"path":"/api/data","path":"/other","duration":"4s"}"#,
+        r#"{"path":"/api/data","duration":"4s" broken"#,
+        r#"{"code":42}"#,
+        "GET /api/data plain text",
+        "",
+    ];
+    let plain = stream();
+    let with_path = Labels::from([("app".to_owned(), "api".to_owned()), ("path".to_owned(), "/api/data".to_owned())]);
+    let mut kept = 0;
+    for (query, implied) in queries {
+        let Ok(Expr::Log(log)) = parse(query) else { panic!("log query {query}") };
+        let filtered = Pipeline::new(&log);
+        let (reference, count) = Pipeline::new(&log).without_implied_filters();
+        assert_eq!(count, implied, "{query}");
+        for stream in [&plain, &with_path] {
+            for line in lines {
+                let result = filtered.process(stream, line);
+                assert_eq!(result, reference.process(stream, line), "{query} on {line} with {stream:?}");
+                kept += usize::from(result.is_some());
+            }
+        }
+    }
+    assert!(kept > 8, "the cases should keep lines too, not only drop them");
+}
