@@ -28,6 +28,18 @@ pub struct EventLabels {
     pub event: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLineLabels {
+    pub rule: String,
+    /// `matched`, `late`, `over_group_limit`, `unwrap_error`, `parse_error`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabels {
+    pub rule: String,
+}
+
 /// Every metric Vigil exports. Clones share the underlying values.
 pub struct Metrics {
     registry: Registry,
@@ -43,6 +55,8 @@ pub struct Metrics {
     pub log_pushes_rejected: Counter,
     pub rule_alerts: Family<StateLabels, Counter>,
     pub log_file_events: Family<EventLabels, Counter>,
+    pub rule_lines: Family<RuleLineLabels, Counter>,
+    pub rule_groups: Family<RuleLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -86,6 +100,14 @@ impl Metrics {
             "Tailed files: rotations (renamed, truncated), resumptions, over-long lines skipped",
             log_file_events.clone(),
         );
+        let rule_lines = Family::<RuleLineLabels, Counter>::default();
+        registry.register(
+            "rule_lines",
+            "Lines per rule by outcome: matched, late (older than window + lateness), over_group_limit, unwrap_error, parse_error",
+            rule_lines.clone(),
+        );
+        let rule_groups = Family::<RuleLabels, Gauge>::default();
+        registry.register("rule_groups", "Label groups a rule holds in its windows", rule_groups.clone());
         Metrics {
             registry,
             checks,
@@ -100,6 +122,8 @@ impl Metrics {
             log_pushes_rejected,
             rule_alerts,
             log_file_events,
+            rule_lines,
+            rule_groups,
         }
     }
 

@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(first_of(r#"{"time":"a","ts":"b"} garbage"#, &names), Some(("time".into(), "a".into())));
         let mut spelled = Vec::new();
         assert!(extract(r#"{"n":1.0,"e":1e3,"s":"a\"b\u0041","t":true}"#, Wanted::All, &mut spelled));
-        assert_eq!(spelled, [("n".into(), "1.0".into()), ("e".into(), "1e3".into()), ("s".into(), "a\"bA".into()), ("t".into(), "true".into())]);
+        assert_eq!(
+            spelled,
+            [("n".into(), "1.0".into()), ("e".into(), "1e3".into()), ("s".into(), "a\"bA".into()), ("t".into(), "true".into())]
+        );
         let mut dashed = Vec::new();
         let wanted = BTreeSet::from(["user_agent".to_owned()]);
         assert!(extract(r#"{"user-agent":"curl"}"#, Wanted::Only(&wanted), &mut dashed));

@@ -76,6 +76,8 @@ pub struct EvaluatorStats {
     pub late: u64,
     pub dropped_groups: u64,
     pub unwrap_errors: u64,
+    /// Lines a `json` or `logfmt` stage could not read (`__error__` set).
+    pub parse_errors: u64,
 }
 
 /// Which labels a range aggregation keeps per group.
@@ -183,6 +185,11 @@ impl RuleEvaluator {
     }
 
     /// Labels of the alerts firing now.
+    /// Label groups held across the rule's range aggregations.
+    pub fn group_count(&self) -> usize {
+        self.ranges.iter().map(|range| range.groups.len()).sum()
+    }
+
     pub fn firing(&self) -> impl Iterator<Item = &Labels> {
         self.alerts.iter().filter(|(_, alert)| alert.firing).map(|(labels, _)| labels)
     }
@@ -197,12 +204,13 @@ impl RuleEvaluator {
             }
         }
         let mut matched = false;
+        let mut parse_error = false;
         let mut touched: Option<Labels> = None;
         for range in &mut self.ranges {
             if !range.pipeline.selects(entry.stream) {
                 continue;
             }
-            let Some(mut labels) = range.pipeline.process(entry.stream, entry.line) else { continue };
+            let Some(mut labels) = range.pipeline.process_with(entry.stream, entry.line, &mut parse_error) else { continue };
             let value = match &range.aggregation.unwrap {
                 None => None,
                 Some(unwrap) => {
@@ -239,6 +247,7 @@ impl RuleEvaluator {
             touched = Some(key);
             matched = true;
         }
+        self.stats.parse_errors += u64::from(parse_error);
         let now = self.watermark.map_or(entry.at, |watermark| watermark.max(entry.at));
         self.watermark = Some(now);
         if !matched {

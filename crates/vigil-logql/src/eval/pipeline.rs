@@ -94,6 +94,12 @@ impl Pipeline {
 
     /// Runs the stages; returns the line's labels, or `None` when a filter drops it.
     pub fn process(&self, stream: &Labels, line: &str) -> Option<Labels> {
+        self.process_with(stream, line, &mut false)
+    }
+
+    /// [`Pipeline::process`] that also says whether a parser could not read the line
+    /// (`__error__` set), kept or dropped afterwards.
+    pub fn process_with(&self, stream: &Labels, line: &str, parse_error: &mut bool) -> Option<Labels> {
         if !self.needles.is_empty() && memchr::memchr(b'\\', line.as_bytes()).is_none() {
             // Without a backslash a JSON line has no escapes, so a string value it holds
             // is in its text verbatim: a line without the needle cannot pass the filter.
@@ -147,6 +153,9 @@ impl Pipeline {
                         return None;
                     }
                 }
+            }
+            if matches!(stage, CompiledStage::Json(_) | CompiledStage::Logfmt { .. }) && labels.contains_key(ERROR_LABEL) {
+                *parse_error = true;
             }
         }
         Some(labels)

@@ -120,6 +120,16 @@ fn groups_are_bounded_and_excess_is_counted() {
     let fired = feed(&mut rule, &events);
     assert_eq!(fired.len(), 2, "one alert per group, two groups kept");
     assert_eq!(rule.stats().dropped_groups, 1);
+    assert_eq!(rule.group_count(), 2);
+}
+
+#[test]
+fn unreadable_lines_are_counted_once_and_never_fatal() {
+    let text = r#"sum(count_over_time({app="api"} | json | __error__ = "" [5m])) / sum(count_over_time({app="api"} | json [5m])) > 2"#;
+    let mut rule = evaluator(text, EvaluatorOptions::default());
+    feed(&mut rule, &[(0, "not json".to_owned()), (1, request("/x", 1.0)), (2, "{\"cut".to_owned())]);
+    let stats = rule.stats();
+    assert_eq!((stats.lines, stats.parse_errors), (3, 2), "once per line, though two aggregations read it");
 }
 
 #[test]

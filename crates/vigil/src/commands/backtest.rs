@@ -124,8 +124,8 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
         let stats = rule.evaluator.stats();
         let still = rule.evaluator.firing().count();
         summary.push_str(&format!(
-            "  {}: fired {} times, resolved {}, firing at the end {still} (matched {} lines, late {}, over group limit {}, unwrap errors {})\n",
-            rule.name, rule.fired, rule.resolved, stats.matched, stats.late, stats.dropped_groups, stats.unwrap_errors
+            "  {}: fired {} times, resolved {}, firing at the end {still} (matched {} lines, late {}, over group limit {}, unwrap errors {}, unparseable {})\n",
+            rule.name, rule.fired, rule.resolved, stats.matched, stats.late, stats.dropped_groups, stats.unwrap_errors, stats.parse_errors
         ));
         if stats.matched == 0 && lines > 0 {
             summary.push_str("    no line matched: check --labels against the rule's stream selector\n");

@@ -15,11 +15,11 @@ use tokio::sync::{mpsc, Notify};
 use vigil_config::{DeliveryConfig, RuleConfig};
 use vigil_core::{Clock, Timestamp};
 use vigil_logql::eval::pipeline::Labels;
-use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, RuleEvaluator, RuleEvent};
+use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, EvaluatorStats, RuleEvaluator, RuleEvent};
 use vigil_store::{NewAlert, NewNotification, Store};
 
 use crate::logs::LogBatch;
-use crate::metrics::{Metrics, StateLabels};
+use crate::metrics::{Metrics, RuleLabels, RuleLineLabels, StateLabels};
 use crate::notifiers::message::render_summary;
 use crate::notifiers::{AlertMessage, Message};
 
@@ -31,6 +31,8 @@ struct Rule {
     config: RuleConfig,
     evaluator: RuleEvaluator,
     samples: VecDeque<String>,
+    /// Stats already added to the metrics.
+    exported: EvaluatorStats,
 }
 
 struct OpenAlert {
@@ -79,7 +81,12 @@ impl RuleEngine {
     ) -> Result<RuleEngine, vigil_store::StoreError> {
         let rules = configs
             .iter()
-            .map(|config| Rule { evaluator: evaluator(config), config: config.clone(), samples: VecDeque::with_capacity(SAMPLE_LINES) })
+            .map(|config| Rule {
+                evaluator: evaluator(config),
+                config: config.clone(),
+                samples: VecDeque::with_capacity(SAMPLE_LINES),
+                exported: EvaluatorStats::default(),
+            })
             .collect();
         let open = store
             .open_alerts()
@@ -144,12 +151,38 @@ impl RuleEngine {
                 }
             }
         }
+        self.export_stats();
         self.metrics.log_lines_evaluated.inc_by(batch.lines() as u64);
         if let Some((key, offset)) = batch.checkpoint {
             self.offsets.insert(key, offset);
         }
         for (index, event) in events {
             self.apply(index, event).await;
+        }
+    }
+
+    /// Adds what each rule's evaluator counted since the last call to the metrics.
+    fn export_stats(&mut self) {
+        for rule in &mut self.rules {
+            let stats = rule.evaluator.stats();
+            let name = rule.config.name.as_str();
+            let deltas = [
+                ("matched", stats.matched - rule.exported.matched),
+                ("late", stats.late - rule.exported.late),
+                ("over_group_limit", stats.dropped_groups - rule.exported.dropped_groups),
+                ("unwrap_error", stats.unwrap_errors - rule.exported.unwrap_errors),
+                ("parse_error", stats.parse_errors - rule.exported.parse_errors),
+            ];
+            for (outcome, delta) in deltas.into_iter().filter(|(_, delta)| *delta > 0) {
+                let labels = RuleLineLabels { rule: name.to_owned(), outcome: outcome.to_owned() };
+                self.metrics.rule_lines.get_or_create(&labels).inc_by(delta);
+            }
+            if stats.dropped_groups > rule.exported.dropped_groups && rule.exported.dropped_groups == 0 {
+                tracing::warn!(rule = %name, max_groups = rule.config.max_groups, "rule reached its group limit; lines for more groups are dropped");
+            }
+            let groups = i64::try_from(rule.evaluator.group_count()).unwrap_or(i64::MAX);
+            self.metrics.rule_groups.get_or_create(&RuleLabels { rule: name.to_owned() }).set(groups);
+            rule.exported = stats;
         }
     }
 
@@ -161,6 +194,7 @@ impl RuleEngine {
         for (index, rule) in self.rules.iter_mut().enumerate() {
             events.extend(rule.evaluator.advance(now.0).into_iter().map(|event| (index, event)));
         }
+        self.export_stats();
         for (index, event) in events {
             self.apply(index, event).await;
         }

@@ -177,10 +177,12 @@ async fn a_tailed_file_is_read_once_across_rotation_and_restart() {
 
     // Written while Vigil is down; then a marker, so that once the marker is counted
     // every line before it has been read.
-    append(&log, &[slow, slow, r#"{"marker":true}"#]);
+    append(&log, &[slow, slow, r#"{"path":"/api/data", cut short"#, r#"{"marker":true}"#]);
     vigil.restart();
-    vigil.wait_for_metric(EVALUATED, 3.0).await;
-    assert_eq!(vigil.metric(EVALUATED).await, 3.0, "the three new lines, none of the old ones again:\n{}", vigil.logs());
+    vigil.wait_for_metric(EVALUATED, 4.0).await;
+    assert_eq!(vigil.metric(EVALUATED).await, 4.0, "the four new lines, none of the old ones again:\n{}", vigil.logs());
+    assert_eq!(vigil.metric("vigil_rule_lines_total{rule=\"slow-api-data\",outcome=\"parse_error\"}").await, 1.0);
+    assert_eq!(vigil.metric("vigil_rule_lines_total{rule=\"slow-api-data\",outcome=\"matched\"}").await, 2.0);
     assert_eq!(vigil.metric("vigil_log_file_events_total{event=\"resumed\"}").await, 1.0);
     assert!(received.lock().expect("lock").is_empty(), "windows start empty: two slow requests are not an alert");
 
