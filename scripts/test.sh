@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests talk to (a real SMTP server, PostgreSQL's binaries) if missing,
+# Installs what the tests talk to (a real SMTP server, an AWS-compatible server,
+# PostgreSQL's binaries) if missing,
 # then runs every test. Without CI=true, a test whose outside program is still missing
 # skips with a printed reason; with CI=true it fails.
 set -euo pipefail
@@ -8,6 +9,11 @@ cd "$(dirname "$0")/.."
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   echo "installing aiosmtpd (real SMTP server for the e-mail tests)"
   python3 -m pip install --quiet --disable-pip-version-check aiosmtpd || echo "warning: could not install aiosmtpd"
+fi
+
+if ! python3 -c 'import moto.server, boto3' 2>/dev/null; then
+  echo "installing moto[server] (AWS-compatible server for the EC2, SNS and CloudWatch Logs tests)"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' || echo "warning: could not install moto"
 fi
 
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

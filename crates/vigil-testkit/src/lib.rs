@@ -1,5 +1,5 @@
 //! Test harnesses that start real outside programs on loopback: a throwaway PostgreSQL
-//! cluster and an `aiosmtpd` SMTP server. When a program is missing the test skips with
+//! cluster, an `aiosmtpd` SMTP server and a `moto` AWS-compatible server. When a program is missing the test skips with
 //! a printed reason, except under `CI=true`, where missing means fail.
 
 use std::net::{TcpListener, TcpStream};
@@ -220,5 +220,112 @@ impl SmtpServer {
 impl Drop for SmtpServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Reads moto's request recording: one line per request, the Query `Action`, the JSON
+/// protocol's `X-Amz-Target`, or `METHOD PATH`.
+const MOTO_RECORDED: &str = r#"
+import base64, json, sys, urllib.parse
+for line in open(sys.argv[1]):
+    record = json.loads(line)
+    body = record.get("body") or ""
+    if record.get("body_encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    headers = {k.lower(): v for k, v in (record.get("headers") or {}).items()}
+    action = urllib.parse.parse_qs(body).get("Action", [None])[0] if isinstance(body, str) else None
+    print(action or headers.get("x-amz-target") or record["method"] + " " + urllib.parse.urlparse(record["url"]).path)
+"#;
+
+/// `moto_server` (PyPI `moto[server]`): AWS APIs on a free loopback port, every request
+/// recorded. With authentication on, requests after the first few must be signed by an
+/// IAM user whose policies allow them.
+pub struct MotoServer {
+    dir: TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl MotoServer {
+    /// Starts moto without authentication, or returns `None` (after [`skip_or_fail`]).
+    pub fn start() -> Option<MotoServer> {
+        MotoServer::launch(None)
+    }
+
+    /// Starts moto that checks signatures and IAM policies after `unauthenticated`
+    /// requests (which set-up uses, e.g. to create the IAM user).
+    pub fn start_with_auth(unauthenticated: u32) -> Option<MotoServer> {
+        MotoServer::launch(Some(unauthenticated))
+    }
+
+    fn launch(unauthenticated: Option<u32>) -> Option<MotoServer> {
+        let available =
+            Command::new("python3").args(["-c", "import moto.server, boto3"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        if !available {
+            skip_or_fail("moto (pip install 'moto[server]')");
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("vigil-moto-").tempdir().unwrap_or_else(|error| panic!("temp dir: {error}"));
+        let port = free_port();
+        let mut command = Command::new("python3");
+        command
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ENABLE_RECORDING", "True")
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("moto.log")).map(Stdio::from).unwrap_or_else(|_| Stdio::null()));
+        if let Some(count) = unauthenticated {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", count.to_string());
+        }
+        let child = command.spawn().unwrap_or_else(|error| panic!("cannot start moto: {error}"));
+        let server = MotoServer { dir, port, child };
+        assert!(wait_for_port(port, Duration::from_secs(60)), "moto did not start on port {port}");
+        Some(server)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs a Python snippet with boto3 imported and `kw` holding this server's endpoint,
+    /// region `us-east-1` and set-up credentials (`boto3.client("ec2", **kw)`); returns
+    /// what it prints. Panics with its error output if it fails.
+    pub fn boto3(&self, script: &str) -> String {
+        let prelude = format!(
+            "import boto3, json\nkw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='setup', aws_secret_access_key='setup')\n",
+            self.endpoint()
+        );
+        let output = Command::new("python3")
+            .args(["-c", &format!("{prelude}{script}")])
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run python3: {error}"));
+        assert!(output.status.success(), "boto3 script failed:\n{script}\n{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// Every request moto received so far: its action or target, oldest first.
+    pub fn recorded(&self) -> Vec<String> {
+        let file = self.dir.path().join("recording.jsonl");
+        if !file.exists() {
+            return Vec::new();
+        }
+        let output = Command::new("python3")
+            .args(["-c", MOTO_RECORDED])
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run python3: {error}"));
+        String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+    }
+
+    /// How many recorded requests were `action`.
+    pub fn count(&self, action: &str) -> usize {
+        self.recorded().iter().filter(|recorded| *recorded == action).count()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

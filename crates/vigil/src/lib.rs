@@ -4,6 +4,7 @@
 //! turns them into state, `logs` takes lines in and `rules` turns them into alerts, `notifiers` deliver through the store's outbox, `http` serves
 //! health and metrics, `commands` are the CLI.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod demo;

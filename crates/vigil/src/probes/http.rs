@@ -136,11 +136,7 @@ impl HttpClient {
 
         let path = url.path_and_query().map_or("/", |path| path.as_str());
         let mut builder = Request::builder().method(method.clone()).uri(path);
-        let host_header = match url.port_u16() {
-            Some(port) => format!("{}:{port}", url.host().unwrap_or_default()),
-            None => url.host().unwrap_or_default().to_owned(),
-        };
-        builder = builder.header(HOST, host_header).header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
+        builder = builder.header(HOST, host_header(url)).header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name `{name}`"))?;
             let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header `{name}`"))?;
@@ -182,6 +178,14 @@ struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// The `Host` header sent for `url`: its host, and its port when one is written.
+pub(crate) fn host_header(url: &Uri) -> String {
+    match url.port_u16() {
+        Some(port) => format!("{}:{port}", url.host().unwrap_or_default()),
+        None => url.host().unwrap_or_default().to_owned(),
     }
 }
 
