@@ -66,7 +66,8 @@ impl Loader {
         let raw: RawConfig = self.deserialize(&root)?;
         let notifiers = self.notifiers(&root);
         let sources = self.sources(&root);
-        self.config(raw, notifiers, sources)
+        let actions = self.actions(&root);
+        self.config(raw, notifiers, sources, actions)
     }
 
     fn yaml_error(&mut self, error: &LoadError) {
@@ -136,15 +137,19 @@ impl Loader {
             return notifiers;
         };
         for (name, node) in entries.iter() {
+            const TYPES: &str = "`email`, `webhook`, `slack`, `pagerduty` or `sns`";
             let Some(kind) = node.as_mapping().and_then(|map| map.get_scalar("type")) else {
-                self.error(Some(node.span()), format!("notifier `{}` needs a `type`: `email` or `webhook`", name.as_str()));
+                self.error(Some(node.span()), format!("notifier `{}` needs a `type`: {TYPES}", name.as_str()));
                 continue;
             };
             let notifier = match kind.as_str() {
                 "email" => self.deserialize::<RawEmail>(node).and_then(|raw| self.email(raw)).map(NotifierConfig::Email),
                 "webhook" => self.deserialize::<RawWebhook>(node).and_then(|raw| self.webhook(raw)).map(NotifierConfig::Webhook),
+                "sns" => self.deserialize::<RawSns>(node).and_then(|raw| self.sns(raw)).map(NotifierConfig::Sns),
+                "slack" => self.deserialize::<RawSlack>(node).and_then(|raw| self.slack(raw)).map(NotifierConfig::Slack),
+                "pagerduty" => self.deserialize::<RawPagerDuty>(node).and_then(|raw| self.pagerduty(raw)).map(NotifierConfig::PagerDuty),
                 other => {
-                    self.error(Some(kind.span()), format!("unknown notifier type `{other}`, expected `email` or `webhook`"));
+                    self.error(Some(kind.span()), format!("unknown notifier type `{other}`, expected {TYPES}"));
                     None
                 }
             };
@@ -153,6 +158,243 @@ impl Loader {
             }
         }
         notifiers
+    }
+
+    fn sns(&mut self, raw: RawSns) -> Option<SnsConfig> {
+        // arn:aws:sns:REGION:ACCOUNT:NAME
+        let parts: Vec<&str> = raw.topic_arn.split(':').collect();
+        let arn_region = match parts[..] {
+            ["arn", _, "sns", region, _, name] if !region.is_empty() && !name.is_empty() => region.to_owned(),
+            _ => {
+                self.error(
+                    Some(raw.topic_arn.span()),
+                    format!("invalid topic ARN `{}`, expected arn:aws:sns:REGION:ACCOUNT:NAME", raw.topic_arn.as_str()),
+                );
+                return None;
+            }
+        };
+        let endpoint = raw.endpoint.as_ref().and_then(|endpoint| self.http_url(endpoint)).map(|url| url.to_string());
+        Some(SnsConfig { topic_arn: raw.topic_arn.as_str().to_owned(), region: raw.region.unwrap_or(arn_region), endpoint })
+    }
+
+    fn slack(&mut self, raw: RawSlack) -> Option<SlackConfig> {
+        self.http_url(&raw.webhook_url)?;
+        Some(SlackConfig {
+            webhook_url: Secret::new(raw.webhook_url.as_str().to_owned()),
+            timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(10)),
+        })
+    }
+
+    fn pagerduty(&mut self, raw: RawPagerDuty) -> Option<PagerDutyConfig> {
+        let url = match &raw.url {
+            Some(url) => self.http_url(url)?,
+            None => http::Uri::from_static("https://events.pagerduty.com/v2/enqueue"),
+        };
+        Some(PagerDutyConfig {
+            routing_key: Secret::new(raw.routing_key),
+            url,
+            timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(10)),
+        })
+    }
+
+    fn actions(&mut self, root: &Node) -> BTreeMap<String, ActionConfig> {
+        let mut actions = BTreeMap::new();
+        let Some(section) = root.as_mapping().and_then(|map| map.get_node("actions")) else {
+            return actions;
+        };
+        let Some(entries) = section.as_mapping() else {
+            self.error(Some(section.span()), "`actions` must map names to action settings");
+            return actions;
+        };
+        for (name, node) in entries.iter() {
+            if MonitorName::parse(name.as_str()).is_err() {
+                self.error(Some(name.span()), format!("invalid action name `{}`: letters, digits, `-`, `_`, `.`", name.as_str()));
+                continue;
+            }
+            if let Some(action) = self.deserialize::<RawAction>(node).and_then(|raw| self.action(name.as_str(), raw)) {
+                actions.insert(name.as_str().to_owned(), action);
+            }
+        }
+        actions
+    }
+
+    fn action(&mut self, name: &str, raw: RawAction) -> Option<ActionConfig> {
+        let kind_span = *raw.kind.span();
+        // Fields that belong to other types are errors, located at the `type`.
+        let present: [(&str, bool, &[&str]); 11] = [
+            ("region", raw.region.is_some(), &["aws-ec2-reboot"]),
+            ("instances", raw.instances.is_some(), &["aws-ec2-reboot"]),
+            ("endpoint", raw.endpoint.is_some(), &["aws-ec2-reboot"]),
+            ("account-id", raw.account_id.is_some(), &["aws-ec2-reboot"]),
+            ("method", raw.method.is_some(), &["http"]),
+            ("url", raw.url.is_some(), &["http"]),
+            ("headers", raw.headers.is_some(), &["http"]),
+            ("body", raw.body.is_some(), &["http"]),
+            ("expected-status", raw.expected_status.is_some(), &["http"]),
+            ("command", raw.command.is_some(), &["exec"]),
+            ("env", raw.env.is_some(), &["exec"]),
+        ];
+        let kind_name = raw.kind.as_str();
+        if !matches!(kind_name, "aws-ec2-reboot" | "http" | "exec") {
+            self.error(Some(&kind_span), format!("unknown action type `{kind_name}`, expected `aws-ec2-reboot`, `http` or `exec`"));
+            return None;
+        }
+        for (field, is_present, types) in present {
+            if is_present && !types.contains(&kind_name) {
+                self.error(Some(&kind_span), format!("`{field}` is not a setting of `{kind_name}` actions"));
+            }
+        }
+        let kind = match kind_name {
+            "aws-ec2-reboot" => {
+                let Some(region) = raw.region.as_ref() else {
+                    self.error(Some(&kind_span), format!("action `{name}` needs a `region`"));
+                    return None;
+                };
+                let instances: Vec<String> = raw.instances.iter().flatten().map(|instance| instance.as_str().trim().to_owned()).collect();
+                if instances.is_empty() {
+                    self.error(Some(&kind_span), format!("action `{name}` needs `instances`: ids such as i-0123456789abcdef0"));
+                }
+                for instance in raw.instances.iter().flatten() {
+                    if !instance.contains("{{") && !instance.starts_with("i-") {
+                        self.error(Some(instance.span()), format!("invalid instance id `{}`, expected i-...", instance.as_str()));
+                    }
+                }
+                let endpoint = raw.endpoint.as_ref().and_then(|endpoint| self.http_url(endpoint)).map(|url| url.to_string());
+                ActionKind::Ec2Reboot {
+                    region: region.as_str().to_owned(),
+                    instances,
+                    endpoint,
+                    account_id: raw.account_id.as_ref().map(|id| id.as_str().to_owned()),
+                }
+            }
+            "http" => {
+                let Some(url) = raw.url.as_ref() else {
+                    self.error(Some(&kind_span), format!("action `{name}` needs a `url`"));
+                    return None;
+                };
+                if !url.contains("{{") {
+                    self.http_url(url);
+                }
+                let method = match &raw.method {
+                    Some(method) => http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_else(|_| {
+                        self.error(Some(method.span()), format!("invalid HTTP method `{}`", method.as_str()));
+                        http::Method::POST
+                    }),
+                    None => http::Method::POST,
+                };
+                let mut expected_status = Vec::new();
+                for status in raw.expected_status.iter().flatten() {
+                    match u16::try_from(**status).ok().filter(|status| (100..600).contains(status)) {
+                        Some(status) => expected_status.push(status),
+                        None => self.error(Some(status.span()), format!("invalid HTTP status {}", **status)),
+                    }
+                }
+                ActionKind::Http {
+                    method,
+                    url: url.as_str().to_owned(),
+                    headers: raw.headers.clone().unwrap_or_default(),
+                    body: raw.body.clone(),
+                    expected_status,
+                }
+            }
+            _ => {
+                let command: Vec<String> = raw.command.iter().flatten().map(|arg| arg.as_str().to_owned()).collect();
+                if command.first().is_none_or(|program| program.trim().is_empty()) {
+                    self.error(Some(&kind_span), format!("action `{name}` needs a `command`: the program and its arguments"));
+                }
+                for argument in raw.command.iter().flatten().filter(|argument| argument.contains("{{")) {
+                    self.error(
+                        Some(argument.span()),
+                        "templates are not filled into exec arguments; read the alert from VIGIL_LABEL_<NAME> variables",
+                    );
+                }
+                ActionKind::Exec { command, env: raw.env.clone().unwrap_or_default() }
+            }
+        };
+        let approval = match raw.approval.as_ref().map(|approval| (approval.as_str(), approval.span())) {
+            None | Some(("none", _)) => false,
+            Some(("required", _)) => true,
+            Some((other, span)) => {
+                self.error(Some(span), format!("unknown approval `{other}`, expected `none` or `required`"));
+                false
+            }
+        };
+        let max_attempts = self.positive(raw.max_attempts.as_ref(), 3, "max-attempts");
+        let max_targets = self.positive(raw.max_targets.as_ref(), 10, "max-targets");
+        let budget = raw.budget.as_ref().map(|_| {
+            let budget = self.positive(raw.budget.as_ref(), 1, "budget");
+            (budget, self.duration(raw.budget_window.as_ref(), Duration::from_secs(3600)))
+        });
+        Some(ActionConfig {
+            name: name.to_owned(),
+            kind,
+            timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(30)),
+            cooldown: self.duration(raw.cooldown.as_ref(), Duration::from_secs(600)),
+            verify: raw.verify.as_ref().map(|verify| self.duration(Some(verify), Duration::from_secs(300))),
+            max_attempts,
+            breaker_window: self.duration(raw.breaker_window.as_ref(), Duration::from_secs(3600)),
+            approval,
+            approval_timeout: self.duration(raw.approval_timeout.as_ref(), Duration::from_secs(900)),
+            dry_run: raw.dry_run.unwrap_or(false),
+            max_targets: usize::try_from(max_targets).unwrap_or(usize::MAX),
+            budget,
+        })
+    }
+
+    /// A whole number of at least 1.
+    fn positive(&mut self, value: Option<&Spanned<i64>>, default: u32, what: &str) -> u32 {
+        let Some(value) = value else { return default };
+        match u32::try_from(**value) {
+            Ok(number) if number >= 1 => number,
+            _ => {
+                self.error(Some(value.span()), format!("{what} must be at least 1, got {}", **value));
+                default
+            }
+        }
+    }
+
+    fn check_actions(&mut self, actions: &[Spanned<String>], defined: &BTreeSet<String>) {
+        for action in actions {
+            if !defined.contains(action.as_str()) {
+                let known = if defined.is_empty() {
+                    "no actions are defined".to_owned()
+                } else {
+                    format!("defined: {}", defined.iter().cloned().collect::<Vec<_>>().join(", "))
+                };
+                self.error(Some(action.span()), format!("unknown action `{}` ({known})", action.as_str()));
+            }
+        }
+    }
+
+    fn inbound(&mut self, raw: Option<RawInbound>, notifiers: &BTreeSet<String>, actions: &BTreeSet<String>) -> InboundConfig {
+        let Some(alertmanager) = raw.and_then(|raw| raw.alertmanager) else { return InboundConfig::default() };
+        let routes = alertmanager
+            .routes
+            .into_iter()
+            .map(|route| {
+                self.check_notify(&route.notify, notifiers);
+                self.check_actions(&route.actions, actions);
+                RouteConfig {
+                    matchers: route.matchers.into_iter().map(|(name, value)| (name.as_str().to_owned(), value)).collect(),
+                    actions: route.actions.iter().map(|action| action.as_str().to_owned()).collect(),
+                    notify: route.notify.iter().map(|notifier| notifier.as_str().to_owned()).collect(),
+                }
+            })
+            .collect();
+        InboundConfig { alertmanager: Some(AlertmanagerConfig { token: alertmanager.token.map(Secret::new), routes }) }
+    }
+
+    fn audit(&mut self, raw: Option<RawAudit>) -> AuditConfig {
+        let Some(cloudwatch) = raw.and_then(|raw| raw.cloudwatch_logs) else { return AuditConfig::default() };
+        let endpoint = cloudwatch.endpoint.as_ref().and_then(|endpoint| self.http_url(endpoint)).map(|url| url.to_string());
+        AuditConfig {
+            cloudwatch_logs: Some(CloudWatchLogsConfig {
+                log_group: cloudwatch.log_group.as_str().to_owned(),
+                log_stream: cloudwatch.log_stream.unwrap_or_else(|| "vigil".to_owned()),
+                region: cloudwatch.region.as_str().to_owned(),
+                endpoint,
+            }),
+        }
     }
 
     fn sources(&mut self, root: &Node) -> Vec<SourceConfig> {
@@ -329,7 +571,13 @@ impl Loader {
         }
     }
 
-    fn config(&mut self, raw: RawConfig, notifiers: BTreeMap<String, NotifierConfig>, sources: Vec<SourceConfig>) -> Option<Config> {
+    fn config(
+        &mut self,
+        raw: RawConfig,
+        notifiers: BTreeMap<String, NotifierConfig>,
+        sources: Vec<SourceConfig>,
+        actions: BTreeMap<String, ActionConfig>,
+    ) -> Option<Config> {
         let storage = match &raw.storage {
             Some(storage)
                 if storage.starts_with("sqlite:") || storage.starts_with("postgres://") || storage.starts_with("postgresql://") =>
@@ -376,6 +624,17 @@ impl Loader {
             None => defaults,
         };
         let notifier_names: BTreeSet<String> = notifiers.keys().cloned().collect();
+        let action_names: BTreeSet<String> = actions.keys().cloned().collect();
+        let remediation = match &raw.remediation {
+            Some(remediation) => RemediationConfig {
+                budget: self.positive(remediation.budget.as_ref(), 20, "budget"),
+                budget_window: self.duration(remediation.budget_window.as_ref(), Duration::from_secs(3600)),
+                dry_run: false,
+            },
+            None => RemediationConfig::default(),
+        };
+        let inbound = self.inbound(raw.inbound, &notifier_names, &action_names);
+        let audit = self.audit(raw.audit);
         let mut seen_rules = BTreeSet::new();
         let rules = raw
             .rules
@@ -384,7 +643,7 @@ impl Loader {
                 if !seen_rules.insert(rule.name.as_str().to_owned()) {
                     self.error(Some(rule.name.span()), format!("duplicate rule name `{}`", rule.name.as_str()));
                 }
-                self.rule(rule, &notifier_names)
+                self.rule(rule, &notifier_names, &action_names)
             })
             .collect();
         let mut seen = BTreeSet::new();
@@ -395,10 +654,24 @@ impl Loader {
                 if !seen.insert(monitor.name.as_str().to_owned()) {
                     self.error(Some(monitor.name.span()), format!("duplicate monitor name `{}`", monitor.name.as_str()));
                 }
-                self.monitor(monitor, &notifier_names)
+                self.monitor(monitor, &notifier_names, &action_names)
             })
             .collect();
-        Some(Config { path: self.file.clone(), storage, listen, max_concurrent_checks, delivery, notifiers, monitors, rules, sources })
+        Some(Config {
+            path: self.file.clone(),
+            storage,
+            listen,
+            max_concurrent_checks,
+            delivery,
+            notifiers,
+            monitors,
+            rules,
+            sources,
+            actions,
+            remediation,
+            inbound,
+            audit,
+        })
     }
 
     fn check_notify(&mut self, notify: &[Spanned<String>], notifier_names: &BTreeSet<String>) {
@@ -414,7 +687,7 @@ impl Loader {
         }
     }
 
-    fn rule(&mut self, raw: RawRule, notifier_names: &BTreeSet<String>) -> Option<RuleConfig> {
+    fn rule(&mut self, raw: RawRule, notifier_names: &BTreeSet<String>, action_names: &BTreeSet<String>) -> Option<RuleConfig> {
         let name = MonitorName::parse(&raw.name)
             .map_err(|error| self.error(Some(raw.name.span()), error.to_string().replace("monitor", "rule")))
             .ok();
@@ -455,6 +728,7 @@ impl Loader {
             None => 10_000,
         };
         self.check_notify(&raw.notify, notifier_names);
+        self.check_actions(&raw.actions, action_names);
         Some(RuleConfig {
             name: name?,
             expr_text: raw.expr.as_str().to_owned(),
@@ -466,6 +740,7 @@ impl Loader {
             notify: raw.notify.iter().map(|name| name.as_str().to_owned()).collect(),
             lateness,
             max_groups,
+            actions: raw.actions.iter().map(|name| name.as_str().to_owned()).collect(),
         })
     }
 
@@ -477,7 +752,7 @@ impl Loader {
         })
     }
 
-    fn monitor(&mut self, raw: RawMonitor, notifier_names: &BTreeSet<String>) -> Option<MonitorConfig> {
+    fn monitor(&mut self, raw: RawMonitor, notifier_names: &BTreeSet<String>, action_names: &BTreeSet<String>) -> Option<MonitorConfig> {
         let name = MonitorName::parse(&raw.name).map_err(|error| self.error(Some(raw.name.span()), error.to_string())).ok();
         let target = self.target(&raw);
         let interval = self.duration(raw.interval.as_ref(), Duration::from_secs(60));
@@ -503,6 +778,7 @@ impl Loader {
         let thresholds =
             Thresholds { failure: self.threshold(raw.failure_threshold.as_ref()), success: self.threshold(raw.success_threshold.as_ref()) };
         self.check_notify(&raw.notify, notifier_names);
+        self.check_actions(&raw.actions, action_names);
         Some(MonitorConfig {
             name: name?,
             target: target?,
@@ -511,6 +787,7 @@ impl Loader {
             conditions,
             thresholds,
             notify: raw.notify.iter().map(|name| name.as_str().to_owned()).collect(),
+            actions: raw.actions.iter().map(|name| name.as_str().to_owned()).collect(),
         })
     }
 

@@ -26,6 +26,118 @@ pub struct Config {
     pub monitors: Vec<MonitorConfig>,
     pub rules: Vec<RuleConfig>,
     pub sources: Vec<SourceConfig>,
+    pub actions: BTreeMap<String, ActionConfig>,
+    pub remediation: RemediationConfig,
+    pub inbound: InboundConfig,
+    pub audit: AuditConfig,
+}
+
+/// Guards over all actions together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemediationConfig {
+    /// At most this many executions by all actions per `budget_window`.
+    pub budget: u32,
+    pub budget_window: Duration,
+    /// `vigil run --dry-run`: every action as if `dry-run: true`.
+    pub dry_run: bool,
+}
+
+impl Default for RemediationConfig {
+    fn default() -> Self {
+        RemediationConfig { budget: 20, budget_window: Duration::from_secs(3600), dry_run: false }
+    }
+}
+
+/// One named remediation action.
+#[derive(Debug, Clone)]
+pub struct ActionConfig {
+    pub name: String,
+    pub kind: ActionKind,
+    pub timeout: Duration,
+    pub cooldown: Duration,
+    pub verify: Option<Duration>,
+    pub max_attempts: u32,
+    pub breaker_window: Duration,
+    pub approval: bool,
+    pub approval_timeout: Duration,
+    pub dry_run: bool,
+    pub max_targets: usize,
+    /// This action's own budget: runs per window.
+    pub budget: Option<(u32, Duration)>,
+}
+
+/// What an action does.
+#[derive(Debug, Clone)]
+pub enum ActionKind {
+    /// EC2 `RebootInstances`, one call per instance (each is a target).
+    Ec2Reboot {
+        region: String,
+        /// Instance ids; may hold `{{ $labels.NAME }}`.
+        instances: Vec<String>,
+        endpoint: Option<String>,
+        account_id: Option<String>,
+    },
+    /// An HTTP request; the URL is the target.
+    Http {
+        method: http::Method,
+        /// May hold `{{ $labels.NAME }}`, as may the body.
+        url: String,
+        headers: BTreeMap<String, String>,
+        body: Option<String>,
+        /// Empty: any 2xx.
+        expected_status: Vec<u16>,
+    },
+    /// A program, run without a shell; the action's name is the target.
+    Exec { command: Vec<String>, env: BTreeMap<String, String> },
+}
+
+impl ActionKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ActionKind::Ec2Reboot { .. } => "aws-ec2-reboot",
+            ActionKind::Http { .. } => "http",
+            ActionKind::Exec { .. } => "exec",
+        }
+    }
+}
+
+/// Alerts other systems send to Vigil.
+#[derive(Debug, Clone, Default)]
+pub struct InboundConfig {
+    pub alertmanager: Option<AlertmanagerConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertmanagerConfig {
+    pub token: Option<Secret>,
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    pub matchers: BTreeMap<String, String>,
+    pub actions: Vec<String>,
+    pub notify: Vec<String>,
+}
+
+impl RouteConfig {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matchers.iter().all(|(name, value)| labels.get(name) == Some(value))
+    }
+}
+
+/// Where remediation decisions are written besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct AuditConfig {
+    pub cloudwatch_logs: Option<CloudWatchLogsConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CloudWatchLogsConfig {
+    pub log_group: String,
+    pub log_stream: String,
+    pub region: String,
+    pub endpoint: Option<String>,
 }
 
 /// A log source Vigil reads itself.
@@ -93,6 +205,7 @@ pub struct RuleConfig {
     pub notify: Vec<String>,
     pub lateness: Duration,
     pub max_groups: usize,
+    pub actions: Vec<String>,
 }
 
 /// How the outbox retries a notification.
@@ -139,6 +252,30 @@ impl fmt::Debug for Secret {
 pub enum NotifierConfig {
     Email(EmailConfig),
     Webhook(WebhookConfig),
+    Sns(SnsConfig),
+    Slack(SlackConfig),
+    PagerDuty(PagerDutyConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct SnsConfig {
+    pub topic_arn: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    /// The incoming webhook's URL is its credential.
+    pub webhook_url: Secret,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct PagerDutyConfig {
+    pub routing_key: Secret,
+    pub url: http::Uri,
+    pub timeout: Duration,
 }
 
 /// How to reach the SMTP server.
@@ -183,6 +320,7 @@ pub struct MonitorConfig {
     pub conditions: Vec<Condition>,
     pub thresholds: Thresholds,
     pub notify: Vec<String>,
+    pub actions: Vec<String>,
 }
 
 /// What a monitor probes.

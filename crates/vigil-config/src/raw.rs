@@ -31,6 +31,173 @@ pub(crate) struct RawConfig {
     /// `type` (`file` or `stdin`). Read node by node.
     #[serde(rename = "sources")]
     pub _sources: Option<serde::de::IgnoredAny>,
+    /// Named remediation actions; each has a `type` (`aws-ec2-reboot`, `http`, `exec`).
+    /// Read node by node.
+    #[serde(rename = "actions")]
+    pub _actions: Option<serde::de::IgnoredAny>,
+    /// Guards over every action together.
+    pub remediation: Option<RawRemediation>,
+    /// Alerts other systems send to Vigil.
+    pub inbound: Option<RawInbound>,
+    /// Where remediation decisions are written besides the store.
+    pub audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRemediation {
+    /// Blast-radius budget: at most this many executions by all actions together per
+    /// `budget-window`. Default 20.
+    pub budget: Option<Spanned<i64>>,
+    /// Default `1h`.
+    pub budget_window: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawInbound {
+    /// `POST /api/v1/alertmanager`: Alertmanager's webhook (version 4).
+    pub alertmanager: Option<RawAlertmanager>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAlertmanager {
+    /// When set, requests need `Authorization: Bearer TOKEN`; use `${VAR}`.
+    pub token: Option<String>,
+    /// Checked in order; the first whose `match` labels all equal the alert's is used.
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRoute {
+    /// Labels the alert must have, e.g. `{alertname: HighLatency}`. Empty matches all.
+    #[serde(rename = "match", default)]
+    pub matchers: std::collections::HashMap<Spanned<String>, String>,
+    /// Actions to run while it fires.
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
+    /// Notifiers told when it fires and resolves, and of its actions' outcomes.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAudit {
+    /// Every remediation decision and execution is also written to CloudWatch Logs.
+    pub cloudwatch_logs: Option<RawCloudWatchLogs>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawCloudWatchLogs {
+    /// The log group; it must exist.
+    pub log_group: Spanned<String>,
+    /// Created if missing. Default `vigil`.
+    pub log_stream: Option<String>,
+    pub region: Spanned<String>,
+    /// An AWS-compatible endpoint instead of AWS's, e.g. `http://127.0.0.1:5000`.
+    pub endpoint: Option<Spanned<String>>,
+}
+
+/// One action, read node by node: the fields of every type are listed here, and those
+/// not of the action's `type` are rejected by validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAction {
+    /// `aws-ec2-reboot`, `http` or `exec`.
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    /// aws-ec2-reboot: the region, e.g. `us-east-1` (or `${AWS_REGION}`).
+    pub region: Option<Spanned<String>>,
+    /// aws-ec2-reboot: instance ids; `{{ $labels.NAME }}` takes one from the alert.
+    pub instances: Option<Vec<Spanned<String>>>,
+    /// aws-ec2-reboot: an AWS-compatible endpoint instead of AWS's.
+    pub endpoint: Option<Spanned<String>>,
+    /// aws-ec2-reboot: the AWS account, for `vigil iam-policy`'s resource ARNs.
+    pub account_id: Option<Spanned<String>>,
+    /// http: the method. Default `POST`.
+    pub method: Option<Spanned<String>>,
+    /// http: the URL; `{{ $labels.NAME }}` is filled in.
+    pub url: Option<Spanned<String>>,
+    /// http: request headers.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// http: the request body; `{{ $labels.NAME }}` is filled in.
+    pub body: Option<String>,
+    /// http: statuses that mean success. Default any 2xx.
+    pub expected_status: Option<Vec<Spanned<i64>>>,
+    /// exec: the program and its arguments, run without a shell. The alert reaches it as
+    /// environment variables (`VIGIL_LABEL_<NAME>`, `VIGIL_TARGET`, ...), never in argv.
+    pub command: Option<Vec<Spanned<String>>>,
+    /// exec: extra environment variables.
+    pub env: Option<BTreeMap<String, String>>,
+    /// Time allowed for one run. Default `30s`.
+    pub timeout: Option<Spanned<String>>,
+    /// Not again on the same target within this long. Default `10m`.
+    pub cooldown: Option<Spanned<String>>,
+    /// The trigger must clear within this long after the run, else the attempt failed.
+    /// Default: not verified.
+    pub verify: Option<Spanned<String>>,
+    /// Circuit breaker: after this many failed attempts on a target within
+    /// `breaker-window`, stop and ask for a human. Default 3.
+    pub max_attempts: Option<Spanned<i64>>,
+    /// Default `1h`.
+    pub breaker_window: Option<Spanned<String>>,
+    /// `none` (default) or `required`: wait for `vigil actions approve ID`.
+    pub approval: Option<Spanned<String>>,
+    /// Denied when not approved within this long. Default `15m`.
+    pub approval_timeout: Option<Spanned<String>>,
+    /// Run every guard, record what would run, call nothing. Default false.
+    pub dry_run: Option<bool>,
+    /// More targets than this in one alert is an error, not a mass action. Default 10.
+    pub max_targets: Option<Spanned<i64>>,
+    /// This action's own budget: at most this many runs per `budget-window`.
+    pub budget: Option<Spanned<i64>>,
+    /// Default `1h`.
+    pub budget_window: Option<Spanned<String>>,
+}
+
+/// `type: sns`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSns {
+    #[serde(rename = "type")]
+    pub _type: String,
+    /// `arn:aws:sns:REGION:ACCOUNT:NAME`.
+    pub topic_arn: Spanned<String>,
+    /// Default: the topic's region.
+    pub region: Option<String>,
+    /// An AWS-compatible endpoint instead of AWS's.
+    pub endpoint: Option<Spanned<String>>,
+}
+
+/// `type: slack`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSlack {
+    #[serde(rename = "type")]
+    pub _type: String,
+    /// The incoming webhook URL; use `${VAR}`: it is a secret.
+    pub webhook_url: Spanned<String>,
+    /// Default `10s`.
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// `type: pagerduty`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawPagerDuty {
+    #[serde(rename = "type")]
+    pub _type: String,
+    /// The Events API v2 integration key; use `${VAR}`.
+    pub routing_key: String,
+    /// Default `https://events.pagerduty.com/v2/enqueue`.
+    pub url: Option<Spanned<String>>,
+    /// Default `10s`.
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// `type: file`: follows one file as `tail -F` does, across rotation by rename
@@ -96,6 +263,9 @@ pub(crate) struct RawRule {
     pub lateness: Option<Spanned<String>>,
     /// Groups kept per range aggregation; lines for more are counted and dropped. Default 10000.
     pub max_groups: Option<Spanned<i64>>,
+    /// Names of actions run when it fires.
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +312,9 @@ pub(crate) struct RawMonitor {
     /// Names of notifiers told about outages and recoveries.
     #[serde(default)]
     pub notify: Vec<Spanned<String>>,
+    /// Names of actions run when it goes DOWN.
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
 }
 
 /// `type: email`

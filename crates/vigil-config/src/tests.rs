@@ -108,6 +108,16 @@ fn config_errors_are_located() {
         ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    for: soon\n", "vigil.yaml:4:10: invalid duration `soon`"),
         ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m]) > 1\n    notify: [pager]\n", "vigil.yaml:4:14: unknown notifier `pager`"),
         ("rules:\n  - name: r\n    expr: rate({a=\"b\"}[1m])\n  - name: r\n    expr: rate({a=\"b\"}[1m])\n", "vigil.yaml:4:11: duplicate rule name `r`"),
+        ("actions:\n  a:\n    type: teleport\n", "vigil.yaml:3:11: unknown action type `teleport`"),
+        ("actions:\n  a:\n    type: http\n    url: http://x/\n    instances: [i-1]\n", "vigil.yaml:3:11: `instances` is not a setting of `http` actions"),
+        ("actions:\n  a:\n    type: aws-ec2-reboot\n    instances: [i-1]\n", "vigil.yaml:3:11: action `a` needs a `region`"),
+        ("actions:\n  a:\n    type: aws-ec2-reboot\n    region: us-east-1\n    instances: [web-1]\n", "vigil.yaml:5:17: invalid instance id `web-1`"),
+        ("actions:\n  a:\n    type: exec\n    command: [/bin/restart, \"{{ $labels.host }}\"]\n", "vigil.yaml:4:29: templates are not filled into exec arguments"),
+        ("actions:\n  a:\n    type: exec\n    command: [x]\n    max-attempts: 0\n", "vigil.yaml:5:19: max-attempts must be at least 1, got 0"),
+        ("actions:\n  a:\n    type: exec\n    command: [x]\n    approval: maybe\n", "vigil.yaml:5:15: unknown approval `maybe`"),
+        (&format!("{monitor}    actions: [reboot]\n"), "vigil.yaml:4:15: unknown action `reboot` (no actions are defined)"),
+        ("notifiers:\n  t:\n    type: sns\n    topic-arn: ops\n", "vigil.yaml:4:16: invalid topic ARN `ops`"),
+        ("inbound:\n  alertmanager:\n    routes:\n      - match: {alertname: X}\n        actions: [nope]\n", "vigil.yaml:5:19: unknown action `nope`"),
         ("sources:\n  - type: kafka\n", "vigil.yaml:2:11: unknown source type `kafka`, expected `file` or `stdin`"),
         ("sources:\n  - path: a.log\n", "vigil.yaml:2:5: a source needs a `type`"),
         ("sources:\n  - type: file\n    path: a.log\n    follow: true\n", "vigil.yaml:4:5: unknown key `follow`"),
@@ -157,4 +167,66 @@ fn sources_load_with_defaults() {
     assert_eq!(absolute.labels, [("app".to_owned(), "api".to_owned())].into());
     assert_eq!((absolute.start_at, absolute.timestamp_field.as_deref()), (StartAt::Beginning, Some("at")));
     assert_eq!(stdin.labels, [("source".to_owned(), "stdin".to_owned())].into());
+}
+
+#[test]
+fn actions_inbound_and_new_notifiers_load() {
+    let text = r#"
+notifiers:
+  ops-topic:
+    type: sns
+    topic-arn: arn:aws:sns:eu-west-1:123456789012:ops
+    endpoint: http://127.0.0.1:5000
+  chat:
+    type: slack
+    webhook-url: https://hooks.slack.com/services/T/B/${SMTP_PASSWORD}
+  pager:
+    type: pagerduty
+    routing-key: ${SMTP_PASSWORD}
+actions:
+  reboot-api:
+    type: aws-ec2-reboot
+    region: us-east-1
+    instances: [i-0123456789abcdef0, "{{ $labels.instance_id }}"]
+    cooldown: 30m
+    verify: 5m
+    max-attempts: 3
+    breaker-window: 6h
+    approval: required
+    budget: 2
+  restart:
+    type: exec
+    command: [/usr/bin/systemctl, restart, api]
+    dry-run: true
+remediation:
+  budget: 5
+  budget-window: 2h
+inbound:
+  alertmanager:
+    token: ${SMTP_PASSWORD}
+    routes:
+      - match: {alertname: ApiDown}
+        actions: [reboot-api]
+        notify: [ops-topic]
+monitors:
+  - name: api
+    url: http://127.0.0.1:8000/health
+    actions: [reboot-api, restart]
+"#;
+    let config = load(text).expect("valid");
+    let reboot = &config.actions["reboot-api"];
+    let ActionKind::Ec2Reboot { region, instances, .. } = &reboot.kind else { panic!("ec2") };
+    assert_eq!((region.as_str(), instances.len()), ("us-east-1", 2));
+    assert_eq!((reboot.cooldown, reboot.verify, reboot.max_attempts), (Duration::from_secs(1800), Some(Duration::from_secs(300)), 3));
+    assert!(reboot.approval);
+    assert_eq!(reboot.budget, Some((2, Duration::from_secs(3600))));
+    assert!(config.actions["restart"].dry_run);
+    assert_eq!(config.actions["restart"].cooldown, Duration::from_secs(600), "default cooldown");
+    assert_eq!((config.remediation.budget, config.remediation.budget_window), (5, Duration::from_secs(7200)));
+    assert_eq!(config.monitors[0].actions, ["reboot-api", "restart"]);
+    let Some(NotifierConfig::Sns(sns)) = config.notifiers.get("ops-topic") else { panic!("sns") };
+    assert_eq!(sns.region, "eu-west-1", "the topic's region");
+    let alertmanager = config.inbound.alertmanager.as_ref().expect("alertmanager");
+    assert_eq!(alertmanager.routes[0].actions, ["reboot-api"]);
+    assert!(!format!("{config:?}").contains("hunter2"), "secrets never print");
 }

@@ -1,4 +1,5 @@
-//! Pure core of Vigil: time and clock, domain types, conditions, hysteresis and uptime.
+//! Pure core of Vigil: time and clock, domain types, conditions, hysteresis, uptime and
+//! the remediation guard pipeline.
 //!
 //! Nothing in this crate does IO or sleeps. Every function takes its inputs and the
 //! current time and returns a decision, so tests drive it with a [`clock::TestClock`].
@@ -6,6 +7,7 @@
 pub mod clock;
 pub mod condition;
 pub mod domain;
+pub mod guards;
 pub mod hysteresis;
 pub mod time;
 pub mod uptime;

@@ -42,6 +42,33 @@ impl Timestamp {
     }
 }
 
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// Reads what [`Timestamp`] writes (RFC 3339), or Unix milliseconds.
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Millis(i64),
+            Text(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Millis(millis) => Ok(Timestamp(millis)),
+            Written::Text(text) => humantime::parse_rfc3339_weak(text.trim_end_matches('Z'))
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .and_then(|since| i64::try_from(since.as_millis()).ok())
+                .map(Timestamp)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp `{text}`"))),
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())

@@ -1,10 +1,11 @@
 //! Alert episodes of log rules: one row from firing to resolution, written in the same
-//! transaction as the notifications each change causes.
+//! transaction as the notifications (and, on firing, the executions) each change causes.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use vigil_core::Timestamp;
 
+use crate::executions::{insert_executions, NewExecution, Trigger};
 use crate::outbox::{insert_notification, NewNotification};
 use crate::{Store, StoreError};
 
@@ -60,6 +61,7 @@ impl Store {
         &self,
         alert: &NewAlert,
         notifications: &[NewNotification],
+        executions: &[NewExecution],
         give_up_after: std::time::Duration,
     ) -> Result<AlertRecord, StoreError> {
         let mut db = self.pool.begin().await?;
@@ -82,6 +84,8 @@ impl Store {
             let key = format!("alert:{}:firing:{}", record.id, notification.notifier);
             insert_notification(&mut db, &key, notification, alert.at, give_up_after).await?;
         }
+        let trigger = Trigger { kind: "alert".to_owned(), name: record.rule.clone(), id: record.id };
+        insert_executions(&mut db, executions, &trigger, alert.at).await?;
         db.commit().await?;
         Ok(record)
     }

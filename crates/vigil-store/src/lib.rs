@@ -1,5 +1,6 @@
-//! Vigil's store: transitions, alerts, the notification outbox and its attempts, runs, and
-//! how far each log file has been read.
+//! Vigil's store: transitions, alerts, the notification outbox and its attempts, runs, how
+//! far each log file has been read, and remediation (executions, leases, breakers,
+//! silences, the audit log).
 //!
 //! One [`Store`] type serves both backends through sqlx's `Any` driver: SQLite (bundled,
 //! the zero-set-up default) and PostgreSQL (several nodes sharing state). The SQL is
@@ -9,10 +10,13 @@
 //! The conformance suite in `tests/it` runs the same cases against both backends.
 
 mod alerts;
+mod executions;
+mod inbound;
 mod migrations;
 mod offsets;
 mod outbox;
 mod runs;
+mod silences;
 mod transitions;
 
 use std::str::FromStr;
@@ -22,10 +26,15 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
 pub use alerts::{AlertRecord, NewAlert};
+pub use executions::{
+    ApprovalAnswer, AuditEntry, ExecutionRecord, ExecutionState, ExecutionUpdate, FactWindows, GuardFacts, NewExecution, Trigger,
+};
+pub use inbound::NewInbound;
 pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
-pub use transitions::{NewTransition, TransitionRecord};
+pub use silences::SilenceRecord;
+pub use transitions::{NewTransition, TransitionRecord, TransitionWrite};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]

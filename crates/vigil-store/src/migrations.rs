@@ -86,6 +86,102 @@ const MIGRATIONS: &[Migration] = &[
             updated_at BIGINT NOT NULL
         )"],
     },
+    Migration {
+        version: 4,
+        statements: &[
+            // The state of each monitor as recorded, so that two nodes watching one monitor
+            // record one transition, not two.
+            "CREATE TABLE monitor_states (
+            monitor TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            since BIGINT NOT NULL,
+            transition_id BIGINT NOT NULL
+        )",
+            "INSERT INTO monitor_states (monitor, state, since, transition_id)
+             SELECT monitor, state, at, id FROM transitions WHERE id IN (SELECT MAX(id) FROM transitions GROUP BY monitor)",
+            "CREATE TABLE executions (
+            id {id},
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            target_error TEXT,
+            episode TEXT NOT NULL,
+            attempt BIGINT NOT NULL,
+            trigger_kind TEXT NOT NULL,
+            trigger_name TEXT NOT NULL,
+            trigger_id BIGINT NOT NULL,
+            summary TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            notify TEXT NOT NULL,
+            dry_run BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            not_before BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            started_at BIGINT,
+            finished_at BIGINT,
+            verify_deadline BIGINT,
+            approval_deadline BIGINT,
+            approved_by TEXT,
+            fencing_token BIGINT,
+            decisions TEXT NOT NULL,
+            result TEXT,
+            lease_owner TEXT,
+            lease_until BIGINT
+        )",
+            "CREATE INDEX executions_due ON executions (state, not_before)",
+            "CREATE INDEX executions_started ON executions (action, target, started_at)",
+            "CREATE INDEX executions_episode ON executions (episode, action, target)",
+            "CREATE TABLE target_leases (
+            target TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            token BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )",
+            "CREATE TABLE breakers (
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            opened_at BIGINT,
+            reset_at BIGINT,
+            PRIMARY KEY (action, target)
+        )",
+            "CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )",
+            "CREATE TABLE silences (
+            id {id},
+            matchers TEXT NOT NULL,
+            starts_at BIGINT NOT NULL,
+            ends_at BIGINT NOT NULL,
+            created_by TEXT NOT NULL,
+            comment TEXT NOT NULL
+        )",
+            "CREATE TABLE audit (
+            id {id},
+            at BIGINT NOT NULL,
+            execution_id BIGINT,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            node TEXT NOT NULL
+        )",
+            "CREATE INDEX audit_execution ON audit (execution_id)",
+            "CREATE TABLE inbound_alerts (
+            id {id},
+            source TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            starts_at BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            annotations TEXT NOT NULL,
+            state TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            resolved_at BIGINT,
+            UNIQUE (source, fingerprint, starts_at)
+        )",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

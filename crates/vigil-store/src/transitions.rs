@@ -7,6 +7,7 @@ use sqlx::Row;
 use vigil_core::uptime::StateChange;
 use vigil_core::{Health, Timestamp};
 
+use crate::executions::{insert_executions, NewExecution, Trigger};
 use crate::outbox::{insert_notification, NewNotification};
 use crate::{millis, Store, StoreError};
 
@@ -58,34 +59,63 @@ fn from_row(row: &AnyRow) -> Result<TransitionRecord, StoreError> {
     })
 }
 
+/// A transition with what it causes, stored together.
+#[derive(Debug, Clone)]
+pub struct TransitionWrite {
+    pub transition: NewTransition,
+    pub notifications: Vec<NewNotification>,
+    /// Remediation to queue; their trigger is this transition.
+    pub executions: Vec<NewExecution>,
+}
+
 impl Store {
     /// Stores `transition` and queues `notifications` in the same transaction, so either
     /// both are recorded or neither is. Each notification's idempotency key is
-    /// `transition:ID:NOTIFIER`: one transition is one episode.
+    /// `transition:ID:NOTIFIER`: one transition is one episode. `None` when the monitor's
+    /// recorded state already is the new one (another node recorded it).
     pub async fn record_transition(
         &self,
         transition: &NewTransition,
         notifications: &[NewNotification],
         give_up_after: Duration,
-    ) -> Result<TransitionRecord, StoreError> {
-        let mut records = self.record_transitions(&[(transition.clone(), notifications.to_vec())], give_up_after).await?;
+    ) -> Result<Option<TransitionRecord>, StoreError> {
+        let write = TransitionWrite { transition: transition.clone(), notifications: notifications.to_vec(), executions: Vec::new() };
+        let mut records = self.record_transitions(&[write], give_up_after).await?;
         records.pop().ok_or_else(|| StoreError::Corrupt("no transition returned".to_owned()))
     }
 
-    /// Stores many transitions with their notifications in one transaction (group
-    /// commit): all of them or none.
+    /// Stores many transitions with their notifications and executions in one
+    /// transaction (group commit): all of them or none. A transition to the state the
+    /// monitor is already recorded in is skipped (`None`): when several nodes watch one
+    /// monitor, the first to record a change records it, once.
     pub async fn record_transitions(
         &self,
-        batch: &[(NewTransition, Vec<NewNotification>)],
+        batch: &[TransitionWrite],
         give_up_after: Duration,
-    ) -> Result<Vec<TransitionRecord>, StoreError> {
+    ) -> Result<Vec<Option<TransitionRecord>>, StoreError> {
         let mut db = self.pool.begin().await?;
         let sql = format!(
             "INSERT INTO transitions (monitor, at, from_state, state, healthy, reason, previous_period_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
         );
         let mut records = Vec::with_capacity(batch.len());
-        for (transition, notifications) in batch {
+        for TransitionWrite { transition, notifications, executions } in batch {
+            // The row lock this takes (or the insert) serializes nodes recording the same
+            // monitor; the loser sees the new state and records nothing.
+            let changed: Option<String> = sqlx::query_scalar(
+                "INSERT INTO monitor_states (monitor, state, since, transition_id) VALUES ($1, $2, $3, 0)
+                 ON CONFLICT (monitor) DO UPDATE SET state = $2, since = $3 WHERE monitor_states.state <> $2
+                 RETURNING monitor",
+            )
+            .bind(&transition.monitor)
+            .bind(transition.to.as_str())
+            .bind(transition.at.0)
+            .fetch_optional(&mut *db)
+            .await?;
+            if changed.is_none() {
+                records.push(None);
+                continue;
+            }
             let row = sqlx::query(&sql)
                 .bind(&transition.monitor)
                 .bind(transition.at.0)
@@ -97,11 +127,18 @@ impl Store {
                 .fetch_one(&mut *db)
                 .await?;
             let record = from_row(&row)?;
+            sqlx::query("UPDATE monitor_states SET transition_id = $2 WHERE monitor = $1")
+                .bind(&record.monitor)
+                .bind(record.id)
+                .execute(&mut *db)
+                .await?;
             for notification in notifications {
                 let key = format!("transition:{}:{}", record.id, notification.notifier);
                 insert_notification(&mut db, &key, notification, transition.at, give_up_after).await?;
             }
-            records.push(record);
+            let trigger = Trigger { kind: "transition".to_owned(), name: record.monitor.clone(), id: record.id };
+            insert_executions(&mut db, executions, &trigger, transition.at).await?;
+            records.push(Some(record));
         }
         db.commit().await?;
         Ok(records)

@@ -37,6 +37,10 @@ pub enum Command {
     Run {
         #[command(flatten)]
         config: ConfigArg,
+        /// Run every action's guards and record what would run, but call nothing
+        /// (no reboot, no request, no program).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Validate the config; print every error as FILE:LINE:COLUMN: message and exit 2.
     Check {
@@ -135,9 +139,110 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Remediation: what ran, pausing everything, approving, resetting breakers.
+    #[command(subcommand)]
+    Actions(ActionsCommand),
+    /// Silences: while one matches an alert's labels, its actions are suppressed.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// Print the least-privilege IAM policy (JSON) for the configured AWS actions,
+    /// notifiers and audit sink: named actions only, on the configured resources.
+    IamPolicy {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Benchmarks; each prints its figures and the command that reproduces them.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionsCommand {
+    /// The configured actions, whether actions are paused, and open circuit breakers.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Executions, newest first, with the guard that stopped each; with --id, one
+    /// execution and its whole audit trail.
+    History {
+        /// Only this action.
+        action: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// One execution with every guard decision and step.
+        #[arg(long)]
+        id: Option<i64>,
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: i64,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Kill switch: suppress every action on every node sharing the store.
+    Pause {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Lift the kill switch.
+    Resume {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Approve an execution waiting for approval (`approval: required`).
+    Approve {
+        /// The execution id, from the notification or `vigil actions history`.
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Refuse instead: the execution is denied.
+        #[arg(long)]
+        refuse: bool,
+    },
+    /// Close an action's open circuit breakers after a person has looked; earlier failed
+    /// attempts stop counting.
+    Reset {
+        /// The action's name.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Silence alerts whose labels match, e.g. `vigil silence add monitor=api --duration 2h
+    /// --comment "deploy"`.
+    Add {
+        /// LABEL=VALUE; every one must match. At least one.
+        #[arg(required = true)]
+        matchers: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How long, e.g. 30m, 2h.
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        /// Why, for the audit trail and messages.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Silences not yet over (with --all, the expired ones too).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a silence now.
+    Expire {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,14 +1,19 @@
 //! Vigil: probes, state, notifications and the record, in one binary.
 //!
 //! The pipeline reads top to bottom: `probes` observe, `monitor` schedules checks and
-//! turns them into state, `logs` takes lines in and `rules` turns them into alerts, `notifiers` deliver through the store's outbox, `http` serves
-//! health and metrics, `commands` are the CLI.
+//! turns them into state, `logs` takes lines in and `rules` turns them into alerts,
+//! `inbound` takes alerts from Alertmanager; `effects` is what every decision sets in
+//! motion: `notifiers` deliver through the store's outbox and `actions` remediate
+//! through guards; `http` serves health, metrics and intake, `commands` are the CLI.
 
+pub mod actions;
 pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod effects;
 pub mod http;
+pub mod inbound;
 pub mod logs;
 pub mod metrics;
 pub mod monitor;

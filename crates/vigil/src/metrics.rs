@@ -40,6 +40,13 @@ pub struct RuleLabels {
     pub rule: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    pub action: String,
+    /// `executed`, `verified`, `failed`, `held`, `suppressed`, `dry-run`, `breaker-open`, ...
+    pub outcome: String,
+}
+
 /// Every metric Vigil exports. Clones share the underlying values.
 pub struct Metrics {
     registry: Registry,
@@ -57,6 +64,8 @@ pub struct Metrics {
     pub log_file_events: Family<EventLabels, Counter>,
     pub rule_lines: Family<RuleLineLabels, Counter>,
     pub rule_groups: Family<RuleLabels, Gauge>,
+    pub actions: Family<ActionLabels, Counter>,
+    pub action_start_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -108,6 +117,14 @@ impl Metrics {
         );
         let rule_groups = Family::<RuleLabels, Gauge>::default();
         registry.register("rule_groups", "Label groups a rule holds in its windows", rule_groups.clone());
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register("action_outcomes", "Remediation outcomes, by action and outcome", actions.clone());
+        let action_start_latency = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "action_start_latency_seconds",
+            "From an execution being queued (the alert firing) to the action starting",
+            action_start_latency.clone(),
+        );
         Metrics {
             registry,
             checks,
@@ -124,6 +141,8 @@ impl Metrics {
             log_file_events,
             rule_lines,
             rule_groups,
+            actions,
+            action_start_latency,
         }
     }
 

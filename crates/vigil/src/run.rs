@@ -1,6 +1,7 @@
-//! `vigil run`: wires store, engine, scheduler, outbox dispatcher and HTTP server, and
-//! shuts them down in order: stop scheduling, finish and record checks in flight, make a
-//! last delivery pass, record the run's end.
+//! `vigil run`: wires store, engine, scheduler, log sources and rules, the action worker,
+//! the outbox dispatcher and the HTTP server, and shuts them down in order: stop
+//! scheduling, finish and record checks in flight, finish running actions, make a last
+//! delivery pass, record the run's end.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +15,13 @@ use vigil_config::Config;
 use vigil_core::Clock;
 use vigil_store::Store;
 
+use crate::actions::execute::Executor;
+use crate::actions::worker::ActionWorker;
+use crate::actions::Planner;
+use crate::aws::AwsClient;
+use crate::effects::Effects;
 use crate::http::{router, AppState};
+use crate::inbound::Inbound;
 use crate::metrics::Metrics;
 use crate::monitor::engine::{Engine, MAX_BATCH};
 use crate::monitor::{scheduler, Monitor, Monitors};
@@ -53,9 +60,18 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
 
     let metrics = Arc::new(Metrics::new());
     let client = HttpClient::new();
+    let aws = AwsClient::new(client.clone());
     let monitors: Monitors = config.monitors.iter().cloned().map(Monitor::new).collect::<Vec<_>>().into();
-    let wake_outbox = Arc::new(Notify::new());
-    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), config.delivery, wake_outbox.clone()).await?;
+    let effects = Effects {
+        delivery: config.delivery,
+        planner: Planner::new(config.actions.clone(), config.remediation.dry_run),
+        wake_outbox: Arc::new(Notify::new()),
+        wake_actions: Arc::new(Notify::new()),
+    };
+    if config.remediation.dry_run {
+        tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
+    }
+    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -63,8 +79,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (logs, rules_task) = if config.rules.is_empty() {
         (None, None)
     } else {
-        let engine =
-            RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), config.delivery, wake_outbox.clone()).await?;
+        let engine = RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone()).await?;
         let (sender, receiver) = mpsc::channel(LOG_QUEUE);
         crate::logs::start_sources(&config.sources, &store, &sender, &clock, &metrics, &stop_rx).await?;
         (Some(sender), Some(tokio::spawn(engine.run(receiver))))
@@ -72,7 +87,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.rules.is_empty() && !config.sources.is_empty() {
         tracing::warn!(sources = config.sources.len(), "log sources are configured but no rules: their lines are not read");
     }
-    let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone(), logs });
+    let inbound = config.inbound.alertmanager.clone().map(|alertmanager| {
+        Arc::new(Inbound { config: alertmanager, store: store.clone(), effects: effects.clone(), clock: clock.clone() })
+    });
+    let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone(), logs, inbound });
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -82,14 +100,28 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             .await
     });
 
+    let worker = ActionWorker {
+        store: store.clone(),
+        planner: effects.planner.clone(),
+        executor: Executor { http: client.clone(), aws: aws.clone() },
+        clock: clock.clone(),
+        node: node.clone(),
+        remediation: config.remediation,
+        delivery: config.delivery,
+        metrics: metrics.clone(),
+        wake_outbox: effects.wake_outbox.clone(),
+        audit_sink: config.audit.cloudwatch_logs.is_some(),
+    };
+    let (worker_stop, worker_stop_rx) = watch::channel(false);
+    let worker_task = tokio::spawn(worker.run(effects.wake_actions.clone(), worker_stop_rx));
     let dispatcher = Arc::new(Dispatcher {
         store: store.clone(),
-        notifiers: build_all(&config.notifiers, &client),
+        notifiers: build_all(&config, &client, &aws),
         clock: clock.clone(),
         delivery: config.delivery,
         owner: node,
         metrics: metrics.clone(),
-        wake: wake_outbox,
+        wake: effects.wake_outbox.clone(),
     });
     let (dispatcher_stop, dispatcher_stop_rx) = watch::channel(false);
     let dispatcher_task = tokio::spawn(Arc::clone(&dispatcher).run(dispatcher_stop_rx));
@@ -135,6 +167,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         if let Some(rules_task) = rules_task {
             rules_task.await.context("rule engine panicked")?;
         }
+        // Actions running now finish and are recorded; their notifications go out below.
+        let _ = worker_stop.send(true);
+        worker_task.await.context("action worker panicked")?;
         let _ = dispatcher_stop.send(true);
         dispatcher_task.await.context("outbox dispatcher panicked")?;
         store.stop_run(run, clock.now()).await?;

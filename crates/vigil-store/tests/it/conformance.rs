@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
 use vigil_core::{Health, Timestamp};
-use vigil_store::{AttemptOutcome, NewNotification, NewTransition, OutboxStatus, SourceOffset, Store};
+
+use vigil_store::*;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -25,7 +27,8 @@ pub async fn transition_and_notifications_commit_together(store: Store, _: &str)
     let record = store
         .record_transition(&transition("api", 1_000, Health::Up, Health::Down), &[notification("oncall"), notification("hook")], DAY)
         .await
-        .expect("record");
+        .expect("record")
+        .expect("a change");
     assert!(!record.healthy);
     assert_eq!(record.to, Health::Down);
     let queued = store.notifications(10).await.expect("list");
@@ -116,11 +119,15 @@ pub async fn runs_give_coverage(store: Store, _: &str) {
 }
 
 pub async fn a_batch_of_transitions_commits_together(store: Store, _: &str) {
-    let batch: Vec<(NewTransition, Vec<NewNotification>)> = (0..50)
-        .map(|index| (transition(&format!("m{index}"), index, Health::Unknown, Health::Down), vec![notification("oncall")]))
+    let batch: Vec<TransitionWrite> = (0..50)
+        .map(|index| TransitionWrite {
+            transition: transition(&format!("m{index}"), index, Health::Unknown, Health::Down),
+            notifications: vec![notification("oncall")],
+            executions: Vec::new(),
+        })
         .collect();
     let records = store.record_transitions(&batch, DAY).await.expect("batch");
-    assert_eq!(records.len(), 50);
+    assert_eq!(records.iter().flatten().count(), 50);
     assert_eq!(store.latest_transitions().await.expect("latest").len(), 50);
     assert_eq!(store.outbox_summary().await.expect("summary").pending, 50);
     let keys: std::collections::BTreeSet<String> =
@@ -139,7 +146,7 @@ pub async fn alerts_fire_and_resolve_once_with_their_notifications(store: Store,
         value: 6.5,
         sample_lines: "[]".to_owned(),
     };
-    let record = store.fire_alert(&alert, &[notification("oncall")], DAY).await.expect("fire");
+    let record = store.fire_alert(&alert, &[notification("oncall")], &[], DAY).await.expect("fire");
     assert_eq!((record.state.as_str(), record.value), ("firing", 6.5));
     assert_eq!(store.open_alerts().await.expect("open").len(), 1);
     assert!(store.resolve_alert(record.id, Timestamp(2_000), &[notification("oncall")], DAY).await.expect("resolve"));
@@ -166,4 +173,194 @@ pub async fn source_offsets_are_kept_per_source(store: Store, url: &str) {
     let reopened = Store::open(url).await.expect("reopen");
     assert_eq!(reopened.source_offset("file:h:/a.log").await.expect("read"), Some(offset("1:12", 5_000_000_000)));
     assert_eq!(reopened.source_offset("file:h:/b.log").await.expect("read"), Some(offset("1:11", 7)));
+}
+
+pub async fn a_change_already_recorded_by_another_node_is_skipped(store: Store, _: &str) {
+    let down = |at| transition("api", at, Health::Up, Health::Down);
+    let first = store.record_transition(&down(1_000), &[notification("oncall")], DAY).await.expect("record");
+    assert!(first.is_some());
+    // A second node saw the same outage a moment later: nothing more is stored or sent.
+    assert_eq!(store.record_transition(&down(1_200), &[notification("oncall")], DAY).await.expect("record"), None);
+    assert_eq!(store.transitions("api", 10).await.expect("history").len(), 1);
+    assert_eq!(store.outbox_summary().await.expect("summary").pending, 1);
+    let up = store.record_transition(&transition("api", 2_000, Health::Down, Health::Up), &[], DAY).await.expect("record");
+    assert!(up.is_some(), "the recovery is a change again");
+}
+
+fn execution(action: &str, target: Result<&str, &str>) -> NewExecution {
+    NewExecution {
+        action: action.to_owned(),
+        target: target.map(str::to_owned).map_err(str::to_owned),
+        summary: "api is DOWN".to_owned(),
+        labels: r#"{"monitor":"api"}"#.to_owned(),
+        notify: vec!["oncall".to_owned()],
+        dry_run: false,
+        attempt: 1,
+        not_before: None,
+    }
+}
+
+fn down_with(executions: Vec<NewExecution>, at: i64) -> TransitionWrite {
+    TransitionWrite { transition: transition("api", at, Health::Up, Health::Down), notifications: Vec::new(), executions }
+}
+
+pub async fn executions_queue_with_their_trigger_once_per_episode(store: Store, _: &str) {
+    let records = store
+        .record_transitions(
+            &[down_with(vec![execution("reboot", Ok("ec2:i-1")), execution("reboot", Err("empty target set"))], 1_000)],
+            DAY,
+        )
+        .await
+        .expect("record");
+    let transition_id = records[0].as_ref().expect("stored").id;
+    let lease = Duration::from_secs(30);
+    let claimed = store.claim_executions("node-a", Timestamp(1_000), lease, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].trigger, Trigger { kind: "transition".into(), name: "api".into(), id: transition_id });
+    assert_eq!((claimed[0].episode.as_str(), claimed[0].state), (format!("transition:{transition_id}").as_str(), ExecutionState::Pending));
+    assert_eq!((claimed[1].target.as_str(), claimed[1].target_error.as_deref()), ("", Some("empty target set")));
+    assert!(store.claim_executions("node-b", Timestamp(1_001), lease, 10).await.expect("claim").is_empty(), "held by node-a");
+    // The same episode asks again while the first is not finished: not queued twice.
+    let trigger = claimed[0].trigger.clone();
+    assert!(store.enqueue_executions(&[execution("reboot", Ok("ec2:i-1"))], &trigger, Timestamp(1_100)).await.expect("enqueue").is_empty());
+    let update = ExecutionUpdate { state: Some(ExecutionState::Failed), outcome: "failed".into(), ..ExecutionUpdate::default() };
+    assert!(!store.update_execution(claimed[0].id, Some("node-b"), &update, Timestamp(1_200), DAY).await.expect("update"), "not node-b's");
+    let audit = AuditEntry {
+        at: Timestamp(1_200),
+        execution_id: Some(claimed[0].id),
+        action: "reboot".into(),
+        target: "ec2:i-1".into(),
+        event: "failed".into(),
+        detail: "boom".into(),
+        node: "node-a".into(),
+    };
+    let update = ExecutionUpdate { notifications: vec![notification("oncall")], audit: vec![audit.clone()], ..update };
+    assert!(store.update_execution(claimed[0].id, Some("node-a"), &update, Timestamp(1_200), DAY).await.expect("update"));
+    assert_eq!(store.audit(Some(claimed[0].id), 10).await.expect("audit"), [audit]);
+    let keys: Vec<String> = store.notifications(10).await.expect("outbox").into_iter().map(|item| item.idempotency_key).collect();
+    assert_eq!(keys, [format!("execution:{}:failed:oncall", claimed[0].id)]);
+    // Once it is finished, a follow-up attempt for the same episode may be queued.
+    let mut follow_up = execution("reboot", Ok("ec2:i-1"));
+    follow_up.attempt = 2;
+    follow_up.not_before = Some(Timestamp(5_000));
+    assert_eq!(store.enqueue_executions(&[follow_up], &trigger, Timestamp(1_300)).await.expect("enqueue").len(), 1);
+    assert_eq!(store.next_execution_due().await.expect("due"), Some(Timestamp(1_000)), "the rejected one is still claimed");
+}
+
+pub async fn guard_facts_count_budgets_cooldowns_and_breakers(store: Store, _: &str) {
+    let windows = FactWindows {
+        global_budget: Duration::from_secs(3600),
+        action_budget: Duration::from_secs(600),
+        breaker: Duration::from_secs(3600),
+    };
+    let minute = 60_000;
+    let records =
+        store.record_transitions(&[down_with((0..3).map(|_| execution("reboot", Ok("ec2:i-1"))).collect(), 0)], DAY).await.expect("record");
+    assert!(records[0].is_some());
+    // Dedupe keeps one of three identical asks; queue the others as separate episodes.
+    for (index, at) in [(2, 20 * minute), (3, 55 * minute)] {
+        let trigger = Trigger { kind: "inbound".into(), name: "x".into(), id: index };
+        store.enqueue_executions(&[execution("reboot", Ok("ec2:i-1"))], &trigger, Timestamp(at)).await.expect("enqueue");
+    }
+    let claimed = store.claim_executions("n", Timestamp(60 * minute), Duration::from_secs(30), 10).await.expect("claim");
+    assert_eq!(claimed.len(), 3);
+    for (record, started, state) in [
+        (&claimed[0], 10 * minute, ExecutionState::Failed),
+        (&claimed[1], 50 * minute, ExecutionState::Failed),
+        (&claimed[2], 55 * minute, ExecutionState::Verified),
+    ] {
+        let update =
+            ExecutionUpdate { state: Some(state), started_at: Some(Timestamp(started)), outcome: "x".into(), ..ExecutionUpdate::default() };
+        store.update_execution(record.id, Some("n"), &update, Timestamp(started), DAY).await.expect("update");
+    }
+    let facts = store.guard_facts("reboot", "ec2:i-1", Timestamp(60 * minute), windows).await.expect("facts");
+    assert_eq!(
+        facts,
+        GuardFacts {
+            paused: false,
+            global_used: 3,
+            action_used: 2,
+            last_started: Some(Timestamp(55 * minute)),
+            breaker_open: false,
+            failures: 2
+        }
+    );
+    assert!(store.open_breaker("reboot", "ec2:i-1", Timestamp(60 * minute)).await.expect("open"));
+    assert!(!store.open_breaker("reboot", "ec2:i-1", Timestamp(61 * minute)).await.expect("open"), "opened once");
+    assert_eq!(store.open_breakers().await.expect("open").len(), 1);
+    assert!(store.guard_facts("reboot", "ec2:i-1", Timestamp(60 * minute), windows).await.expect("facts").breaker_open);
+    assert_eq!(store.reset_breakers("reboot", Timestamp(62 * minute)).await.expect("reset"), 1);
+    let facts = store.guard_facts("reboot", "ec2:i-1", Timestamp(63 * minute), windows).await.expect("facts");
+    assert_eq!((facts.breaker_open, facts.failures), (false, 0), "failures before the reset no longer count");
+    store.set_paused(true, "alice", Timestamp(64 * minute)).await.expect("pause");
+    assert!(store.guard_facts("reboot", "ec2:i-1", Timestamp(64 * minute), windows).await.expect("facts").paused);
+    store.set_paused(false, "alice", Timestamp(65 * minute)).await.expect("resume");
+    assert!(!store.paused().await.expect("paused"));
+}
+
+pub async fn target_leases_hand_out_increasing_fencing_tokens(store: Store, _: &str) {
+    let first = store.acquire_target_lease("ec2:i-1", "node-a", Timestamp(0), Timestamp(30_000)).await.expect("lease");
+    assert_eq!(first, Some(1));
+    assert_eq!(store.acquire_target_lease("ec2:i-1", "node-b", Timestamp(10), Timestamp(30_010)).await.expect("lease"), None);
+    assert_eq!(store.target_lease_holder("ec2:i-1", Timestamp(10)).await.expect("holder"), Some(("node-a".into(), Timestamp(30_000))));
+    // node-a stalls past its lease; node-b takes over with a larger token.
+    let second = store.acquire_target_lease("ec2:i-1", "node-b", Timestamp(30_000), Timestamp(60_000)).await.expect("lease");
+    assert_eq!(second, Some(2));
+    assert!(!store.release_target_lease("ec2:i-1", 1).await.expect("release"), "a stale token releases nothing");
+    assert!(store.release_target_lease("ec2:i-1", 2).await.expect("release"));
+    assert_eq!(store.acquire_target_lease("ec2:i-1", "node-a", Timestamp(30_001), Timestamp(60_000)).await.expect("lease"), Some(3));
+}
+
+pub async fn silences_approvals_and_inbound_episodes(store: Store, _: &str) {
+    let matchers = BTreeMap::from([("monitor".to_owned(), "api".to_owned())]);
+    let silence = store.add_silence(&matchers, Timestamp(0), Timestamp(1_000), "alice", "deploy").await.expect("silence");
+    let labels = BTreeMap::from([("monitor".to_owned(), "api".to_owned()), ("env".to_owned(), "prod".to_owned())]);
+    assert!(silence.matches(&labels, Timestamp(500)));
+    assert!(!silence.matches(&labels, Timestamp(1_000)), "over at its end");
+    assert_eq!(store.silences(Timestamp(500), false).await.expect("list"), std::slice::from_ref(&silence));
+    assert!(store.expire_silence(silence.id, Timestamp(600)).await.expect("expire"));
+    assert!(store.silences(Timestamp(700), false).await.expect("list").is_empty());
+
+    let alert = NewInbound {
+        source: "alertmanager".into(),
+        fingerprint: "abc".into(),
+        starts_at: Timestamp(100),
+        name: "HighLatency".into(),
+        labels: "{}".into(),
+        annotations: "{}".into(),
+    };
+    let id = store
+        .start_inbound(&alert, &[notification("oncall")], &[execution("reboot", Ok("ec2:i-9"))], Timestamp(100), DAY)
+        .await
+        .expect("start");
+    let id = id.expect("a new episode");
+    assert_eq!(
+        store.start_inbound(&alert, &[notification("oncall")], &[], Timestamp(200), DAY).await.expect("again"),
+        None,
+        "repeats change nothing"
+    );
+    let trigger = Trigger { kind: "inbound".into(), name: "HighLatency".into(), id };
+    assert!(!store.trigger_cleared(&trigger).await.expect("cleared"));
+    let resolved = store.resolve_inbound("alertmanager", "abc", Timestamp(100), &[notification("oncall")], Timestamp(300), DAY).await;
+    assert_eq!(resolved.expect("resolve"), Some(id));
+    assert!(store.trigger_cleared(&trigger).await.expect("cleared"));
+
+    let claimed = store.claim_executions("n", Timestamp(400), Duration::from_secs(30), 10).await.expect("claim");
+    let waiting = ExecutionUpdate {
+        state: Some(ExecutionState::AwaitingApproval),
+        approval_deadline: Some(Timestamp(10_000)),
+        outcome: "approval".into(),
+        ..ExecutionUpdate::default()
+    };
+    store.update_execution(claimed[0].id, Some("n"), &waiting, Timestamp(400), DAY).await.expect("wait");
+    assert_eq!(store.answer_approval(claimed[0].id + 100, true, "bob", Timestamp(500)).await.expect("answer"), ApprovalAnswer::NotFound);
+    let ApprovalAnswer::Recorded(approved) = store.answer_approval(claimed[0].id, true, "bob", Timestamp(500)).await.expect("answer")
+    else {
+        panic!("recorded")
+    };
+    assert_eq!((approved.state, approved.approved_by.as_deref()), (ExecutionState::Pending, Some("bob")));
+    assert_eq!(
+        store.answer_approval(claimed[0].id, true, "bob", Timestamp(600)).await.expect("answer"),
+        ApprovalAnswer::NotWaiting(ExecutionState::Pending)
+    );
 }

@@ -43,4 +43,9 @@ store_suite!(
     a_batch_of_transitions_commits_together,
     alerts_fire_and_resolve_once_with_their_notifications,
     source_offsets_are_kept_per_source,
+    a_change_already_recorded_by_another_node_is_skipped,
+    executions_queue_with_their_trigger_once_per_episode,
+    guard_facts_count_budgets_cooldowns_and_breakers,
+    target_leases_hand_out_increasing_fencing_tokens,
+    silences_approvals_and_inbound_episodes,
 );

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 use vigil_config::{DeliveryConfig, HttpTarget, MonitorConfig, Target};
 use vigil_core::condition::Condition;
 use vigil_core::hysteresis::Thresholds;
@@ -88,12 +88,14 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
                 conditions: conditions.clone(),
                 thresholds: Thresholds::default(),
                 notify: Vec::new(),
+                actions: Vec::new(),
             }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?
         .into();
     let metrics = Arc::new(Metrics::new());
-    let mut engine = Engine::restore(Arc::clone(&monitors), store, metrics, DeliveryConfig::default(), Arc::new(Notify::new())).await?;
+    let mut engine =
+        Engine::restore(Arc::clone(&monitors), store, metrics, crate::effects::Effects::new(DeliveryConfig::default())).await?;
     let (events_tx, mut events) = mpsc::channel(1024);
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 use vigil_core::{Clock, SystemClock};
 use vigil_logql::eval::pipeline::Labels;
 use vigil_logql::eval::{Entry, EvaluatorOptions, RuleEvaluator};
@@ -140,7 +139,8 @@ pub async fn rules(alerts: usize, groups: usize) -> anyhow::Result<()> {
     let config = vigil_config::load_str(Path::new("bench.yaml"), yaml, &|_| None).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let metrics = Arc::new(Metrics::new());
     let mut engine =
-        RuleEngine::new(&config.rules, store, Arc::new(SystemClock), metrics.clone(), config.delivery, Arc::new(Notify::new())).await?;
+        RuleEngine::new(&config.rules, store, Arc::new(SystemClock), metrics.clone(), crate::effects::Effects::new(config.delivery))
+            .await?;
     let labels: Labels = BTreeMap::from([("app".to_owned(), "api".to_owned())]);
     let now = SystemClock.now().0;
     // Five slow requests per user, then the sixth: its ingest includes deciding and

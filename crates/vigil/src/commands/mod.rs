@@ -1,6 +1,7 @@
 //! The subcommands. Each returns its exit code: 0 success, 1 failure at run time (or an
 //! unhealthy probe), 2 bad usage or config.
 
+mod actions;
 mod backtest;
 mod bench;
 mod bench_logs;
@@ -14,19 +15,58 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::{BenchCommand, Command, RulesCommand};
+use crate::cli::{ActionsCommand, BenchCommand, Command, RulesCommand, SilenceCommand};
 
 pub const USAGE_ERROR: u8 = 2;
 
 pub async fn execute(command: Command) -> ExitCode {
     match command {
-        Command::Run { config } => match load_config(&config.path) {
-            Ok(config) => report(run(config).await),
+        Command::Run { config, dry_run } => match load_config(&config.path) {
+            Ok(mut config) => {
+                config.remediation.dry_run |= dry_run;
+                report(run(config).await)
+            }
+            Err(code) => code,
+        },
+        Command::Actions(command) => {
+            let path = match &command {
+                ActionsCommand::List { config, .. }
+                | ActionsCommand::History { config, .. }
+                | ActionsCommand::Pause { config }
+                | ActionsCommand::Resume { config }
+                | ActionsCommand::Approve { config, .. }
+                | ActionsCommand::Reset { config, .. } => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => report(actions::actions(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::Silence(command) => {
+            let path = match &command {
+                SilenceCommand::Add { config, .. } | SilenceCommand::List { config, .. } | SilenceCommand::Expire { config, .. } => {
+                    config.path.clone()
+                }
+            };
+            match load_config(&path) {
+                Ok(config) => report(actions::silence(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::IamPolicy { config } => match load_config(&config.path) {
+            Ok(config) => report(actions::iam_policy(&config)),
             Err(code) => code,
         },
         Command::Check { config } => match load_config(&config.path) {
             Ok(config) => {
-                println!("{}: ok ({} monitors, {} notifiers)", config.path.display(), config.monitors.len(), config.notifiers.len());
+                println!(
+                    "{}: ok ({} monitors, {} rules, {} actions, {} notifiers)",
+                    config.path.display(),
+                    config.monitors.len(),
+                    config.rules.len(),
+                    config.actions.len(),
+                    config.notifiers.len()
+                );
                 ExitCode::SUCCESS
             }
             Err(code) => code,

@@ -9,7 +9,7 @@ use vigil_core::uptime::{compute, UptimeReport};
 use vigil_core::{Clock, SystemClock};
 use vigil_store::Store;
 
-async fn open(config: &Config) -> anyhow::Result<Store> {
+pub(crate) async fn open(config: &Config) -> anyhow::Result<Store> {
     Store::open(&config.storage).await.with_context(|| format!("opening store {}", crate::run::redact_url(&config.storage)))
 }
 

@@ -1,5 +1,6 @@
-//! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics` and log intake
-//! (`/loki/api/v1/push`, OTLP `/v1/logs`). Later the API and UI.
+//! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics`, log intake
+//! (`/loki/api/v1/push`, OTLP `/v1/logs`) and Alertmanager's webhook
+//! (`/api/v1/alertmanager`). Later the API and UI.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Where pushed log lines go; `None` when no rules are configured.
     pub logs: Option<tokio::sync::mpsc::Sender<crate::logs::LogBatch>>,
+    /// Alertmanager's webhook; `None` when `inbound.alertmanager` is not configured.
+    pub inbound: Option<Arc<crate::inbound::Inbound>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -31,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/loki/api/v1/push", post(crate::logs::loki::push).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
         .route("/v1/logs", post(crate::logs::otlp::export).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
+        .route("/api/v1/alertmanager", post(crate::inbound::webhook).layer(DefaultBodyLimit::max(crate::inbound::MAX_BODY_BYTES)))
         .with_state(state)
 }
 

@@ -6,16 +6,16 @@
 //! ([`Engine::flush`]): the run loop handles every check already waiting, then commits
 //! their transitions in one transaction, so a burst of transitions costs one commit.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use tokio::sync::Notify;
-use vigil_config::DeliveryConfig;
 use vigil_core::hysteresis::{Health, MonitorState};
-use vigil_store::{NewNotification, NewTransition, Store, StoreError};
+use vigil_store::{NewExecution, NewNotification, NewTransition, Store, StoreError, TransitionWrite};
 
 use super::scheduler::CheckDone;
 use super::Monitors;
+use crate::actions::TriggerContext;
+use crate::effects::Effects;
 use crate::metrics::{Metrics, StateLabels};
 use crate::notifiers::{Message, TransitionMessage};
 
@@ -26,6 +26,7 @@ struct Pending {
     before: MonitorState,
     transition: NewTransition,
     notifications: Vec<NewNotification>,
+    executions: Vec<NewExecution>,
 }
 
 pub struct Engine {
@@ -34,8 +35,7 @@ pub struct Engine {
     pending: Vec<Pending>,
     store: Store,
     metrics: Arc<Metrics>,
-    delivery: DeliveryConfig,
-    wake_outbox: Arc<Notify>,
+    effects: Effects,
 }
 
 /// Flush at least this often during a long burst of checks.
@@ -43,13 +43,7 @@ pub const MAX_BATCH: usize = 512;
 
 impl Engine {
     /// Builds the engine with each monitor's state restored from its last transition.
-    pub async fn restore(
-        monitors: Monitors,
-        store: Store,
-        metrics: Arc<Metrics>,
-        delivery: DeliveryConfig,
-        wake_outbox: Arc<Notify>,
-    ) -> Result<Engine, StoreError> {
+    pub async fn restore(monitors: Monitors, store: Store, metrics: Arc<Metrics>, effects: Effects) -> Result<Engine, StoreError> {
         let latest: HashMap<String, _> = store.latest_transitions().await?.into_iter().map(|t| (t.monitor.clone(), t)).collect();
         let states = monitors
             .iter()
@@ -61,7 +55,7 @@ impl Engine {
                 None => MonitorState::default(),
             })
             .collect();
-        let engine = Engine { monitors, states, pending: Vec::new(), store, metrics, delivery, wake_outbox };
+        let engine = Engine { monitors, states, pending: Vec::new(), store, metrics, effects };
         engine.update_state_gauge();
         Ok(engine)
     }
@@ -105,6 +99,17 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let executions = if transition.to == Health::Down {
+            let labels = BTreeMap::from([
+                ("monitor".to_owned(), name.to_owned()),
+                ("url".to_owned(), monitor.config.target.url()),
+                ("state".to_owned(), "down".to_owned()),
+            ]);
+            let trigger = TriggerContext { summary: format!("{name} is DOWN: {reason}"), labels: &labels, notify: &monitor.config.notify };
+            self.effects.planner.plan(&monitor.config.actions, &trigger)
+        } else {
+            Vec::new()
+        };
         let transition = NewTransition {
             monitor: name.to_owned(),
             at: transition.at,
@@ -113,7 +118,7 @@ impl Engine {
             reason,
             previous_period: transition.previous_period,
         };
-        self.pending.push(Pending { index, before, transition, notifications });
+        self.pending.push(Pending { index, before, transition, notifications, executions });
     }
 
     /// Stores every pending transition with its notifications in one transaction. If
@@ -124,11 +129,21 @@ impl Engine {
             return;
         }
         let pending = std::mem::take(&mut self.pending);
-        let batch: Vec<(NewTransition, Vec<NewNotification>)> =
-            pending.iter().map(|p| (p.transition.clone(), p.notifications.clone())).collect();
-        match self.store.record_transitions(&batch, self.delivery.give_up_after).await {
+        let batch: Vec<TransitionWrite> = pending
+            .iter()
+            .map(|p| TransitionWrite {
+                transition: p.transition.clone(),
+                notifications: p.notifications.clone(),
+                executions: p.executions.clone(),
+            })
+            .collect();
+        match self.store.record_transitions(&batch, self.effects.delivery.give_up_after).await {
             Ok(records) => {
-                for record in &records {
+                for (write, record) in batch.iter().zip(&records) {
+                    let Some(record) = record else {
+                        tracing::info!(monitor = %write.transition.monitor, state = %write.transition.to, "already recorded by another node");
+                        continue;
+                    };
                     self.metrics.transitions.get_or_create(&StateLabels { state: record.to.as_str().to_owned() }).inc();
                     let previous_period_ms = record.previous_period_ms;
                     match record.to {
@@ -142,9 +157,10 @@ impl Engine {
                     }
                 }
                 self.update_state_gauge();
-                if batch.iter().any(|(_, notifications)| !notifications.is_empty()) {
-                    self.wake_outbox.notify_one();
-                }
+                self.effects.stored(
+                    batch.iter().any(|write| !write.notifications.is_empty()),
+                    batch.iter().any(|write| !write.executions.is_empty()),
+                );
             }
             Err(error) => {
                 tracing::error!(%error, transitions = pending.len(), "storing transitions failed; the next checks will decide them again");

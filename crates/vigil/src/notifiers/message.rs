@@ -14,6 +14,10 @@ use vigil_core::{Health, Timestamp};
 pub enum Message {
     Transition(TransitionMessage),
     Alert(AlertMessage),
+    /// What became of a remediation: run, verified, failed, held, suppressed, ...
+    Action(ActionMessage),
+    /// Audit entries, for audit sinks (CloudWatch Logs).
+    Audit(AuditMessage),
 }
 
 impl Message {
@@ -27,6 +31,8 @@ impl Message {
         match self {
             Message::Transition(message) => message.subject(),
             Message::Alert(message) => message.subject(),
+            Message::Action(message) => message.subject(),
+            Message::Audit(message) => format!("[Vigil] audit: {} entries", message.entries.len()),
         }
     }
 
@@ -34,6 +40,33 @@ impl Message {
         match self {
             Message::Transition(message) => message.text(),
             Message::Alert(message) => message.text(),
+            Message::Action(message) => message.text(),
+            Message::Audit(message) => message.entries.iter().map(|entry| format!("{}\n", entry.line())).collect(),
+        }
+    }
+
+    /// Whether this starts a problem (`Some(true)`), ends one (`Some(false)`), or neither;
+    /// paging notifiers trigger and resolve on it.
+    pub fn problem(&self) -> Option<bool> {
+        match self {
+            Message::Transition(message) => Some(message.is_down()),
+            Message::Alert(message) => Some(message.state == "firing"),
+            Message::Action(message) => (message.outcome == "breaker-open").then_some(true),
+            Message::Audit(_) => None,
+        }
+    }
+
+    /// What ties a problem's start to its end, for deduplicating receivers (PagerDuty's
+    /// `dedup_key`): a monitor's outage, a rule's alert, a breaker's opening.
+    pub fn episode(&self) -> String {
+        match self {
+            Message::Transition(message) => {
+                let down_at = if message.is_down() { message.at } else { message.at - message.previous_period_ms.unwrap_or(0) };
+                format!("vigil/monitor/{}/{down_at}", message.monitor)
+            }
+            Message::Alert(message) => format!("vigil/alert/{}{}/{}", message.rule, message.label_text(), message.started_at),
+            Message::Action(message) => format!("vigil/action/{}/{}", message.action, message.target),
+            Message::Audit(_) => "vigil/audit".to_owned(),
         }
     }
 
@@ -66,7 +99,111 @@ impl Message {
                 "description": message.summary,
                 "sample_lines": message.sample_lines,
             }),
+            Message::Action(message) => serde_json::json!({
+                "idempotency_key": key,
+                "kind": "action",
+                "execution_id": message.execution_id,
+                "action": message.action,
+                "target": message.target,
+                "outcome": message.outcome,
+                "reason": message.reason,
+                "trigger": message.trigger,
+                "episode": message.episode,
+                "attempt": message.attempt,
+                "dry_run": message.dry_run,
+                "at": Timestamp(message.at).to_rfc3339(),
+                "decisions": message.decisions,
+                "summary": message.subject(),
+            }),
+            Message::Audit(message) => serde_json::json!({"idempotency_key": key, "kind": "audit", "entries": message.entries}),
         }
+    }
+}
+
+/// What became of one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionMessage {
+    pub execution_id: i64,
+    pub action: String,
+    pub target: String,
+    /// `executed`, `verified`, `failed`, `held`, `suppressed`, `awaiting-approval`,
+    /// `denied`, `dry-run`, `cancelled`, `breaker-open`.
+    pub outcome: String,
+    /// Why: the guard's reason, the error, the action's answer.
+    pub reason: String,
+    /// What it was for, e.g. `fitpay-api is DOWN`.
+    pub trigger: String,
+    pub episode: String,
+    pub attempt: i64,
+    pub dry_run: bool,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Every guard's decision on the way.
+    pub decisions: Vec<vigil_core::guards::Decision>,
+}
+
+impl ActionMessage {
+    pub fn subject(&self) -> String {
+        let what = match self.outcome.as_str() {
+            "breaker-open" => return format!("[Vigil] ESCALATION: {} on {} did not cure it; a human is needed", self.action, self.target),
+            "executed" => "ran".to_owned(),
+            "verified" => "worked: the alert cleared".to_owned(),
+            "failed" => "FAILED".to_owned(),
+            "held" => "held by the cooldown".to_owned(),
+            "suppressed" => format!("suppressed ({})", self.decisions.last().map_or("guard", |decision| decision.guard.as_str())),
+            "awaiting-approval" => format!("awaits approval: vigil actions approve {}", self.execution_id),
+            "denied" => "denied".to_owned(),
+            "dry-run" => "would run (dry run)".to_owned(),
+            "cancelled" => "cancelled: the alert cleared first".to_owned(),
+            other => other.to_owned(),
+        };
+        format!("[Vigil] {} on {}: {what}", self.action, self.target)
+    }
+
+    pub fn text(&self) -> String {
+        let mut text = format!(
+            "Action {} on {} (execution {}, attempt {}) for: {}\n\nOutcome: {}\n{}\n",
+            self.action, self.target, self.execution_id, self.attempt, self.trigger, self.outcome, self.reason
+        );
+        if self.outcome == "breaker-open" {
+            text.push_str("\nVigil will not run it on this target again until someone runs `vigil actions reset ");
+            text.push_str(&self.action);
+            text.push_str("`.\n");
+        }
+        if !self.decisions.is_empty() {
+            text.push_str("\nGuards:\n");
+            for decision in &self.decisions {
+                let verdict = if decision.passed { "pass" } else { "STOP" };
+                text.push_str(&format!("  {:<16} {verdict}  {}\n", decision.guard.as_str(), decision.reason));
+            }
+        }
+        text
+    }
+}
+
+/// Audit entries for an audit sink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditMessage {
+    pub entries: Vec<vigil_store::AuditEntry>,
+}
+
+/// One audit entry as a log line.
+pub trait AuditLine {
+    fn line(&self) -> String;
+}
+
+impl AuditLine for vigil_store::AuditEntry {
+    fn line(&self) -> String {
+        serde_json::json!({
+            "at": self.at.to_rfc3339(),
+            "execution_id": self.execution_id,
+            "action": self.action,
+            "target": self.target,
+            "event": self.event,
+            "detail": self.detail,
+            "node": self.node,
+        })
+        .to_string()
     }
 }
 
@@ -87,6 +224,9 @@ pub struct AlertMessage {
     pub summary: Option<String>,
     /// The last lines that matched, newest last.
     pub sample_lines: Vec<String>,
+    /// When the episode began (Unix milliseconds): its firing and its resolution share it.
+    #[serde(default)]
+    pub started_at: i64,
 }
 
 impl AlertMessage {
@@ -242,6 +382,7 @@ mod tests {
             expr: "sum(...) > 5".to_owned(),
             summary: Some(render_summary("{{ $value }} slow requests to {{ $labels.path }}{{ $other }}", &labels, 6.0)),
             sample_lines: vec!["{\"path\":\"/api/data\"}".to_owned()],
+            started_at: 1_700_000_000_000,
         };
         assert_eq!(alert.subject(), "[Vigil] slow-api-data {path=\"/api/data\"} is FIRING (page)");
         assert_eq!(

@@ -1,10 +1,14 @@
-//! Notifiers: where a transition's message leaves Vigil. Every notification is queued in
-//! the store's outbox with the transition that caused it and delivered by
-//! [`outbox::Dispatcher`], which retries with backoff.
+//! Notifiers: where a message leaves Vigil (e-mail, webhook, Slack, PagerDuty, SNS, and
+//! the CloudWatch Logs audit sink). Every notification is queued in the store's outbox
+//! with the decision that caused it and delivered by [`outbox::Dispatcher`], which
+//! retries with backoff.
 
+mod aws;
 mod email;
 pub mod message;
 pub mod outbox;
+pub mod pagerduty;
+mod slack;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -12,6 +16,7 @@ use std::sync::Arc;
 
 use vigil_config::NotifierConfig;
 
+use crate::aws::AwsClient;
 use crate::probes::HttpClient;
 pub use message::{AlertMessage, Message, TransitionMessage};
 
@@ -30,13 +35,21 @@ pub enum DeliveryError {
 pub enum Notifier {
     Email(email::EmailNotifier),
     Webhook(webhook::WebhookNotifier),
+    Sns(aws::SnsNotifier),
+    Slack(slack::SlackNotifier),
+    PagerDuty(pagerduty::PagerDutyNotifier),
+    /// The CloudWatch Logs audit sink (`audit:` in the config).
+    CloudWatchLogs(aws::CloudWatchLogsSink),
 }
 
 impl Notifier {
-    pub fn build(config: &NotifierConfig, client: &HttpClient) -> Notifier {
+    pub fn build(config: &NotifierConfig, client: &HttpClient, aws_client: &AwsClient) -> Notifier {
         match config {
             NotifierConfig::Email(config) => Notifier::Email(email::EmailNotifier::new(config.clone())),
             NotifierConfig::Webhook(config) => Notifier::Webhook(webhook::WebhookNotifier::new(config.clone(), client.clone())),
+            NotifierConfig::Sns(config) => Notifier::Sns(aws::SnsNotifier::new(config.clone(), aws_client.clone())),
+            NotifierConfig::Slack(config) => Notifier::Slack(slack::SlackNotifier::new(config.clone(), client.clone())),
+            NotifierConfig::PagerDuty(config) => Notifier::PagerDuty(pagerduty::PagerDutyNotifier::new(config.clone(), client.clone())),
         }
     }
 
@@ -45,6 +58,10 @@ impl Notifier {
         match self {
             Notifier::Email(email) => email.send(key, message).await,
             Notifier::Webhook(webhook) => webhook.send(key, message).await,
+            Notifier::Sns(sns) => sns.send(message).await,
+            Notifier::Slack(slack) => slack.send(message).await,
+            Notifier::PagerDuty(pagerduty) => pagerduty.send(key, message).await,
+            Notifier::CloudWatchLogs(sink) => sink.send(key, message).await,
         }
     }
 }
@@ -52,6 +69,14 @@ impl Notifier {
 /// All notifiers by name.
 pub type Notifiers = Arc<BTreeMap<String, Notifier>>;
 
-pub fn build_all(configs: &BTreeMap<String, NotifierConfig>, client: &HttpClient) -> Notifiers {
-    Arc::new(configs.iter().map(|(name, config)| (name.clone(), Notifier::build(config, client))).collect())
+/// Builds the configured notifiers, and the audit sink under
+/// [`crate::actions::worker::AUDIT_SINK`] when one is configured.
+pub fn build_all(config: &vigil_config::Config, client: &HttpClient, aws_client: &AwsClient) -> Notifiers {
+    let mut notifiers: BTreeMap<String, Notifier> =
+        config.notifiers.iter().map(|(name, notifier)| (name.clone(), Notifier::build(notifier, client, aws_client))).collect();
+    if let Some(cloudwatch) = &config.audit.cloudwatch_logs {
+        let sink = aws::CloudWatchLogsSink::new(cloudwatch.clone(), aws_client.clone());
+        notifiers.insert(crate::actions::worker::AUDIT_SINK.to_owned(), Notifier::CloudWatchLogs(sink));
+    }
+    Arc::new(notifiers)
 }

@@ -38,23 +38,39 @@ impl WebhookNotifier {
         if let Some(secret) = &self.config.secret {
             headers.insert(SIGNATURE_HEADER.to_owned(), sign(secret.expose().as_bytes(), &body));
         }
-        let request = HttpRequest {
-            method: http::Method::POST,
-            url: self.config.url.clone(),
-            headers,
-            body: Some(body),
-            timeout: self.config.timeout,
-            follow_redirects: false,
-            verify_tls: true,
-        };
-        let response = self.client.send(&request).await;
-        match (response.status, response.error) {
-            (_, Some(error)) => Err(DeliveryError::Transient(format!("webhook failed: {error}"))),
-            (Some(status), None) if (200..300).contains(&status) => Ok(()),
-            (Some(status @ (408 | 429)), None) => Err(DeliveryError::Transient(format!("webhook answered {status}"))),
-            (Some(status @ 400..=499), None) => Err(DeliveryError::Permanent(format!("webhook answered {status}"))),
-            (status, None) => Err(DeliveryError::Transient(format!("webhook answered {}", status.unwrap_or(0)))),
+        post(&self.client, &self.config.url, headers, body, self.config.timeout, "webhook").await
+    }
+}
+
+/// POSTs `body` and sorts the answer: 2xx delivered; 408, 429, 5xx and no answer worth a
+/// retry; other 4xx permanent. `what` names the receiver in errors.
+pub(super) async fn post(
+    client: &HttpClient,
+    url: &http::Uri,
+    headers: BTreeMap<String, String>,
+    body: Bytes,
+    timeout: std::time::Duration,
+    what: &str,
+) -> Result<(), DeliveryError> {
+    let request = HttpRequest {
+        method: http::Method::POST,
+        url: url.clone(),
+        headers,
+        body: Some(body),
+        timeout,
+        follow_redirects: false,
+        verify_tls: true,
+    };
+    let response = client.send(&request).await;
+    match (response.status, response.error) {
+        (_, Some(error)) => Err(DeliveryError::Transient(format!("{what} failed: {error}"))),
+        (Some(status), None) if (200..300).contains(&status) => Ok(()),
+        (Some(status @ (408 | 429)), None) => Err(DeliveryError::Transient(format!("{what} answered {status}"))),
+        (Some(status @ 400..=499), None) => {
+            let text: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
+            Err(DeliveryError::Permanent(format!("{what} answered {status}: {text}")))
         }
+        (status, None) => Err(DeliveryError::Transient(format!("{what} answered {}", status.unwrap_or(0)))),
     }
 }
 

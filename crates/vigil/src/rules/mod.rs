@@ -11,13 +11,15 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
-use vigil_config::{DeliveryConfig, RuleConfig};
+use tokio::sync::mpsc;
+use vigil_config::RuleConfig;
 use vigil_core::{Clock, Timestamp};
 use vigil_logql::eval::pipeline::Labels;
 use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, EvaluatorStats, RuleEvaluator, RuleEvent};
 use vigil_store::{NewAlert, NewNotification, Store};
 
+use crate::actions::TriggerContext;
+use crate::effects::Effects;
 use crate::logs::LogBatch;
 use crate::metrics::{Metrics, RuleLabels, RuleLineLabels, StateLabels};
 use crate::notifiers::message::render_summary;
@@ -37,6 +39,7 @@ struct Rule {
 
 struct OpenAlert {
     id: i64,
+    fired_at: Timestamp,
     /// Adopted from an earlier run and not confirmed by this one yet.
     adopted: bool,
 }
@@ -47,8 +50,7 @@ pub struct RuleEngine {
     store: Store,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
-    delivery: DeliveryConfig,
-    wake_outbox: Arc<Notify>,
+    effects: Effects,
     started: Timestamp,
     /// Positions of tailed files whose lines the rules have seen, not yet stored.
     offsets: HashMap<String, vigil_store::SourceOffset>,
@@ -76,8 +78,7 @@ impl RuleEngine {
         store: Store,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
-        delivery: DeliveryConfig,
-        wake_outbox: Arc<Notify>,
+        effects: Effects,
     ) -> Result<RuleEngine, vigil_store::StoreError> {
         let rules = configs
             .iter()
@@ -92,13 +93,13 @@ impl RuleEngine {
             .open_alerts()
             .await?
             .into_iter()
-            .map(|alert| (alert.fingerprint, OpenAlert { id: alert.id, adopted: true }))
+            .map(|alert| (alert.fingerprint, OpenAlert { id: alert.id, fired_at: alert.fired_at, adopted: true }))
             .collect::<HashMap<_, _>>();
         if !open.is_empty() {
             tracing::info!(alerts = open.len(), "alerts still firing from the last run adopted");
         }
         let started = clock.now();
-        Ok(RuleEngine { rules, open, store, clock, metrics, delivery, wake_outbox, started, offsets: HashMap::new() })
+        Ok(RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new() })
     }
 
     /// Runs until the intake channel closes (every sender dropped at shutdown).
@@ -229,13 +230,22 @@ impl RuleEngine {
                     open.adopted = false;
                     return;
                 }
-                let (alert, notifications) = self.message(&config, &event, samples, "firing");
-                match self.store.fire_alert(&alert, &notifications, self.delivery.give_up_after).await {
+                let (alert, notifications) = self.message(&config, &event, samples, "firing", Timestamp(event.at));
+                let mut labels: BTreeMap<String, String> = config.labels.clone();
+                labels.extend(event.labels.clone());
+                labels.insert("rule".to_owned(), config.name.as_str().to_owned());
+                let summary = match &config.summary {
+                    Some(template) => format!("{} firing: {}", config.name, render_summary(template, &labels, event.value)),
+                    None => format!("{} firing (value {})", config.name, event.value),
+                };
+                let trigger = TriggerContext { summary, labels: &labels, notify: &config.notify };
+                let executions = self.effects.planner.plan(&config.actions, &trigger);
+                match self.store.fire_alert(&alert, &notifications, &executions, self.effects.delivery.give_up_after).await {
                     Ok(record) => {
                         tracing::warn!(rule = %config.name, id = record.id, labels = %alert.labels, value = event.value, severity = config.severity.as_str(), "alert firing");
-                        self.open.insert(key, OpenAlert { id: record.id, adopted: false });
+                        self.open.insert(key, OpenAlert { id: record.id, fired_at: record.fired_at, adopted: false });
                         self.metrics.rule_alerts.get_or_create(&StateLabels { state: "firing".to_owned() }).inc();
-                        self.wake_outbox.notify_one();
+                        self.effects.stored(!notifications.is_empty(), !executions.is_empty());
                     }
                     Err(error) => tracing::error!(rule = %config.name, %error, "storing an alert failed"),
                 }
@@ -246,12 +256,13 @@ impl RuleEngine {
 
     async fn resolve(&mut self, key: &str, config: &RuleConfig, event: RuleEvent, samples: Vec<String>) {
         let Some(open) = self.open.remove(key) else { return };
-        let (_, notifications) = self.message(config, &event, samples, "resolved");
-        match self.store.resolve_alert(open.id, Timestamp(event.at), &notifications, self.delivery.give_up_after).await {
+        let (_, notifications) = self.message(config, &event, samples, "resolved", open.fired_at);
+        match self.store.resolve_alert(open.id, Timestamp(event.at), &notifications, self.effects.delivery.give_up_after).await {
             Ok(_) => {
                 tracing::info!(rule = %config.name, id = open.id, "alert resolved");
                 self.metrics.rule_alerts.get_or_create(&StateLabels { state: "resolved".to_owned() }).inc();
-                self.wake_outbox.notify_one();
+                // A resolution may be what a verifying execution waits for.
+                self.effects.stored(!notifications.is_empty(), true);
             }
             Err(error) => {
                 tracing::error!(rule = %config.name, %error, "storing a resolution failed; it will be tried again");
@@ -260,7 +271,14 @@ impl RuleEngine {
         }
     }
 
-    fn message(&self, config: &RuleConfig, event: &RuleEvent, samples: Vec<String>, state: &str) -> (NewAlert, Vec<NewNotification>) {
+    fn message(
+        &self,
+        config: &RuleConfig,
+        event: &RuleEvent,
+        samples: Vec<String>,
+        state: &str,
+        started_at: Timestamp,
+    ) -> (NewAlert, Vec<NewNotification>) {
         let mut labels: BTreeMap<String, String> = config.labels.clone();
         labels.extend(event.labels.clone());
         let message = AlertMessage {
@@ -273,6 +291,7 @@ impl RuleEngine {
             expr: config.expr_text.clone(),
             summary: config.summary.as_ref().map(|template| render_summary(template, &labels, event.value)),
             sample_lines: samples.clone(),
+            started_at: started_at.0,
         };
         let payload = serde_json::to_string(&Message::Alert(message)).unwrap_or_else(|_| unreachable!("the message serializes"));
         let notifications =

@@ -17,7 +17,7 @@ fn check_reports_located_errors_and_exits_2() {
     std::fs::write(&path, "monitors:\n  - name: api\n    url: http://127.0.0.1/\n").expect("write");
     let (code, stdout, _) = vigil_command(&["check", "-c", path.to_str().expect("utf-8")]);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("ok (1 monitors, 0 notifiers)"), "{stdout}");
+    assert!(stdout.contains("ok (1 monitors, 0 rules, 0 actions, 0 notifiers)"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

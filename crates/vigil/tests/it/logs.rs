@@ -158,7 +158,7 @@ async fn a_tailed_file_is_read_once_across_rotation_and_restart() {
         format!(
             "listen: 127.0.0.1:{port}\n\
              notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
-             sources:\n  - type: file\n    path: api.log\n    labels: {{app: api}}\n    poll-interval: 50ms\n\
+             sources:\n  - type: file\n    path: api.log\n    labels: {{app: api}}\n    start-at: beginning\n    poll-interval: 50ms\n\
              rules:\n  - name: slow-api-data\n    expr: sum(count_over_time({{app=\"api\"}} | json | path = \"/api/data\" | duration > 3s [10m])) > 5\n\
              \x20   notify: [hook]\n"
         )

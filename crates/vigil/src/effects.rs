@@ -1,0 +1,36 @@
+//! What a decision sets in motion besides its own record: notifications (delivered by the
+//! outbox dispatcher) and remediation (run by the action worker). Shared by everything
+//! that decides — the monitor engine, the rule engine, inbound alerts — so each stores
+//! both with the decision and wakes whoever acts on them.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use vigil_config::DeliveryConfig;
+
+use crate::actions::Planner;
+
+#[derive(Debug, Clone)]
+pub struct Effects {
+    pub delivery: DeliveryConfig,
+    pub planner: Arc<Planner>,
+    pub wake_outbox: Arc<Notify>,
+    pub wake_actions: Arc<Notify>,
+}
+
+impl Effects {
+    /// Effects with no actions configured.
+    pub fn new(delivery: DeliveryConfig) -> Effects {
+        Effects { delivery, planner: Arc::default(), wake_outbox: Arc::default(), wake_actions: Arc::default() }
+    }
+
+    /// After a commit: wakes the dispatcher and the action worker if there is work.
+    pub fn stored(&self, notifications: bool, executions: bool) {
+        if notifications {
+            self.wake_outbox.notify_one();
+        }
+        if executions {
+            self.wake_actions.notify_one();
+        }
+    }
+}
