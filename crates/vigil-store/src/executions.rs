@@ -2,8 +2,9 @@
 //! leases with fencing tokens, circuit breakers, the kill switch and the audit log.
 //!
 //! An execution is written in the same transaction as the transition, alert or inbound
-//! alert that asks for it, then claimed under a lease by a node's action worker, which
-//! runs the guards, takes the target's lease, acts, and verifies. Every state change is
+//! alert that asks for it, then picked up by a node's action worker, which runs the
+//! guards, takes the target's lease, acts, and verifies. Each change is conditional on
+//! the state the worker read, so of two nodes looking at one execution one moves it on. Every state change is
 //! one transaction with its outcome notifications and audit entries.
 
 use std::time::Duration;
@@ -13,7 +14,7 @@ use sqlx::{Any, Row, Transaction};
 use vigil_core::Timestamp;
 
 use crate::outbox::{insert_notification, NewNotification};
-use crate::{millis, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// Where an execution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -283,8 +284,6 @@ pub struct ExecutionUpdate {
     /// Names this outcome in the notifications' idempotency keys
     /// (`execution:ID:OUTCOME:NOTIFIER`), so each outcome is told once.
     pub outcome: String,
-    /// Keep the execution's lease (the caller goes on with it) instead of letting go.
-    pub keep_lease: bool,
     /// Queued with the change (key `execution:ID:OUTCOME:NOTIFIER`).
     pub notifications: Vec<NewNotification>,
     /// Written with the change.
@@ -304,20 +303,94 @@ pub struct AuditEntry {
     pub node: String,
 }
 
+/// Writes audit entries with one statement (a row per entry).
 pub(crate) async fn insert_audit(db: &mut Transaction<'_, Any>, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    for entry in entries {
-        sqlx::query("INSERT INTO audit (at, execution_id, action, target, event, detail, node) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(entry.at.0)
-            .bind(entry.execution_id)
-            .bind(&entry.action)
-            .bind(&entry.target)
-            .bind(&entry.event)
-            .bind(&entry.detail)
-            .bind(&entry.node)
-            .execute(&mut **db)
-            .await?;
+    for chunk in entries.chunks(64) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = row * 7 + 1;
+                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", first, first + 1, first + 2, first + 3, first + 4, first + 5, first + 6)
+            })
+            .collect();
+        let sql = format!("INSERT INTO audit (at, execution_id, action, target, event, detail, node) VALUES {}", rows.join(", "));
+        let mut query = sqlx::query(&sql);
+        for entry in chunk {
+            query = query
+                .bind(entry.at.0)
+                .bind(entry.execution_id)
+                .bind(&entry.action)
+                .bind(&entry.target)
+                .bind(&entry.event)
+                .bind(&entry.detail)
+                .bind(&entry.node);
+        }
+        query.execute(&mut **db).await?;
     }
     Ok(())
+}
+
+/// The update of [`Store::update_execution`] inside the caller's transaction.
+async fn apply_update(
+    db: &mut Transaction<'_, Any>,
+    id: i64,
+    expected: Option<ExecutionState>,
+    update: &ExecutionUpdate,
+    now: Timestamp,
+    give_up_after: Duration,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE executions SET state = COALESCE($3, state), decisions = COALESCE($4, decisions), not_before = COALESCE($5, not_before),
+            started_at = COALESCE($6, started_at), finished_at = COALESCE($7, finished_at),
+            verify_deadline = COALESCE($8, verify_deadline), approval_deadline = COALESCE($9, approval_deadline),
+            fencing_token = COALESCE($10, fencing_token), result = COALESCE($11, result)
+         WHERE id = $1 AND ($2 = '' OR state = $2)",
+    )
+    .bind(id)
+    .bind(expected.map_or("", ExecutionState::as_str))
+    .bind(update.state.map(ExecutionState::as_str))
+    .bind(update.decisions.as_deref())
+    .bind(update.not_before.map(|at| at.0))
+    .bind(update.started_at.map(|at| at.0))
+    .bind(update.finished_at.map(|at| at.0))
+    .bind(update.verify_deadline.map(|at| at.0))
+    .bind(update.approval_deadline.map(|at| at.0))
+    .bind(update.fencing_token)
+    .bind(update.result.as_deref())
+    .execute(&mut **db)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    for notification in &update.notifications {
+        let key = format!("execution:{id}:{}:{}", update.outcome, notification.notifier);
+        insert_notification(db, &key, notification, now, give_up_after).await?;
+    }
+    insert_audit(db, &update.audit).await?;
+    Ok(true)
+}
+
+/// Takes `target`'s lease inside the caller's transaction; see [`Store::acquire_target_lease`].
+async fn acquire_lease(
+    db: &mut Transaction<'_, Any>,
+    target: &str,
+    owner: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> Result<Option<i64>, StoreError> {
+    let token: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO target_leases (target, owner, token, expires_at) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (target) DO UPDATE SET owner = $2, token = target_leases.token + 1, expires_at = $3
+         WHERE target_leases.expires_at <= $4 OR target_leases.owner = $2
+         RETURNING token",
+    )
+    .bind(target)
+    .bind(owner)
+    .bind(until.0)
+    .bind(now.0)
+    .fetch_optional(&mut **db)
+    .await?;
+    Ok(token)
 }
 
 /// How an approval request was answered.
@@ -338,66 +411,43 @@ impl Store {
         Ok(ids)
     }
 
-    /// Claims up to `limit` executions due for the guards (pending, or held and due) for
-    /// `owner` until `now + lease`; as the outbox does, a restarted owner takes its own
-    /// claims back at once.
-    pub async fn claim_executions(
-        &self,
-        owner: &str,
-        now: Timestamp,
-        lease: Duration,
-        limit: i64,
-    ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        let claimable =
-            "state IN ('pending', 'held') AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)";
+    /// Up to `limit` executions due for the guards: pending, or held and due. Nothing is
+    /// claimed: every change a worker makes is conditional on the state it read, so when
+    /// two nodes look at one execution, one moves it on and the other changes nothing.
+    pub async fn due_executions(&self, now: Timestamp, limit: i64) -> Result<Vec<ExecutionRecord>, StoreError> {
         let sql = format!(
-            "UPDATE executions SET lease_owner = $1, lease_until = $2
-             WHERE id IN (SELECT id FROM executions WHERE {claimable} ORDER BY not_before, id LIMIT $4) AND {claimable}
-             RETURNING {COLUMNS}"
+            "SELECT {COLUMNS} FROM executions WHERE state IN ('pending', 'held') AND not_before <= $1 ORDER BY not_before, id LIMIT $2"
         );
-        let rows =
-            sqlx::query(&sql).bind(owner).bind(now.0.saturating_add(millis(lease))).bind(now.0).bind(limit).fetch_all(&self.pool).await?;
-        let mut records: Vec<ExecutionRecord> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
-        records.sort_by_key(|record| record.id);
-        Ok(records)
+        sqlx::query(&sql).bind(now.0).bind(limit).fetch_all(&self.pool).await?.iter().map(from_row).collect()
     }
 
     /// What the guards need about `action` on `target` at `now`.
     pub async fn guard_facts(&self, action: &str, target: &str, now: Timestamp, windows: FactWindows) -> Result<GuardFacts, StoreError> {
-        let paused = self.paused().await?;
-        let global_used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE started_at >= $1 AND dry_run = 0")
-            .bind(now.saturating_sub(windows.global_budget).0)
-            .fetch_one(&self.pool)
-            .await?;
-        let action_used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE started_at >= $1 AND dry_run = 0 AND action = $2")
-            .bind(now.saturating_sub(windows.action_budget).0)
-            .bind(action)
-            .fetch_one(&self.pool)
-            .await?;
-        let last_started: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(started_at) FROM executions WHERE action = $1 AND target = $2 AND dry_run = 0")
-                .bind(action)
-                .bind(target)
-                .fetch_one(&self.pool)
-                .await?;
-        let breaker = sqlx::query("SELECT opened_at, reset_at FROM breakers WHERE action = $1 AND target = $2")
-            .bind(action)
-            .bind(target)
-            .fetch_optional(&self.pool)
-            .await?;
-        let (opened_at, reset_at) = match &breaker {
-            Some(row) => (row.try_get::<Option<i64>, _>("opened_at")?, row.try_get::<Option<i64>, _>("reset_at")?),
-            None => (None, None),
-        };
-        let since = now.saturating_sub(windows.breaker).0.max(reset_at.map_or(i64::MIN, |reset| reset + 1));
-        let failures: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM executions WHERE started_at >= $1 AND dry_run = 0 AND action = $2 AND target = $3 AND state = 'failed'",
+        // One round trip: this is on the path from an alert to its action starting.
+        let row = sqlx::query(
+            "SELECT
+                (SELECT value FROM settings WHERE name = 'actions-paused') AS paused,
+                (SELECT COUNT(*) FROM executions WHERE started_at >= $1 AND dry_run = 0) AS global_used,
+                (SELECT COUNT(*) FROM executions WHERE started_at >= $2 AND dry_run = 0 AND action = $3) AS action_used,
+                (SELECT MAX(started_at) FROM executions WHERE action = $3 AND target = $4 AND dry_run = 0) AS last_started,
+                (SELECT opened_at FROM breakers WHERE action = $3 AND target = $4) AS opened_at,
+                (SELECT COUNT(*) FROM executions
+                 WHERE started_at >= $5 AND dry_run = 0 AND action = $3 AND target = $4 AND state = 'failed'
+                   AND started_at > COALESCE((SELECT reset_at FROM breakers WHERE action = $3 AND target = $4), -1)) AS failures",
         )
-        .bind(since)
+        .bind(now.saturating_sub(windows.global_budget).0)
+        .bind(now.saturating_sub(windows.action_budget).0)
         .bind(action)
         .bind(target)
+        .bind(now.saturating_sub(windows.breaker).0)
         .fetch_one(&self.pool)
         .await?;
+        let paused = row.try_get::<Option<String>, _>("paused")?.is_some_and(|value| value == "true");
+        let global_used: i64 = row.try_get("global_used")?;
+        let action_used: i64 = row.try_get("action_used")?;
+        let last_started: Option<i64> = row.try_get("last_started")?;
+        let opened_at: Option<i64> = row.try_get("opened_at")?;
+        let failures: i64 = row.try_get("failures")?;
         let to_u32 = |value: i64| u32::try_from(value).unwrap_or(u32::MAX);
         Ok(GuardFacts {
             paused,
@@ -410,51 +460,49 @@ impl Store {
     }
 
     /// Applies `update` to execution `id` with its notifications and audit entries, in
-    /// one transaction. With `owner`, only while `owner` holds the execution's lease;
-    /// returns false, changing nothing, when it does not.
+    /// one transaction. With `expected`, only while the execution is still in that state;
+    /// returns false, changing nothing, when it is not (another node moved it on).
     pub async fn update_execution(
         &self,
         id: i64,
-        owner: Option<&str>,
+        expected: Option<ExecutionState>,
         update: &ExecutionUpdate,
         now: Timestamp,
         give_up_after: Duration,
     ) -> Result<bool, StoreError> {
         let mut db = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE executions SET state = COALESCE($3, state), decisions = COALESCE($4, decisions), not_before = COALESCE($5, not_before),
-                started_at = COALESCE($6, started_at), finished_at = COALESCE($7, finished_at),
-                verify_deadline = COALESCE($8, verify_deadline), approval_deadline = COALESCE($9, approval_deadline),
-                fencing_token = COALESCE($10, fencing_token), result = COALESCE($11, result),
-                lease_owner = CASE WHEN $12 = 1 THEN lease_owner ELSE NULL END,
-                lease_until = CASE WHEN $12 = 1 THEN lease_until ELSE NULL END
-             WHERE id = $1 AND ($2 = '' OR lease_owner = $2)",
-        )
-        .bind(id)
-        .bind(owner.unwrap_or(""))
-        .bind(update.state.map(ExecutionState::as_str))
-        .bind(update.decisions.as_deref())
-        .bind(update.not_before.map(|at| at.0))
-        .bind(update.started_at.map(|at| at.0))
-        .bind(update.finished_at.map(|at| at.0))
-        .bind(update.verify_deadline.map(|at| at.0))
-        .bind(update.approval_deadline.map(|at| at.0))
-        .bind(update.fencing_token)
-        .bind(update.result.as_deref())
-        .bind(i64::from(update.keep_lease))
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        if updated == 0 {
+        if !apply_update(&mut db, id, expected, update, now, give_up_after).await? {
             return Ok(false);
         }
-        for notification in &update.notifications {
-            let key = format!("execution:{id}:{}:{}", update.outcome, notification.notifier);
-            insert_notification(&mut db, &key, notification, now, give_up_after).await?;
-        }
-        insert_audit(&mut db, &update.audit).await?;
         db.commit().await?;
         Ok(true)
+    }
+
+    /// Starts execution `id`: takes its target's lease for `holder` until `lease_until`
+    /// and applies `update(token)` (the move to running, with its audit entries) in the
+    /// same transaction, so a run is recorded exactly when its lease is held. Returns the
+    /// fencing token, or `None`, changing nothing, when another holder has the target or
+    /// the execution is no longer in the `expected` state.
+    #[allow(clippy::too_many_arguments, reason = "one transaction over an execution and its target's lease")]
+    pub async fn start_execution(
+        &self,
+        id: i64,
+        expected: ExecutionState,
+        target: &str,
+        holder: &str,
+        lease_until: Timestamp,
+        update: impl FnOnce(i64) -> ExecutionUpdate,
+        now: Timestamp,
+        give_up_after: Duration,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut db = self.pool.begin().await?;
+        let Some(token) = acquire_lease(&mut db, target, holder, now, lease_until).await? else { return Ok(None) };
+        let update = ExecutionUpdate { fencing_token: Some(token), ..update(token) };
+        if !apply_update(&mut db, id, Some(expected), &update, now, give_up_after).await? {
+            return Ok(None);
+        }
+        db.commit().await?;
+        Ok(Some(token))
     }
 
     /// Takes `target`'s lease for `owner` until `until`, unless another owner holds it.
@@ -467,18 +515,9 @@ impl Store {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        let token: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO target_leases (target, owner, token, expires_at) VALUES ($1, $2, 1, $3)
-             ON CONFLICT (target) DO UPDATE SET owner = $2, token = target_leases.token + 1, expires_at = $3
-             WHERE target_leases.expires_at <= $4 OR target_leases.owner = $2
-             RETURNING token",
-        )
-        .bind(target)
-        .bind(owner)
-        .bind(until.0)
-        .bind(now.0)
-        .fetch_optional(&self.pool)
-        .await?;
+        let mut db = self.pool.begin().await?;
+        let token = acquire_lease(&mut db, target, owner, now, until).await?;
+        db.commit().await?;
         Ok(token)
     }
 
@@ -667,7 +706,7 @@ impl Store {
         let mut db = self.pool.begin().await?;
         let answer = if approve { by.to_owned() } else { format!("!{by}") };
         let updated = sqlx::query(
-            "UPDATE executions SET state = 'pending', approved_by = $2, not_before = $3, lease_owner = NULL, lease_until = NULL
+            "UPDATE executions SET state = 'pending', approved_by = $2, not_before = $3
              WHERE id = $1 AND state = 'awaiting-approval'",
         )
         .bind(id)

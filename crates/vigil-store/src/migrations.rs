@@ -123,12 +123,11 @@ const MIGRATIONS: &[Migration] = &[
             approved_by TEXT,
             fencing_token BIGINT,
             decisions TEXT NOT NULL,
-            result TEXT,
-            lease_owner TEXT,
-            lease_until BIGINT
+            result TEXT
         )",
             "CREATE INDEX executions_due ON executions (state, not_before)",
             "CREATE INDEX executions_started ON executions (action, target, started_at)",
+            "CREATE INDEX executions_started_at ON executions (started_at)",
             "CREATE INDEX executions_episode ON executions (episode, action, target)",
             "CREATE TABLE target_leases (
             target TEXT PRIMARY KEY,

@@ -300,6 +300,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         groups: usize,
     },
+    /// Rule firing → remediation started (p50/p99), through the rule engine, store,
+    /// action worker, guards and lease to an HTTP action's request at a local target.
+    Actions {
+        /// Alerts to fire, one sample each.
+        #[arg(long, default_value_t = 1000)]
+        alerts: usize,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

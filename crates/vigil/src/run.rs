@@ -111,6 +111,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         metrics: metrics.clone(),
         wake_outbox: effects.wake_outbox.clone(),
         audit_sink: config.audit.cloudwatch_logs.is_some(),
+        in_flight: Arc::default(),
     };
     let (worker_stop, worker_stop_rx) = watch::channel(false);
     let worker_task = tokio::spawn(worker.run(effects.wake_actions.clone(), worker_stop_rx));

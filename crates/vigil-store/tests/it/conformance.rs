@@ -213,18 +213,20 @@ pub async fn executions_queue_with_their_trigger_once_per_episode(store: Store, 
         .await
         .expect("record");
     let transition_id = records[0].as_ref().expect("stored").id;
-    let lease = Duration::from_secs(30);
-    let claimed = store.claim_executions("node-a", Timestamp(1_000), lease, 10).await.expect("claim");
+    let claimed = store.due_executions(Timestamp(1_000), 10).await.expect("due");
     assert_eq!(claimed.len(), 2);
     assert_eq!(claimed[0].trigger, Trigger { kind: "transition".into(), name: "api".into(), id: transition_id });
     assert_eq!((claimed[0].episode.as_str(), claimed[0].state), (format!("transition:{transition_id}").as_str(), ExecutionState::Pending));
     assert_eq!((claimed[1].target.as_str(), claimed[1].target_error.as_deref()), ("", Some("empty target set")));
-    assert!(store.claim_executions("node-b", Timestamp(1_001), lease, 10).await.expect("claim").is_empty(), "held by node-a");
+    assert!(store.due_executions(Timestamp(999), 10).await.expect("due").is_empty(), "not due before it was queued");
     // The same episode asks again while the first is not finished: not queued twice.
     let trigger = claimed[0].trigger.clone();
     assert!(store.enqueue_executions(&[execution("reboot", Ok("ec2:i-1"))], &trigger, Timestamp(1_100)).await.expect("enqueue").is_empty());
     let update = ExecutionUpdate { state: Some(ExecutionState::Failed), outcome: "failed".into(), ..ExecutionUpdate::default() };
-    assert!(!store.update_execution(claimed[0].id, Some("node-b"), &update, Timestamp(1_200), DAY).await.expect("update"), "not node-b's");
+    assert!(
+        !store.update_execution(claimed[0].id, Some(ExecutionState::Held), &update, Timestamp(1_200), DAY).await.expect("update"),
+        "not in the state the caller read: another node moved it on"
+    );
     let audit = AuditEntry {
         at: Timestamp(1_200),
         execution_id: Some(claimed[0].id),
@@ -235,7 +237,11 @@ pub async fn executions_queue_with_their_trigger_once_per_episode(store: Store, 
         node: "node-a".into(),
     };
     let update = ExecutionUpdate { notifications: vec![notification("oncall")], audit: vec![audit.clone()], ..update };
-    assert!(store.update_execution(claimed[0].id, Some("node-a"), &update, Timestamp(1_200), DAY).await.expect("update"));
+    assert!(store.update_execution(claimed[0].id, Some(ExecutionState::Pending), &update, Timestamp(1_200), DAY).await.expect("update"));
+    assert!(
+        !store.update_execution(claimed[0].id, Some(ExecutionState::Pending), &update, Timestamp(1_250), DAY).await.expect("update"),
+        "a second node that read `pending` too changes nothing"
+    );
     assert_eq!(store.audit(Some(claimed[0].id), 10).await.expect("audit"), [audit]);
     let keys: Vec<String> = store.notifications(10).await.expect("outbox").into_iter().map(|item| item.idempotency_key).collect();
     assert_eq!(keys, [format!("execution:{}:failed:oncall", claimed[0].id)]);
@@ -262,7 +268,7 @@ pub async fn guard_facts_count_budgets_cooldowns_and_breakers(store: Store, _: &
         let trigger = Trigger { kind: "inbound".into(), name: "x".into(), id: index };
         store.enqueue_executions(&[execution("reboot", Ok("ec2:i-1"))], &trigger, Timestamp(at)).await.expect("enqueue");
     }
-    let claimed = store.claim_executions("n", Timestamp(60 * minute), Duration::from_secs(30), 10).await.expect("claim");
+    let claimed = store.due_executions(Timestamp(60 * minute), 10).await.expect("due");
     assert_eq!(claimed.len(), 3);
     for (record, started, state) in [
         (&claimed[0], 10 * minute, ExecutionState::Failed),
@@ -271,7 +277,7 @@ pub async fn guard_facts_count_budgets_cooldowns_and_breakers(store: Store, _: &
     ] {
         let update =
             ExecutionUpdate { state: Some(state), started_at: Some(Timestamp(started)), outcome: "x".into(), ..ExecutionUpdate::default() };
-        store.update_execution(record.id, Some("n"), &update, Timestamp(started), DAY).await.expect("update");
+        store.update_execution(record.id, Some(ExecutionState::Pending), &update, Timestamp(started), DAY).await.expect("update");
     }
     let facts = store.guard_facts("reboot", "ec2:i-1", Timestamp(60 * minute), windows).await.expect("facts");
     assert_eq!(
@@ -309,6 +315,33 @@ pub async fn target_leases_hand_out_increasing_fencing_tokens(store: Store, _: &
     assert!(!store.release_target_lease("ec2:i-1", 1).await.expect("release"), "a stale token releases nothing");
     assert!(store.release_target_lease("ec2:i-1", 2).await.expect("release"));
     assert_eq!(store.acquire_target_lease("ec2:i-1", "node-a", Timestamp(30_001), Timestamp(60_000)).await.expect("lease"), Some(3));
+
+    // Starting an execution takes its target's lease in the same transaction: not while
+    // another holds it, and not twice.
+    let write = TransitionWrite {
+        transition: transition("api", 100, Health::Up, Health::Down),
+        notifications: Vec::new(),
+        executions: vec![execution("reboot", Ok("ec2:i-2"))],
+    };
+    store.record_transitions(&[write], DAY).await.expect("record");
+    let id = store.due_executions(Timestamp(100), 1).await.expect("due")[0].id;
+    let running = |token: i64| ExecutionUpdate {
+        state: Some(ExecutionState::Running),
+        started_at: Some(Timestamp(200)),
+        result: Some(format!("token {token}")),
+        outcome: "started".into(),
+        ..ExecutionUpdate::default()
+    };
+    store.acquire_target_lease("ec2:i-2", "other", Timestamp(100), Timestamp(150)).await.expect("lease");
+    let held = store.start_execution(id, ExecutionState::Pending, "ec2:i-2", "me", Timestamp(30_000), running, Timestamp(120), DAY).await;
+    assert_eq!(held.expect("start"), None, "leased by another");
+    let token = store.start_execution(id, ExecutionState::Pending, "ec2:i-2", "me", Timestamp(30_000), running, Timestamp(200), DAY).await;
+    assert_eq!(token.expect("start"), Some(2));
+    let record = store.execution(id).await.expect("read").expect("exists");
+    assert_eq!((record.state, record.fencing_token, record.result.as_deref()), (ExecutionState::Running, Some(2), Some("token 2")));
+    let again =
+        store.start_execution(id, ExecutionState::Pending, "ec2:i-2", "you", Timestamp(60_000), running, Timestamp(40_000), DAY).await;
+    assert_eq!(again.expect("start"), None, "already running");
 }
 
 pub async fn silences_approvals_and_inbound_episodes(store: Store, _: &str) {
@@ -345,14 +378,14 @@ pub async fn silences_approvals_and_inbound_episodes(store: Store, _: &str) {
     assert_eq!(resolved.expect("resolve"), Some(id));
     assert!(store.trigger_cleared(&trigger).await.expect("cleared"));
 
-    let claimed = store.claim_executions("n", Timestamp(400), Duration::from_secs(30), 10).await.expect("claim");
+    let claimed = store.due_executions(Timestamp(400), 10).await.expect("due");
     let waiting = ExecutionUpdate {
         state: Some(ExecutionState::AwaitingApproval),
         approval_deadline: Some(Timestamp(10_000)),
         outcome: "approval".into(),
         ..ExecutionUpdate::default()
     };
-    store.update_execution(claimed[0].id, Some("n"), &waiting, Timestamp(400), DAY).await.expect("wait");
+    store.update_execution(claimed[0].id, Some(ExecutionState::Pending), &waiting, Timestamp(400), DAY).await.expect("wait");
     assert_eq!(store.answer_approval(claimed[0].id + 100, true, "bob", Timestamp(500)).await.expect("answer"), ApprovalAnswer::NotFound);
     let ApprovalAnswer::Recorded(approved) = store.answer_approval(claimed[0].id, true, "bob", Timestamp(500)).await.expect("answer")
     else {

@@ -7,8 +7,8 @@
 //! executions run at once; the per-target lease, not this process, keeps two from
 //! acting on one target.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
@@ -26,8 +26,6 @@ use crate::metrics::{ActionLabels, Metrics};
 use crate::notifiers::message::{ActionMessage, AuditMessage};
 use crate::notifiers::Message;
 
-/// How long a claim on a queued execution lasts (it is short: guards only read).
-const CLAIM: Duration = Duration::from_secs(30);
 /// A target's lease lasts the action's timeout plus this.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// Executions run at once by one node.
@@ -60,6 +58,8 @@ pub struct ActionWorker {
     pub metrics: Arc<Metrics>,
     pub wake_outbox: Arc<Notify>,
     pub audit_sink: bool,
+    /// Executions this node is working on, so it does not pick one up twice.
+    pub in_flight: Arc<Mutex<HashSet<i64>>>,
 }
 
 impl ActionWorker {
@@ -98,13 +98,17 @@ impl ActionWorker {
         let room = CONCURRENCY.saturating_sub(running.len());
         if room > 0 {
             let now = self.clock.now();
-            for record in self.store.claim_executions(&self.node, now, CLAIM, i64::try_from(room).unwrap_or(1)).await? {
+            for record in self.store.due_executions(now, i64::try_from(room).unwrap_or(1)).await? {
+                if !self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(record.id) {
+                    continue;
+                }
                 let worker = self.clone();
                 running.spawn(async move {
                     let id = record.id;
                     if let Err(error) = worker.process(record).await {
                         tracing::error!(id, %error, "processing an execution failed; it will be claimed again");
                     }
+                    worker.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&id);
                 });
             }
         }
@@ -146,56 +150,69 @@ impl ActionWorker {
                 let update = ExecutionUpdate { finished_at: Some(now), ..ExecutionUpdate::default() };
                 self.record(&record, ExecutionState::Denied, "denied", &reason, decisions, update).await
             }
-            Outcome::Proceed => {
+            Outcome::Proceed if record.dry_run => {
                 let holder = format!("{}#{}", self.node, record.id);
                 let until = now.saturating_add(action.timeout + LEASE_MARGIN);
                 let Some(token) = self.store.acquire_target_lease(&record.target, &holder, now, until).await? else {
-                    // Another execution acts on this target right now: wait for its lease.
-                    let (owner, expires) = self.store.target_lease_holder(&record.target, now).await?.unwrap_or_default();
-                    decisions.push(Decision {
-                        guard: Guard::Lease,
-                        passed: false,
-                        reason: format!("target leased by {owner} until {expires}"),
-                    });
-                    let not_before = if expires > now { expires } else { now.saturating_add(Duration::from_secs(1)) };
-                    let update = ExecutionUpdate { not_before: Some(not_before), ..ExecutionUpdate::default() };
-                    return self.record_quietly(&record, ExecutionState::Pending, decisions, update).await;
+                    return self.wait_for_lease(&record, decisions, now).await;
                 };
-                decisions.push(Decision { guard: Guard::Lease, passed: true, reason: format!("fencing token {token}") });
-                self.act(record, &action, token, decisions).await
+                self.store.release_target_lease(&record.target, token).await?;
+                decisions.push(Decision {
+                    guard: Guard::Lease,
+                    passed: true,
+                    reason: format!("fencing token {token} (released: dry run)"),
+                });
+                let reason = format!("would run {} on {} (dry run: nothing was called)", describe(&action), record.target);
+                let update = ExecutionUpdate { finished_at: Some(now), fencing_token: Some(token), ..ExecutionUpdate::default() };
+                self.record(&record, ExecutionState::DryRun, "dry-run", &reason, decisions, update).await
             }
+            Outcome::Proceed => self.act(record, &action, decisions).await,
         }
     }
 
-    /// Holds `token` for `record.target`: runs the action (or, dry, says what would run)
-    /// and records the result.
-    async fn act(&self, record: ExecutionRecord, action: &ActionConfig, token: i64, decisions: Vec<Decision>) -> Result<(), StoreError> {
+    /// Another execution holds the target's lease: go back to pending until it lapses.
+    async fn wait_for_lease(&self, record: &ExecutionRecord, mut decisions: Vec<Decision>, now: Timestamp) -> Result<(), StoreError> {
+        let (owner, expires) = self.store.target_lease_holder(&record.target, now).await?.unwrap_or_default();
+        decisions.push(Decision { guard: Guard::Lease, passed: false, reason: format!("target leased by {owner} until {expires}") });
+        let not_before = if expires > now { expires } else { now.saturating_add(Duration::from_secs(1)) };
+        let update = ExecutionUpdate { not_before: Some(not_before), ..ExecutionUpdate::default() };
+        self.record_quietly(record, ExecutionState::Pending, decisions, update).await
+    }
+
+    /// Takes the target's lease and records the run as started in one transaction, runs
+    /// the action, lets the lease go and records the result.
+    async fn act(&self, record: ExecutionRecord, action: &ActionConfig, decisions: Vec<Decision>) -> Result<(), StoreError> {
         let now = self.clock.now();
-        if record.dry_run {
-            self.store.release_target_lease(&record.target, token).await?;
-            let reason = format!("would run {} on {} (dry run: nothing was called)", describe(action), record.target);
-            let update = ExecutionUpdate { finished_at: Some(now), fencing_token: Some(token), ..ExecutionUpdate::default() };
-            return self.record(&record, ExecutionState::DryRun, "dry-run", &reason, decisions, update).await;
-        }
-        let mut audit = self.decision_audit(&record, &decisions, now);
-        let detail = format!("{} on {} with fencing token {token}", describe(action), record.target);
-        audit.push(self.audit_entry(&record, now, "started", detail));
-        let started = ExecutionUpdate {
-            state: Some(ExecutionState::Running),
-            decisions: Some(serde_json::to_string(&decisions).unwrap_or_default()),
-            started_at: Some(now),
-            fencing_token: Some(token),
-            outcome: "started".to_owned(),
-            keep_lease: true,
-            notifications: self.audit_notifications(&audit),
-            audit,
-            ..ExecutionUpdate::default()
+        let holder = format!("{}#{}", self.node, record.id);
+        let until = now.saturating_add(action.timeout + LEASE_MARGIN);
+        let mut stored_decisions = String::new();
+        let started = |token: i64| {
+            let mut decisions = decisions.clone();
+            decisions.push(Decision { guard: Guard::Lease, passed: true, reason: format!("fencing token {token}") });
+            let mut audit = self.decision_audit(&record, &decisions, now);
+            let detail = format!("{} on {} with fencing token {token}", describe(action), record.target);
+            audit.push(self.audit_entry(&record, now, "started", detail));
+            stored_decisions = serde_json::to_string(&decisions).unwrap_or_default();
+            ExecutionUpdate {
+                state: Some(ExecutionState::Running),
+                decisions: Some(stored_decisions.clone()),
+                started_at: Some(now),
+                outcome: "started".to_owned(),
+                notifications: self.audit_notifications(&audit),
+                audit,
+                ..ExecutionUpdate::default()
+            }
         };
-        if !self.store.update_execution(record.id, Some(&self.node), &started, now, self.delivery.give_up_after).await? {
+        let give_up_after = self.delivery.give_up_after;
+        let Some(token) =
+            self.store.start_execution(record.id, record.state, &record.target, &holder, until, started, now, give_up_after).await?
+        else {
+            if self.store.target_lease_holder(&record.target, now).await?.is_some_and(|(owner, _)| owner != holder) {
+                return self.wait_for_lease(&record, decisions, now).await;
+            }
             // Another node took this execution over; it is theirs to run.
-            self.store.release_target_lease(&record.target, token).await?;
             return Ok(());
-        }
+        };
         let latency = now.0 - record.created_at.0;
         self.metrics.action_start_latency.observe(Duration::from_millis(u64::try_from(latency).unwrap_or(0)).as_secs_f64());
         tracing::warn!(id = record.id, action = %record.action, target = %record.target, attempt = record.attempt, "running remediation");
@@ -204,9 +221,10 @@ impl ActionWorker {
         self.store.release_target_lease(&record.target, token).await?;
         let finished = self.clock.now();
         let record = ExecutionRecord {
+            state: ExecutionState::Running,
             started_at: Some(now),
             fencing_token: Some(token),
-            decisions: started.decisions.clone().unwrap_or_default(),
+            decisions: stored_decisions,
             ..record
         };
         match result {
@@ -391,8 +409,7 @@ impl ActionWorker {
             audit,
             ..update
         };
-        let owner = if matches!(record.state, ExecutionState::Pending | ExecutionState::Held) { Some(self.node.as_str()) } else { None };
-        if self.store.update_execution(record.id, owner, &update, now, self.delivery.give_up_after).await? {
+        if self.store.update_execution(record.id, Some(record.state), &update, now, self.delivery.give_up_after).await? {
             self.metrics.actions.get_or_create(&ActionLabels { action: record.action.clone(), outcome: outcome.to_owned() }).inc();
             tracing::info!(id = record.id, action = %record.action, target = %record.target, outcome, reason, "execution recorded");
             if notify {
@@ -419,7 +436,7 @@ impl ActionWorker {
             audit,
             ..update
         };
-        self.store.update_execution(record.id, Some(&self.node), &update, now, self.delivery.give_up_after).await?;
+        self.store.update_execution(record.id, Some(record.state), &update, now, self.delivery.give_up_after).await?;
         Ok(())
     }
 

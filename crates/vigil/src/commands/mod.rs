@@ -4,6 +4,7 @@
 mod actions;
 mod backtest;
 mod bench;
+mod bench_actions;
 mod bench_logs;
 mod probe;
 mod record;
@@ -95,6 +96,7 @@ pub async fn execute(command: Command) -> ExitCode {
             report(bench_logs::loki(lines, batch.max(1), connections.max(1)).await)
         }
         Command::Bench(BenchCommand::Rules { alerts, groups }) => report(bench_logs::rules(alerts.max(1), groups.max(1)).await),
+        Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),
         Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
             let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));
             let options = match (parse(&interval, "--interval"), parse(&duration, "--duration")) {

@@ -48,6 +48,10 @@ pub struct Vigil {
     pub port: u16,
     child: Option<Child>,
     runs: usize,
+    /// Extra environment for every run (credentials, say).
+    env: Vec<(String, String)>,
+    /// Extra arguments after `run -c CONFIG`.
+    args: Vec<String>,
 }
 
 impl Vigil {
@@ -57,12 +61,32 @@ impl Vigil {
 
     /// Writes `config` (built for `port`) and starts `vigil run`.
     pub fn start(config: impl FnOnce(u16, &Path) -> String) -> Vigil {
+        Vigil::start_with(config, &[], &[])
+    }
+
+    /// [`Vigil::start`] with extra environment variables and `vigil run` arguments.
+    pub fn start_with(config: impl FnOnce(u16, &Path) -> String, env: &[(&str, &str)], args: &[&str]) -> Vigil {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = vigil_testkit::free_port();
         std::fs::write(dir.path().join("vigil.yaml"), config(port, dir.path())).expect("write config");
-        let mut vigil = Vigil { dir, port, child: None, runs: 0 };
+        let env = env.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+        let args = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let mut vigil = Vigil { dir, port, child: None, runs: 0, env, args };
         vigil.restart();
         vigil
+    }
+
+    /// Runs `vigil ARGS -c CONFIG` with this process's environment; (exit code, stdout, stderr).
+    pub fn command(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let output = Command::new(vigil_binary())
+            .args(args)
+            .arg("-c")
+            .arg(self.config_path())
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .env("VIGIL_LOG", "warn")
+            .output()
+            .expect("run vigil");
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
     }
 
     /// Starts `vigil run` again (after a kill or stop), logging to `run-N.log`.
@@ -72,6 +96,8 @@ impl Vigil {
         let child = Command::new(vigil_binary())
             .args(["run", "-c"])
             .arg(self.config_path())
+            .args(&self.args)
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .env("VIGIL_LOG", "info,vigil=debug")
             .stdout(Stdio::null())
             .stderr(log)

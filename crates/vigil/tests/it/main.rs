@@ -8,4 +8,5 @@ mod helpers;
 mod logs;
 mod monitor;
 mod probes;
+mod remediation;
 mod webhook;
