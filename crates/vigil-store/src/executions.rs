@@ -543,14 +543,18 @@ impl Store {
     }
 
     /// Executions waiting on something with a deadline: verifying ones whose trigger
-    /// cleared or whose `verify` ran out, and approvals that timed out. Each comes with
+    /// cleared or whose `verify` ran out, approvals that timed out, and runs started more
+    /// than `running_for` ago (a node stopped while running them). Each comes with
     /// whether its trigger has cleared.
-    pub async fn due_checks(&self, now: Timestamp) -> Result<Vec<(ExecutionRecord, bool)>, StoreError> {
+    pub async fn due_checks(&self, now: Timestamp, running_for: Duration) -> Result<Vec<(ExecutionRecord, bool)>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM executions WHERE state = 'verifying' OR (state = 'awaiting-approval' AND approval_deadline <= $1) ORDER BY id"
+            "SELECT {COLUMNS} FROM executions
+             WHERE state = 'verifying' OR (state = 'awaiting-approval' AND approval_deadline <= $1) OR (state = 'running' AND started_at <= $2)
+             ORDER BY id"
         );
         let mut due = Vec::new();
-        for row in sqlx::query(&sql).bind(now.0).fetch_all(&self.pool).await? {
+        let stale = now.saturating_sub(running_for);
+        for row in sqlx::query(&sql).bind(now.0).bind(stale.0).fetch_all(&self.pool).await? {
             let record = from_row(&row)?;
             let cleared = self.trigger_cleared(&record.trigger).await?;
             let verify_due = record.verify_deadline.is_some_and(|deadline| deadline <= now);

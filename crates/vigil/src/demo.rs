@@ -1,5 +1,6 @@
-//! `vigil demo`: a local fake API with fault injection, Vigil watching it, and every
-//! transition and notification shown as it happens. Nothing to set up.
+//! `vigil demo`: a local fake API with fault injection, Vigil watching and repairing it
+//! (an HTTP action with a cooldown and verification), and every transition,
+//! notification and remediation shown as it happens. Nothing to set up.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,6 +70,10 @@ async fn health(State(api): State<FakeApi>) -> (StatusCode, Json<serde_json::Val
 
 async fn print_notification(Json(body): Json<serde_json::Value>) -> StatusCode {
     let summary = body["summary"].as_str().unwrap_or("notification");
+    if body["kind"] == "action" {
+        println!(">>> remediation: {summary} ({})", body["reason"].as_str().unwrap_or_default());
+        return StatusCode::NO_CONTENT;
+    }
     let failures = body["failures"].as_array().map(|failures| failures.iter().filter_map(|f| f.as_str()).collect::<Vec<_>>().join("; "));
     let period = body["previous_period_ms"].as_i64().map(|ms| vigil_core::time::format_duration(Duration::from_millis(ms.max(0) as u64)));
     let detail = match (body["state"].as_str(), period) {
@@ -100,9 +105,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "# Written by `vigil demo`.\n\
          listen: {listen}\n\
          notifiers:\n  console:\n    type: webhook\n    url: http://{api_address}/notifications\n\
+         actions:\n  restart-api:\n    type: http\n    url: http://{api_address}/recover\n    cooldown: 30s\n    verify: 10s\n\
          monitors:\n  - name: demo-api\n    url: http://{api_address}/health\n    interval: 1s\n    timeout: 500ms\n\
          \x20   conditions: [\"[STATUS] == 200\", \"[BODY].status == OK\"]\n    failure-threshold: 2\n    success-threshold: 2\n\
-         \x20   notify: [console]\n",
+         \x20   notify: [console]\n    actions: [restart-api]\n",
         listen = args.listen,
     );
     std::fs::write(&config_path, yaml).with_context(|| format!("writing {}", config_path.display()))?;
@@ -116,7 +122,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Vigil metrics:   http://{}/metrics", running.http_address);
     println!("  config and store: {}", dir.display());
     println!("  history:         vigil history demo-api -c {}", config_path.display());
-    println!("Transitions appear in the log below; notifications print with >>>. Ctrl-C stops.\n");
+    println!("  remediation:     vigil actions history -c {}", config_path.display());
+    println!("When it fails, Vigil calls POST /recover (the `restart-api` action), verifies the fix, and");
+    println!("holds a second run within 30s (the cooldown). Transitions appear in the log below;");
+    println!("notifications and remediation print with >>>. Ctrl-C stops.\n");
 
     let cycle = Duration::from_secs(args.cycle.max(1));
     let injector = {

@@ -342,6 +342,11 @@ pub async fn target_leases_hand_out_increasing_fencing_tokens(store: Store, _: &
     let again =
         store.start_execution(id, ExecutionState::Pending, "ec2:i-2", "you", Timestamp(60_000), running, Timestamp(40_000), DAY).await;
     assert_eq!(again.expect("start"), None, "already running");
+    // A run nobody finished (its node stopped) comes up once it is older than the margin.
+    let margin = Duration::from_secs(30);
+    assert!(store.due_checks(Timestamp(1_000), margin).await.expect("due").is_empty());
+    let stale = store.due_checks(Timestamp(40_000), margin).await.expect("due");
+    assert_eq!(stale.iter().map(|(record, _)| record.id).collect::<Vec<_>>(), [id]);
 }
 
 pub async fn silences_approvals_and_inbound_episodes(store: Store, _: &str) {

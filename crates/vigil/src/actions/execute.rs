@@ -45,7 +45,7 @@ impl Executor {
                 }
             }
             ActionKind::Http { method, headers, body, expected_status, .. } => {
-                let url = execution.target.strip_prefix("http:").unwrap_or(&execution.target);
+                let url = &execution.target;
                 let request = HttpRequest {
                     method: method.clone(),
                     url: url.parse().map_err(|_| format!("invalid URL `{url}`"))?,

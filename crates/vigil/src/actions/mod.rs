@@ -72,7 +72,7 @@ impl Planner {
     }
 }
 
-/// The targets of `action` for an alert with `labels`: `ec2:REGION:INSTANCE`, `http:URL`
+/// The targets of `action` for an alert with `labels`: `ec2:REGION:INSTANCE`, the URL,
 /// or `exec:ACTION`.
 pub fn targets(action: &ActionConfig, labels: &BTreeMap<String, String>) -> Result<Vec<String>, String> {
     let targets: Vec<String> = match &action.kind {
@@ -94,7 +94,7 @@ pub fn targets(action: &ActionConfig, labels: &BTreeMap<String, String>) -> Resu
             let rendered = render_summary(url, labels, 0.0);
             match rendered.parse::<http::Uri>() {
                 Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|host| !host.is_empty()) => {
-                    vec![format!("http:{rendered}")]
+                    vec![rendered]
                 }
                 _ => return Err(format!("`{url}` rendered to `{rendered}`, which is not an http(s) URL")),
             }

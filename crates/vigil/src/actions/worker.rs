@@ -113,7 +113,7 @@ impl ActionWorker {
             }
         }
         let now = self.clock.now();
-        for (record, cleared) in self.store.due_checks(now).await? {
+        for (record, cleared) in self.store.due_checks(now, LEASE_MARGIN).await? {
             self.settle(record, cleared, now).await?;
         }
         Ok(())
@@ -261,8 +261,11 @@ impl ActionWorker {
     async fn settle(&self, record: ExecutionRecord, cleared: bool, now: Timestamp) -> Result<(), StoreError> {
         match record.state {
             ExecutionState::Verifying if cleared => {
+                let after =
+                    record.started_at.map(|started| format!(" {} after the run", vigil_core::time::format_duration(now.since(started))));
+                let reason = format!("the alert cleared{}", after.unwrap_or_default());
                 let update = ExecutionUpdate { finished_at: Some(now), ..ExecutionUpdate::default() };
-                self.record(&record, ExecutionState::Verified, "verified", "the alert cleared", Vec::new(), update).await
+                self.record(&record, ExecutionState::Verified, "verified", &reason, Vec::new(), update).await
             }
             ExecutionState::Verifying => {
                 let Some(action) = self.planner.action(&record.action).cloned() else { return Ok(()) };
@@ -270,6 +273,19 @@ impl ActionWorker {
                     "the alert did not clear within {} of the run",
                     action.verify.map(vigil_core::time::format_duration).unwrap_or_default()
                 );
+                let update = ExecutionUpdate { finished_at: Some(now), result: Some(reason.clone()), ..ExecutionUpdate::default() };
+                self.record(&record, ExecutionState::Failed, "failed", &reason, Vec::new(), update).await?;
+                self.after_failure(&record, &action).await
+            }
+            ExecutionState::Running => {
+                // Only a run that outlived its timeout and the lease margin: the node that
+                // ran it stopped before recording how it went.
+                let Some(action) = self.planner.action(&record.action).cloned() else { return Ok(()) };
+                let started = record.started_at.unwrap_or(now);
+                if now < started.saturating_add(action.timeout + LEASE_MARGIN) || self.in_flight_contains(record.id) {
+                    return Ok(());
+                }
+                let reason = "outcome unknown: Vigil stopped while the action ran".to_owned();
                 let update = ExecutionUpdate { finished_at: Some(now), result: Some(reason.clone()), ..ExecutionUpdate::default() };
                 self.record(&record, ExecutionState::Failed, "failed", &reason, Vec::new(), update).await?;
                 self.after_failure(&record, &action).await
@@ -326,6 +342,10 @@ impl ActionWorker {
         };
         self.store.enqueue_executions(&[follow_up], &record.trigger, now).await?;
         Ok(())
+    }
+
+    fn in_flight_contains(&self, id: i64) -> bool {
+        self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(&id)
     }
 
     async fn guard_inputs(&self, record: &ExecutionRecord, action: &ActionConfig, now: Timestamp) -> Result<GuardInputs, StoreError> {
