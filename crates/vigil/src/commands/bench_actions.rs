@@ -17,7 +17,6 @@ use crate::actions::worker::ActionWorker;
 use crate::actions::Planner;
 use crate::aws::AwsClient;
 use crate::effects::Effects;
-use crate::logs::{LogBatch, LogStream};
 use crate::metrics::Metrics;
 use crate::probes::HttpClient;
 use crate::rules::RuleEngine;
@@ -72,11 +71,8 @@ pub async fn actions(alerts: usize) -> anyhow::Result<()> {
     let now = SystemClock.now().0;
     let mut latencies = Vec::with_capacity(alerts);
     for user in 0..alerts {
-        let line = |n: usize| format!(r#"{{"user":"u{user}","duration":"4s","n":{n}}}"#);
-        let warm: Vec<(i64, String)> = (0..5).map(|n| (now + n as i64, line(n))).collect();
-        engine.ingest(LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: warm }], checkpoint: None }).await;
-        let crossing =
-            LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: vec![(now + 5, line(5))] }], checkpoint: None };
+        let (warm, crossing) = super::bench_logs::five_then_sixth(user, &labels, now);
+        engine.ingest(warm).await;
         let fired = Instant::now();
         engine.ingest(crossing).await;
         let arrival = tokio::time::timeout(Duration::from_secs(10), arrived.recv()).await?.ok_or_else(|| anyhow::anyhow!("target gone"))?;

@@ -147,11 +147,8 @@ pub async fn rules(alerts: usize, groups: usize) -> anyhow::Result<()> {
     // committing the alert with its outbox rows.
     let mut latencies = Vec::with_capacity(alerts);
     for user in 0..alerts {
-        let line = |n: usize| format!(r#"{{"user":"u{user}","duration":"4s","n":{n}}}"#);
-        let warm: Vec<(i64, String)> = (0..5).map(|n| (now + n as i64, line(n))).collect();
-        engine.ingest(LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: warm }], checkpoint: None }).await;
-        let crossing =
-            LogBatch { streams: vec![LogStream { labels: labels.clone(), entries: vec![(now + 5, line(5))] }], checkpoint: None };
+        let (warm, crossing) = five_then_sixth(user, &labels, now);
+        engine.ingest(warm).await;
         let started = Instant::now();
         engine.ingest(crossing).await;
         latencies.push(started.elapsed());
@@ -186,6 +183,15 @@ pub async fn rules(alerts: usize, groups: usize) -> anyhow::Result<()> {
     );
     println!("reproduce: cargo build --release -p vigil && target/release/vigil bench rules --alerts {alerts} --groups {groups}");
     Ok(())
+}
+
+/// Five slow requests of `user`, then the sixth that crosses `> 5`: a bench's warm-up
+/// batch and the batch whose handling it measures.
+pub(crate) fn five_then_sixth(user: usize, labels: &Labels, now: i64) -> (LogBatch, LogBatch) {
+    let line = |n: usize| format!(r#"{{"user":"u{user}","duration":"4s","n":{n}}}"#);
+    let warm: Vec<(i64, String)> = (0..5).map(|n| (now + n as i64, line(n))).collect();
+    let batch = |entries| LogBatch { streams: vec![LogStream { labels: labels.clone(), entries }], checkpoint: None };
+    (batch(warm), batch(vec![(now + 5, line(5))]))
 }
 
 fn current_rss_kb() -> u64 {

@@ -129,6 +129,19 @@ fn seed_config(cloud: &Cloud, hook: std::net::SocketAddr, port: u16, notify: &st
     )
 }
 
+/// A fast monitor of the fake API whose outages run `reboot-api` (with `guards`) and
+/// are told to the webhook `hook`.
+fn monitor_config(cloud: &Cloud, hook: std::net::SocketAddr, api: std::net::SocketAddr, port: u16, guards: &str) -> String {
+    format!(
+        "listen: 127.0.0.1:{port}\n\
+         notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
+         actions:\n  reboot-api:\n{}\
+         monitors:\n  - name: fitpay-api\n    url: http://{api}/health\n    interval: 200ms\n    timeout: 150ms\n\
+         \x20   conditions: [\"[STATUS] == 200\", \"[BODY].status == OK\"]\n    notify: [hook]\n    actions: [reboot-api]\n",
+        cloud.action(guards)
+    )
+}
+
 fn append_slow(vigil: &Vigil, count: usize) {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(vigil.dir.path().join("api.log")).expect("log");
@@ -217,16 +230,7 @@ async fn a_second_outage_inside_the_cooldown_is_held() {
     let (received, hook) = receiver().await;
     let (api, address) = fake_api().await;
     let vigil = Vigil::start_with(
-        |port, _| {
-            format!(
-                "listen: 127.0.0.1:{port}\n\
-                 notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
-                 actions:\n  reboot-api:\n{}\
-                 monitors:\n  - name: fitpay-api\n    url: http://{address}/health\n    interval: 200ms\n    timeout: 150ms\n\
-                 \x20   conditions: [\"[STATUS] == 200\", \"[BODY].status == OK\"]\n    notify: [hook]\n    actions: [reboot-api]\n",
-                cloud.action("    cooldown: 1h\n    verify: 20s\n")
-            )
-        },
+        |port, _| monitor_config(&cloud, hook, address, port, "    cooldown: 1h\n    verify: 20s\n"),
         &cloud.env(&cloud.admin),
         &[],
     );
@@ -255,20 +259,8 @@ async fn a_target_that_never_cures_gets_three_attempts_then_a_human() {
     let (received, hook) = receiver().await;
     let (api, address) = fake_api().await;
     api.set_failing(true);
-    let vigil = Vigil::start_with(
-        |port, _| {
-            format!(
-                "listen: 127.0.0.1:{port}\n\
-                 notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
-                 actions:\n  reboot-api:\n{}\
-                 monitors:\n  - name: fitpay-api\n    url: http://{address}/health\n    interval: 200ms\n    timeout: 150ms\n\
-                 \x20   notify: [hook]\n    actions: [reboot-api]\n",
-                cloud.action("    cooldown: 300ms\n    verify: 600ms\n    max-attempts: 3\n    breaker-window: 1h\n")
-            )
-        },
-        &cloud.env(&cloud.admin),
-        &[],
-    );
+    let guards = "    cooldown: 300ms\n    verify: 600ms\n    max-attempts: 3\n    breaker-window: 1h\n";
+    let vigil = Vigil::start_with(|port, _| monitor_config(&cloud, hook, address, port, guards), &cloud.env(&cloud.admin), &[]);
     vigil.wait_for_metric(&outcome("reboot-api", "breaker-open"), 1.0).await;
     wait_until("the escalation", &vigil, || !action_messages(&received, "breaker-open").is_empty()).await;
 
