@@ -350,7 +350,8 @@ async fn a_dry_run_touches_nothing() {
 
 /// Alertmanager's webhook: a bearer token is required; a firing alert routes to an
 /// HTTP action and an exec action (which gets the alert in its environment, not
-/// Vigil's secrets); the resolution verifies them; repeats change nothing.
+/// Vigil's secrets) and to Slack and PagerDuty; the resolution verifies them; repeats
+/// change nothing. Then an action that needs approval, and the kill switch.
 #[tokio::test(flavor = "multi_thread")]
 async fn alertmanager_alerts_drive_http_and_exec_actions() {
     let (received, hook) = receiver().await;
@@ -359,24 +360,29 @@ async fn alertmanager_alerts_drive_http_and_exec_actions() {
             format!(
                 "listen: 127.0.0.1:{port}\n\
                  notifiers:\n  hook:\n    type: webhook\n    url: http://{hook}/hook\n\
+                 \x20 chat:\n    type: slack\n    webhook-url: http://{hook}/hook\n\
+                 \x20 pager:\n    type: pagerduty\n    routing-key: ${{AM_TOKEN}}\n    url: http://{hook}/hook\n\
                  actions:\n\
                  \x20 restart-pod:\n    type: http\n    url: http://{hook}/hook?pod={{{{ $labels.pod }}}}\n    body: '{{\"restart\": \"{{{{ $labels.pod }}}}\"}}'\n    verify: 30s\n\
                  \x20 show-env:\n    type: exec\n    command: [/usr/bin/env]\n\
+                 \x20 drain-node:\n    type: exec\n    command: [/bin/true]\n    approval: required\n\
                  inbound:\n  alertmanager:\n    token: ${{AM_TOKEN}}\n    routes:\n\
-                 \x20     - match: {{alertname: PodStuck}}\n        actions: [restart-pod, show-env]\n        notify: [hook]\n"
+                 \x20     - match: {{alertname: PodStuck}}\n        actions: [restart-pod, show-env]\n        notify: [hook, chat, pager]\n\
+                 \x20     - match: {{alertname: NodeBad}}\n        actions: [drain-node]\n        notify: [hook]\n"
             )
         },
         &[("AM_TOKEN", "am-secret"), ("SMTP_PASSWORD", "never-passed-on")],
         &[],
     );
-    let payload = |status: &str| {
+    let alert = |name: &str, status: &str, starts_at: &str| {
         serde_json::json!({
-            "version": "4", "status": status, "receiver": "vigil", "groupKey": "{}:{alertname=\"PodStuck\"}",
-            "alerts": [{"status": status, "labels": {"alertname": "PodStuck", "pod": "api-7"}, "annotations": {"summary": "api-7 stuck"},
-                        "startsAt": "2026-12-01T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "f00d"}],
+            "version": "4", "status": status, "receiver": "vigil", "groupKey": "{}",
+            "alerts": [{"status": status, "labels": {"alertname": name, "pod": "api-7"}, "annotations": {"summary": "api-7 stuck"},
+                        "startsAt": starts_at, "endsAt": "0001-01-01T00:00:00Z", "fingerprint": format!("f00d-{name}")}],
         })
         .to_string()
     };
+    let payload = |status: &str| alert("PodStuck", status, "2026-12-01T10:00:00Z");
     let post = |body: String, token: &'static str| {
         let url = format!("http://127.0.0.1:{}/api/v1/alertmanager", vigil.port);
         async move {
@@ -411,4 +417,28 @@ async fn alertmanager_alerts_drive_http_and_exec_actions() {
     assert!(env.contains("VIGIL_LABEL_POD=api-7") && env.contains("VIGIL_LABEL_ALERTNAME=PodStuck"), "{env}");
     assert!(!env.contains("never-passed-on") && !env.contains("am-secret"), "Vigil's environment is not passed on:\n{env}");
     assert_eq!(history.len(), 2, "the repeat queued nothing");
+    let bodies: Vec<serde_json::Value> =
+        received.lock().expect("lock").iter().filter_map(|(_, body)| serde_json::from_str(body).ok()).collect();
+    let pages: Vec<&str> =
+        bodies.iter().filter(|body| body["routing_key"] == "am-secret").filter_map(|body| body["event_action"].as_str()).collect();
+    assert_eq!(pages, ["trigger", "resolve"], "PagerDuty: the alert triggers, its resolution resolves; outcomes are not paged");
+    assert!(bodies.iter().any(|body| body["text"].as_str().is_some_and(|text| text.starts_with("*[Vigil] PodStuck"))), "Slack got it");
+
+    // Approval: the action waits for a person, then runs.
+    assert_eq!(post(alert("NodeBad", "firing", "2026-12-01T11:00:00Z"), "am-secret").await.status, Some(200));
+    vigil.wait_for_metric(&outcome("drain-node", "awaiting-approval"), 1.0).await;
+    let waiting = executions(&vigil).into_iter().find(|e| e["action"] == "drain-node").expect("drain-node");
+    assert_eq!(waiting["state"], "awaiting-approval");
+    let (code, stdout, stderr) = vigil.command(&["actions", "approve", &waiting["id"].to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("approved"), "{stdout}");
+    vigil.wait_for_metric(&outcome("drain-node", "executed"), 1.0).await;
+
+    // The kill switch: a new episode is suppressed while actions are paused.
+    assert_eq!(vigil.command(&["actions", "pause"]).0, Some(0));
+    assert_eq!(post(alert("NodeBad", "firing", "2026-12-01T12:00:00Z"), "am-secret").await.status, Some(200));
+    vigil.wait_for_metric(&outcome("drain-node", "suppressed"), 1.0).await;
+    let suppressed = executions(&vigil).into_iter().next().expect("newest");
+    assert!(suppressed["decisions"].as_str().is_some_and(|decisions| decisions.contains("actions are paused")), "{suppressed}");
+    assert_eq!(vigil.command(&["actions", "resume"]).0, Some(0));
 }
