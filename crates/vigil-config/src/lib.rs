@@ -15,5 +15,6 @@ mod raw;
 mod tests;
 
 pub use error::{ConfigError, Location};
-pub use load::{load_file, load_str};
+pub use load::{load_file, load_str, Loader};
+pub use marked_yaml::{Node, Span, Spanned};
 pub use model::*;

@@ -27,29 +27,49 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// Validates config `text` as if read from `path`; `lookup` resolves `${VAR}`.
 pub fn load_str(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
-    let mut loader = Loader { file: path.to_owned(), errors: Vec::new() };
+    let mut loader = Loader::new(path);
     let config = loader.load(text, lookup);
-    match config {
-        Some(config) if loader.errors.is_empty() => Ok(config),
-        _ => {
-            loader.errors.sort_by_key(|error| error.location.as_ref().map(|l| (l.line, l.column)));
-            Err(ConfigErrors(loader.errors))
-        }
-    }
+    loader.finish(config)
 }
 
-struct Loader {
+/// The located-YAML machinery, for other programs' config files (`thumbs.yaml`): parse
+/// into marked nodes with `${VAR}` substituted ([`Loader::parse`]), deserialize
+/// ([`Loader::deserialize`]), validate with [`Loader::error`] at a span, then
+/// [`Loader::finish`] with every error in file order.
+pub struct Loader {
     file: PathBuf,
     errors: Vec<ConfigError>,
 }
 
 impl Loader {
-    fn error(&mut self, span: Option<&Span>, message: impl Into<String>) {
+    pub fn new(file: &Path) -> Loader {
+        Loader { file: file.to_owned(), errors: Vec::new() }
+    }
+
+    /// The file's directory (`.` when it has none), for paths relative to the config.
+    pub fn dir(&self) -> PathBuf {
+        self.file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+    }
+
+    /// Records an error at `span` (or for the whole file).
+    pub fn error(&mut self, span: Option<&Span>, message: impl Into<String>) {
         let location = span.and_then(Location::of);
         self.errors.push(ConfigError { file: self.file.clone(), location, message: message.into() });
     }
 
-    fn load(&mut self, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Config> {
+    /// `value` when no error was recorded, else every error, in file order.
+    pub fn finish<T>(mut self, value: Option<T>) -> Result<T, ConfigErrors> {
+        match value {
+            Some(value) if self.errors.is_empty() => Ok(value),
+            _ => {
+                self.errors.sort_by_key(|error| error.location.as_ref().map(|l| (l.line, l.column)));
+                Err(ConfigErrors(self.errors))
+            }
+        }
+    }
+
+    /// Parses YAML into marked nodes and substitutes `${VAR}` in scalars.
+    pub fn parse(&mut self, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Node> {
         let text = if text.trim().is_empty() { "{}" } else { text };
         let options = LoaderOptions::default().error_on_duplicate_keys(true);
         let mut root = match marked_yaml::parse_yaml_with_options(0, text, options) {
@@ -60,9 +80,11 @@ impl Loader {
             }
         };
         self.interpolate_env(&mut root, lookup);
-        if !self.errors.is_empty() {
-            return None;
-        }
+        self.errors.is_empty().then_some(root)
+    }
+
+    fn load(&mut self, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Config> {
+        let root = self.parse(text, lookup)?;
         let raw: RawConfig = self.deserialize(&root)?;
         let notifiers = self.notifiers(&root);
         let sources = self.sources(&root);
@@ -99,7 +121,9 @@ impl Loader {
         }
     }
 
-    fn deserialize<'de, T: serde::Deserialize<'de>>(&mut self, node: &'de Node) -> Option<T> {
+    /// Deserializes `node`; an error (an unknown key, a wrong type, a missing field) is
+    /// recorded at the place it names.
+    pub fn deserialize<'de, T: serde::Deserialize<'de>>(&mut self, node: &'de Node) -> Option<T> {
         match marked_yaml::from_node(node) {
             Ok(value) => Some(value),
             Err(error) => {
@@ -342,7 +366,7 @@ impl Loader {
     }
 
     /// A whole number of at least 1.
-    fn positive(&mut self, value: Option<&Spanned<i64>>, default: u32, what: &str) -> u32 {
+    pub fn positive(&mut self, value: Option<&Spanned<i64>>, default: u32, what: &str) -> u32 {
         let Some(value) = value else { return default };
         match u32::try_from(**value) {
             Ok(number) if number >= 1 => number,
@@ -489,7 +513,8 @@ impl Loader {
         checked
     }
 
-    fn duration(&mut self, value: Option<&Spanned<String>>, default: Duration) -> Duration {
+    /// A duration such as `5s`, greater than zero; `default` when absent.
+    pub fn duration(&mut self, value: Option<&Spanned<String>>, default: Duration) -> Duration {
         let Some(value) = value else { return default };
         match parse_duration(value) {
             Ok(duration) if !duration.is_zero() => duration,
@@ -561,7 +586,7 @@ impl Loader {
         })
     }
 
-    fn http_url(&mut self, url: &Spanned<String>) -> Option<http::Uri> {
+    pub fn http_url(&mut self, url: &Spanned<String>) -> Option<http::Uri> {
         match url.parse::<http::Uri>() {
             Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => Some(uri),
             _ => {

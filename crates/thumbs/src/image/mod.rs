@@ -1,0 +1,294 @@
+//! The pixel pipeline, one image in, one thumbnail out:
+//! probe the header and check limits → decode (JPEG shrunk in the DCT domain) → crop
+//! and resize (Lanczos3) → apply the EXIF orientation → convert the colour profile to
+//! sRGB → encode. Pure functions over bytes; the queue and the HTTP server call [`thumbnail`].
+
+mod color;
+mod decode;
+pub mod geometry;
+pub mod jpeg;
+mod orient;
+pub mod probe;
+mod resize;
+pub mod ssim;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use probe::InputFormat;
+
+/// Why an image could not be made into a thumbnail. Every variant is permanent: the
+/// same input fails the same way, so a job goes to the dead-letter queue with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageError {
+    /// Not a format thumbs reads, or a variant of one it does not (CMYK JPEG, ...).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The file is damaged: truncated, inconsistent, not what its header says.
+    #[error("corrupt: {0}")]
+    Corrupt(String),
+    /// Over a limit (input bytes, pixels, decoded bytes), checked before decoding.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The encoder refused the pixels.
+    #[error("encoding failed: {0}")]
+    Encode(String),
+}
+
+impl ImageError {
+    /// A short label for metrics and the dead-letter queue.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImageError::Unsupported(_) => "unsupported",
+            ImageError::Corrupt(_) => "corrupt",
+            ImageError::TooLarge(_) => "too_large",
+            ImageError::Encode(_) => "encode",
+        }
+    }
+}
+
+/// What an input may be, checked from its header before anything is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_pixels: u64,
+    pub max_input_bytes: u64,
+    pub max_decoded_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_pixels: 50_000_000, max_input_bytes: 64 * 1024 * 1024, max_decoded_bytes: 512 * 1024 * 1024 }
+    }
+}
+
+/// How the output fills `width`x`height`; see [`geometry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Contain,
+    Cover,
+    Fill,
+}
+
+impl Fit {
+    pub fn parse(text: &str) -> Option<Fit> {
+        match text {
+            "contain" => Some(Fit::Contain),
+            "cover" => Some(Fit::Cover),
+            "fill" => Some(Fit::Fill),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fit::Contain => "contain",
+            Fit::Cover => "cover",
+            Fit::Fill => "fill",
+        }
+    }
+}
+
+/// Formats thumbs writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "jpeg" | "jpg" => Some(Format::Jpeg),
+            "png" => Some(Format::Png),
+            "webp" => Some(Format::Webp),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+        }
+    }
+
+    /// `same`: what an input is written as. GIF (first frame) becomes PNG.
+    pub fn same_as(input: InputFormat) -> Format {
+        match input {
+            InputFormat::Jpeg => Format::Jpeg,
+            InputFormat::Png | InputFormat::Gif => Format::Png,
+            InputFormat::Webp => Format::Webp,
+        }
+    }
+}
+
+/// One thumbnail to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub width: u32,
+    pub height: Option<u32>,
+    pub fit: Fit,
+    /// `None`: the input's own format (see [`Format::same_as`]).
+    pub format: Option<Format>,
+    /// 1-100, for JPEG and WebP.
+    pub quality: u8,
+    /// Keep the input's colour profile's numbers as they are instead of converting to
+    /// sRGB (the profile itself is not embedded in the output).
+    pub keep_profile: bool,
+}
+
+/// Decoded pixels: RGB (3 channels) or RGBA (4), rows top to bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub data: Vec<u8>,
+}
+
+impl Pixels {
+    pub fn expected_len(&self) -> usize {
+        self.width as usize * self.height as usize * usize::from(self.channels)
+    }
+}
+
+/// A finished thumbnail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnail {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub format: Format,
+}
+
+/// Makes one thumbnail of `input`.
+pub fn thumbnail(input: &[u8], spec: &Spec, limits: &Limits) -> Result<Thumbnail, ImageError> {
+    let header = probe::probe(input, limits)?;
+    let orientation = if header.format == InputFormat::Jpeg { jpeg_orientation(input) } else { 1 };
+    let pixels = render(input, &header, orientation, spec, limits)?;
+    let format = spec.format.unwrap_or(Format::same_as(header.format));
+    let bytes = match format {
+        Format::Jpeg => jpeg::encode(&flatten(pixels.clone()), spec.quality)?,
+        Format::Png => encode_png(&pixels)?,
+        Format::Webp => encode_webp(&pixels, spec.quality)?,
+    };
+    Ok(Thumbnail { bytes, width: pixels.width, height: pixels.height, format })
+}
+
+/// Decodes, converts, orients and resizes: the thumbnail's pixels, before encoding.
+pub fn render(input: &[u8], header: &probe::Header, orientation: u16, spec: &Spec, limits: &Limits) -> Result<Pixels, ImageError> {
+    let transposed = orient::transposes(orientation);
+    let (oriented_width, oriented_height) = if transposed { (header.height, header.width) } else { (header.width, header.height) };
+    let plan = geometry::plan(oriented_width, oriented_height, spec.width, spec.height, spec.fit);
+    if u64::from(plan.width) * u64::from(plan.height) > limits.max_pixels {
+        return Err(ImageError::TooLarge(format!("an output of {}x{} is over the pixel limit", plan.width, plan.height)));
+    }
+    let (need_width, need_height) = geometry::needed(&plan, oriented_width, oriented_height);
+    let (need_width, need_height) = if transposed { (need_height, need_width) } else { (need_width, need_height) };
+    let (pixels, icc, orientation) = match header.format {
+        InputFormat::Jpeg => {
+            let scale = jpeg::scale_for(header.width, header.height, need_width, need_height);
+            let decoded = jpeg::decode(input, scale, header.progressive)?;
+            (decoded.pixels, decoded.icc, orientation)
+        }
+        format => decode::decode(input, format, header, limits)?,
+    };
+    // Resize in the stored frame, then turn and convert only the small result. The crop
+    // was planned upright on the full-size source; the decoded image may be smaller.
+    let stored_crop = orient::crop_to_stored(plan.crop, orientation, f64::from(oriented_width), f64::from(oriented_height));
+    let scale_x = f64::from(pixels.width) / f64::from(header.width);
+    let scale_y = f64::from(pixels.height) / f64::from(header.height);
+    let (left, top, width, height) = stored_crop;
+    let crop = (left * scale_x, top * scale_y, width * scale_x, height * scale_y);
+    let (width, height) = if orient::transposes(orientation) { (plan.height, plan.width) } else { (plan.width, plan.height) };
+    let resized = resize::resize(&pixels, crop, width, height)?;
+    let upright = orient::apply(resized, orientation);
+    Ok(match (&icc, spec.keep_profile) {
+        (Some(icc), false) => color::to_srgb(upright, icc),
+        _ => upright,
+    })
+}
+
+/// The EXIF orientation of a JPEG, read from its APP1 segment before decoding (it
+/// decides which way the decoder's scale must fit).
+pub fn jpeg_orientation(input: &[u8]) -> u16 {
+    let mut at = 2;
+    while at + 4 <= input.len() && input[at] == 0xFF {
+        let marker = input[at + 1];
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let length = usize::from(u16::from_be_bytes([input[at + 2], input[at + 3]]));
+        if marker == 0xE1 {
+            if let Some(orientation) = input.get(at + 4..at + 2 + length).and_then(orient::from_exif_segment) {
+                return orientation;
+            }
+        }
+        at += 2 + length;
+    }
+    1
+}
+
+/// The reference the benchmark compares against: the whole image decoded at full size,
+/// oriented and converted like [`render`], resized to `width`x`height` in one Lanczos3
+/// step, without shrink-on-load.
+pub fn reference(input: &[u8], spec: &Spec, limits: &Limits, width: u32, height: u32) -> Result<Pixels, ImageError> {
+    let header = probe::probe(input, limits)?;
+    let orientation = if header.format == InputFormat::Jpeg { jpeg_orientation(input) } else { 1 };
+    let full_size = Spec { width: header.width, height: Some(header.height), fit: Fit::Fill, ..spec.clone() };
+    let full_header = probe::Header { progressive: false, ..header };
+    let (full_width, full_height) =
+        if orient::transposes(orientation) { (header.height, header.width) } else { (header.width, header.height) };
+    let full = render(input, &full_header, orientation, &Spec { width: full_width, height: Some(full_height), ..full_size }, limits)?;
+    let flat = flatten(full);
+    resize::resize(&flat, (0.0, 0.0, f64::from(flat.width), f64::from(flat.height)), width, height)
+}
+
+/// RGBA over white, for formats without alpha.
+fn flatten(pixels: Pixels) -> Pixels {
+    if pixels.channels == 3 {
+        return pixels;
+    }
+    let data = pixels
+        .data
+        .chunks_exact(4)
+        .flat_map(|px| {
+            let alpha = u32::from(px[3]);
+            let over_white = |channel: u8| ((u32::from(channel) * alpha + 255 * (255 - alpha) + 127) / 255) as u8;
+            [over_white(px[0]), over_white(px[1]), over_white(px[2])]
+        })
+        .collect();
+    Pixels { channels: 3, data, ..pixels }
+}
+
+fn encode_png(pixels: &Pixels) -> Result<Vec<u8>, ImageError> {
+    let color = if pixels.channels == 4 { image::ExtendedColorType::Rgba8 } else { image::ExtendedColorType::Rgb8 };
+    let mut out = Vec::with_capacity(pixels.data.len() / 2);
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        &mut out,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    image::ImageEncoder::write_image(encoder, &pixels.data, pixels.width, pixels.height, color)
+        .map_err(|error| ImageError::Encode(format!("PNG: {error}")))?;
+    Ok(out)
+}
+
+fn encode_webp(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, ImageError> {
+    let encoder = if pixels.channels == 4 {
+        webp::Encoder::from_rgba(&pixels.data, pixels.width, pixels.height)
+    } else {
+        webp::Encoder::from_rgb(&pixels.data, pixels.width, pixels.height)
+    };
+    let encoded = encoder.encode_simple(false, f32::from(quality)).map_err(|error| ImageError::Encode(format!("WebP: {error:?}")))?;
+    Ok(encoded.to_vec())
+}

@@ -1,0 +1,159 @@
+//! The pipeline on images made here: sizes and fits, orientation, alpha, GIF, and the
+//! hostile inputs the dead-letter queue is for.
+
+use super::*;
+
+/// A `width`x`height` JPEG whose left half is red and right half blue, so orientation
+/// shows; with `orientation`, an EXIF APP1 segment saying so.
+pub fn jpeg(width: u32, height: u32, orientation: Option<u16>) -> Vec<u8> {
+    let data: Vec<u8> =
+        (0..height).flat_map(|_| (0..width).flat_map(move |x| if x < width / 2 { [220, 20, 20] } else { [20, 20, 220] })).collect();
+    let plain = jpeg::encode(&Pixels { width, height, channels: 3, data }, 90).expect("encode");
+    let Some(orientation) = orientation else { return plain };
+    // TIFF, little-endian, IFD0 with one entry: Orientation (0x0112), SHORT, 1 value.
+    let mut tiff = b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00".to_vec();
+    tiff.extend_from_slice(&orientation.to_le_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&u16::try_from(app1.len() + 2).expect("small").to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn png_rgba(width: u32, height: u32) -> Vec<u8> {
+    let data: Vec<u8> = (0..width * height).flat_map(|i| [0, 128, 255, if i % 2 == 0 { 0 } else { 200 }]).collect();
+    encode_png(&Pixels { width, height, channels: 4, data }).expect("png")
+}
+
+fn spec(width: u32, height: Option<u32>, fit: Fit, format: Option<Format>) -> Spec {
+    Spec { width, height, fit, format, quality: 80, keep_profile: false }
+}
+
+fn decode_output(thumbnail: &Thumbnail) -> Pixels {
+    match thumbnail.format {
+        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false).expect("decode jpeg").pixels,
+        _ => {
+            let image = ::image::load_from_memory(&thumbnail.bytes).expect("decode");
+            let rgba = image.into_rgba8();
+            Pixels { width: rgba.width(), height: rgba.height(), channels: 4, data: rgba.into_raw() }
+        }
+    }
+}
+
+#[test]
+fn outputs_have_exactly_the_planned_size() {
+    let source = jpeg(1600, 1200, None);
+    let cases = [
+        (spec(256, None, Fit::Contain, None), (256, 192), Format::Jpeg),
+        (spec(300, Some(300), Fit::Cover, Some(Format::Webp)), (300, 300), Format::Webp),
+        (spec(300, Some(300), Fit::Contain, Some(Format::Png)), (300, 225), Format::Png),
+        (spec(123, Some(77), Fit::Fill, Some(Format::Jpeg)), (123, 77), Format::Jpeg),
+        (spec(2000, None, Fit::Contain, None), (2000, 1500), Format::Jpeg),
+    ];
+    for (spec, size, format) in cases {
+        let thumbnail = thumbnail(&source, &spec, &Limits::default()).expect("thumbnail");
+        assert_eq!(((thumbnail.width, thumbnail.height), thumbnail.format), (size, format), "{spec:?}");
+        let decoded = decode_output(&thumbnail);
+        assert_eq!((decoded.width, decoded.height), size, "the encoded file has the size too");
+    }
+}
+
+#[test]
+fn exif_orientation_is_applied() {
+    // Stored 400x200, left red; orientation 6 (turn 90° clockwise): upright 200x400 with
+    // red on top.
+    let source = jpeg(400, 200, Some(6));
+    assert_eq!(jpeg_orientation(&source), 6);
+    let thumbnail = thumbnail(&source, &spec(100, None, Fit::Contain, None), &Limits::default()).expect("thumbnail");
+    assert_eq!((thumbnail.width, thumbnail.height), (100, 200));
+    let pixels = decode_output(&thumbnail);
+    let at = |x: u32, y: u32| {
+        let i = ((y * pixels.width + x) * 3) as usize;
+        (pixels.data[i], pixels.data[i + 2])
+    };
+    let (top_red, top_blue) = at(50, 20);
+    let (bottom_red, bottom_blue) = at(50, 180);
+    assert!(top_red > 150 && top_blue < 100, "top is red: {:?}", at(50, 20));
+    assert!(bottom_blue > 150 && bottom_red < 100, "bottom is blue: {:?}", at(50, 180));
+}
+
+#[test]
+fn alpha_is_kept_for_png_and_webp_and_flattened_for_jpeg() {
+    let source = png_rgba(64, 64);
+    let png = thumbnail(&source, &spec(32, None, Fit::Contain, None), &Limits::default()).expect("png");
+    assert_eq!(png.format, Format::Png, "same format as the input");
+    let pixels = decode_output(&png);
+    assert!(pixels.data.chunks_exact(4).any(|px| px[3] < 255), "transparency survives");
+    let webp = thumbnail(&source, &spec(32, None, Fit::Contain, Some(Format::Webp)), &Limits::default()).expect("webp");
+    assert!(decode_output(&webp).data.chunks_exact(4).any(|px| px[3] < 255));
+    let jpeg = thumbnail(&source, &spec(32, None, Fit::Contain, Some(Format::Jpeg)), &Limits::default()).expect("jpeg");
+    assert_eq!(decode_output(&jpeg).channels, 3);
+}
+
+#[test]
+fn an_animated_gif_gives_its_first_frame() {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = ::image::codecs::gif::GifEncoder::new(&mut bytes);
+        for color in [[255u8, 0, 0, 255], [0, 0, 255, 255]] {
+            let frame = ::image::RgbaImage::from_pixel(20, 10, ::image::Rgba(color));
+            encoder.encode_frame(::image::Frame::new(frame)).expect("frame");
+        }
+    }
+    let thumbnail = thumbnail(&bytes, &spec(10, None, Fit::Contain, None), &Limits::default()).expect("gif");
+    assert_eq!((thumbnail.format, thumbnail.width, thumbnail.height), (Format::Png, 10, 5));
+    let pixels = decode_output(&thumbnail);
+    assert!(pixels.data[0] > 200 && pixels.data[2] < 50, "the first frame is red");
+}
+
+#[test]
+fn hostile_inputs_are_refused_with_a_reason() {
+    let good = jpeg(64, 64, None);
+    let mut huge_png = png_rgba(4, 4);
+    huge_png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    huge_png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    // A decompression bomb: 8000x8000 of one colour is a tiny file.
+    let bomb = {
+        let data = vec![0u8; 8000 * 8000 * 3];
+        encode_png(&Pixels { width: 8000, height: 8000, channels: 3, data }).expect("bomb")
+    };
+    let small_limits = Limits { max_pixels: 10_000_000, ..Limits::default() };
+    let cases: &[(&str, Vec<u8>, &str)] = &[
+        ("empty", Vec::new(), "corrupt: empty file"),
+        ("not an image", b"%PDF-1.7 hello".to_vec(), "unsupported: not a JPEG, PNG, GIF or WebP image"),
+        ("truncated JPEG", good[..good.len() / 2].to_vec(), "corrupt: truncated JPEG"),
+        ("garbage after a JPEG header", [&good[..200], &[0u8; 100][..], &[0xFF, 0xD9]].concat(), "corrupt:"),
+        ("100000x100000 PNG", huge_png, "too large: 100000x100000 is 10000.0 MP"),
+        ("decompression bomb", bomb.clone(), "too large: 8000x8000 is 64.0 MP"),
+    ];
+    assert!(bomb.len() < 1_000_000, "192 MB of pixels in under 1 MB on disk: {} bytes", bomb.len());
+    for (what, input, expected) in cases {
+        let error = thumbnail(input, &spec(100, None, Fit::Contain, None), &small_limits).expect_err(what);
+        assert!(error.to_string().starts_with(expected), "{what}: {error}");
+    }
+    let over_bytes = Limits { max_input_bytes: 100, ..Limits::default() };
+    assert_eq!(thumbnail(&good, &spec(10, None, Fit::Contain, None), &over_bytes).expect_err("bytes").kind(), "too_large");
+}
+
+#[test]
+fn dc_only_decoding_of_progressive_jpegs_is_exact() {
+    // A progressive file made by libjpeg's default progressive script.
+    let data: Vec<u8> = (0..512 * 384).flat_map(|i| [(i % 251) as u8, (i / 512 % 256) as u8, ((i * 7) % 256) as u8]).collect();
+    let progressive = {
+        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        compress.set_size(512, 384);
+        compress.set_progressive_mode();
+        let mut started = compress.start_compress(Vec::new()).expect("start");
+        started.write_scanlines(&data).expect("write");
+        started.finish().expect("finish")
+    };
+    let reduced = jpeg::dc_scans_only(&progressive).expect("progressive");
+    assert!(reduced.len() < progressive.len());
+    let whole = jpeg::decode(&progressive, 1, false).expect("whole").pixels;
+    let fast = jpeg::decode(&progressive, 1, true).expect("dc only").pixels;
+    assert_eq!((whole.width, whole.height), (64, 48));
+    assert_eq!(whole, fast, "bit for bit");
+}

@@ -1,0 +1,1 @@
+//! thumbs end to end.
