@@ -18,6 +18,8 @@ pub struct BenchOptions {
     pub rounds: usize,
     /// Also compute SSIM against a Lanczos3 resize of the fully decoded image.
     pub ssim: bool,
+    /// Other tools' thumbnails (same file names, .jpg), scored against the same reference.
+    pub compare: Vec<PathBuf>,
     /// Where to write the thumbnails (for comparing them), if anywhere.
     pub out: Option<PathBuf>,
 }
@@ -81,16 +83,37 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
         peak_rss_mb()
     );
     if options.ssim {
-        let mut scores = Vec::new();
+        let mut ours = Vec::new();
+        let mut theirs: Vec<Vec<f64>> = vec![Vec::new(); options.compare.len()];
         for (path, bytes) in &inputs {
-            match reference_ssim(bytes, &spec, &limits) {
-                Ok(score) => scores.push(score),
-                Err(error) => eprintln!("{}: {error}", path.display()),
+            let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+            let result = (|| -> anyhow::Result<()> {
+                let thumbnail = image::thumbnail(bytes, &spec, &limits)?;
+                let mine = image::jpeg::decode(&thumbnail.bytes, 8, false)?.pixels;
+                let reference = image::reference(bytes, &spec, &limits, mine.width, mine.height)?;
+                ours.push(image::ssim::ssim(&mine, &reference).context("sizes differ")?);
+                for (index, dir) in options.compare.iter().enumerate() {
+                    let other = std::fs::read(dir.join(format!("{stem}.jpg")))?;
+                    let other = image::jpeg::decode(&other, 8, false)?.pixels;
+                    let reference = image::reference(bytes, &spec, &limits, other.width, other.height)?;
+                    theirs[index].push(image::ssim::ssim(&other, &reference).context("sizes differ")?);
+                }
+                Ok(())
+            })();
+            if let Err(error) = result {
+                eprintln!("{}: {error:#}", path.display());
             }
         }
-        scores.sort_by(f64::total_cmp);
-        let mean = scores.iter().sum::<f64>() / scores.len().max(1) as f64;
-        println!("  SSIM against a Lanczos3 resize of the full decode: mean {mean:.4}, min {:.4}", scores.first().copied().unwrap_or(0.0));
+        let summary = |scores: &mut Vec<f64>| {
+            scores.sort_by(f64::total_cmp);
+            (scores.iter().sum::<f64>() / scores.len().max(1) as f64, scores.first().copied().unwrap_or(0.0), scores.len())
+        };
+        let (mean, min, count) = summary(&mut ours);
+        println!("  SSIM against a Lanczos3 resize of the full decode: mean {mean:.4}, min {min:.4} ({count} images)");
+        for (dir, scores) in options.compare.iter().zip(theirs.iter_mut()) {
+            let (mean, min, count) = summary(scores);
+            println!("  SSIM of {}: mean {mean:.4}, min {min:.4} ({count} images)", dir.display());
+        }
     }
     println!(
         "reproduce: cargo build --release -p thumbs && target/release/thumbs bench {} --width {} --threads {threads}{}",
@@ -99,15 +122,6 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
         if options.ssim { " --ssim" } else { "" }
     );
     Ok(())
-}
-
-/// SSIM of the thumbnail (decoded again) against the full image decoded at full size and
-/// resized with Lanczos3 in one step.
-fn reference_ssim(bytes: &[u8], spec: &Spec, limits: &Limits) -> anyhow::Result<f64> {
-    let thumbnail = image::thumbnail(bytes, spec, limits)?;
-    let ours = image::jpeg::decode(&thumbnail.bytes, 8, false)?.pixels;
-    let reference = image::reference(bytes, spec, limits, ours.width, ours.height)?;
-    image::ssim::ssim(&ours, &reference).context("sizes differ")
 }
 
 fn images_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

@@ -14,7 +14,7 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
-pub use error::{ConfigError, Location};
+pub use error::{ConfigError, ConfigErrors, Location};
 pub use load::{load_file, load_str, Loader};
 pub use marked_yaml::{Node, Span, Spanned};
 pub use model::*;
