@@ -5,6 +5,7 @@
 
 mod color;
 mod decode;
+pub mod fixtures;
 pub mod geometry;
 pub mod jpeg;
 mod orient;
@@ -270,7 +271,7 @@ fn flatten(pixels: Pixels) -> Pixels {
     Pixels { channels: 3, data, ..pixels }
 }
 
-fn encode_png(pixels: &Pixels) -> Result<Vec<u8>, ImageError> {
+pub(crate) fn encode_png(pixels: &Pixels) -> Result<Vec<u8>, ImageError> {
     let color = if pixels.channels == 4 { image::ExtendedColorType::Rgba8 } else { image::ExtendedColorType::Rgb8 };
     let mut out = Vec::with_capacity(pixels.data.len() / 2);
     let encoder = image::codecs::png::PngEncoder::new_with_quality(

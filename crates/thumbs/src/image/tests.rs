@@ -1,32 +1,8 @@
 //! The pipeline on images made here: sizes and fits, orientation, alpha, GIF, and the
 //! hostile inputs the dead-letter queue is for.
 
+use super::fixtures::{jpeg, png_rgba};
 use super::*;
-
-/// A `width`x`height` JPEG whose left half is red and right half blue, so orientation
-/// shows; with `orientation`, an EXIF APP1 segment saying so.
-pub fn jpeg(width: u32, height: u32, orientation: Option<u16>) -> Vec<u8> {
-    let data: Vec<u8> =
-        (0..height).flat_map(|_| (0..width).flat_map(move |x| if x < width / 2 { [220, 20, 20] } else { [20, 20, 220] })).collect();
-    let plain = jpeg::encode(&Pixels { width, height, channels: 3, data }, 90).expect("encode");
-    let Some(orientation) = orientation else { return plain };
-    // TIFF, little-endian, IFD0 with one entry: Orientation (0x0112), SHORT, 1 value.
-    let mut tiff = b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00".to_vec();
-    tiff.extend_from_slice(&orientation.to_le_bytes());
-    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
-    out.extend_from_slice(&u16::try_from(app1.len() + 2).expect("small").to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&plain[2..]);
-    out
-}
-
-fn png_rgba(width: u32, height: u32) -> Vec<u8> {
-    let data: Vec<u8> = (0..width * height).flat_map(|i| [0, 128, 255, if i % 2 == 0 { 0 } else { 200 }]).collect();
-    encode_png(&Pixels { width, height, channels: 4, data }).expect("png")
-}
 
 fn spec(width: u32, height: Option<u32>, fit: Fit, format: Option<Format>) -> Spec {
     Spec { width, height, fit, format, quality: 80, keep_profile: false }
@@ -115,11 +91,7 @@ fn hostile_inputs_are_refused_with_a_reason() {
     let mut huge_png = png_rgba(4, 4);
     huge_png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     huge_png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    // A decompression bomb: 8000x8000 of one colour is a tiny file.
-    let bomb = {
-        let data = vec![0u8; 8000 * 8000 * 3];
-        encode_png(&Pixels { width: 8000, height: 8000, channels: 3, data }).expect("bomb")
-    };
+    let bomb = super::fixtures::bomb();
     let small_limits = Limits { max_pixels: 10_000_000, ..Limits::default() };
     let cases: &[(&str, Vec<u8>, &str)] = &[
         ("empty", Vec::new(), "corrupt: empty file"),
