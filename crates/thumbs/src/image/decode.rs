@@ -26,10 +26,10 @@ pub fn decode(input: &[u8], format: InputFormat, header: &Header, limits: &Limit
     let decoded = image::DynamicImage::from_decoder(decoder).map_err(convert)?;
     let pixels = if decoded.color().has_alpha() {
         let rgba = decoded.into_rgba8();
-        Pixels { width: rgba.width(), height: rgba.height(), channels: 4, data: rgba.into_raw() }
+        Pixels::new(rgba.width(), rgba.height(), 4, rgba.into_raw())
     } else {
         let rgb = decoded.into_rgb8();
-        Pixels { width: rgb.width(), height: rgb.height(), channels: 3, data: rgb.into_raw() }
+        Pixels::new(rgb.width(), rgb.height(), 3, rgb.into_raw())
     };
     Ok((pixels, icc, orientation))
 }

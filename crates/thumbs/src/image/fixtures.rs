@@ -8,7 +8,7 @@ use super::{encode_png, jpeg, Pixels};
 pub fn jpeg(width: u32, height: u32, orientation: Option<u16>) -> Vec<u8> {
     let data: Vec<u8> =
         (0..height).flat_map(|_| (0..width).flat_map(move |x| if x < width / 2 { [220, 20, 20] } else { [20, 20, 220] })).collect();
-    let plain = jpeg::encode(&Pixels { width, height, channels: 3, data }, 90).expect("encode");
+    let plain = jpeg::encode(&Pixels::new(width, height, 3, data), 90).expect("encode");
     let Some(orientation) = orientation else { return plain };
     // TIFF, little-endian, IFD0 with one entry: Orientation (0x0112), SHORT, 1 value.
     let mut tiff = b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00".to_vec();
@@ -26,7 +26,7 @@ pub fn jpeg(width: u32, height: u32, orientation: Option<u16>) -> Vec<u8> {
 /// A `width`x`height` PNG with alternating transparent pixels.
 pub fn png_rgba(width: u32, height: u32) -> Vec<u8> {
     let data: Vec<u8> = (0..width * height).flat_map(|i| [0, 128, 255, if i % 2 == 0 { 0 } else { 200 }]).collect();
-    encode_png(&Pixels { width, height, channels: 4, data }).expect("png")
+    encode_png(&Pixels::new(width, height, 4, data)).expect("png")
 }
 
 /// Files that must each land in the dead-letter queue with a reason: (name, bytes).
@@ -48,5 +48,5 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
 /// 1 MB on disk.
 pub fn bomb() -> Vec<u8> {
     let data = vec![0u8; 8000 * 8000 * 3];
-    encode_png(&Pixels { width: 8000, height: 8000, channels: 3, data }).unwrap_or_default()
+    encode_png(&Pixels::new(8000, 8000, 3, data)).unwrap_or_default()
 }

@@ -9,13 +9,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::{ImageError, Pixels};
 
-/// The smallest n (1..=8) with the image scaled by n/8 still at least `need` in both
-/// dimensions.
+/// How much larger than needed the decoder's output must be. The DCT's shrink is a block
+/// average: leaving the last factor of two to Lanczos3 keeps it from aliasing (libvips
+/// keeps the same margin).
+pub const HEADROOM: f64 = 2.0;
+
+/// The smallest n (1..=8) with the image scaled by n/8 still [`HEADROOM`] times `need`
+/// in both dimensions.
 pub fn scale_for(width: u32, height: u32, need_width: u32, need_height: u32) -> u8 {
     (1..=8u8)
         .find(|&n| {
             let scaled = |size: u32| (u64::from(size) * u64::from(n)).div_ceil(8);
-            scaled(width) >= u64::from(need_width) && scaled(height) >= u64::from(need_height)
+            scaled(width) as f64 >= f64::from(need_width) * HEADROOM && scaled(height) as f64 >= f64::from(need_height) * HEADROOM
         })
         .unwrap_or(8)
 }
@@ -44,23 +49,24 @@ pub fn decode(input: &[u8], scale: u8, progressive: bool) -> Result<Decoded, Ima
         decompress.scale(scale);
         // Without the missing AC scans, smoothing would guess them from neighbours.
         decompress.do_block_smoothing(false);
-        let mut started = match decompress.image()? {
-            mozjpeg::Format::RGB(started) | mozjpeg::Format::Gray(started) => started,
-            mozjpeg::Format::CMYK(_) => {
+        // YCbCr stays YCbCr (see `Pixels`); grey is widened to it.
+        let (mut started, gray) = match decompress.color_space() {
+            mozjpeg::ColorSpace::JCS_YCbCr => (decompress.to_colorspace(mozjpeg::ColorSpace::JCS_YCbCr)?, false),
+            mozjpeg::ColorSpace::JCS_GRAYSCALE => (decompress.grayscale()?, true),
+            mozjpeg::ColorSpace::JCS_CMYK | mozjpeg::ColorSpace::JCS_YCCK => {
                 return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "CMYK JPEG"));
             }
+            _ => (decompress.rgb()?, false),
         };
         let (width, height) = (started.width(), started.height());
-        let gray = started.color_space() == mozjpeg::ColorSpace::JCS_GRAYSCALE;
-        let data: Vec<u8> = if gray {
-            let luma: Vec<u8> = started.read_scanlines()?;
-            luma.iter().flat_map(|&value| [value, value, value]).collect()
-        } else {
-            let rgb: Vec<[u8; 3]> = started.read_scanlines()?;
-            rgb.into_iter().flatten().collect()
-        };
+        let ycc = gray || started.color_space() == mozjpeg::ColorSpace::JCS_YCbCr;
+        let mut data: Vec<u8> = started.read_scanlines()?;
+        if gray {
+            data = data.iter().flat_map(|&luma| [luma, 128, 128]).collect();
+        }
         started.finish()?;
-        let pixels = Pixels { width: u32::try_from(width).unwrap_or(0), height: u32::try_from(height).unwrap_or(0), channels: 3, data };
+        let pixels =
+            Pixels { width: u32::try_from(width).unwrap_or(0), height: u32::try_from(height).unwrap_or(0), channels: 3, data, ycc };
         Ok(Decoded { pixels, orientation, icc })
     }));
     match outcome {
@@ -72,10 +78,12 @@ pub fn decode(input: &[u8], scale: u8, progressive: bool) -> Result<Decoded, Ima
     }
 }
 
-/// Encodes RGB pixels as a baseline JPEG at `quality`, libjpeg-turbo's fastest profile.
+/// Encodes RGB or YCbCr pixels as a baseline JPEG at `quality`, libjpeg-turbo's fastest
+/// profile (Annex K tables, 4:2:0).
 pub fn encode(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, ImageError> {
     let outcome = catch_unwind(AssertUnwindSafe(|| -> std::io::Result<Vec<u8>> {
-        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        let color_space = if pixels.ycc { mozjpeg::ColorSpace::JCS_YCbCr } else { mozjpeg::ColorSpace::JCS_RGB };
+        let mut compress = mozjpeg::Compress::new(color_space);
         compress.set_fastest_defaults();
         compress.set_size(pixels.width as usize, pixels.height as usize);
         compress.set_quality(f32::from(quality));
@@ -193,10 +201,11 @@ mod tests {
 
     #[test]
     fn the_smallest_scale_that_keeps_the_needed_size() {
-        assert_eq!(scale_for(4000, 3000, 256, 192), 1, "500x375 is enough");
-        assert_eq!(scale_for(4000, 3000, 1024, 768), 3, "1500x1125; 1000 would be too small");
+        assert_eq!(scale_for(4000, 3000, 200, 150), 1, "500x375: at least twice 200x150");
+        assert_eq!(scale_for(4000, 3000, 256, 192), 2, "1000x750; 500 is less than twice 256");
+        assert_eq!(scale_for(4000, 3000, 1024, 768), 5, "2500x1875");
         assert_eq!(scale_for(4000, 3000, 4000, 3000), 8);
         assert_eq!(scale_for(100, 100, 400, 400), 8, "never upscaled in the decoder");
-        assert_eq!(scale_for(4001, 10, 501, 2), 1, "rounded up as libjpeg does");
+        assert_eq!(scale_for(4001, 80, 250, 5), 1, "501x10, rounded up as libjpeg does");
     }
 }

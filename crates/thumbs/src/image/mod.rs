@@ -147,18 +147,43 @@ pub struct Spec {
     pub keep_profile: bool,
 }
 
-/// Decoded pixels: RGB (3 channels) or RGBA (4), rows top to bottom.
+/// Decoded pixels, rows top to bottom: RGB (3 channels), RGBA (4), or, from a JPEG,
+/// its own YCbCr (3, `ycc`), kept until the end so a JPEG-to-JPEG thumbnail never
+/// converts colour: resizing commutes with the (affine) YCbCr transform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pixels {
     pub width: u32,
     pub height: u32,
     pub channels: u8,
     pub data: Vec<u8>,
+    pub ycc: bool,
 }
 
 impl Pixels {
+    /// RGB or RGBA pixels.
+    pub fn new(width: u32, height: u32, channels: u8, data: Vec<u8>) -> Pixels {
+        Pixels { width, height, channels, data, ycc: false }
+    }
+
     pub fn expected_len(&self) -> usize {
         self.width as usize * self.height as usize * usize::from(self.channels)
+    }
+
+    /// The same pixels as RGB (JFIF's full-range BT.601 YCbCr, as libjpeg converts).
+    pub fn into_rgb(self) -> Pixels {
+        if !self.ycc {
+            return self;
+        }
+        let clamp = |value: f32| value.round().clamp(0.0, 255.0) as u8;
+        let data = self
+            .data
+            .chunks_exact(3)
+            .flat_map(|px| {
+                let (y, cb, cr) = (f32::from(px[0]), f32::from(px[1]) - 128.0, f32::from(px[2]) - 128.0);
+                [clamp(y + 1.402 * cr), clamp(y - 0.344_136 * cb - 0.714_136 * cr), clamp(y + 1.772 * cb)]
+            })
+            .collect();
+        Pixels { data, ycc: false, ..self }
     }
 }
 
@@ -179,8 +204,8 @@ pub fn thumbnail(input: &[u8], spec: &Spec, limits: &Limits) -> Result<Thumbnail
     let format = spec.format.unwrap_or(Format::same_as(header.format));
     let bytes = match format {
         Format::Jpeg => jpeg::encode(&flatten(pixels.clone()), spec.quality)?,
-        Format::Png => encode_png(&pixels)?,
-        Format::Webp => encode_webp(&pixels, spec.quality)?,
+        Format::Png => encode_png(&pixels.clone().into_rgb())?,
+        Format::Webp => encode_webp(&pixels.clone().into_rgb(), spec.quality)?,
     };
     Ok(Thumbnail { bytes, width: pixels.width, height: pixels.height, format })
 }
@@ -214,7 +239,7 @@ pub fn render(input: &[u8], header: &probe::Header, orientation: u16, spec: &Spe
     let resized = resize::resize(&pixels, crop, width, height)?;
     let upright = orient::apply(resized, orientation);
     Ok(match (&icc, spec.keep_profile) {
-        (Some(icc), false) => color::to_srgb(upright, icc),
+        (Some(icc), false) => color::to_srgb(upright.into_rgb(), icc),
         _ => upright,
     })
 }
@@ -256,7 +281,7 @@ pub fn reference(input: &[u8], spec: &Spec, limits: &Limits, width: u32, height:
 
 /// RGBA over white, for formats without alpha.
 fn flatten(pixels: Pixels) -> Pixels {
-    if pixels.channels == 3 {
+    if pixels.channels == 3 || pixels.ycc {
         return pixels;
     }
     let data = pixels

@@ -64,7 +64,7 @@ pub fn apply(pixels: Pixels, orientation: u16) -> Pixels {
             data[to..to + channels].copy_from_slice(&pixels.data[from..from + channels]);
         }
     }
-    Pixels { width: out_w as u32, height: out_h as u32, channels: pixels.channels, data }
+    Pixels { width: out_w as u32, height: out_h as u32, data, ..pixels }
 }
 
 #[cfg(test)]
@@ -73,7 +73,7 @@ mod tests {
 
     /// A 3x2 image whose pixels are their own indices.
     fn sample() -> Pixels {
-        Pixels { width: 3, height: 2, channels: 1, data: vec![0, 1, 2, 3, 4, 5] }
+        Pixels::new(3, 2, 1, vec![0, 1, 2, 3, 4, 5])
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub fn ssim(a: &Pixels, b: &Pixels) -> Option<f64> {
 }
 
 fn luma(pixels: &Pixels) -> Vec<f64> {
+    if pixels.ycc {
+        return pixels.data.chunks_exact(3).map(|px| f64::from(px[0])).collect();
+    }
     pixels
         .data
         .chunks_exact(usize::from(pixels.channels))
@@ -50,7 +53,7 @@ mod tests {
     #[test]
     fn identical_is_one_and_noise_is_less() {
         let data: Vec<u8> = (0..32 * 32 * 3).map(|i| (i * 7 % 251) as u8).collect();
-        let a = Pixels { width: 32, height: 32, channels: 3, data };
+        let a = Pixels::new(32, 32, 3, data);
         assert!((ssim(&a, &a).expect("ssim") - 1.0).abs() < 1e-9);
         let noisy = Pixels { data: a.data.iter().map(|v| v.wrapping_add(40)).collect(), ..a.clone() };
         assert!(ssim(&a, &noisy).expect("ssim") < 0.99);

@@ -10,11 +10,11 @@ fn spec(width: u32, height: Option<u32>, fit: Fit, format: Option<Format>) -> Sp
 
 fn decode_output(thumbnail: &Thumbnail) -> Pixels {
     match thumbnail.format {
-        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false).expect("decode jpeg").pixels,
+        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false).expect("decode jpeg").pixels.into_rgb(),
         _ => {
             let image = ::image::load_from_memory(&thumbnail.bytes).expect("decode");
             let rgba = image.into_rgba8();
-            Pixels { width: rgba.width(), height: rgba.height(), channels: 4, data: rgba.into_raw() }
+            Pixels::new(rgba.width(), rgba.height(), 4, rgba.into_raw())
         }
     }
 }
@@ -127,5 +127,6 @@ fn dc_only_decoding_of_progressive_jpegs_is_exact() {
     let whole = jpeg::decode(&progressive, 1, false).expect("whole").pixels;
     let fast = jpeg::decode(&progressive, 1, true).expect("dc only").pixels;
     assert_eq!((whole.width, whole.height), (64, 48));
+    assert!(whole.ycc, "JPEG pixels stay YCbCr");
     assert_eq!(whole, fast, "bit for bit");
 }
