@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use vigil_config::{ConfigError, ConfigErrors, Loader, Secret, Spanned};
+use vigil_config::{ConfigErrors, Loader, Secret, Spanned};
 
 use crate::image::{Fit, Format, Limits};
 
@@ -150,10 +150,7 @@ pub struct Config {
 }
 
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        ConfigErrors(vec![ConfigError { file: path.to_owned(), location: None, message: format!("cannot read config: {error}") }])
-    })?;
-    load_str(path, &text, &|name| std::env::var(name).ok())
+    load_str(path, &vigil_config::read_file(path)?, &|name| std::env::var(name).ok())
 }
 
 pub fn load_str(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {

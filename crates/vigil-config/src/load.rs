@@ -19,10 +19,14 @@ use crate::raw::*;
 
 /// Reads and validates the config at `path`, with `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    load_str(path, &read_file(path)?, &|name| std::env::var(name).ok())
+}
+
+/// A config file's text, or the error saying why it cannot be read.
+pub fn read_file(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|error| {
         ConfigErrors(vec![ConfigError { file: path.to_owned(), location: None, message: format!("cannot read config: {error}") }])
-    })?;
-    load_str(path, &text, &|name| std::env::var(name).ok())
+    })
 }
 
 /// Validates config `text` as if read from `path`; `lookup` resolves `${VAR}`.
