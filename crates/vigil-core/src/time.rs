@@ -31,6 +31,29 @@ impl Timestamp {
         Timestamp(self.0.saturating_sub(millis))
     }
 
+    /// Reads RFC 3339 with `Z` or a `±HH:MM` offset, fractions optional
+    /// (`2026-11-22T11:00:00.5+01:00`).
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let text = text.trim();
+        let (base, offset_minutes) = if let Some(base) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
+            (base, 0)
+        } else {
+            let split = text.len().checked_sub(6)?;
+            let (base, offset) = text.split_at(split);
+            let sign = match offset.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let hours: i64 = offset.get(1..3)?.parse().ok()?;
+            let minutes: i64 = offset.get(4..6)?.parse().ok()?;
+            (base, sign * (hours * 60 + minutes))
+        };
+        let utc = humantime::parse_rfc3339_weak(base).ok()?;
+        let millis = i64::try_from(utc.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
+        Some(Timestamp(millis - offset_minutes * 60_000))
+    }
+
     /// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-22T10:00:00.000Z`.
     pub fn to_rfc3339(self) -> String {
         let system_time = if self.0 >= 0 {
@@ -59,12 +82,9 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
         }
         match Written::deserialize(deserializer)? {
             Written::Millis(millis) => Ok(Timestamp(millis)),
-            Written::Text(text) => humantime::parse_rfc3339_weak(text.trim_end_matches('Z'))
-                .ok()
-                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-                .and_then(|since| i64::try_from(since.as_millis()).ok())
-                .map(Timestamp)
-                .ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp `{text}`"))),
+            Written::Text(text) => {
+                Timestamp::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom(format!("invalid timestamp `{text}`")))
+            }
         }
     }
 }

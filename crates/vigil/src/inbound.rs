@@ -108,7 +108,7 @@ impl Inbound {
                 received.unrouted += 1;
                 continue;
             };
-            let starts_at = parse_time(&alert.starts_at).unwrap_or(now);
+            let starts_at = Timestamp::parse_rfc3339(&alert.starts_at).unwrap_or(now);
             let name = alert.labels.get("alertname").cloned().unwrap_or_else(|| "alert".to_owned());
             let fingerprint = if alert.fingerprint.is_empty() { fingerprint(&alert.labels) } else { alert.fingerprint.clone() };
             let firing = alert.status == "firing";
@@ -166,22 +166,6 @@ impl Inbound {
     }
 }
 
-/// Alertmanager's RFC 3339 times, with or without fractions and offsets.
-fn parse_time(text: &str) -> Option<Timestamp> {
-    let (base, offset_minutes) = match text.strip_suffix('Z') {
-        Some(base) => (base, 0),
-        None => {
-            let split = text.len().checked_sub(6)?;
-            let (base, offset) = text.split_at(split);
-            let sign = if offset.starts_with('-') { -1 } else { 1 };
-            (base, sign * (offset.get(1..3)?.parse::<i64>().ok()? * 60 + offset.get(4..6)?.parse::<i64>().ok()?))
-        }
-    };
-    let time = humantime::parse_rfc3339_weak(base).ok()?;
-    let millis = i64::try_from(time.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
-    Some(Timestamp(millis - offset_minutes * 60_000))
-}
-
 /// A stable fingerprint of a label set, for senders that do not send one.
 fn fingerprint(labels: &BTreeMap<String, String>) -> String {
     use sha2::Digest;
@@ -195,10 +179,10 @@ mod tests {
 
     #[test]
     fn alertmanager_times_parse() {
-        assert_eq!(parse_time("2026-11-22T10:00:00Z"), Some(Timestamp(1_795_341_600_000)));
-        assert_eq!(parse_time("2026-11-22T10:00:00.5Z"), Some(Timestamp(1_795_341_600_500)));
-        assert_eq!(parse_time("2026-11-22T11:00:00+01:00"), Some(Timestamp(1_795_341_600_000)));
-        assert_eq!(parse_time("soon"), None);
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-22T10:00:00Z"), Some(Timestamp(1_795_341_600_000)));
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-22T10:00:00.5Z"), Some(Timestamp(1_795_341_600_500)));
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-22T11:00:00+01:00"), Some(Timestamp(1_795_341_600_000)));
+        assert_eq!(Timestamp::parse_rfc3339("soon"), None);
     }
 
     #[test]

@@ -270,11 +270,10 @@ pub fn jpeg_orientation(input: &[u8]) -> u16 {
 pub fn reference(input: &[u8], spec: &Spec, limits: &Limits, width: u32, height: u32) -> Result<Pixels, ImageError> {
     let header = probe::probe(input, limits)?;
     let orientation = if header.format == InputFormat::Jpeg { jpeg_orientation(input) } else { 1 };
-    let full_size = Spec { width: header.width, height: Some(header.height), fit: Fit::Fill, ..spec.clone() };
-    let full_header = probe::Header { progressive: false, ..header };
     let (full_width, full_height) =
         if orient::transposes(orientation) { (header.height, header.width) } else { (header.width, header.height) };
-    let full = render(input, &full_header, orientation, &Spec { width: full_width, height: Some(full_height), ..full_size }, limits)?;
+    let full_size = Spec { width: full_width, height: Some(full_height), fit: Fit::Fill, ..spec.clone() };
+    let full = render(input, &header, orientation, &full_size, limits)?;
     let flat = flatten(full);
     resize::resize(&flat, (0.0, 0.0, f64::from(flat.width), f64::from(flat.height)), width, height)
 }

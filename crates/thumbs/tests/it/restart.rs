@@ -9,26 +9,16 @@ use crate::helpers::{local_config, metric, wait_until};
 
 fn spawn(dir: &std::path::Path, port: u16, run: usize) -> Child {
     let log = std::fs::File::create(dir.join(format!("run-{run}.log"))).expect("log");
-    Command::new(env!("CARGO_BIN_EXE_thumbs"))
+    let child = Command::new(env!("CARGO_BIN_EXE_thumbs"))
         .args(["run", "-c"])
         .arg(dir.join("thumbs.yaml"))
         .env("THUMBS_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("spawn thumbs")
-        .tap_port(port)
-}
-
-trait TapPort {
-    fn tap_port(self, port: u16) -> Self;
-}
-
-impl TapPort for Child {
-    fn tap_port(self, port: u16) -> Self {
-        assert!(vigil_testkit::wait_for_port(port, crate::helpers::WAIT), "thumbs did not listen on {port}");
-        self
-    }
+        .expect("spawn thumbs");
+    assert!(vigil_testkit::wait_for_port(port, crate::helpers::WAIT), "thumbs did not listen on {port}");
+    child
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -184,7 +184,12 @@ async fn from_instance_role(http: &HttpClient, endpoint: &str) -> Result<Credent
     }
     let parsed: RoleCredentials =
         serde_json::from_str(&document).map_err(|_| format!("instance role `{role}`: unreadable credentials document"))?;
-    let expires_at = parsed.expiration.as_deref().and_then(|text| humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).ok());
+    let expires_at = parsed
+        .expiration
+        .as_deref()
+        .and_then(vigil_core::Timestamp::parse_rfc3339)
+        .and_then(|at| u64::try_from(at.0).ok())
+        .map(|millis| std::time::UNIX_EPOCH + Duration::from_millis(millis));
     Ok(Credentials {
         access_key_id: parsed.access_key_id,
         secret_access_key: Secret::new(parsed.secret_access_key),

@@ -34,7 +34,11 @@ pub fn event_time(line: &str, fields: &TimeFields) -> Option<i64> {
     // Reading stops at the first candidate field in the line: the event time is usually
     // the first field, so the rest of the line is not read twice.
     let (_, text) = json::first_of(line, &fields.names)?;
-    text.parse::<f64>().ok().filter(|value| value.is_finite()).map(unix_to_millis).or_else(|| rfc3339_millis(&text))
+    text.parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite())
+        .map(unix_to_millis)
+        .or_else(|| vigil_core::Timestamp::parse_rfc3339(&text).map(|at| at.0))
 }
 
 fn unix_to_millis(value: f64) -> i64 {
@@ -48,28 +52,6 @@ fn unix_to_millis(value: f64) -> i64 {
         value * 1e3
     };
     millis as i64
-}
-
-/// RFC 3339 with `Z` or a `±HH:MM` offset.
-fn rfc3339_millis(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (base, offset_minutes) = if let Some(base) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
-        (base, 0)
-    } else {
-        let split = text.len().checked_sub(6)?;
-        let (base, offset) = text.split_at(split);
-        let sign = match offset.as_bytes().first()? {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
-        };
-        let hours: i64 = offset.get(1..3)?.parse().ok()?;
-        let minutes: i64 = offset.get(4..6)?.parse().ok()?;
-        (base, sign * (hours * 60 + minutes))
-    };
-    let utc = humantime::parse_rfc3339_weak(base).ok()?;
-    let millis = utc.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
-    Some(millis - offset_minutes * 60_000)
 }
 
 #[cfg(test)]
