@@ -7,7 +7,9 @@ mod color;
 mod decode;
 pub mod fixtures;
 pub mod geometry;
+mod idct;
 pub mod jpeg;
+mod libjpeg;
 mod orient;
 pub mod probe;
 mod resize;
@@ -201,13 +203,14 @@ pub fn thumbnail(input: &[u8], spec: &Spec, limits: &Limits) -> Result<Thumbnail
     let header = probe::probe(input, limits)?;
     let orientation = if header.format == InputFormat::Jpeg { jpeg_orientation(input) } else { 1 };
     let pixels = render(input, &header, orientation, spec, limits)?;
+    let (width, height) = (pixels.width, pixels.height);
     let format = spec.format.unwrap_or(Format::same_as(header.format));
     let bytes = match format {
-        Format::Jpeg => jpeg::encode(&flatten(pixels.clone()), spec.quality)?,
-        Format::Png => encode_png(&pixels.clone().into_rgb())?,
-        Format::Webp => encode_webp(&pixels.clone().into_rgb(), spec.quality)?,
+        Format::Jpeg => jpeg::encode(&flatten(pixels), spec.quality)?,
+        Format::Png => encode_png(&pixels.into_rgb())?,
+        Format::Webp => encode_webp(&pixels.into_rgb(), spec.quality)?,
     };
-    Ok(Thumbnail { bytes, width: pixels.width, height: pixels.height, format })
+    Ok(Thumbnail { bytes, width, height, format })
 }
 
 /// Decodes, converts, orients and resizes: the thumbnail's pixels, before encoding.
@@ -247,21 +250,7 @@ pub fn render(input: &[u8], header: &probe::Header, orientation: u16, spec: &Spe
 /// The EXIF orientation of a JPEG, read from its APP1 segment before decoding (it
 /// decides which way the decoder's scale must fit).
 pub fn jpeg_orientation(input: &[u8]) -> u16 {
-    let mut at = 2;
-    while at + 4 <= input.len() && input[at] == 0xFF {
-        let marker = input[at + 1];
-        if marker == 0xDA || marker == 0xD9 {
-            break;
-        }
-        let length = usize::from(u16::from_be_bytes([input[at + 2], input[at + 3]]));
-        if marker == 0xE1 {
-            if let Some(orientation) = input.get(at + 4..at + 2 + length).and_then(orient::from_exif_segment) {
-                return orientation;
-            }
-        }
-        at += 2 + length;
-    }
-    1
+    jpeg::app_segments(input, 0xE1).into_iter().find_map(orient::from_exif_segment).unwrap_or(1)
 }
 
 /// The reference the benchmark compares against: the whole image decoded at full size,

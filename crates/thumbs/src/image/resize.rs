@@ -19,5 +19,5 @@ pub fn resize(pixels: &Pixels, crop: (f64, f64, f64, f64), width: u32, height: u
     let (crop_width, crop_height) = (crop_width.clamp(1.0, w - left), crop_height.clamp(1.0, h - top));
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)).crop(left, top, crop_width, crop_height);
     Resizer::new().resize(&source, &mut target, &options).map_err(|error| ImageError::Encode(format!("resize: {error}")))?;
-    Ok(Pixels { width, height, data: target.into_vec(), ..pixels.clone() })
+    Ok(Pixels { width, height, channels: pixels.channels, data: target.into_vec(), ycc: pixels.ycc })
 }

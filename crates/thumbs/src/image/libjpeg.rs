@@ -1,0 +1,321 @@
+//! A JPEG decoder over libjpeg-turbo's C library (`mozjpeg-sys`), with its 2x2, 4x4 and
+//! 8x8 inverse DCTs replaced by [`super::idct`] when the image is scaled down.
+//!
+//! libjpeg picks an IDCT per component when decompression starts and keeps the choice in
+//! its `jpeg_inverse_dct` object, which the library lets an application replace (the
+//! IJG's documented way to substitute modules) but `mozjpeg-sys` does not expose. We
+//! find it as the fourth-from-last field of `jpeg_decompress_struct` (the last four are
+//! always `idct`, `upsample`, `cconvert` and `cquantize` pointers) and change only the
+//! entries that point at libjpeg's own `jpeg_idct_2x2`, `jpeg_idct_4x4` or
+//! `jpeg_idct_islow`: anything else there and nothing is replaced.
+//!
+//! Errors: libjpeg's `error_exit` here unwinds with the library's message; the caller
+//! runs [`decode`] inside `catch_unwind`, and `Drop` releases libjpeg's memory.
+
+#![allow(unsafe_code, reason = "FFI to libjpeg: the only unsafe code in the workspace")]
+
+use std::ffi::c_void;
+use std::mem::size_of;
+use std::os::raw::{c_int, c_ulong};
+
+use mozjpeg_sys as ffi;
+
+use super::idct;
+use super::ImageError;
+
+/// What libjpeg produced: `components` bytes per pixel in its output colour space.
+pub struct Output {
+    pub width: u32,
+    pub height: u32,
+    pub components: u8,
+    pub color: ffi::J_COLOR_SPACE,
+    pub data: Vec<u8>,
+    /// Whether the scaled IDCTs were replaced (false at full size or if not found).
+    #[cfg(test)]
+    pub fast_idct: bool,
+}
+
+type InverseDct = unsafe extern "C-unwind" fn(
+    cinfo: *mut ffi::jpeg_decompress_struct,
+    compptr: *mut ffi::jpeg_component_info,
+    coefficients: *mut i16,
+    output: *mut *mut u8,
+    output_col: ffi::JDIMENSION,
+);
+
+/// libjpeg's `struct jpeg_inverse_dct` (jpegint.h); `MAX_COMPONENTS` is 10.
+#[repr(C)]
+struct InverseDctModule {
+    start_pass: Option<unsafe extern "C-unwind" fn(*mut ffi::jpeg_decompress_struct)>,
+    inverse_dct: [Option<InverseDct>; 10],
+}
+
+extern "C-unwind" {
+    fn jpeg_idct_2x2(
+        cinfo: *mut ffi::jpeg_decompress_struct,
+        compptr: *mut ffi::jpeg_component_info,
+        coefficients: *mut i16,
+        output: *mut *mut u8,
+        output_col: ffi::JDIMENSION,
+    );
+    fn jpeg_idct_4x4(
+        cinfo: *mut ffi::jpeg_decompress_struct,
+        compptr: *mut ffi::jpeg_component_info,
+        coefficients: *mut i16,
+        output: *mut *mut u8,
+        output_col: ffi::JDIMENSION,
+    );
+    fn jpeg_idct_islow(
+        cinfo: *mut ffi::jpeg_decompress_struct,
+        compptr: *mut ffi::jpeg_component_info,
+        coefficients: *mut i16,
+        output: *mut *mut u8,
+        output_col: ffi::JDIMENSION,
+    );
+}
+
+/// One libjpeg decompressor; destroyed on drop, also when a libjpeg error unwinds.
+struct Decompressor {
+    cinfo: Box<ffi::jpeg_decompress_struct>,
+    _errors: Box<ffi::jpeg_error_mgr>,
+}
+
+impl Decompressor {
+    fn new() -> Decompressor {
+        // SAFETY: both structs are plain C data for which all-zero is the state libjpeg
+        // expects before `jpeg_std_error` and `jpeg_CreateDecompress` fill them in.
+        unsafe {
+            let mut errors: Box<ffi::jpeg_error_mgr> = Box::new(std::mem::zeroed());
+            ffi::jpeg_std_error(&mut errors);
+            errors.error_exit = Some(unwind_on_error);
+            errors.emit_message = Some(ignore_warning);
+            let mut cinfo: Box<ffi::jpeg_decompress_struct> = Box::new(std::mem::zeroed());
+            cinfo.common.err = &mut *errors;
+            ffi::jpeg_create_decompress(&mut *cinfo);
+            Decompressor { cinfo, _errors: errors }
+        }
+    }
+}
+
+impl Drop for Decompressor {
+    fn drop(&mut self) {
+        // SAFETY: created in `new`; destroying also frees whatever a failed decode left.
+        unsafe { ffi::jpeg_destroy_decompress(&mut self.cinfo) }
+    }
+}
+
+extern "C-unwind" fn unwind_on_error(cinfo: &mut ffi::jpeg_common_struct) {
+    let mut buffer = [0u8; 80];
+    // SAFETY: `err` is the manager set in `Decompressor::new`; `format_message` writes
+    // at most JMSG_LENGTH_MAX (80) bytes, NUL-terminated.
+    let message = unsafe {
+        match (*cinfo.err).format_message {
+            Some(format) => {
+                let format: unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, *mut u8) = std::mem::transmute(format);
+                format(cinfo, buffer.as_mut_ptr());
+                let end = buffer.iter().position(|&byte| byte == 0).unwrap_or(buffer.len());
+                String::from_utf8_lossy(&buffer[..end]).into_owned()
+            }
+            None => format!("libjpeg error {}", (*cinfo.err).msg_code),
+        }
+    };
+    std::panic::resume_unwind(Box::new(message));
+}
+
+extern "C-unwind" fn ignore_warning(_cinfo: &mut ffi::jpeg_common_struct, _level: c_int) {}
+
+/// Decodes `input` scaled by `scale`/8, to YCbCr when the file is YCbCr, grey when grey,
+/// RGB otherwise; CMYK is refused.
+///
+/// Panics (unwinds) with libjpeg's message on a fatal error.
+pub fn decode(input: &[u8], scale: u8) -> Result<Output, ImageError> {
+    let mut decompressor = Decompressor::new();
+    let cinfo = &mut *decompressor.cinfo;
+    // SAFETY: `input` outlives the decompressor (dropped at the end of this function);
+    // every call follows libjpeg's documented order: source, header, parameters,
+    // start, scanlines, finish.
+    unsafe {
+        ffi::jpeg_mem_src(cinfo, input.as_ptr(), input.len() as c_ulong);
+        ffi::jpeg_read_header(cinfo, 1);
+        cinfo.out_color_space = match cinfo.jpeg_color_space {
+            ffi::J_COLOR_SPACE::JCS_YCbCr => ffi::J_COLOR_SPACE::JCS_YCbCr,
+            ffi::J_COLOR_SPACE::JCS_GRAYSCALE => ffi::J_COLOR_SPACE::JCS_GRAYSCALE,
+            ffi::J_COLOR_SPACE::JCS_CMYK | ffi::J_COLOR_SPACE::JCS_YCCK => {
+                return Err(ImageError::Unsupported("CMYK JPEG".to_owned()));
+            }
+            _ => ffi::J_COLOR_SPACE::JCS_RGB,
+        };
+        cinfo.scale_num = u32::from(scale.clamp(1, 8));
+        cinfo.scale_denom = 8;
+        // Without the missing AC scans (see `jpeg::dc_scans_only`), smoothing would
+        // guess them from neighbours.
+        cinfo.do_block_smoothing = 0;
+        ffi::jpeg_start_decompress(cinfo);
+        let fast_idct = scale < 8 && replace_idcts(cinfo);
+        let (width, height) = (cinfo.output_width, cinfo.output_height);
+        let components = cinfo.output_components as usize;
+        let stride = width as usize * components;
+        let mut data = vec![0u8; stride * height as usize];
+        let base = data.as_mut_ptr();
+        while cinfo.output_scanline < height {
+            let first = cinfo.output_scanline as usize;
+            let mut rows: Vec<*mut u8> = (first..(first + 16).min(height as usize)).map(|row| base.add(row * stride)).collect();
+            let read = ffi::jpeg_read_scanlines(cinfo, rows.as_mut_ptr(), rows.len() as u32);
+            if read == 0 {
+                std::panic::resume_unwind(Box::new("libjpeg stopped before the last row".to_owned()));
+            }
+        }
+        ffi::jpeg_finish_decompress(cinfo);
+        #[cfg(not(test))]
+        let _ = fast_idct;
+        Ok(Output {
+            width,
+            height,
+            components: components as u8,
+            color: cinfo.out_color_space,
+            data,
+            #[cfg(test)]
+            fast_idct,
+        })
+    }
+}
+
+/// Points the components' 2x2, 4x4 and 8x8 IDCTs at ours; false when libjpeg's module
+/// does not look as expected (then nothing is changed).
+///
+/// # Safety
+/// `cinfo` must be between `jpeg_start_decompress` and the first scanline read.
+unsafe fn replace_idcts(cinfo: &mut ffi::jpeg_decompress_struct) -> bool {
+    let pointers = size_of::<ffi::jpeg_decompress_struct>() / size_of::<*mut c_void>();
+    // SAFETY: the struct ends with four pointer fields (idct, upsample, cconvert,
+    // cquantize), so it is pointer-aligned and its fourth-from-last word is `idct`.
+    let module = unsafe { *(cinfo as *mut ffi::jpeg_decompress_struct as *mut *mut InverseDctModule).add(pointers - 4) };
+    if module.is_null() {
+        return false;
+    }
+    let components = usize::try_from(cinfo.num_components).unwrap_or(0).min(10);
+    let ours = |method: InverseDct| -> Option<InverseDct> {
+        let known: [(InverseDct, InverseDct); 3] = [(jpeg_idct_2x2, idct_2x2), (jpeg_idct_4x4, idct_4x4), (jpeg_idct_islow, idct_8x8)];
+        known.into_iter().find(|(theirs, _)| std::ptr::fn_addr_eq(method, *theirs)).map(|(_, ours)| ours)
+    };
+    // SAFETY: `module` is libjpeg's live IDCT object; its table has MAX_COMPONENTS entries.
+    let table = unsafe { &mut (*module).inverse_dct };
+    // Every entry must be a function libjpeg could have chosen for this image: a known
+    // IDCT (replaced) or another scaled one (kept). A null entry means the layout is
+    // not what we think: change nothing.
+    if table[..components].iter().any(Option::is_none) {
+        return false;
+    }
+    for entry in &mut table[..components] {
+        if let Some(replacement) = entry.and_then(ours) {
+            *entry = Some(replacement);
+        }
+    }
+    true
+}
+
+/// Shared body of the replacements: dequantise with the component's table (natural
+/// order, as libjpeg latched it for this component) and write N rows of N pixels.
+///
+/// # Safety
+/// Called by libjpeg with a valid component, a 64-coefficient block and N output rows
+/// each with room for N pixels from `output_col`.
+unsafe fn scaled_idct<const N: usize>(
+    compptr: *mut ffi::jpeg_component_info,
+    coefficients: *mut i16,
+    output: *mut *mut u8,
+    output_col: ffi::JDIMENSION,
+    transform: impl Fn(&[i16; 64], &[u16; 64]) -> [[u8; N]; N],
+) {
+    // SAFETY: per the contract above.
+    unsafe {
+        let table = (*compptr).quant_table;
+        let quant = if table.is_null() { &[0u16; 64] } else { &(*table).quantval };
+        let pixels = transform(&*(coefficients as *const [i16; 64]), quant);
+        for (y, row) in pixels.iter().enumerate() {
+            let out = (*output.add(y)).add(output_col as usize);
+            std::ptr::copy_nonoverlapping(row.as_ptr(), out, N);
+        }
+    }
+}
+
+unsafe extern "C-unwind" fn idct_2x2(
+    _cinfo: *mut ffi::jpeg_decompress_struct,
+    compptr: *mut ffi::jpeg_component_info,
+    coefficients: *mut i16,
+    output: *mut *mut u8,
+    output_col: ffi::JDIMENSION,
+) {
+    unsafe { scaled_idct(compptr, coefficients, output, output_col, |coefficients, quant| idct::idct(coefficients, quant, &idct::BASIS_2)) }
+}
+
+unsafe extern "C-unwind" fn idct_4x4(
+    _cinfo: *mut ffi::jpeg_decompress_struct,
+    compptr: *mut ffi::jpeg_component_info,
+    coefficients: *mut i16,
+    output: *mut *mut u8,
+    output_col: ffi::JDIMENSION,
+) {
+    #[cfg(target_arch = "x86_64")]
+    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::sse2::idct_4x4(coefficients, quant);
+    #[cfg(not(target_arch = "x86_64"))]
+    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::idct(coefficients, quant, &idct::BASIS_4);
+    unsafe { scaled_idct(compptr, coefficients, output, output_col, transform) }
+}
+
+unsafe extern "C-unwind" fn idct_8x8(
+    _cinfo: *mut ffi::jpeg_decompress_struct,
+    compptr: *mut ffi::jpeg_component_info,
+    coefficients: *mut i16,
+    output: *mut *mut u8,
+    output_col: ffi::JDIMENSION,
+) {
+    #[cfg(target_arch = "x86_64")]
+    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::sse2::idct_8x8(coefficients, quant);
+    #[cfg(not(target_arch = "x86_64"))]
+    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::idct(coefficients, quant, &idct::BASIS_8);
+    unsafe { scaled_idct(compptr, coefficients, output, output_col, transform) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+    use crate::image::{jpeg, Pixels};
+
+    /// A smooth 4:2:0 JPEG: gradients in all three channels.
+    fn smooth(width: u32, height: u32) -> Vec<u8> {
+        let data = (0..height).flat_map(|y| (0..width).flat_map(move |x| [(x / 2) as u8, (y / 2) as u8, ((x + y) / 4) as u8])).collect();
+        jpeg::encode(&Pixels::new(width, height, 3, data), 95).expect("encode")
+    }
+
+    #[test]
+    fn scaled_decodes_use_the_replacement_idcts_and_agree_with_a_full_decode() {
+        let input = smooth(256, 192);
+        let full = decode(&input, 8).expect("full");
+        assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
+        for (scale, factor) in [(4u8, 2usize), (2, 4)] {
+            let scaled = decode(&input, scale).expect("scaled");
+            assert!(scaled.fast_idct, "the 4x4/8x8 (and 2x2) IDCTs were found and replaced at {scale}/8");
+            assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
+            // Each scaled pixel is close to the mean of the full-size pixels it covers.
+            let (width, channels) = (256usize, 3usize);
+            let mut worst = 0.0f64;
+            for y in 0..scaled.height as usize {
+                for x in 0..scaled.width as usize {
+                    for c in 0..channels {
+                        let mut sum = 0.0;
+                        for dy in 0..factor {
+                            for dx in 0..factor {
+                                sum += f64::from(full.data[((y * factor + dy) * width + x * factor + dx) * channels + c]);
+                            }
+                        }
+                        let mean = sum / (factor * factor) as f64;
+                        let value = f64::from(scaled.data[(y * scaled.width as usize + x) * channels + c]);
+                        worst = worst.max((value - mean).abs());
+                    }
+                }
+            }
+            assert!(worst <= 3.0, "at {scale}/8 a pixel is {worst} levels from its block's mean");
+        }
+    }
+}
