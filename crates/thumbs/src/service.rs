@@ -269,21 +269,20 @@ impl Service {
 /// The thumbnails of one input: `(output key, bytes)` for every configured size.
 pub fn render_sizes(config: &Config, key: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImageError> {
     let format = config.output_format(key);
-    config
+    let specs: Vec<Spec> = config
         .sizes
         .iter()
-        .map(|size| {
-            let spec = Spec {
-                width: size.width,
-                height: size.height,
-                fit: size.fit,
-                format: Some(format),
-                quality: config.quality,
-                keep_profile: config.keep_profile,
-            };
-            image::thumbnail(bytes, &spec, &config.limits).map(|thumbnail| (config.output_key(key, size), thumbnail.bytes))
+        .map(|size| Spec {
+            width: size.width,
+            height: size.height,
+            fit: size.fit,
+            format: Some(format),
+            quality: config.quality,
+            keep_profile: config.keep_profile,
         })
-        .collect()
+        .collect();
+    let thumbnails = image::thumbnails(bytes, &specs, &config.limits)?;
+    Ok(config.sizes.iter().zip(thumbnails).map(|(size, thumbnail)| (config.output_key(key, size), thumbnail.bytes)).collect())
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).

@@ -200,51 +200,99 @@ pub struct Thumbnail {
 
 /// Makes one thumbnail of `input`.
 pub fn thumbnail(input: &[u8], spec: &Spec, limits: &Limits) -> Result<Thumbnail, ImageError> {
+    let mut thumbnails = thumbnails(input, std::slice::from_ref(spec), limits)?;
+    thumbnails.pop().ok_or_else(|| ImageError::Encode("no thumbnail was made".to_owned()))
+}
+
+/// Makes a thumbnail of `input` for each of `specs`, decoding it once, at the scale the
+/// largest of them needs.
+pub fn thumbnails(input: &[u8], specs: &[Spec], limits: &Limits) -> Result<Vec<Thumbnail>, ImageError> {
     let header = probe::probe(input, limits)?;
     let orientation = if header.format == InputFormat::Jpeg { jpeg_orientation(input) } else { 1 };
-    let pixels = render(input, &header, orientation, spec, limits)?;
-    let (width, height) = (pixels.width, pixels.height);
-    let format = spec.format.unwrap_or(Format::same_as(header.format));
-    let bytes = match format {
-        Format::Jpeg => jpeg::encode(&flatten(pixels), spec.quality)?,
-        Format::Png => encode_png(&pixels.into_rgb())?,
-        Format::Webp => encode_webp(&pixels.into_rgb(), spec.quality)?,
-    };
-    Ok(Thumbnail { bytes, width, height, format })
+    let source = Source::decode(input, &header, orientation, specs, limits)?;
+    specs
+        .iter()
+        .map(|spec| {
+            let pixels = source.render(spec)?;
+            let (width, height) = (pixels.width, pixels.height);
+            let format = spec.format.unwrap_or(Format::same_as(header.format));
+            let bytes = match format {
+                Format::Jpeg => jpeg::encode(&flatten(pixels), spec.quality)?,
+                Format::Png => encode_png(&pixels.into_rgb())?,
+                Format::Webp => encode_webp(&pixels.into_rgb(), spec.quality)?,
+            };
+            Ok(Thumbnail { bytes, width, height, format })
+        })
+        .collect()
 }
 
 /// Decodes, converts, orients and resizes: the thumbnail's pixels, before encoding.
 pub fn render(input: &[u8], header: &probe::Header, orientation: u16, spec: &Spec, limits: &Limits) -> Result<Pixels, ImageError> {
-    let transposed = orient::transposes(orientation);
-    let (oriented_width, oriented_height) = if transposed { (header.height, header.width) } else { (header.width, header.height) };
-    let plan = geometry::plan(oriented_width, oriented_height, spec.width, spec.height, spec.fit);
-    if u64::from(plan.width) * u64::from(plan.height) > limits.max_pixels {
-        return Err(ImageError::TooLarge(format!("an output of {}x{} is over the pixel limit", plan.width, plan.height)));
-    }
-    let (need_width, need_height) = geometry::needed(&plan, oriented_width, oriented_height);
-    let (need_width, need_height) = if transposed { (need_height, need_width) } else { (need_width, need_height) };
-    let (pixels, icc, orientation) = match header.format {
-        InputFormat::Jpeg => {
-            let scale = jpeg::scale_for(header.width, header.height, need_width, need_height);
-            let decoded = jpeg::decode(input, scale, header.progressive)?;
-            (decoded.pixels, decoded.icc, orientation)
+    Source::decode(input, header, orientation, std::slice::from_ref(spec), limits)?.render(spec)
+}
+
+/// An input decoded once for one or more thumbnails.
+struct Source {
+    pixels: Pixels,
+    icc: Option<Vec<u8>>,
+    orientation: u16,
+    /// The input's full size, as stored (before orientation).
+    width: u32,
+    height: u32,
+}
+
+impl Source {
+    /// Decodes `input`, a JPEG scaled down as far as every one of `specs` allows.
+    fn decode(input: &[u8], header: &probe::Header, orientation: u16, specs: &[Spec], limits: &Limits) -> Result<Source, ImageError> {
+        let (oriented_width, oriented_height) = oriented(header.width, header.height, orientation);
+        let mut scale = 1;
+        for spec in specs {
+            let plan = geometry::plan(oriented_width, oriented_height, spec.width, spec.height, spec.fit);
+            if u64::from(plan.width) * u64::from(plan.height) > limits.max_pixels {
+                return Err(ImageError::TooLarge(format!("an output of {}x{} is over the pixel limit", plan.width, plan.height)));
+            }
+            let (need_width, need_height) = geometry::needed(&plan, oriented_width, oriented_height);
+            let (need_width, need_height) = oriented(need_width, need_height, orientation);
+            scale = scale.max(jpeg::scale_for(header.width, header.height, need_width, need_height));
         }
-        format => decode::decode(input, format, header, limits)?,
-    };
-    // Resize in the stored frame, then turn and convert only the small result. The crop
-    // was planned upright on the full-size source; the decoded image may be smaller.
-    let stored_crop = orient::crop_to_stored(plan.crop, orientation, f64::from(oriented_width), f64::from(oriented_height));
-    let scale_x = f64::from(pixels.width) / f64::from(header.width);
-    let scale_y = f64::from(pixels.height) / f64::from(header.height);
-    let (left, top, width, height) = stored_crop;
-    let crop = (left * scale_x, top * scale_y, width * scale_x, height * scale_y);
-    let (width, height) = if orient::transposes(orientation) { (plan.height, plan.width) } else { (plan.width, plan.height) };
-    let resized = resize::resize(&pixels, crop, width, height)?;
-    let upright = orient::apply(resized, orientation);
-    Ok(match (&icc, spec.keep_profile) {
-        (Some(icc), false) => color::to_srgb(upright.into_rgb(), icc),
-        _ => upright,
-    })
+        let (pixels, icc, orientation) = match header.format {
+            InputFormat::Jpeg => {
+                let decoded = jpeg::decode(input, scale, header.progressive)?;
+                (decoded.pixels, decoded.icc, orientation)
+            }
+            format => decode::decode(input, format, header, limits)?,
+        };
+        Ok(Source { pixels, icc, orientation, width: header.width, height: header.height })
+    }
+
+    /// One thumbnail's pixels: resized in the stored frame, then turned and converted
+    /// (only the small result). The crop is planned upright on the full-size input; the
+    /// decoded image may be smaller.
+    fn render(&self, spec: &Spec) -> Result<Pixels, ImageError> {
+        let (oriented_width, oriented_height) = oriented(self.width, self.height, self.orientation);
+        let plan = geometry::plan(oriented_width, oriented_height, spec.width, spec.height, spec.fit);
+        let stored_crop = orient::crop_to_stored(plan.crop, self.orientation, f64::from(oriented_width), f64::from(oriented_height));
+        let scale_x = f64::from(self.pixels.width) / f64::from(self.width);
+        let scale_y = f64::from(self.pixels.height) / f64::from(self.height);
+        let (left, top, width, height) = stored_crop;
+        let crop = (left * scale_x, top * scale_y, width * scale_x, height * scale_y);
+        let (width, height) = oriented(plan.width, plan.height, self.orientation);
+        let resized = resize::resize(&self.pixels, crop, width, height)?;
+        let upright = orient::apply(resized, self.orientation);
+        Ok(match (&self.icc, spec.keep_profile) {
+            (Some(icc), false) => color::to_srgb(upright.into_rgb(), icc),
+            _ => upright,
+        })
+    }
+}
+
+/// `width`x`height` as seen after applying `orientation` (swapped when it transposes).
+fn oriented(width: u32, height: u32, orientation: u16) -> (u32, u32) {
+    if orient::transposes(orientation) {
+        (height, width)
+    } else {
+        (width, height)
+    }
 }
 
 /// The EXIF orientation of a JPEG, read from its APP1 segment before decoding (it
@@ -259,8 +307,7 @@ pub fn jpeg_orientation(input: &[u8]) -> u16 {
 pub fn reference(input: &[u8], spec: &Spec, limits: &Limits, width: u32, height: u32) -> Result<Pixels, ImageError> {
     let header = probe::probe(input, limits)?;
     let orientation = if header.format == InputFormat::Jpeg { jpeg_orientation(input) } else { 1 };
-    let (full_width, full_height) =
-        if orient::transposes(orientation) { (header.height, header.width) } else { (header.width, header.height) };
+    let (full_width, full_height) = oriented(header.width, header.height, orientation);
     let full_size = Spec { width: full_width, height: Some(full_height), fit: Fit::Fill, ..spec.clone() };
     let full = render(input, &header, orientation, &full_size, limits)?;
     let flat = flatten(full);

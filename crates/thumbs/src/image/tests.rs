@@ -29,12 +29,81 @@ fn outputs_have_exactly_the_planned_size() {
         (spec(123, Some(77), Fit::Fill, Some(Format::Jpeg)), (123, 77), Format::Jpeg),
         (spec(2000, None, Fit::Contain, None), (2000, 1500), Format::Jpeg),
     ];
-    for (spec, size, format) in cases {
-        let thumbnail = thumbnail(&source, &spec, &Limits::default()).expect("thumbnail");
-        assert_eq!(((thumbnail.width, thumbnail.height), thumbnail.format), (size, format), "{spec:?}");
+    for (spec, size, format) in &cases {
+        let thumbnail = thumbnail(&source, spec, &Limits::default()).expect("thumbnail");
+        assert_eq!(((thumbnail.width, thumbnail.height), thumbnail.format), (*size, *format), "{spec:?}");
         let decoded = decode_output(&thumbnail);
-        assert_eq!((decoded.width, decoded.height), size, "the encoded file has the size too");
+        assert_eq!((decoded.width, decoded.height), *size, "the encoded file has the size too");
     }
+    // All at once (one decode, at the scale the largest needs): the same sizes, in order.
+    let specs: Vec<Spec> = cases.iter().map(|(spec, _, _)| spec.clone()).collect();
+    let all = thumbnails(&source, &specs, &Limits::default()).expect("thumbnails");
+    let sizes: Vec<(u32, u32)> = all.iter().map(|thumbnail| (thumbnail.width, thumbnail.height)).collect();
+    assert_eq!(sizes, cases.iter().map(|(_, size, _)| *size).collect::<Vec<_>>());
+}
+
+/// A minimal ICC v2 display profile: sRGB's primaries and white point (D50-adapted) with
+/// a linear tone curve, so its grey 128 is sRGB's ~188.
+fn linear_srgb_profile() -> Vec<u8> {
+    let fixed = |value: f64| ((value * 65536.0).round() as i32).to_be_bytes();
+    let xyz = |x: f64, y: f64, z: f64| [&b"XYZ \0\0\0\0"[..], &fixed(x), &fixed(y), &fixed(z)].concat();
+    let curve = [&b"curv\0\0\0\0"[..], &1u32.to_be_bytes(), &[1, 0, 0, 0]].concat(); // gamma 1.0 (u8.8), padded
+    let tags: [(&[u8; 4], Vec<u8>); 4] = [
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)),
+        (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+    ];
+    let table_len = 4 + 12 * (tags.len() + 3);
+    let mut data = Vec::new();
+    let mut entries = Vec::new();
+    for (signature, body) in &tags {
+        entries.push((*signature, 128 + table_len + data.len(), body.len()));
+        data.extend_from_slice(body);
+    }
+    let curve_at = 128 + table_len + data.len();
+    data.extend_from_slice(&curve);
+    for signature in [b"rTRC", b"gTRC", b"bTRC"] {
+        entries.push((signature, curve_at, curve.len()));
+    }
+    let size = 128 + table_len + data.len();
+    let mut profile = vec![0u8; 128];
+    profile[0..4].copy_from_slice(&(size as u32).to_be_bytes());
+    profile[8..12].copy_from_slice(&[2, 0x10, 0, 0]);
+    profile[12..16].copy_from_slice(b"mntr");
+    profile[16..20].copy_from_slice(b"RGB ");
+    profile[20..24].copy_from_slice(b"XYZ ");
+    profile[36..40].copy_from_slice(b"acsp");
+    profile[68..80].copy_from_slice(&[fixed(0.9642), fixed(1.0), fixed(0.8249)].concat());
+    profile.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+    for (signature, offset, length) in entries {
+        profile.extend_from_slice(signature);
+        profile.extend_from_slice(&(offset as u32).to_be_bytes());
+        profile.extend_from_slice(&(length as u32).to_be_bytes());
+    }
+    profile.extend_from_slice(&data);
+    profile
+}
+
+#[test]
+fn an_embedded_colour_profile_is_converted_to_srgb_unless_kept() {
+    let grey = jpeg::encode(&Pixels::new(64, 64, 3, vec![128; 64 * 64 * 3]), 95).expect("encode");
+    let profile = linear_srgb_profile();
+    let mut app2 = b"ICC_PROFILE\0\x01\x01".to_vec();
+    app2.extend_from_slice(&profile);
+    let mut source = vec![0xFF, 0xD8, 0xFF, 0xE2];
+    source.extend_from_slice(&u16::try_from(app2.len() + 2).expect("small").to_be_bytes());
+    source.extend_from_slice(&app2);
+    source.extend_from_slice(&grey[2..]);
+    let centre = |keep_profile: bool| {
+        let spec = Spec { keep_profile, ..spec(32, None, Fit::Contain, Some(Format::Png)) };
+        let pixels = decode_output(&thumbnail(&source, &spec, &Limits::default()).expect("thumbnail"));
+        let i = ((16 * pixels.width + 16) * u32::from(pixels.channels)) as usize;
+        [pixels.data[i], pixels.data[i + 1], pixels.data[i + 2]]
+    };
+    let converted = centre(false);
+    assert!(converted.iter().all(|&value| value.abs_diff(188) <= 2), "linear 128 is sRGB ~188: {converted:?}");
+    assert!(centre(true).iter().all(|&value| value.abs_diff(128) <= 1), "kept: the numbers as stored");
 }
 
 #[test]

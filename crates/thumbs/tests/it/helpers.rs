@@ -1,6 +1,7 @@
 //! Starting thumbs in-process on temp folders, and reading what it did.
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,22 @@ pub fn local_config(dir: &Path, extra: &str) -> String {
 pub async fn start(dir: &Path, extra: &str) -> thumbs::run::Running {
     let config = thumbs::config::load_str(&dir.join("thumbs.yaml"), &local_config(dir, extra), &|_| None).expect("config");
     thumbs::run::start(config, Arc::new(vigil_core::SystemClock)).await.expect("start")
+}
+
+/// The thumbs binary on `dir/thumbs.yaml` (which listens on `port`), logging to
+/// `dir/run-{run}.log`; returns once it listens.
+pub fn spawn(dir: &Path, port: u16, run: usize) -> Child {
+    let log = std::fs::File::create(dir.join(format!("run-{run}.log"))).expect("log");
+    let child = Command::new(env!("CARGO_BIN_EXE_thumbs"))
+        .args(["run", "-c"])
+        .arg(dir.join("thumbs.yaml"))
+        .env("THUMBS_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn thumbs");
+    assert!(vigil_testkit::wait_for_port(port, WAIT), "thumbs did not listen on {port}");
+    child
 }
 
 pub async fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> ProbeResult {

@@ -1,25 +1,11 @@
 //! A restart mid-queue: thumbs is killed (SIGKILL) while working through a backlog and
 //! started again; every input ends with its thumbnails, none in the dead-letter queue.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use thumbs::image::fixtures;
 
-use crate::helpers::{local_config, metric, wait_until};
-
-fn spawn(dir: &std::path::Path, port: u16, run: usize) -> Child {
-    let log = std::fs::File::create(dir.join(format!("run-{run}.log"))).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_thumbs"))
-        .args(["run", "-c"])
-        .arg(dir.join("thumbs.yaml"))
-        .env("THUMBS_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn thumbs");
-    assert!(vigil_testkit::wait_for_port(port, crate::helpers::WAIT), "thumbs did not listen on {port}");
-    child
-}
+use crate::helpers::{local_config, metric, spawn, wait_until};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restart_mid_queue_loses_nothing() {
