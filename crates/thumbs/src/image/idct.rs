@@ -1,25 +1,25 @@
-//! Scaled inverse DCTs: an 8x8 block of JPEG coefficients to an NxN block of pixels
-//! (N = 2, 4, 8) from its low NxN coefficients, the block's continuous cosine series
-//! sampled at the centres of an NxN grid. This is how libjpeg's 3x3, 5x5, 6x6 and 7x7
-//! scaled IDCTs work; its 2x2 and 4x4 use an older, slower method, and its 8x8 reads all
-//! 64 coefficients even when (as in most chroma blocks) only a corner is non-zero.
+//! Scaled inverse DCTs: an 8x8 block of JPEG coefficients to an NxN block of pixels,
+//! N from 1 to 16: the block's continuous cosine series sampled at the centres of an
+//! NxN grid, from its low min(N, 8) frequencies. This is what libjpeg's own scaled IDCTs
+//! compute (its 2x2 and 4x4 use an older, slower method), but libjpeg, built without
+//! SIMD, does it in scalar integer code that reads every coefficient, even when (as in
+//! most blocks) only a corner is non-zero.
 //!
-//! Both passes run in `f32`, skipping the rows and columns that are all zero. On x86-64
-//! the 4x4 and 8x8 use SSE2 (part of every x86-64 CPU, so no runtime detection);
-//! elsewhere, and for 2x2, the portable [`idct`]. Output is rounded and clamped like
-//! libjpeg's, to within one level of the exact formula.
+//! Both passes run in `f32` and skip the rows and columns that are all zero. On x86-64
+//! they use SSE2 (part of every x86-64 CPU, so no runtime detection); elsewhere the
+//! portable [`idct`]. Output is rounded and clamped like libjpeg's, to within one level
+//! of the exact formula.
 
-use std::sync::LazyLock;
-
-/// `basis[u][x] = C(u)/2 * cos((2x + 1) u pi / 2N)`, `C(0) = 1/sqrt(2)`, else 1: the
-/// weight of frequency `u` at output sample `x` (JPEG's IDCT normalisation, so that a
-/// block's DC gives its mean whatever N).
-pub struct Basis<const N: usize>(pub [[f32; N]; N]);
+/// `basis[u][x] = C(u)/2 * cos((2x + 1) u pi / 2N)` for the eight frequencies `u`
+/// (`C(0) = 1/sqrt(2)`, else 1; zero for `u >= N`, which an NxN block cannot hold): the
+/// weight of frequency `u` at output sample `x`, normalised as JPEG's IDCT so that a
+/// block's DC gives its mean whatever N.
+pub struct Basis<const N: usize>(pub [[f32; N]; 8]);
 
 impl<const N: usize> Basis<N> {
-    fn new() -> Self {
-        let mut basis = [[0.0; N]; N];
-        for (u, row) in basis.iter_mut().enumerate() {
+    pub fn new() -> Self {
+        let mut basis = [[0.0; N]; 8];
+        for (u, row) in basis.iter_mut().enumerate().take(N) {
             let weight = if u == 0 { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 } / 2.0;
             for (x, value) in row.iter_mut().enumerate() {
                 let angle = (2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / (2 * N) as f64;
@@ -30,103 +30,62 @@ impl<const N: usize> Basis<N> {
     }
 }
 
-pub static BASIS_2: LazyLock<Basis<2>> = LazyLock::new(Basis::new);
-#[cfg(any(test, not(target_arch = "x86_64")))]
-pub static BASIS_4: LazyLock<Basis<4>> = LazyLock::new(Basis::new);
-#[cfg(any(test, not(target_arch = "x86_64")))]
-pub static BASIS_8: LazyLock<Basis<8>> = LazyLock::new(Basis::new);
-
 /// The NxN pixels of one block: `coefficients` and `quant` in natural (row-major) order.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code, reason = "used on other architectures, and by the tests"))]
 pub fn idct<const N: usize>(coefficients: &[i16; 64], quant: &[u16; 64], basis: &Basis<N>) -> [[u8; N]; N] {
-    // Dequantise the low NxN corner, noting how far the non-zero values reach (without
-    // a branch per coefficient: most are zero, but which ones is unpredictable).
-    let mut dequantised = [[0.0f32; N]; N];
-    let mut columns_seen = [0i16; N];
-    let mut rows = 0;
-    for (v, out) in dequantised.iter_mut().enumerate() {
-        let row: &[i16; N] = coefficients[v * 8..][..N].try_into().unwrap_or(&[0; N]);
-        let steps: &[u16; N] = quant[v * 8..][..N].try_into().unwrap_or(&[0; N]);
-        *out = std::array::from_fn(|u| f32::from(row[u]) * f32::from(steps[u]));
-        columns_seen = std::array::from_fn(|u| columns_seen[u] | row[u]);
-        rows = if row.iter().fold(0, |seen, &value| seen | value) != 0 { v + 1 } else { rows };
-    }
-    let columns = columns_seen.iter().rposition(|&seen| seen != 0).map_or(0, |last| last + 1);
-    // Along each row: horizontal[v][x] = sum over u of dequantised[v][u] * basis[u][x].
-    let mut horizontal = [[0.0f32; N]; N];
-    for (out, row) in horizontal.iter_mut().zip(&dequantised).take(rows) {
-        for (&value, weights) in row.iter().zip(&basis.0).take(columns) {
+    let used = N.min(8);
+    // Along each row: horizontal[v][x] = sum over u of coefficient[v][u] * basis[u][x].
+    let mut horizontal = [[0.0f32; N]; 8];
+    for (v, out) in horizontal.iter_mut().enumerate().take(used) {
+        for (u, weights) in basis.0.iter().enumerate().take(used) {
+            let value = f32::from(coefficients[v * 8 + u]) * f32::from(quant[v * 8 + u]);
             for (sum, weight) in out.iter_mut().zip(weights) {
                 *sum += value * weight;
             }
         }
     }
-    // Down each column, then level shift (+128), clamp and round: adding 2^23 to a value
-    // in 0..=255 leaves it, rounded to nearest, in the low bits of the float's mantissa
-    // (a conversion the compiler can do for a whole row at once).
-    let mut pixels = [[0u8; N]; N];
-    for (y, out) in pixels.iter_mut().enumerate() {
-        let mut sums = [128.0f32; N];
-        for (row, weights) in horizontal.iter().zip(&basis.0).take(rows) {
-            let weight = weights[y];
-            for (sum, value) in sums.iter_mut().zip(row) {
-                *sum += weight * value;
-            }
-        }
-        *out = std::array::from_fn(|x| {
-            let sum = sums[x];
-            let clamped = if sum > 255.0 {
-                255.0
-            } else if sum > 0.0 {
-                sum
-            } else {
-                0.0
-            };
-            ((clamped + 8_388_608.0).to_bits() & 0xFF) as u8
-        });
-    }
-    pixels
+    // Down each column, then level shift (+128), round and clamp.
+    std::array::from_fn(|y| {
+        std::array::from_fn(|x| {
+            let sum: f32 = horizontal.iter().zip(&basis.0).take(used).map(|(row, weights)| weights[y] * row[x]).sum();
+            (sum + 128.0).round().clamp(0.0, 255.0) as u8
+        })
+    })
 }
 
-/// 4x4 and 8x8 with SSE2 intrinsics: a row of pixels is one or two `f32x4`.
+/// The same transforms with SSE2 intrinsics: a row of up to 4V pixels is V `f32x4`.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code, reason = "calls #[target_feature(enable = \"sse2\")] functions, sound on every x86-64 CPU")]
 pub mod sse2 {
     use std::arch::x86_64::*;
-    use std::sync::LazyLock;
 
     use super::Basis;
 
-    /// A basis laid out for the two passes: `rows[u]` is frequency `u` at outputs 0-7
-    /// (zero-padded), `basis[v][y]` the weight of frequency `v` at output `y`.
-    pub struct Tables<const N: usize> {
-        rows: [[f32; 8]; N],
-        basis: [[f32; N]; N],
+    /// A basis laid out for the two passes: `rows[u]` is frequency `u` at outputs
+    /// 0..4V (zero-padded), `basis[v][y]` the weight of frequency `v` at output `y`.
+    pub struct Tables<const N: usize, const V: usize> {
+        rows: [[[f32; 4]; V]; 8],
+        basis: [[f32; N]; 8],
     }
 
-    impl<const N: usize> Tables<N> {
-        fn new() -> Self {
+    impl<const N: usize, const V: usize> Tables<N, V> {
+        pub fn new() -> Self {
+            assert!(N <= 4 * V, "{V} vectors hold at most {} pixels, not {N}", 4 * V);
             let basis = Basis::<N>::new().0;
-            Tables { rows: std::array::from_fn(|u| std::array::from_fn(|x| basis[u].get(x).copied().unwrap_or(0.0))), basis }
+            let rows =
+                std::array::from_fn(|u| std::array::from_fn(|w| std::array::from_fn(|i| basis[u].get(4 * w + i).copied().unwrap_or(0.0))));
+            Tables { rows, basis }
         }
     }
 
-    pub static TABLES_4: LazyLock<Tables<4>> = LazyLock::new(Tables::new);
-    pub static TABLES_8: LazyLock<Tables<8>> = LazyLock::new(Tables::new);
-
-    /// See [`super::idct`]; the same result within rounding.
-    pub fn idct_4x4(coefficients: &[i16; 64], quant: &[u16; 64]) -> [[u8; 4]; 4] {
+    /// See [`super::idct`]; the same result within one level.
+    pub fn idct<const N: usize, const V: usize>(coefficients: &[i16; 64], quant: &[u16; 64], tables: &Tables<N, V>) -> [[u8; N]; N] {
         // SAFETY: SSE2 is part of x86-64; every x86-64 CPU has it.
-        unsafe { idct_4x4_sse2(coefficients, quant, &TABLES_4) }
-    }
-
-    /// See [`super::idct`]; the same result within rounding.
-    pub fn idct_8x8(coefficients: &[i16; 64], quant: &[u16; 64]) -> [[u8; 8]; 8] {
-        // SAFETY: SSE2 is part of x86-64; every x86-64 CPU has it.
-        unsafe { idct_8x8_sse2(coefficients, quant, &TABLES_8) }
+        unsafe { idct_sse2(coefficients, quant, tables) }
     }
 
     #[target_feature(enable = "sse2")]
-    fn four(values: &[f32]) -> __m128 {
+    fn four(values: &[f32; 4]) -> __m128 {
         _mm_setr_ps(values[0], values[1], values[2], values[3])
     }
 
@@ -169,68 +128,54 @@ pub mod sse2 {
     }
 
     #[target_feature(enable = "sse2")]
-    fn idct_4x4_sse2(coefficients: &[i16; 64], quant: &[u16; 64], tables: &Tables<4>) -> [[u8; 4]; 4] {
-        let rows: [__m128; 4] = [four(&tables.rows[0]), four(&tables.rows[1]), four(&tables.rows[2]), four(&tables.rows[3])];
-        let mut horizontal = [_mm_setzero_ps(); 4];
-        for (v, out) in horizontal.iter_mut().enumerate() {
-            let (_, [row, _]) = dequantise_row(coefficients, quant, v);
-            let mut sum = _mm_mul_ps(lane(row, 0), rows[0]);
-            for (u, weights) in rows.iter().enumerate().skip(1) {
-                sum = _mm_add_ps(sum, _mm_mul_ps(lane(row, u), *weights));
-            }
-            *out = sum;
-        }
-        let mut pixels = [[0u8; 4]; 4];
-        for (y, out) in pixels.iter_mut().enumerate() {
-            let mut sum = _mm_set1_ps(128.0);
-            for (v, row) in horizontal.iter().enumerate() {
-                sum = _mm_add_ps(sum, _mm_mul_ps(_mm_set1_ps(tables.basis[v][y]), *row));
-            }
-            let bytes = to_bytes(sum, sum);
-            *out = [bytes[0], bytes[1], bytes[2], bytes[3]];
-        }
-        pixels
-    }
-
-    #[target_feature(enable = "sse2")]
-    fn idct_8x8_sse2(coefficients: &[i16; 64], quant: &[u16; 64], tables: &Tables<8>) -> [[u8; 8]; 8] {
+    fn idct_sse2<const N: usize, const V: usize>(coefficients: &[i16; 64], quant: &[u16; 64], tables: &Tables<N, V>) -> [[u8; N]; N] {
         let zero = _mm_setzero_si128();
+        // Only the low min(N, 8) frequencies count; two mask bits per 16-bit lane.
+        let used_lanes: u32 = (1 << (2 * N.min(8))) - 1;
         let mut dequantised = [[_mm_setzero_ps(); 2]; 8];
         let mut seen = zero;
         let mut rows = 0;
-        for (v, out) in dequantised.iter_mut().enumerate() {
+        for (v, out) in dequantised.iter_mut().enumerate().take(N.min(8)) {
             let (row, values) = dequantise_row(coefficients, quant, v);
             *out = values;
             seen = _mm_or_si128(seen, row);
-            if _mm_movemask_epi8(_mm_cmpeq_epi16(row, zero)) != 0xFFFF {
+            if !(_mm_movemask_epi8(_mm_cmpeq_epi16(row, zero)) as u32) & used_lanes != 0 {
                 rows = v + 1;
             }
         }
-        // Two mask bits per column; the highest non-zero column bounds the row pass.
-        let non_zero = !(_mm_movemask_epi8(_mm_cmpeq_epi16(seen, zero)) as u32) & 0xFFFF;
-        let columns = (32 - non_zero.leading_zeros()).div_ceil(2) as usize;
-        let mut horizontal = [[_mm_setzero_ps(); 2]; 8];
+        // The highest non-zero column bounds the pass along rows. Up to 4x4, a fixed
+        // number of rows and columns (loops the compiler unrolls) is faster than skipping.
+        let non_zero = !(_mm_movemask_epi8(_mm_cmpeq_epi16(seen, zero)) as u32) & used_lanes;
+        let mut columns = (32 - non_zero.leading_zeros()).div_ceil(2) as usize;
+        if N <= 4 {
+            (rows, columns) = (N, N);
+        }
+        let mut horizontal = [[_mm_setzero_ps(); V]; 8];
         for (out, row) in horizontal.iter_mut().zip(&dequantised).take(rows) {
-            let mut sums = [_mm_setzero_ps(); 2];
             for (u, weights) in tables.rows.iter().enumerate() {
                 if u == columns {
                     break;
                 }
                 let value = lane(row[u / 4], u);
-                sums[0] = _mm_add_ps(sums[0], _mm_mul_ps(value, four(&weights[..4])));
-                sums[1] = _mm_add_ps(sums[1], _mm_mul_ps(value, four(&weights[4..])));
+                for (sum, weight) in out.iter_mut().zip(weights) {
+                    *sum = _mm_add_ps(*sum, _mm_mul_ps(value, four(weight)));
+                }
             }
-            *out = sums;
         }
-        let mut pixels = [[0u8; 8]; 8];
+        let mut pixels = [[0u8; N]; N];
         for (y, out) in pixels.iter_mut().enumerate() {
-            let mut sums = [_mm_set1_ps(128.0); 2];
+            let mut sums = [_mm_set1_ps(128.0); V];
             for (v, row) in horizontal.iter().enumerate().take(rows) {
                 let weight = _mm_set1_ps(tables.basis[v][y]);
-                sums[0] = _mm_add_ps(sums[0], _mm_mul_ps(weight, row[0]));
-                sums[1] = _mm_add_ps(sums[1], _mm_mul_ps(weight, row[1]));
+                for (sum, value) in sums.iter_mut().zip(row) {
+                    *sum = _mm_add_ps(*sum, _mm_mul_ps(weight, *value));
+                }
             }
-            *out = to_bytes(sums[0], sums[1]);
+            let mut bytes = [0u8; 16];
+            for (pair, chunk) in sums.chunks(2).zip(bytes.chunks_exact_mut(8)) {
+                chunk.copy_from_slice(&to_bytes(pair[0], pair[pair.len() - 1]));
+            }
+            out.copy_from_slice(&bytes[..N]);
         }
         pixels
     }
@@ -243,21 +188,19 @@ mod tests {
     /// The textbook NxN-from-8x8 formula in f64, one output at a time.
     fn reference<const N: usize>(coefficients: &[i16; 64], quant: &[u16; 64]) -> [[u8; N]; N] {
         let c = |k: usize| if k == 0 { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 };
-        let mut out = [[0u8; N]; N];
-        for (y, row) in out.iter_mut().enumerate() {
-            for (x, pixel) in row.iter_mut().enumerate() {
+        let cos = |k: usize, at: usize| ((2 * at + 1) as f64 * k as f64 * std::f64::consts::PI / (2 * N) as f64).cos();
+        std::array::from_fn(|y| {
+            std::array::from_fn(|x| {
                 let mut sum = 0.0;
-                for v in 0..N {
-                    for u in 0..N {
+                for v in 0..N.min(8) {
+                    for u in 0..N.min(8) {
                         let value = f64::from(coefficients[v * 8 + u]) * f64::from(quant[v * 8 + u]);
-                        let cos = |k: usize, at: usize| ((2 * at + 1) as f64 * k as f64 * std::f64::consts::PI / (2 * N) as f64).cos();
                         sum += c(u) * c(v) / 4.0 * value * cos(u, x) * cos(v, y);
                     }
                 }
-                *pixel = (sum + 128.0).round().clamp(0.0, 255.0) as u8;
-            }
-        }
-        out
+                (sum + 128.0).round().clamp(0.0, 255.0) as u8
+            })
+        })
     }
 
     fn block(seed: u64, density: usize) -> ([i16; 64], [u16; 64]) {
@@ -276,19 +219,28 @@ mod tests {
         a.iter().flatten().zip(b.iter().flatten()).all(|(a, b)| a.abs_diff(*b) <= 1)
     }
 
+    /// Both implementations against the formula at size N (V vectors a row for SSE2).
+    fn check<const N: usize, const V: usize>(coefficients: &[i16; 64], quant: &[u16; 64], seed: u64) {
+        let expected = reference::<N>(coefficients, quant);
+        assert!(within_one(idct(coefficients, quant, &Basis::<N>::new()), expected), "{N}x{N}, seed {seed}");
+        #[cfg(target_arch = "x86_64")]
+        assert!(within_one(sse2::idct(coefficients, quant, &sse2::Tables::<N, V>::new()), expected), "sse2 {N}x{N}, seed {seed}");
+    }
+
     #[test]
-    fn matches_the_formula_sparse_and_dense() {
-        for seed in 0..200 {
+    fn matches_the_formula_at_every_size_sparse_and_dense() {
+        for seed in 0..100 {
             let (coefficients, quant) = block(seed, [2, 16, 64][seed as usize % 3]);
-            assert!(within_one(idct(&coefficients, &quant, &BASIS_8), reference::<8>(&coefficients, &quant)), "8x8, seed {seed}");
-            assert!(within_one(idct(&coefficients, &quant, &BASIS_4), reference::<4>(&coefficients, &quant)), "4x4, seed {seed}");
-            assert!(within_one(idct(&coefficients, &quant, &BASIS_2), reference::<2>(&coefficients, &quant)), "2x2, seed {seed}");
-            #[cfg(target_arch = "x86_64")]
-            {
-                let (fast_4, fast_8) = (sse2::idct_4x4(&coefficients, &quant), sse2::idct_8x8(&coefficients, &quant));
-                assert!(within_one(fast_4, reference::<4>(&coefficients, &quant)), "sse2 4x4, seed {seed}");
-                assert!(within_one(fast_8, reference::<8>(&coefficients, &quant)), "sse2 8x8, seed {seed}");
-            }
+            check::<2, 1>(&coefficients, &quant, seed);
+            check::<3, 1>(&coefficients, &quant, seed);
+            check::<4, 1>(&coefficients, &quant, seed);
+            check::<5, 2>(&coefficients, &quant, seed);
+            check::<6, 2>(&coefficients, &quant, seed);
+            check::<7, 2>(&coefficients, &quant, seed);
+            check::<8, 2>(&coefficients, &quant, seed);
+            check::<10, 3>(&coefficients, &quant, seed);
+            check::<12, 3>(&coefficients, &quant, seed);
+            check::<14, 4>(&coefficients, &quant, seed);
         }
     }
 
@@ -297,22 +249,16 @@ mod tests {
         let mut coefficients = [0i16; 64];
         let quant = [1u16; 64];
         coefficients[0] = 8 * 50; // mean 50 above mid-grey
-        assert_eq!(idct(&coefficients, &quant, &BASIS_8), [[178; 8]; 8]);
-        assert_eq!(idct(&coefficients, &quant, &BASIS_4), [[178; 4]; 4]);
-        #[cfg(target_arch = "x86_64")]
-        {
-            assert_eq!(sse2::idct_8x8(&coefficients, &quant), [[178; 8]; 8]);
-            assert_eq!(sse2::idct_4x4(&coefficients, &quant), [[178; 4]; 4]);
-        }
+        assert_eq!(idct(&coefficients, &quant, &Basis::<4>::new()), [[178; 4]; 4]);
         coefficients[0] = i16::MAX;
-        assert_eq!(idct(&coefficients, &[u16::MAX; 64], &BASIS_2), [[255; 2]; 2], "no overflow");
+        assert_eq!(idct(&coefficients, &[u16::MAX; 64], &Basis::<2>::new()), [[255; 2]; 2], "no overflow");
         #[cfg(target_arch = "x86_64")]
         {
-            assert_eq!(sse2::idct_8x8(&coefficients, &[u16::MAX; 64]), [[255; 8]; 8], "no overflow");
-            assert_eq!(sse2::idct_4x4(&coefficients, &[u16::MAX; 64]), [[255; 4]; 4], "no overflow");
+            assert_eq!(sse2::idct(&coefficients, &[u16::MAX; 64], &sse2::Tables::<8, 2>::new()), [[255; 8]; 8], "no overflow");
+            assert_eq!(sse2::idct(&coefficients, &[u16::MAX; 64], &sse2::Tables::<10, 3>::new()), [[255; 10]; 10]);
         }
         coefficients[0] = i16::MIN;
-        assert_eq!(idct(&coefficients, &quant, &BASIS_2), [[0; 2]; 2]);
+        assert_eq!(idct(&coefficients, &quant, &Basis::<2>::new()), [[0; 2]; 2]);
     }
 
     #[test]
@@ -321,6 +267,8 @@ mod tests {
         let mut coefficients = [0i16; 64];
         coefficients[7 * 8 + 7] = 500;
         coefficients[5] = 300;
-        assert_eq!(idct(&coefficients, &quant, &BASIS_4), [[128; 4]; 4]);
+        assert_eq!(idct(&coefficients, &quant, &Basis::<4>::new()), [[128; 4]; 4]);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(sse2::idct(&coefficients, &quant, &sse2::Tables::<4, 1>::new()), [[128; 4]; 4]);
     }
 }

@@ -94,9 +94,44 @@ pub fn encode(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, ImageError> {
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
     encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
     encoder.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
-    let color = if pixels.ycc { jpeg_encoder::ColorType::Ycbcr } else { jpeg_encoder::ColorType::Rgb };
-    encoder.encode(&pixels.data, width, height, color).map_err(|error| ImageError::Encode(format!("JPEG: {error}")))?;
+    let encoded = if pixels.ycc {
+        encoder.encode_image(YccRows { data: &pixels.data, width, height })
+    } else {
+        encoder.encode(&pixels.data, width, height, jpeg_encoder::ColorType::Rgb)
+    };
+    encoded.map_err(|error| ImageError::Encode(format!("JPEG: {error}")))?;
     Ok(out)
+}
+
+/// Interleaved YCbCr handed to the encoder a row at a time, one plane per buffer (the
+/// crate's own YCbCr input pushes byte by byte; this extends each plane in one go).
+struct YccRows<'a> {
+    data: &'a [u8],
+    width: u16,
+    height: u16,
+}
+
+impl jpeg_encoder::ImageBuffer for YccRows<'_> {
+    fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
+        jpeg_encoder::JpegColorType::Ycbcr
+    }
+
+    fn width(&self) -> u16 {
+        self.width
+    }
+
+    fn height(&self) -> u16 {
+        self.height
+    }
+
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let stride = usize::from(self.width) * 3;
+        let row = &self.data[usize::from(y) * stride..][..stride];
+        let [luma, blue, red, _] = buffers;
+        luma.extend(row.iter().step_by(3));
+        blue.extend(row.iter().skip(1).step_by(3));
+        red.extend(row.iter().skip(2).step_by(3));
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -1,13 +1,13 @@
-//! A JPEG decoder over libjpeg-turbo's C library (`mozjpeg-sys`), with its 2x2, 4x4 and
-//! 8x8 inverse DCTs replaced by [`super::idct`] when the image is scaled down.
+//! A JPEG decoder over libjpeg-turbo's C library (`mozjpeg-sys`), with its inverse DCTs
+//! replaced by [`super::idct`]'s when the image is scaled down.
 //!
 //! libjpeg picks an IDCT per component when decompression starts and keeps the choice in
 //! its `jpeg_inverse_dct` object, which the library lets an application replace (the
 //! IJG's documented way to substitute modules) but `mozjpeg-sys` does not expose. We
 //! find it as the fourth-from-last field of `jpeg_decompress_struct` (the last four are
 //! always `idct`, `upsample`, `cconvert` and `cquantize` pointers) and change only the
-//! entries that point at libjpeg's own `jpeg_idct_2x2`, `jpeg_idct_4x4` or
-//! `jpeg_idct_islow`: anything else there and nothing is replaced.
+//! entries that point at libjpeg's own IDCTs for the sizes a scaled decode can pick (1 to
+//! 8, 10, 12, 14): if any entry is something else, nothing is replaced.
 //!
 //! Errors: libjpeg's `error_exit` here unwinds with the library's message; the caller
 //! runs [`decode`] inside `catch_unwind`, and `Drop` releases libjpeg's memory.
@@ -50,29 +50,59 @@ struct InverseDctModule {
     inverse_dct: [Option<InverseDct>; 10],
 }
 
-extern "C-unwind" {
-    fn jpeg_idct_2x2(
-        cinfo: *mut ffi::jpeg_decompress_struct,
-        compptr: *mut ffi::jpeg_component_info,
-        coefficients: *mut i16,
-        output: *mut *mut u8,
-        output_col: ffi::JDIMENSION,
-    );
-    fn jpeg_idct_4x4(
-        cinfo: *mut ffi::jpeg_decompress_struct,
-        compptr: *mut ffi::jpeg_component_info,
-        coefficients: *mut i16,
-        output: *mut *mut u8,
-        output_col: ffi::JDIMENSION,
-    );
-    fn jpeg_idct_islow(
-        cinfo: *mut ffi::jpeg_decompress_struct,
-        compptr: *mut ffi::jpeg_component_info,
-        coefficients: *mut i16,
-        output: *mut *mut u8,
-        output_col: ffi::JDIMENSION,
-    );
+/// For each IDCT libjpeg may pick when scaling (by output block size), the symbol it
+/// uses and ours; a macro because every size is its own C symbol and its own table.
+macro_rules! replacements {
+    ($(($size:literal, $vectors:literal, $theirs:ident, $ours:ident)),* $(,)?) => {
+        extern "C-unwind" {
+            $(fn $theirs(
+                cinfo: *mut ffi::jpeg_decompress_struct,
+                compptr: *mut ffi::jpeg_component_info,
+                coefficients: *mut i16,
+                output: *mut *mut u8,
+                output_col: ffi::JDIMENSION,
+            );)*
+        }
+
+        $(unsafe extern "C-unwind" fn $ours(
+            _cinfo: *mut ffi::jpeg_decompress_struct,
+            compptr: *mut ffi::jpeg_component_info,
+            coefficients: *mut i16,
+            output: *mut *mut u8,
+            output_col: ffi::JDIMENSION,
+        ) {
+            #[cfg(target_arch = "x86_64")]
+            let transform = {
+                static TABLES: std::sync::LazyLock<idct::sse2::Tables<$size, $vectors>> = std::sync::LazyLock::new(idct::sse2::Tables::new);
+                |coefficients: &[i16; 64], quant: &[u16; 64]| idct::sse2::idct(coefficients, quant, &TABLES)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let transform = {
+                static BASIS: std::sync::LazyLock<idct::Basis<$size>> = std::sync::LazyLock::new(idct::Basis::new);
+                |coefficients: &[i16; 64], quant: &[u16; 64]| idct::idct(coefficients, quant, &BASIS)
+            };
+            // SAFETY: libjpeg calls this as it would the IDCT it replaces (same block size).
+            unsafe { scaled_idct(compptr, coefficients, output, output_col, transform) }
+        })*
+
+        /// (libjpeg's, ours) for every replaced IDCT.
+        const REPLACEMENTS: &[(InverseDct, InverseDct)] = &[$(($theirs, $ours)),*];
+    };
 }
+
+replacements![
+    (1, 1, jpeg_idct_1x1, idct_1x1),
+    (2, 1, jpeg_idct_2x2, idct_2x2),
+    (3, 1, jpeg_idct_3x3, idct_3x3),
+    (4, 1, jpeg_idct_4x4, idct_4x4),
+    (5, 2, jpeg_idct_5x5, idct_5x5),
+    (6, 2, jpeg_idct_6x6, idct_6x6),
+    (7, 2, jpeg_idct_7x7, idct_7x7),
+    (8, 2, jpeg_idct_islow, idct_8x8),
+    (10, 3, jpeg_idct_10x10, idct_10x10),
+    (12, 3, jpeg_idct_12x12, idct_12x12),
+    (14, 4, jpeg_idct_14x14, idct_14x14),
+];
 
 /// One libjpeg decompressor; destroyed on drop, also when a libjpeg error unwinds.
 struct Decompressor {
@@ -155,7 +185,9 @@ pub fn decode(input: &[u8], scale: u8) -> Result<Output, ImageError> {
         let (width, height) = (cinfo.output_width, cinfo.output_height);
         let components = cinfo.output_components as usize;
         let stride = width as usize * components;
-        let mut data = vec![0u8; stride * height as usize];
+        // Not zeroed first: libjpeg writes every row before the length is set below.
+        let length = stride * height as usize;
+        let mut data: Vec<u8> = Vec::with_capacity(length);
         let base = data.as_mut_ptr();
         while cinfo.output_scanline < height {
             let first = cinfo.output_scanline as usize;
@@ -165,6 +197,7 @@ pub fn decode(input: &[u8], scale: u8) -> Result<Output, ImageError> {
                 std::panic::resume_unwind(Box::new("libjpeg stopped before the last row".to_owned()));
             }
         }
+        data.set_len(length);
         ffi::jpeg_finish_decompress(cinfo);
         #[cfg(not(test))]
         let _ = fast_idct;
@@ -180,8 +213,8 @@ pub fn decode(input: &[u8], scale: u8) -> Result<Output, ImageError> {
     }
 }
 
-/// Points the components' 2x2, 4x4 and 8x8 IDCTs at ours; false when libjpeg's module
-/// does not look as expected (then nothing is changed).
+/// Points the components' IDCTs at ours; false when libjpeg's table does not hold what
+/// we expect (then nothing is changed).
 ///
 /// # Safety
 /// `cinfo` must be between `jpeg_start_decompress` and the first scanline read.
@@ -194,22 +227,16 @@ unsafe fn replace_idcts(cinfo: &mut ffi::jpeg_decompress_struct) -> bool {
         return false;
     }
     let components = usize::try_from(cinfo.num_components).unwrap_or(0).min(10);
-    let ours = |method: InverseDct| -> Option<InverseDct> {
-        let known: [(InverseDct, InverseDct); 3] = [(jpeg_idct_2x2, idct_2x2), (jpeg_idct_4x4, idct_4x4), (jpeg_idct_islow, idct_8x8)];
-        known.into_iter().find(|(theirs, _)| std::ptr::fn_addr_eq(method, *theirs)).map(|(_, ours)| ours)
-    };
+    let ours = |method: InverseDct| REPLACEMENTS.iter().find(|(theirs, _)| std::ptr::fn_addr_eq(method, *theirs)).map(|(_, ours)| *ours);
     // SAFETY: `module` is libjpeg's live IDCT object; its table has MAX_COMPONENTS entries.
     let table = unsafe { &mut (*module).inverse_dct };
-    // Every entry must be a function libjpeg could have chosen for this image: a known
-    // IDCT (replaced) or another scaled one (kept). A null entry means the layout is
-    // not what we think: change nothing.
-    if table[..components].iter().any(Option::is_none) {
-        return false;
-    }
-    for entry in &mut table[..components] {
-        if let Some(replacement) = entry.and_then(ours) {
-            *entry = Some(replacement);
-        }
+    // Every entry must be one of libjpeg's IDCTs that we replace (every size a scaled
+    // decode can pick is listed); anything else means this is not the table we think:
+    // change nothing.
+    let replacements: Option<Vec<InverseDct>> = table[..components].iter().map(|entry| entry.and_then(ours)).collect();
+    let Some(replacements) = replacements else { return false };
+    for (entry, replacement) in table.iter_mut().zip(replacements) {
+        *entry = Some(replacement);
     }
     true
 }
@@ -239,44 +266,6 @@ unsafe fn scaled_idct<const N: usize>(
     }
 }
 
-unsafe extern "C-unwind" fn idct_2x2(
-    _cinfo: *mut ffi::jpeg_decompress_struct,
-    compptr: *mut ffi::jpeg_component_info,
-    coefficients: *mut i16,
-    output: *mut *mut u8,
-    output_col: ffi::JDIMENSION,
-) {
-    unsafe { scaled_idct(compptr, coefficients, output, output_col, |coefficients, quant| idct::idct(coefficients, quant, &idct::BASIS_2)) }
-}
-
-unsafe extern "C-unwind" fn idct_4x4(
-    _cinfo: *mut ffi::jpeg_decompress_struct,
-    compptr: *mut ffi::jpeg_component_info,
-    coefficients: *mut i16,
-    output: *mut *mut u8,
-    output_col: ffi::JDIMENSION,
-) {
-    #[cfg(target_arch = "x86_64")]
-    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::sse2::idct_4x4(coefficients, quant);
-    #[cfg(not(target_arch = "x86_64"))]
-    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::idct(coefficients, quant, &idct::BASIS_4);
-    unsafe { scaled_idct(compptr, coefficients, output, output_col, transform) }
-}
-
-unsafe extern "C-unwind" fn idct_8x8(
-    _cinfo: *mut ffi::jpeg_decompress_struct,
-    compptr: *mut ffi::jpeg_component_info,
-    coefficients: *mut i16,
-    output: *mut *mut u8,
-    output_col: ffi::JDIMENSION,
-) {
-    #[cfg(target_arch = "x86_64")]
-    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::sse2::idct_8x8(coefficients, quant);
-    #[cfg(not(target_arch = "x86_64"))]
-    let transform = |coefficients: &[i16; 64], quant: &[u16; 64]| idct::idct(coefficients, quant, &idct::BASIS_8);
-    unsafe { scaled_idct(compptr, coefficients, output, output_col, transform) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::decode;
@@ -293,9 +282,12 @@ mod tests {
         let input = smooth(256, 192);
         let full = decode(&input, 8).expect("full");
         assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
-        for (scale, factor) in [(4u8, 2usize), (2, 4)] {
+        for scale in 1..8 {
+            assert!(decode(&input, scale).expect("scaled").fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
+        }
+        for (scale, factor) in [(4u8, 2usize), (2, 4), (1, 8)] {
             let scaled = decode(&input, scale).expect("scaled");
-            assert!(scaled.fast_idct, "the 4x4/8x8 (and 2x2) IDCTs were found and replaced at {scale}/8");
+            assert!(scaled.fast_idct, "the IDCTs were found and replaced at {scale}/8");
             assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
             // Each scaled pixel is close to the mean of the full-size pixels it covers.
             let (width, channels) = (256usize, 3usize);
