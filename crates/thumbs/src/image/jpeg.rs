@@ -37,8 +37,9 @@ pub struct Decoded {
 }
 
 /// Decodes `input` scaled by `scale`/8: YCbCr stays YCbCr (see `Pixels`), grey is
-/// widened to it, an RGB JPEG stays RGB.
-pub fn decode(input: &[u8], scale: u8, progressive: bool) -> Result<Decoded, ImageError> {
+/// widened to it, an RGB JPEG stays RGB. A progressive file whose coefficients would
+/// take more than `max_decoded_bytes` is refused as too large.
+pub fn decode(input: &[u8], scale: u8, progressive: bool, max_decoded_bytes: u64) -> Result<Decoded, ImageError> {
     if !has_end_marker(input) {
         return Err(ImageError::Corrupt("truncated JPEG: no end-of-image marker".to_owned()));
     }
@@ -47,8 +48,13 @@ pub fn decode(input: &[u8], scale: u8, progressive: bool) -> Result<Decoded, Ima
     // need not be decoded. The result is the same, bit for bit.
     let reduced = if scale == 1 && progressive { dc_scans_only(input) } else { None };
     let data = reduced.as_deref().unwrap_or(input);
-    let output = catch_unwind(AssertUnwindSafe(|| super::libjpeg::decode(data, scale)))
-        .map_err(|panic| ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic))))??;
+    let output = catch_unwind(AssertUnwindSafe(|| super::libjpeg::decode(data, scale, max_decoded_bytes))).map_err(|panic| {
+        if panic.is::<super::libjpeg::OverMemoryLimit>() {
+            ImageError::TooLarge(format!("decoding would need more than {max_decoded_bytes} bytes"))
+        } else {
+            ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic)))
+        }
+    })??;
     let super::libjpeg::Output { width, height, components, color, mut data, .. } = output;
     if components == 1 {
         data = data.iter().flat_map(|&luma| [luma, 128, 128]).collect();

@@ -16,7 +16,7 @@
 
 use std::ffi::c_void;
 use std::mem::size_of;
-use std::os::raw::{c_int, c_ulong};
+use std::os::raw::{c_int, c_long, c_ulong};
 
 use mozjpeg_sys as ffi;
 
@@ -134,7 +134,15 @@ impl Drop for Decompressor {
     }
 }
 
+/// What a decode unwinds with when libjpeg's buffers would pass `max_memory` (libjpeg
+/// asks for a backing store it does not have).
+pub struct OverMemoryLimit;
+
 extern "C-unwind" fn unwind_on_error(cinfo: &mut ffi::jpeg_common_struct) {
+    // SAFETY: `err` is the manager set in `Decompressor::new`.
+    if unsafe { (*cinfo.err).msg_code } == ffi::JERR_NO_BACKING_STORE as c_int {
+        std::panic::resume_unwind(Box::new(OverMemoryLimit));
+    }
     let mut buffer = [0u8; 80];
     // SAFETY: `err` is the manager set in `Decompressor::new`; `format_message` writes
     // at most JMSG_LENGTH_MAX (80) bytes, NUL-terminated.
@@ -155,12 +163,15 @@ extern "C-unwind" fn unwind_on_error(cinfo: &mut ffi::jpeg_common_struct) {
 extern "C-unwind" fn ignore_warning(_cinfo: &mut ffi::jpeg_common_struct, _level: c_int) {}
 
 /// Decodes `input` scaled by `scale`/8, to YCbCr when the file is YCbCr, grey when grey,
-/// RGB otherwise; CMYK is refused.
+/// RGB otherwise; CMYK is refused. libjpeg may hold at most `max_memory` bytes for its
+/// whole-image buffers (a progressive file's coefficients: 2 bytes a sample).
 ///
-/// Panics (unwinds) with libjpeg's message on a fatal error.
-pub fn decode(input: &[u8], scale: u8) -> Result<Output, ImageError> {
+/// Panics (unwinds) with libjpeg's message on a fatal error, or [`OverMemoryLimit`].
+pub fn decode(input: &[u8], scale: u8, max_memory: u64) -> Result<Output, ImageError> {
     let mut decompressor = Decompressor::new();
     let cinfo = &mut *decompressor.cinfo;
+    // SAFETY: `jpeg_create_decompress` set up the memory manager.
+    unsafe { (*cinfo.common.mem).max_memory_to_use = c_long::try_from(max_memory).unwrap_or(c_long::MAX) };
     // SAFETY: `input` outlives the decompressor (dropped at the end of this function);
     // every call follows libjpeg's documented order: source, header, parameters,
     // start, scanlines, finish.
@@ -280,13 +291,13 @@ mod tests {
     #[test]
     fn scaled_decodes_use_the_replacement_idcts_and_agree_with_a_full_decode() {
         let input = smooth(256, 192);
-        let full = decode(&input, 8).expect("full");
+        let full = decode(&input, 8, u64::MAX).expect("full");
         assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
         for scale in 1..8 {
-            assert!(decode(&input, scale).expect("scaled").fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
+            assert!(decode(&input, scale, u64::MAX).expect("scaled").fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
         }
         for (scale, factor) in [(4u8, 2usize), (2, 4), (1, 8)] {
-            let scaled = decode(&input, scale).expect("scaled");
+            let scaled = decode(&input, scale, u64::MAX).expect("scaled");
             assert!(scaled.fast_idct, "the IDCTs were found and replaced at {scale}/8");
             assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
             // Each scaled pixel is close to the mean of the full-size pixels it covers.

@@ -257,7 +257,7 @@ impl Source {
         }
         let (pixels, icc, orientation) = match header.format {
             InputFormat::Jpeg => {
-                let decoded = jpeg::decode(input, scale, header.progressive)?;
+                let decoded = jpeg::decode(input, scale, header.progressive, limits.max_decoded_bytes)?;
                 (decoded.pixels, decoded.icc, orientation)
             }
             format => decode::decode(input, format, header, limits)?,

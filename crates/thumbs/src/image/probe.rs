@@ -69,7 +69,9 @@ pub fn probe(input: &[u8], limits: &Limits) -> Result<Header, ImageError> {
             limits.max_pixels as f64 / 1e6
         )));
     }
-    // Four bytes a pixel decoded (RGBA), the most any path holds at once.
+    // Four bytes a pixel decoded (RGBA), the most a full-size decode holds. A
+    // progressive JPEG also keeps its coefficients (2 bytes a sample, up to 6 a pixel):
+    // libjpeg itself refuses past the same limit (`jpeg::decode`).
     if pixels * 4 > limits.max_decoded_bytes {
         return Err(ImageError::TooLarge(format!(
             "{}x{} would decode to {} bytes, more than the limit",

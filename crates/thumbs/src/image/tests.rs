@@ -10,7 +10,7 @@ fn spec(width: u32, height: Option<u32>, fit: Fit, format: Option<Format>) -> Sp
 
 fn decode_output(thumbnail: &Thumbnail) -> Pixels {
     match thumbnail.format {
-        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false).expect("decode jpeg").pixels.into_rgb(),
+        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false, u64::MAX).expect("decode jpeg").pixels.into_rgb(),
         _ => {
             let image = ::image::load_from_memory(&thumbnail.bytes).expect("decode");
             let rgba = image.into_rgba8();
@@ -180,6 +180,27 @@ fn hostile_inputs_are_refused_with_a_reason() {
 }
 
 #[test]
+fn progressive_jpegs_stay_within_the_decoded_bytes_limit() {
+    // 4:4:4 progressive: libjpeg keeps every coefficient, 6 bytes a pixel, more than the
+    // 4 a pixel the header check allows for.
+    let (width, height) = (512usize, 384usize);
+    let data: Vec<u8> = (0..width * height).flat_map(|i| [(i % 251) as u8, (i / 512 % 256) as u8, ((i * 7) % 256) as u8]).collect();
+    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_size(width, height);
+    compress.set_chroma_sampling_pixel_sizes((1, 1), (1, 1));
+    compress.set_progressive_mode();
+    let mut started = compress.start_compress(Vec::new()).expect("start");
+    started.write_scanlines(&data).expect("write");
+    let progressive = started.finish().expect("finish");
+    let pixels = (width * height) as u64;
+    let tight = Limits { max_decoded_bytes: pixels * 5, ..Limits::default() };
+    let error = thumbnail(&progressive, &spec(256, None, Fit::Contain, None), &tight).expect_err("over the limit");
+    assert_eq!(error.kind(), "too_large", "{error}");
+    let roomy = Limits { max_decoded_bytes: pixels * 8, ..Limits::default() };
+    assert!(thumbnail(&progressive, &spec(256, None, Fit::Contain, None), &roomy).is_ok());
+}
+
+#[test]
 fn dc_only_decoding_of_progressive_jpegs_is_exact() {
     // A progressive file made by libjpeg's default progressive script.
     let data: Vec<u8> = (0..512 * 384).flat_map(|i| [(i % 251) as u8, (i / 512 % 256) as u8, ((i * 7) % 256) as u8]).collect();
@@ -193,8 +214,8 @@ fn dc_only_decoding_of_progressive_jpegs_is_exact() {
     };
     let reduced = jpeg::dc_scans_only(&progressive).expect("progressive");
     assert!(reduced.len() < progressive.len());
-    let whole = jpeg::decode(&progressive, 1, false).expect("whole").pixels;
-    let fast = jpeg::decode(&progressive, 1, true).expect("dc only").pixels;
+    let whole = jpeg::decode(&progressive, 1, false, u64::MAX).expect("whole").pixels;
+    let fast = jpeg::decode(&progressive, 1, true, u64::MAX).expect("dc only").pixels;
     assert_eq!((whole.width, whole.height), (64, 48));
     assert!(whole.ycc, "JPEG pixels stay YCbCr");
     assert_eq!(whole, fast, "bit for bit");
