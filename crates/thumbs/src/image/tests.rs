@@ -220,3 +220,39 @@ fn dc_only_decoding_of_progressive_jpegs_is_exact() {
     assert!(whole.ycc, "JPEG pixels stay YCbCr");
     assert_eq!(whole, fast, "bit for bit");
 }
+
+#[test]
+fn damaged_jpegs_are_errors_or_thumbnails_never_crashes() {
+    // Seeded byte flips, truncations and splices of a baseline and a progressive file,
+    // through every decoder scale: libjpeg's errors unwind through our IDCTs and FFI.
+    let baseline = jpeg(200, 150, Some(3));
+    let progressive = {
+        let data: Vec<u8> = (0..160 * 120).flat_map(|i| [(i % 251) as u8, (i / 160 % 256) as u8, ((i * 7) % 256) as u8]).collect();
+        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        compress.set_size(160, 120);
+        compress.set_progressive_mode();
+        let mut started = compress.start_compress(Vec::new()).expect("start");
+        started.write_scanlines(&data).expect("write");
+        started.finish().expect("finish")
+    };
+    let mut rng = fastrand::Rng::with_seed(7);
+    let (mut made, mut refused) = (0, 0);
+    for round in 0..300 {
+        let source = if round % 2 == 0 { &baseline } else { &progressive };
+        let mut damaged = source.clone();
+        for _ in 0..rng.usize(1..6) {
+            let at = rng.usize(..damaged.len());
+            damaged[at] = rng.u8(..);
+        }
+        if round % 5 == 0 {
+            damaged.truncate(rng.usize(2..damaged.len()));
+            damaged.extend_from_slice(&[0xFF, 0xD9]);
+        }
+        let width = [8, 25, 50, 100, 190][round % 5];
+        match thumbnail(&damaged, &spec(width, None, Fit::Contain, None), &Limits::default()) {
+            Ok(_) => made += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(made > 0 && refused > 0, "both outcomes seen: {made} made, {refused} refused");
+}
