@@ -218,11 +218,14 @@ async fn render(state: &HttpState, name: &str, request: &Request) -> Rendered {
         Err(error) => return Err((StatusCode::SERVICE_UNAVAILABLE, format!("input bucket unavailable: {error}"))),
     };
     let Ok(_permit) = service.slots.acquire().await else { return Err((StatusCode::SERVICE_UNAVAILABLE, "stopping".to_owned())) };
-    let (spec, limits, timeout) = (request.spec.clone(), service.config.limits, service.config.job_timeout);
+    let (spec, timeout) = (request.spec.clone(), service.config.job_timeout);
     let started = Instant::now();
+    // The decoder stops at the deadline, so the slot is not held past it.
+    let limits = image::Limits { deadline: Some(started + timeout), ..service.config.limits };
     let work = tokio::task::spawn_blocking(move || image::thumbnail(&bytes, &spec, &limits));
     let rendered = match tokio::time::timeout(timeout, work).await {
         Ok(Ok(Ok(thumbnail))) => thumbnail,
+        Ok(Ok(Err(image::ImageError::TimedOut))) => return Err((StatusCode::SERVICE_UNAVAILABLE, "rendering took too long".to_owned())),
         Ok(Ok(Err(error))) => return Err((StatusCode::UNPROCESSABLE_ENTITY, format!("cannot make a thumbnail: {error}"))),
         Ok(Err(_)) => return Err((StatusCode::INTERNAL_SERVER_ERROR, "rendering failed".to_owned())),
         Err(_) => return Err((StatusCode::SERVICE_UNAVAILABLE, "rendering took too long".to_owned())),

@@ -170,9 +170,13 @@ impl Service {
         };
         let config = Arc::clone(&self.config);
         let key_owned = key.to_owned();
-        let rendered = tokio::task::spawn_blocking(move || render_sizes(&config, &key_owned, &bytes)).await;
+        let deadline = std::time::Instant::now() + config.job_timeout;
+        let rendered = tokio::task::spawn_blocking(move || render_sizes(&config, &key_owned, &bytes, deadline)).await;
         let outputs = match rendered {
             Ok(Ok(outputs)) => outputs,
+            Ok(Err(ImageError::TimedOut)) => {
+                return Outcome::Retry(format!("timed out after {}", vigil_core::time::format_duration(self.config.job_timeout)));
+            }
             Ok(Err(error)) => return Outcome::Dead { reason: error.kind(), error: error.to_string() },
             Err(join) => return Outcome::Dead { reason: "crashed", error: format!("rendering crashed: {join}") },
         };
@@ -266,8 +270,9 @@ impl Service {
     }
 }
 
-/// The thumbnails of one input: `(output key, bytes)` for every configured size.
-pub fn render_sizes(config: &Config, key: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ImageError> {
+/// The thumbnails of one input: `(output key, bytes)` for every configured size; the
+/// JPEG decoder stops at `deadline`.
+pub fn render_sizes(config: &Config, key: &str, bytes: &[u8], deadline: std::time::Instant) -> Result<Vec<(String, Vec<u8>)>, ImageError> {
     let format = config.output_format(key);
     let specs: Vec<Spec> = config
         .sizes
@@ -281,7 +286,8 @@ pub fn render_sizes(config: &Config, key: &str, bytes: &[u8]) -> Result<Vec<(Str
             keep_profile: config.keep_profile,
         })
         .collect();
-    let thumbnails = image::thumbnails(bytes, &specs, &config.limits)?;
+    let limits = image::Limits { deadline: Some(deadline), ..config.limits };
+    let thumbnails = image::thumbnails(bytes, &specs, &limits)?;
     Ok(config.sizes.iter().zip(thumbnails).map(|(size, thumbnail)| (config.output_key(key, size), thumbnail.bytes)).collect())
 }
 

@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{ImageError, Pixels};
+use super::{ImageError, Limits, Pixels};
 
 /// How much larger than needed the decoder's output must be, so that Lanczos3 does the
 /// last part of the shrink. At 1/8 a block becomes its average (DC only), which aliases:
@@ -38,8 +38,9 @@ pub struct Decoded {
 
 /// Decodes `input` scaled by `scale`/8: YCbCr stays YCbCr (see `Pixels`), grey is
 /// widened to it, an RGB JPEG stays RGB. A progressive file whose coefficients would
-/// take more than `max_decoded_bytes` is refused as too large.
-pub fn decode(input: &[u8], scale: u8, progressive: bool, max_decoded_bytes: u64) -> Result<Decoded, ImageError> {
+/// take more than `limits.max_decoded_bytes` is refused as too large; past
+/// `limits.deadline` the decode stops.
+pub fn decode(input: &[u8], scale: u8, progressive: bool, limits: &Limits) -> Result<Decoded, ImageError> {
     if !has_end_marker(input) {
         return Err(ImageError::Corrupt("truncated JPEG: no end-of-image marker".to_owned()));
     }
@@ -48,13 +49,16 @@ pub fn decode(input: &[u8], scale: u8, progressive: bool, max_decoded_bytes: u64
     // need not be decoded. The result is the same, bit for bit.
     let reduced = if scale == 1 && progressive { dc_scans_only(input) } else { None };
     let data = reduced.as_deref().unwrap_or(input);
-    let output = catch_unwind(AssertUnwindSafe(|| super::libjpeg::decode(data, scale, max_decoded_bytes))).map_err(|panic| {
-        if panic.is::<super::libjpeg::OverMemoryLimit>() {
-            ImageError::TooLarge(format!("decoding would need more than {max_decoded_bytes} bytes"))
-        } else {
-            ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic)))
-        }
-    })??;
+    let output = catch_unwind(AssertUnwindSafe(|| super::libjpeg::decode(data, scale, limits.max_decoded_bytes, limits.deadline)))
+        .map_err(|panic| {
+            if panic.is::<super::libjpeg::OverMemoryLimit>() {
+                ImageError::TooLarge(format!("decoding would need more than {} bytes", limits.max_decoded_bytes))
+            } else if panic.is::<super::libjpeg::PastDeadline>() {
+                ImageError::TimedOut
+            } else {
+                ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic)))
+            }
+        })??;
     let super::libjpeg::Output { width, height, components, color, mut data, .. } = output;
     if components == 1 {
         data = data.iter().flat_map(|&luma| [luma, 128, 128]).collect();

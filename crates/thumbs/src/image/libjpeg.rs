@@ -17,6 +17,7 @@
 use std::ffi::c_void;
 use std::mem::size_of;
 use std::os::raw::{c_int, c_long, c_ulong};
+use std::time::Instant;
 
 use mozjpeg_sys as ffi;
 
@@ -138,6 +139,26 @@ impl Drop for Decompressor {
 /// asks for a backing store it does not have).
 pub struct OverMemoryLimit;
 
+/// What a decode unwinds with once it is past its deadline.
+pub struct PastDeadline;
+
+/// libjpeg's progress manager (called after every row of blocks, in every pass) with the
+/// deadline beside it: the callback gets the manager's address, which is this struct's.
+#[repr(C)]
+struct Progress {
+    manager: ffi::jpeg_progress_mgr,
+    deadline: Instant,
+}
+
+extern "C-unwind" fn check_deadline(cinfo: &mut ffi::jpeg_common_struct) {
+    // SAFETY: `progress` points at the `manager` field, the first, of the `Progress`
+    // that `decode` installed and keeps alive until libjpeg is done.
+    let deadline = unsafe { (*(cinfo.progress as *const Progress)).deadline };
+    if Instant::now() >= deadline {
+        std::panic::resume_unwind(Box::new(PastDeadline));
+    }
+}
+
 extern "C-unwind" fn unwind_on_error(cinfo: &mut ffi::jpeg_common_struct) {
     // SAFETY: `err` is the manager set in `Decompressor::new`.
     if unsafe { (*cinfo.err).msg_code } == ffi::JERR_NO_BACKING_STORE as c_int {
@@ -166,10 +187,20 @@ extern "C-unwind" fn ignore_warning(_cinfo: &mut ffi::jpeg_common_struct, _level
 /// RGB otherwise; CMYK is refused. libjpeg may hold at most `max_memory` bytes for its
 /// whole-image buffers (a progressive file's coefficients: 2 bytes a sample).
 ///
-/// Panics (unwinds) with libjpeg's message on a fatal error, or [`OverMemoryLimit`].
-pub fn decode(input: &[u8], scale: u8, max_memory: u64) -> Result<Output, ImageError> {
+/// Panics (unwinds) with libjpeg's message on a fatal error, [`OverMemoryLimit`], or
+/// [`PastDeadline`] once `deadline` has passed.
+pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant>) -> Result<Output, ImageError> {
+    // Declared first, so that it outlives the decompressor that points at it.
+    let mut progress = deadline.map(|deadline| {
+        // SAFETY: all-zero is a valid jpeg_progress_mgr (no callback, zero counters).
+        let manager = ffi::jpeg_progress_mgr { progress_monitor: Some(check_deadline), ..unsafe { std::mem::zeroed() } };
+        Box::new(Progress { manager, deadline })
+    });
     let mut decompressor = Decompressor::new();
     let cinfo = &mut *decompressor.cinfo;
+    if let Some(progress) = progress.as_mut() {
+        cinfo.common.progress = &mut progress.manager;
+    }
     // SAFETY: `jpeg_create_decompress` set up the memory manager.
     unsafe { (*cinfo.common.mem).max_memory_to_use = c_long::try_from(max_memory).unwrap_or(c_long::MAX) };
     // SAFETY: `input` outlives the decompressor (dropped at the end of this function);
@@ -289,15 +320,24 @@ mod tests {
     }
 
     #[test]
+    fn a_decode_past_its_deadline_stops() {
+        let input = smooth(256, 192);
+        let past = std::time::Instant::now();
+        assert!(std::panic::catch_unwind(|| decode(&input, 4, u64::MAX, Some(past))).is_err_and(|panic| panic.is::<super::PastDeadline>()));
+        let later = past + std::time::Duration::from_secs(3600);
+        assert!(decode(&input, 4, u64::MAX, Some(later)).is_ok());
+    }
+
+    #[test]
     fn scaled_decodes_use_the_replacement_idcts_and_agree_with_a_full_decode() {
         let input = smooth(256, 192);
-        let full = decode(&input, 8, u64::MAX).expect("full");
+        let full = decode(&input, 8, u64::MAX, None).expect("full");
         assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
         for scale in 1..8 {
-            assert!(decode(&input, scale, u64::MAX).expect("scaled").fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
+            assert!(decode(&input, scale, u64::MAX, None).expect("scaled").fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
         }
         for (scale, factor) in [(4u8, 2usize), (2, 4), (1, 8)] {
-            let scaled = decode(&input, scale, u64::MAX).expect("scaled");
+            let scaled = decode(&input, scale, u64::MAX, None).expect("scaled");
             assert!(scaled.fast_idct, "the IDCTs were found and replaced at {scale}/8");
             assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
             // Each scaled pixel is close to the mean of the full-size pixels it covers.

@@ -19,8 +19,9 @@ pub(crate) mod tests;
 
 use probe::InputFormat;
 
-/// Why an image could not be made into a thumbnail. Every variant is permanent: the
-/// same input fails the same way, so a job goes to the dead-letter queue with it.
+/// Why an image could not be made into a thumbnail. Every variant but `TimedOut` is
+/// permanent: the same input fails the same way, so a job goes to the dead-letter queue
+/// with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
     /// Not a format thumbs reads, or a variant of one it does not (CMYK JPEG, ...).
@@ -35,6 +36,9 @@ pub enum ImageError {
     /// The encoder refused the pixels.
     #[error("encoding failed: {0}")]
     Encode(String),
+    /// The decode passed [`Limits::deadline`] and was stopped (it may pass another time).
+    #[error("stopped at the job's deadline")]
+    TimedOut,
 }
 
 impl ImageError {
@@ -45,21 +49,26 @@ impl ImageError {
             ImageError::Corrupt(_) => "corrupt",
             ImageError::TooLarge(_) => "too_large",
             ImageError::Encode(_) => "encode",
+            ImageError::TimedOut => "timeout",
         }
     }
 }
 
-/// What an input may be, checked from its header before anything is decoded.
+/// What an input may be, checked from its header before anything is decoded, and when
+/// its decoding must end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_pixels: u64,
     pub max_input_bytes: u64,
     pub max_decoded_bytes: u64,
+    /// A job's timeout as an instant: the JPEG decoder checks it as it goes and stops
+    /// (the bulk of a render's time; other formats' decoders cannot be interrupted).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_pixels: 50_000_000, max_input_bytes: 64 * 1024 * 1024, max_decoded_bytes: 512 * 1024 * 1024 }
+        Limits { max_pixels: 50_000_000, max_input_bytes: 64 * 1024 * 1024, max_decoded_bytes: 512 * 1024 * 1024, deadline: None }
     }
 }
 
@@ -257,7 +266,7 @@ impl Source {
         }
         let (pixels, icc, orientation) = match header.format {
             InputFormat::Jpeg => {
-                let decoded = jpeg::decode(input, scale, header.progressive, limits.max_decoded_bytes)?;
+                let decoded = jpeg::decode(input, scale, header.progressive, limits)?;
                 (decoded.pixels, decoded.icc, orientation)
             }
             format => decode::decode(input, format, header, limits)?,
