@@ -179,19 +179,27 @@ fn hostile_inputs_are_refused_with_a_reason() {
     assert_eq!(thumbnail(&good, &spec(10, None, Fit::Contain, None), &over_bytes).expect_err("bytes").kind(), "too_large");
 }
 
+/// A progressive JPEG of a busy pattern, made by libjpeg's default progressive script;
+/// 4:2:0, or 4:4:4 with `full_chroma`.
+fn progressive_jpeg(width: usize, height: usize, full_chroma: bool) -> Vec<u8> {
+    let data: Vec<u8> = (0..width * height).flat_map(|i| [(i % 251) as u8, (i / width % 256) as u8, ((i * 7) % 256) as u8]).collect();
+    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_size(width, height);
+    if full_chroma {
+        compress.set_chroma_sampling_pixel_sizes((1, 1), (1, 1));
+    }
+    compress.set_progressive_mode();
+    let mut started = compress.start_compress(Vec::new()).expect("start");
+    started.write_scanlines(&data).expect("write");
+    started.finish().expect("finish")
+}
+
 #[test]
 fn progressive_jpegs_stay_within_the_decoded_bytes_limit() {
     // 4:4:4 progressive: libjpeg keeps every coefficient, 6 bytes a pixel, more than the
     // 4 a pixel the header check allows for.
-    let (width, height) = (512usize, 384usize);
-    let data: Vec<u8> = (0..width * height).flat_map(|i| [(i % 251) as u8, (i / 512 % 256) as u8, ((i * 7) % 256) as u8]).collect();
-    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    compress.set_size(width, height);
-    compress.set_chroma_sampling_pixel_sizes((1, 1), (1, 1));
-    compress.set_progressive_mode();
-    let mut started = compress.start_compress(Vec::new()).expect("start");
-    started.write_scanlines(&data).expect("write");
-    let progressive = started.finish().expect("finish");
+    let (width, height) = (512, 384);
+    let progressive = progressive_jpeg(width, height, true);
     let pixels = (width * height) as u64;
     let tight = Limits { max_decoded_bytes: pixels * 5, ..Limits::default() };
     let error = thumbnail(&progressive, &spec(256, None, Fit::Contain, None), &tight).expect_err("over the limit");
@@ -202,16 +210,7 @@ fn progressive_jpegs_stay_within_the_decoded_bytes_limit() {
 
 #[test]
 fn dc_only_decoding_of_progressive_jpegs_is_exact() {
-    // A progressive file made by libjpeg's default progressive script.
-    let data: Vec<u8> = (0..512 * 384).flat_map(|i| [(i % 251) as u8, (i / 512 % 256) as u8, ((i * 7) % 256) as u8]).collect();
-    let progressive = {
-        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-        compress.set_size(512, 384);
-        compress.set_progressive_mode();
-        let mut started = compress.start_compress(Vec::new()).expect("start");
-        started.write_scanlines(&data).expect("write");
-        started.finish().expect("finish")
-    };
+    let progressive = progressive_jpeg(512, 384, false);
     let reduced = jpeg::dc_scans_only(&progressive).expect("progressive");
     assert!(reduced.len() < progressive.len());
     let whole = jpeg::decode(&progressive, 1, false, &Limits::default()).expect("whole").pixels;
@@ -226,15 +225,7 @@ fn damaged_jpegs_are_errors_or_thumbnails_never_crashes() {
     // Seeded byte flips, truncations and splices of a baseline and a progressive file,
     // through every decoder scale: libjpeg's errors unwind through our IDCTs and FFI.
     let baseline = jpeg(200, 150, Some(3));
-    let progressive = {
-        let data: Vec<u8> = (0..160 * 120).flat_map(|i| [(i % 251) as u8, (i / 160 % 256) as u8, ((i * 7) % 256) as u8]).collect();
-        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-        compress.set_size(160, 120);
-        compress.set_progressive_mode();
-        let mut started = compress.start_compress(Vec::new()).expect("start");
-        started.write_scanlines(&data).expect("write");
-        started.finish().expect("finish")
-    };
+    let progressive = progressive_jpeg(160, 120, false);
     let mut rng = fastrand::Rng::with_seed(7);
     let (mut made, mut refused) = (0, 0);
     for round in 0..300 {
