@@ -171,6 +171,16 @@ const COLUMNS: &str = "id, action, target, target_error, episode, attempt, trigg
     dry_run, state, not_before, created_at, started_at, finished_at, verify_deadline, approval_deadline, approved_by, fencing_token,
     decisions, result";
 
+/// Whether the trigger of row `t` (`trigger_kind`, `trigger_name`, `trigger_id`) has
+/// cleared, as column `cleared` (1 or 0): one expression, so the worker's pass asks it
+/// of every execution in the same query.
+const CLEARED: &str = "CAST(CASE
+        WHEN t.trigger_kind = 'transition' THEN (SELECT COUNT(*) FROM monitor_states m
+            WHERE m.monitor = t.trigger_name AND m.state = 'up' AND m.transition_id > t.trigger_id)
+        WHEN t.trigger_kind = 'alert' THEN (SELECT COUNT(*) FROM alerts a WHERE a.id = t.trigger_id AND a.state = 'resolved')
+        WHEN t.trigger_kind = 'inbound' THEN (SELECT COUNT(*) FROM inbound_alerts i WHERE i.id = t.trigger_id AND i.state = 'resolved')
+        ELSE 0 END AS BIGINT) AS cleared";
+
 fn from_row(row: &AnyRow) -> Result<ExecutionRecord, StoreError> {
     let state: String = row.try_get("state")?;
     let notify: String = row.try_get("notify")?;
@@ -548,7 +558,7 @@ impl Store {
     /// whether its trigger has cleared.
     pub async fn due_checks(&self, now: Timestamp, running_for: Duration) -> Result<Vec<(ExecutionRecord, bool)>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM executions
+            "SELECT {COLUMNS}, {CLEARED} FROM executions t
              WHERE state = 'verifying' OR (state = 'awaiting-approval' AND approval_deadline <= $1) OR (state = 'running' AND started_at <= $2)
              ORDER BY id"
         );
@@ -556,7 +566,7 @@ impl Store {
         let stale = now.saturating_sub(running_for);
         for row in sqlx::query(&sql).bind(now.0).bind(stale.0).fetch_all(&self.pool).await? {
             let record = from_row(&row)?;
-            let cleared = self.trigger_cleared(&record.trigger).await?;
+            let cleared = row.try_get::<i64, _>("cleared")? != 0;
             let verify_due = record.verify_deadline.is_some_and(|deadline| deadline <= now);
             if record.state != ExecutionState::Verifying || cleared || verify_due {
                 due.push((record, cleared));
@@ -568,29 +578,11 @@ impl Store {
     /// Whether the trigger has cleared: the monitor is UP again after the transition,
     /// the rule's alert or the inbound alert resolved.
     pub async fn trigger_cleared(&self, trigger: &Trigger) -> Result<bool, StoreError> {
-        let cleared: Option<i64> = match trigger.kind.as_str() {
-            "transition" => {
-                sqlx::query_scalar("SELECT 1 FROM monitor_states WHERE monitor = $1 AND state = 'up' AND transition_id > $2")
-                    .bind(&trigger.name)
-                    .bind(trigger.id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            "alert" => {
-                sqlx::query_scalar("SELECT 1 FROM alerts WHERE id = $1 AND state = 'resolved'")
-                    .bind(trigger.id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            "inbound" => {
-                sqlx::query_scalar("SELECT 1 FROM inbound_alerts WHERE id = $1 AND state = 'resolved'")
-                    .bind(trigger.id)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-            _ => None,
-        };
-        Ok(cleared.is_some())
+        let sql = format!(
+            "SELECT {CLEARED} FROM (SELECT CAST($1 AS TEXT) AS trigger_kind, CAST($2 AS TEXT) AS trigger_name, CAST($3 AS BIGINT) AS trigger_id) t"
+        );
+        let cleared: i64 = sqlx::query_scalar(&sql).bind(&trigger.kind).bind(&trigger.name).bind(trigger.id).fetch_one(&self.pool).await?;
+        Ok(cleared != 0)
     }
 
     /// The earliest time an execution needs looking at: a pending or held one falls due,
