@@ -99,4 +99,4 @@ for width in 256 1024; do
   for tool in vips sharp pillow; do [ -d "$WORK/$tool-$width" ] && compare+=(--compare "$WORK/$tool-$width"); done
   "$THUMBS" bench "$PHOTOS" --width "$width" --rounds 1 --ssim "${compare[@]}" 2>/dev/null | grep SSIM
 done
-echo "peak RSS of thumbs (1 thread, 1024 px): $("$THUMBS" bench "$PHOTOS" --width 1024 --rounds 1 2>/dev/null | grep -o 'peak RSS [0-9]* MB')"
+echo "peak RSS of thumbs (1 thread, 1024 px): $("$THUMBS" bench "$PHOTOS" --width 1024 --rounds 1 2>/dev/null | grep -o 'peak RSS [0-9]* MB (of which [0-9]* MB are the inputs')), held in memory)"

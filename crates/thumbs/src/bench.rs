@@ -75,12 +75,13 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
         rates.len()
     );
     println!(
-        "  {:.1} images/s (median; min {:.1}, max {:.1}), {:.1} input MB/s, peak RSS {:.0} MB",
+        "  {:.1} images/s (median; min {:.1}, max {:.1}), {:.1} input MB/s, peak RSS {:.0} MB (of which {:.0} MB are the inputs, held in memory)",
         median,
         rates[0],
         rates[rates.len() - 1],
         median * input_bytes as f64 / inputs.len() as f64 / 1e6,
-        peak_rss_mb()
+        peak_rss_mb(),
+        input_bytes as f64 / (1024.0 * 1024.0)
     );
     if options.ssim {
         let mut ours = Vec::new();

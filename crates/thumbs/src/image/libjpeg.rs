@@ -261,9 +261,15 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
 /// # Safety
 /// `cinfo` must be between `jpeg_start_decompress` and the first scanline read.
 unsafe fn replace_idcts(cinfo: &mut ffi::jpeg_decompress_struct) -> bool {
+    // With pointers narrower than the struct's alignment (32-bit targets: it holds an
+    // f64), padding may follow the last pointer; there we do not guess.
+    if std::mem::align_of::<ffi::jpeg_decompress_struct>() != size_of::<*mut c_void>() {
+        return false;
+    }
     let pointers = size_of::<ffi::jpeg_decompress_struct>() / size_of::<*mut c_void>();
     // SAFETY: the struct ends with four pointer fields (idct, upsample, cconvert,
-    // cquantize), so it is pointer-aligned and its fourth-from-last word is `idct`.
+    // cquantize) and is aligned as a pointer, so no padding follows them and its
+    // fourth-from-last word is `idct`.
     let module = unsafe { *(cinfo as *mut ffi::jpeg_decompress_struct as *mut *mut InverseDctModule).add(pointers - 4) };
     if module.is_null() {
         return false;
