@@ -2,8 +2,8 @@
 //! replaced by [`super::idct`]'s when the image is scaled down.
 //!
 //! libjpeg picks an IDCT per component when decompression starts and keeps the choice in
-//! its `jpeg_inverse_dct` object, which the library lets an application replace (the
-//! IJG's documented way to substitute modules) but `mozjpeg-sys` does not expose. We
+//! its `jpeg_inverse_dct` object, a table of function pointers (libjpeg's modules are
+//! all such objects), for which it has no public API and `mozjpeg-sys` no field. We
 //! find it as the fourth-from-last field of `jpeg_decompress_struct` (the last four are
 //! always `idct`, `upsample`, `cconvert` and `cquantize` pointers) and change only the
 //! entries that point at libjpeg's own IDCTs for the sizes a scaled decode can pick (1 to
@@ -12,7 +12,7 @@
 //! Errors: libjpeg's `error_exit` here unwinds with the library's message; the caller
 //! runs [`decode`] inside `catch_unwind`, and `Drop` releases libjpeg's memory.
 
-#![allow(unsafe_code, reason = "FFI to libjpeg: the only unsafe code in the workspace")]
+#![allow(unsafe_code, reason = "FFI to libjpeg; with idct::sse2, the only unsafe code in the workspace")]
 
 use std::ffi::c_void;
 use std::mem::size_of;
