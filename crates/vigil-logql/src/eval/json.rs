@@ -53,10 +53,51 @@ pub fn extract(line: &str, wanted: Wanted<'_>, out: &mut Vec<(String, String)>) 
 /// read, so it is not validated either. For metadata such as the event time, which is
 /// usually the first field.
 pub fn first_of(line: &str, names: &BTreeSet<String>) -> Option<(String, String)> {
+    if let Some(found) = leading_field(line, names) {
+        return found;
+    }
     let mut out = Vec::with_capacity(1);
     let mut deserializer = serde_json::Deserializer::from_str(line);
     let _ = Object { prefix: String::new(), wanted: Wanted::Only(names), out: &mut out, stop_at: Some(1) }.deserialize(&mut deserializer);
     out.pop()
+}
+
+/// The common layout, `{"ts": VALUE, ...`, read without walking the object: the first
+/// key, if it is plain (no escapes, already a clean label name) and wanted, and its value
+/// parsed alone. `None` when the line does not start that way (the caller walks it);
+/// `Some(None)` when the value is not one a label holds (an object or array: the walk
+/// would skip it) or is broken.
+#[allow(clippy::option_option, reason = "not applicable vs. applicable but empty, as documented")]
+fn leading_field(line: &str, names: &BTreeSet<String>) -> Option<Option<(String, String)>> {
+    let rest = line.strip_prefix('{')?.trim_start().strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let key = &rest[..end];
+    if key.contains('\\') || !is_clean(key) || !names.contains(key) {
+        return None;
+    }
+    let value = rest[end + 1..].trim_start().strip_prefix(':')?;
+    let raw = <&RawValue as serde::Deserialize>::deserialize(&mut serde_json::Deserializer::from_str(value)).ok()?;
+    match value_text(raw.get()) {
+        Ok(Some(text)) => Some(Some((key.to_owned(), text))),
+        // An object or array: the walk skips it and looks further.
+        Ok(None) => None,
+        Err(_) => Some(None),
+    }
+}
+
+/// A wanted value's text as written: strings unescaped (sliced when they have no
+/// escapes), numbers and booleans keep their spelling (as Loki does, nothing is
+/// formatted back from a float), null is empty; `None` for objects and arrays.
+fn value_text(text: &str) -> Result<Option<String>, serde_json::Error> {
+    Ok(match text.as_bytes().first() {
+        Some(b'{' | b'[') | None => None,
+        Some(b'"') => Some(match text.get(1..text.len() - 1).filter(|inner| !inner.contains('\\')) {
+            Some(inner) => inner.to_owned(),
+            None => serde_json::from_str::<String>(text)?,
+        }),
+        Some(b'n') => Some(String::new()),
+        Some(_) => Some(text.to_owned()),
+    })
 }
 
 /// Reads one top-level field as text (strings as they are, numbers and booleans printed).
@@ -104,28 +145,17 @@ impl<'de> Visitor<'de> for Object<'_, '_> {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            // The value's text as written: strings without escapes are sliced, numbers
-            // keep their spelling (as Loki does), nothing is formatted back from a float.
             let raw: &'de RawValue = map.next_value()?;
             let text = raw.get();
-            match text.as_bytes().first() {
-                Some(b'{') if descend || keep && self.wanted.descends(&name) => {
-                    let mut inner = serde_json::Deserializer::from_str(text);
-                    Object { prefix: name.into_owned(), wanted: self.wanted, out: &mut *self.out, stop_at: None }
-                        .deserialize(&mut inner)
-                        .map_err(serde::de::Error::custom)?;
-                }
-                Some(b'{' | b'[') => {}
-                Some(b'"') if keep => {
-                    let value = match text.get(1..text.len() - 1).filter(|inner| !inner.contains('\\')) {
-                        Some(inner) => inner.to_owned(),
-                        None => serde_json::from_str::<String>(text).map_err(serde::de::Error::custom)?,
-                    };
+            if text.starts_with('{') && (descend || keep && self.wanted.descends(&name)) {
+                let mut inner = serde_json::Deserializer::from_str(text);
+                Object { prefix: name.into_owned(), wanted: self.wanted, out: &mut *self.out, stop_at: None }
+                    .deserialize(&mut inner)
+                    .map_err(serde::de::Error::custom)?;
+            } else if keep {
+                if let Some(value) = value_text(text).map_err(serde::de::Error::custom)? {
                     self.out.push((name.into_owned(), value));
                 }
-                Some(b'n') if keep => self.out.push((name.into_owned(), String::new())),
-                Some(_) if keep => self.out.push((name.into_owned(), text.to_owned())),
-                _ => {}
             }
             if self.stop_at.is_some_and(|stop_at| self.out.len() >= stop_at) {
                 return Err(serde::de::Error::custom("found"));
@@ -178,6 +208,23 @@ mod tests {
         assert_eq!(field(r#"{"x":"y"}"#, "ts"), None);
         let names = BTreeSet::from(["ts".to_owned(), "time".to_owned()]);
         assert_eq!(first_of(r#"{"time":"a","ts":"b"} garbage"#, &names), Some(("time".into(), "a".into())));
+        // The leading-field shortcut and the walk agree on every layout.
+        for line in [
+            r#"{ "ts" : 12.5 ,"x":1}"#,
+            r#"{"ts":"2026-12-01T00:00:00Z"}"#,
+            r#"{"ts":"a"b"}"#,
+            r#"{"ts":null,"time":"t"}"#,
+            r#"{"ts":{"nested":1},"time":"t"}"#,
+            r#"{"ts":"escaped key","time":"t"}"#,
+            r#"{"x":1,"ts":2}"#,
+            r#"{"ts":"unterminated}"#,
+            r#"{"ts":}"#,
+        ] {
+            let mut walked = Vec::new();
+            let _ = Object { prefix: String::new(), wanted: Wanted::Only(&names), out: &mut walked, stop_at: Some(1) }
+                .deserialize(&mut serde_json::Deserializer::from_str(line));
+            assert_eq!(first_of(line, &names), walked.pop(), "{line}");
+        }
         let mut spelled = Vec::new();
         assert!(extract(r#"{"n":1.0,"e":1e3,"s":"a\"b\u0041","t":true}"#, Wanted::All, &mut spelled));
         assert_eq!(
