@@ -5,10 +5,10 @@
 //! SIMD, does it in scalar integer code that reads every coefficient, even when (as in
 //! most blocks) only a corner is non-zero.
 //!
-//! Both passes run in `f32` and skip the rows and columns that are all zero. On x86-64
-//! they use SSE2 (part of every x86-64 CPU, so no runtime detection); elsewhere the
-//! portable [`idct`]. Output is rounded and clamped like libjpeg's, to within one level
-//! of the exact formula.
+//! On x86-64, [`sse2::idct`] runs both passes in `f32` with SSE2 (part of every x86-64
+//! CPU, so no runtime detection) and, above 4x4, skips the rows and columns that are all
+//! zero; elsewhere the portable [`idct`]. Output is rounded and clamped like libjpeg's,
+//! to within one level of the exact formula.
 
 /// `basis[u][x] = C(u)/2 * cos((2x + 1) u pi / 2N)` for the eight frequencies `u`
 /// (`C(0) = 1/sqrt(2)`, else 1; zero for `u >= N`, which an NxN block cannot hold): the
