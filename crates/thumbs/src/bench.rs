@@ -140,12 +140,17 @@ fn images_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Peak resident set size of this process, in MB.
+/// Peak resident set size of this process, in MB (0 where `/proc` is not there).
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
+    process_peak_rss_mb("self").unwrap_or(0.0)
+}
+
+/// Peak resident set size of process `pid` (or `self`), in MB, from `/proc` (Linux).
+pub fn process_peak_rss_mb(pid: &str) -> Option<f64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+        .map(|kb| kb / 1024.0)
 }

@@ -231,9 +231,11 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
         let length = stride * height as usize;
         let mut data: Vec<u8> = Vec::with_capacity(length);
         let base = data.as_mut_ptr();
+        let mut rows: Vec<*mut u8> = Vec::with_capacity(16);
         while cinfo.output_scanline < height {
             let first = cinfo.output_scanline as usize;
-            let mut rows: Vec<*mut u8> = (first..(first + 16).min(height as usize)).map(|row| base.add(row * stride)).collect();
+            rows.clear();
+            rows.extend((first..(first + 16).min(height as usize)).map(|row| base.add(row * stride)));
             let read = ffi::jpeg_read_scanlines(cinfo, rows.as_mut_ptr(), rows.len() as u32);
             if read == 0 {
                 std::panic::resume_unwind(Box::new("libjpeg stopped before the last row".to_owned()));

@@ -13,13 +13,6 @@ fn lying_jpeg() -> Vec<u8> {
     bytes
 }
 
-/// Peak resident set size of process `pid`, in MB (Linux).
-fn peak_rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_backlogs_keep_memory_bounded() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -39,7 +32,7 @@ async fn hostile_backlogs_keep_memory_bounded() {
     let expected = (files.len() * copies) as f64;
     let mut child = spawn(dir.path(), port, 1);
     wait_until("every hostile file dead-lettered", async || metric(port, "thumbs_dead_letters").await >= expected).await;
-    let peak = peak_rss_mb(child.id());
+    let peak = thumbs::bench::process_peak_rss_mb(&child.id().to_string());
     let _ = child.kill();
     let _ = child.wait();
     let Some(peak) = peak else {
