@@ -33,7 +33,8 @@ pub fn read_file(path: &Path) -> Result<String, ConfigErrors> {
 pub fn load_str(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
     let mut loader = Loader::new(path);
     let config = loader.load(text, lookup);
-    loader.finish(config)
+    let warnings = std::mem::take(&mut loader.warnings);
+    loader.finish(config).map(|config| Config { warnings, ..config })
 }
 
 /// The located-YAML machinery, for other programs' config files (`thumbs.yaml`): parse
@@ -43,11 +44,12 @@ pub fn load_str(path: &Path, text: &str, lookup: &dyn Fn(&str) -> Option<String>
 pub struct Loader {
     file: PathBuf,
     errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
 }
 
 impl Loader {
     pub fn new(file: &Path) -> Loader {
-        Loader { file: file.to_owned(), errors: Vec::new() }
+        Loader { file: file.to_owned(), errors: Vec::new(), warnings: Vec::new() }
     }
 
     /// The file's directory (`.` when it has none), for paths relative to the config.
@@ -59,6 +61,12 @@ impl Loader {
     pub fn error(&mut self, span: Option<&Span>, message: impl Into<String>) {
         let location = span.and_then(Location::of);
         self.errors.push(ConfigError { file: self.file.clone(), location, message: message.into() });
+    }
+
+    /// Records something valid but probably not what was meant, at `span`.
+    pub fn warn(&mut self, span: Option<&Span>, message: impl Into<String>) {
+        let location = span.and_then(Location::of);
+        self.warnings.push(ConfigError { file: self.file.clone(), location, message: message.into() });
     }
 
     /// `value` when no error was recorded, else every error, in file order.
@@ -519,8 +527,14 @@ impl Loader {
 
     /// A duration such as `5s`, greater than zero; `default` when absent.
     pub fn duration(&mut self, value: Option<&Spanned<String>>, default: Duration) -> Duration {
+        /// Longer would overflow clocks and timers, and is never meant.
+        const MAX: Duration = Duration::from_secs(3650 * 86_400);
         let Some(value) = value else { return default };
         match parse_duration(value) {
+            Ok(duration) if duration > MAX => {
+                self.error(Some(value.span()), "duration must be at most 3650d");
+                default
+            }
             Ok(duration) if !duration.is_zero() => duration,
             Ok(_) => {
                 self.error(Some(value.span()), "duration must be greater than zero");
@@ -700,6 +714,7 @@ impl Loader {
             remediation,
             inbound,
             audit,
+            warnings: Vec::new(),
         })
     }
 
@@ -793,7 +808,15 @@ impl Loader {
         let mut conditions = Vec::new();
         for text in &raw.conditions {
             match Condition::parse(text) {
-                Ok(condition) => conditions.push(condition),
+                Ok(condition) => {
+                    if !condition.reads_response() {
+                        self.warn(
+                            Some(text.span()),
+                            format!("condition `{condition}` has no placeholder such as [STATUS] or [BODY], so it never depends on the response"),
+                        );
+                    }
+                    conditions.push(condition);
+                }
                 Err(error) => self.error(Some(text.span()), error.to_string()),
             }
         }

@@ -10,6 +10,8 @@ use vigil_core::condition::Condition;
 use vigil_core::hysteresis::Thresholds;
 use vigil_core::MonitorName;
 
+use crate::error::ConfigError;
+
 /// The whole config file.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,6 +32,9 @@ pub struct Config {
     pub remediation: RemediationConfig,
     pub inbound: InboundConfig,
     pub audit: AuditConfig,
+    /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
+    /// logs them): each located like an error.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// Guards over all actions together.

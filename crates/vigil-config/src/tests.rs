@@ -82,8 +82,12 @@ fn config_errors_are_located() {
         (&format!("{monitor}    intervall: 5s\n"), "vigil.yaml:4:5: unknown key `intervall`"),
         (&format!("{monitor}    interval: 5 seconds\n"), "vigil.yaml:4:15: invalid duration `5 seconds`, expected a whole number and a unit (ms, s, m, h, d), e.g. `5s`"),
         (&format!("{monitor}    interval: 0s\n"), "vigil.yaml:4:15: duration must be greater than zero"),
-        (&format!("{monitor}    conditions: [\"[STATUS] < abc\"]\n"), "vigil.yaml:4:18: `<` needs a number on the other side, got `abc`"),
-        (&format!("{monitor}    conditions:\n      - \"[STATUS] == 200\"\n      - \"[STATUS] 200\"\n"), "vigil.yaml:6:9: condition `[STATUS] 200` has no comparator"),
+        (&format!("{monitor}    interval: 99999999999d\n"), "vigil.yaml:4:15: duration must be at most 3650d"),
+        (&format!("{monitor}    interval: 99999999999999999999s\n"), "vigil.yaml:4:15: duration `99999999999999999999s` is too large"),
+        (&format!("{monitor}    conditions: [\"[STATUS] < abc\"]\n"), "vigil.yaml:4:18: `<` needs a number or a duration on the other side, got `abc`"),
+        (&format!("{monitor}    conditions:\n      - \"[STATUS] == 200\"\n      - \"[STATUS] 200\"\n"), "vigil.yaml:6:9: condition `[STATUS] 200` has no operator"),
+        (&format!("{monitor}    conditions: [\"[STATUS] === 200\"]\n"), "vigil.yaml:4:18: condition `[STATUS] === 200`: `===` is not an operator, expected one of == != <= >= > <"),
+        (&format!("{monitor}    conditions: [\"[STATUS] => 200\"]\n"), "vigil.yaml:4:18: condition `[STATUS] => 200`: `=>` is not an operator"),
         (&format!("{monitor}    notify: [pager]\n"), "vigil.yaml:4:14: unknown notifier `pager` (no notifiers are defined)"),
         (&format!("{monitor}  - name: api\n    url: http://127.0.0.1/\n"), "vigil.yaml:4:11: duplicate monitor name `api`"),
         (&format!("{monitor}    failure-threshold: 0\n"), "vigil.yaml:4:24: threshold must be at least 1, got 0"),
@@ -229,4 +233,15 @@ monitors:
     let alertmanager = config.inbound.alertmanager.as_ref().expect("alertmanager");
     assert_eq!(alertmanager.routes[0].actions, ["reboot-api"]);
     assert!(!format!("{config:?}").contains("hunter2"), "secrets never print");
+}
+
+#[test]
+fn conditions_without_placeholders_are_warned_about() {
+    let config =
+        load("monitors:\n  - name: api\n    url: http://127.0.0.1/\n    conditions: [\"[STATUS] == 200\", \"1 == 2\"]\n").expect("valid");
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["vigil.yaml:4:37: condition `1 == 2` has no placeholder such as [STATUS] or [BODY], so it never depends on the response"]
+    );
 }

@@ -208,6 +208,41 @@ impl RangeFunction {
     pub fn needs_unwrap(self) -> bool {
         !matches!(self, RangeFunction::CountOverTime | RangeFunction::Rate | RangeFunction::BytesOverTime | RangeFunction::BytesRate)
     }
+
+    /// `rate` also takes unwrapped values (their sum per second), as in Loki.
+    pub fn allows_unwrap(self) -> bool {
+        self.needs_unwrap() || self == RangeFunction::Rate
+    }
+
+    /// Loki allows `by`/`without` only on these: each group's value is not a sum, so it
+    /// cannot be regrouped by a `sum` above.
+    pub fn allows_grouping(self) -> bool {
+        matches!(
+            self,
+            RangeFunction::AvgOverTime
+                | RangeFunction::MinOverTime
+                | RangeFunction::MaxOverTime
+                | RangeFunction::FirstOverTime
+                | RangeFunction::LastOverTime
+                | RangeFunction::QuantileOverTime
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RangeFunction::CountOverTime => "count_over_time",
+            RangeFunction::Rate => "rate",
+            RangeFunction::BytesOverTime => "bytes_over_time",
+            RangeFunction::BytesRate => "bytes_rate",
+            RangeFunction::SumOverTime => "sum_over_time",
+            RangeFunction::AvgOverTime => "avg_over_time",
+            RangeFunction::MinOverTime => "min_over_time",
+            RangeFunction::MaxOverTime => "max_over_time",
+            RangeFunction::FirstOverTime => "first_over_time",
+            RangeFunction::LastOverTime => "last_over_time",
+            RangeFunction::QuantileOverTime => "quantile_over_time",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

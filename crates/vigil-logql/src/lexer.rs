@@ -26,6 +26,9 @@ pub(crate) enum Token {
     PipeExact,
     /// `|~`
     PipeMatch,
+    /// `|>` and `!>`, Loki's pattern line filters: recognised only to be rejected clearly.
+    PipePattern,
+    NotPattern,
     /// `!=`
     NotEq,
     /// `!~`
@@ -74,6 +77,8 @@ impl Token {
             Token::Pipe => "|",
             Token::PipeExact => "|=",
             Token::PipeMatch => "|~",
+            Token::PipePattern => "|>",
+            Token::NotPattern => "!>",
             Token::NotEq => "!=",
             Token::NotMatch => "!~",
             Token::Eq => "=",
@@ -139,11 +144,13 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Spanned>, ParseError> {
             '|' => match next {
                 Some('=') => push(Token::PipeExact, 2, &mut i),
                 Some('~') => push(Token::PipeMatch, 2, &mut i),
+                Some('>') => push(Token::PipePattern, 2, &mut i),
                 _ => push(Token::Pipe, 1, &mut i),
             },
             '!' => match next {
                 Some('=') => push(Token::NotEq, 2, &mut i),
                 Some('~') => push(Token::NotMatch, 2, &mut i),
+                Some('>') => push(Token::NotPattern, 2, &mut i),
                 _ => return Err(ParseError::new(column, "unexpected `!`, expected `!=` or `!~`")),
             },
             '=' => match next {
@@ -238,9 +245,17 @@ pub(crate) fn number_token(word: &str) -> Option<Token> {
 }
 
 /// Go/Prometheus-style durations: one or more `<number><unit>`, units ns us µs ms s m h d w y.
+/// A leading `-` or `+` is read too, as Go's `time.ParseDuration` does for label values.
 pub fn parse_duration_seconds(word: &str) -> Option<f64> {
+    let (sign, mut rest) = match word.as_bytes().first() {
+        Some(b'-') => (-1.0, &word[1..]),
+        Some(b'+') => (1.0, &word[1..]),
+        _ => (1.0, word),
+    };
     let mut total = 0.0;
-    let mut rest = word;
+    if rest == "0" {
+        return Some(0.0);
+    }
     if rest.is_empty() {
         return None;
     }
@@ -267,7 +282,7 @@ pub fn parse_duration_seconds(word: &str) -> Option<f64> {
         rest = &rest[unit_len..];
         total += number * scale;
     }
-    Some(total)
+    Some(sign * total).filter(|seconds| seconds.is_finite())
 }
 
 /// Byte sizes as go-humanize reads them, case-insensitive: `B`, `kB`/`KB` (1000),

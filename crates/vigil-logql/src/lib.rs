@@ -7,6 +7,8 @@
 mod ast;
 pub mod eval;
 mod lexer;
+#[cfg(test)]
+mod loki_tests;
 mod parser;
 #[cfg(test)]
 mod tests;

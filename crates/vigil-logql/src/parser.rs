@@ -7,6 +7,9 @@ use crate::ast::*;
 use crate::lexer::{tokenize, Spanned, Token};
 use crate::ParseError;
 
+/// The longest range a rule may keep (each window is 600 buckets of range/600).
+pub const MAX_RANGE: Duration = Duration::from_secs(366 * 86_400);
+
 /// Features of full LogQL outside Vigil's subset, rejected by name.
 const UNSUPPORTED: &[&str] = &[
     "line_format",
@@ -217,10 +220,21 @@ impl Parser {
                 "a stream selector needs at least one `=` or `=~` matcher that cannot match an empty value, e.g. {app=\"api\"}",
             ));
         }
+        let stages = self.stages(in_range)?;
+        Ok(LogExpr { selector, stages })
+    }
+
+    /// Line filters and `|` stages, up to `| unwrap` (inside a range aggregation) or the
+    /// first token that continues no pipeline.
+    fn stages(&mut self, in_range: bool) -> Result<Vec<Stage>, ParseError> {
         let mut stages = Vec::new();
         loop {
             match self.peek() {
                 Some(Token::PipeExact | Token::PipeMatch | Token::NotEq | Token::NotMatch) => stages.push(self.line_filter()?),
+                Some(Token::PipePattern | Token::NotPattern) => {
+                    let Some(spanned) = self.peek_spanned() else { break };
+                    return Err(unsupported(spanned.column, spanned.token.describe().trim_matches('`')));
+                }
                 Some(Token::Pipe) => {
                     if matches!(self.peek_at(1), Some(Token::Ident(name)) if name == "unwrap") {
                         if in_range {
@@ -238,7 +252,15 @@ impl Parser {
                 _ => break,
             }
         }
-        Ok(LogExpr { selector, stages })
+        Ok(stages)
+    }
+
+    /// Errors when `ip("...")`, Loki's address filter, stands where a string was expected.
+    fn reject_ip_filter(&self) -> Result<(), ParseError> {
+        if self.peek_ident("ip") && self.peek_at(1) == Some(&Token::LParen) {
+            return Err(unsupported(self.column(), "ip()"));
+        }
+        Ok(())
     }
 
     fn matcher(&mut self, expected_name: &str) -> Result<Matcher, ParseError> {
@@ -271,15 +293,20 @@ impl Parser {
         let mut patterns = Vec::new();
         let mut regexes = Vec::new();
         loop {
+            self.reject_ip_filter()?;
             let (pattern, column) = self.expect_string("a quoted pattern")?;
             if matches!(op, LineFilterOp::Matches | LineFilterOp::NotMatches) {
-                regexes.push(compile(&pattern, column)?);
+                regexes.push(compile(&literal_trailing_backslash(&pattern), column)?);
             }
             patterns.push(pattern);
             // `or` continues the filter only when a string follows; otherwise it is not ours.
             if self.peek_ident("or") && matches!(self.peek_at(1), Some(Token::Str(_))) {
                 self.position += 1;
                 continue;
+            }
+            if self.peek_ident("or") && matches!(self.peek_at(1), Some(Token::Ident(name)) if name == "ip") {
+                self.position += 1;
+                self.reject_ip_filter()?;
             }
             break;
         }
@@ -367,13 +394,49 @@ impl Parser {
     }
 
     fn label_filter_and(&mut self) -> Result<LabelFilter, ParseError> {
-        let mut left = self.label_filter_primary()?;
-        while self.peek_ident("and") || self.peek_is(&Token::Comma) {
+        let mut left = self.label_filter_sequence()?;
+        while self.peek_ident("and") {
             self.position += 1;
-            let right = self.label_filter_primary()?;
+            let right = self.label_filter_sequence()?;
             left = LabelFilter::And(Box::new(left), Box::new(right));
         }
         Ok(left)
+    }
+
+    /// `a, REST` and `a REST` (filters side by side) mean `a and (REST)`, whatever REST
+    /// holds: in Loki's grammar neither has a precedence, so everything after them is
+    /// taken first (`a, b or c` is `a and (b or c)`).
+    fn label_filter_sequence(&mut self) -> Result<LabelFilter, ParseError> {
+        let first = self.label_filter_primary()?;
+        let juxtaposed = match self.peek() {
+            Some(Token::Comma) => {
+                self.position += 1;
+                true
+            }
+            Some(Token::LParen) => true,
+            Some(Token::Ident(name)) if name != "and" && name != "or" => {
+                matches!(
+                    self.peek_at(1),
+                    Some(
+                        Token::Eq
+                            | Token::EqEq
+                            | Token::NotEq
+                            | Token::Match
+                            | Token::NotMatch
+                            | Token::Lt
+                            | Token::Le
+                            | Token::Gt
+                            | Token::Ge
+                    )
+                )
+            }
+            _ => false,
+        };
+        if !juxtaposed {
+            return Ok(first);
+        }
+        let rest = self.label_filter_or()?;
+        Ok(LabelFilter::And(Box::new(first), Box::new(rest)))
     }
 
     fn label_filter_primary(&mut self) -> Result<LabelFilter, ParseError> {
@@ -387,11 +450,17 @@ impl Parser {
         let Some(Spanned { token: op_token, .. }) = self.advance() else {
             return Err(self.error_here("a comparison operator"));
         };
+        self.reject_ip_filter()?;
+        // `counter > -1`, `latency > -1s`: a sign belongs to the number after it.
+        let negative =
+            self.peek_is(&Token::Minus) && matches!(self.peek_at(1), Some(Token::Number(_) | Token::Duration(_) | Token::Bytes(_)));
+        self.position += usize::from(negative);
+        let sign = if negative { -1.0 } else { 1.0 };
         let value = self.advance();
         let compare = |op| match value.as_ref().map(|spanned| &spanned.token) {
-            Some(Token::Number(n)) => Some(Ok(LabelFilter::Compare { name: name.clone(), op, value: Value::Number(*n) })),
-            Some(Token::Duration(s)) => Some(Ok(LabelFilter::Compare { name: name.clone(), op, value: Value::Duration(*s) })),
-            Some(Token::Bytes(b)) => Some(Ok(LabelFilter::Compare { name: name.clone(), op, value: Value::Bytes(*b) })),
+            Some(Token::Number(n)) => Some(Ok(LabelFilter::Compare { name: name.clone(), op, value: Value::Number(sign * *n) })),
+            Some(Token::Duration(s)) => Some(Ok(LabelFilter::Compare { name: name.clone(), op, value: Value::Duration(sign * *s) })),
+            Some(Token::Bytes(b)) => Some(Ok(LabelFilter::Compare { name: name.clone(), op, value: Value::Bytes(sign * *b) })),
             _ => None,
         };
         let string_op = match op_token {
@@ -420,7 +489,7 @@ impl Parser {
         if let Some(filter) = compare_op.and_then(compare) {
             return filter;
         }
-        self.position -= usize::from(value.is_some()) + 1;
+        self.position -= usize::from(value.is_some()) + 1 + usize::from(negative);
         match compare_op.or(string_op.map(|_| CompareOp::Equal)) {
             Some(_) => {
                 self.position += 1;
@@ -516,38 +585,19 @@ impl Parser {
         } else {
             None
         };
-        let log = self.log_expr(true)?;
-        let unwrap = if self.peek_is(&Token::Pipe) && matches!(self.peek_at(1), Some(Token::Ident(name)) if name == "unwrap") {
-            let unwrap_column = self.tokens[self.position + 1].column;
-            self.position += 2;
-            if !function.needs_unwrap() {
-                return Err(ParseError::new(unwrap_column, "`unwrap` has no effect here: this function counts lines or bytes"));
-            }
-            Some(self.unwrap()?)
-        } else {
-            None
+        let (log, unwrap, range) = match self.log_range(function)? {
+            (log, unwrap, Some(range)) => (log, unwrap, range),
+            _ => return Err(self.error_here("`[` and a range such as [5m]")),
         };
         if function.needs_unwrap() && unwrap.is_none() {
             return Err(ParseError::new(column, "this function needs `| unwrap LABEL` before the range"));
         }
-        self.expect(Token::LBracket, "`[` and a range such as [5m]")?;
-        let range = match self.advance() {
-            Some(Spanned { token: Token::Duration(seconds), .. }) if seconds > 0.0 => Duration::from_secs_f64(seconds),
-            _ => {
-                self.position -= 1;
-                return Err(self.error_here("a positive duration such as 5m"));
-            }
-        };
-        self.expect(Token::RBracket, "`]`")?;
-        if self.peek_ident("offset") || self.peek_is(&Token::At) {
-            return Err(self.error_here(""));
-        }
         self.expect(Token::RParen, "`)` to close the range aggregation")?;
         let grouping = if self.peek_ident("by") || self.peek_ident("without") {
-            if unwrap.is_none() {
+            if !function.allows_grouping() {
                 return Err(ParseError::new(
                     self.column(),
-                    "grouping is only allowed on functions over unwrapped values; use sum by (...) (...)",
+                    format!("grouping not allowed for {} aggregation; group with sum by (...) (...) instead", function.name()),
                 ));
             }
             Some(self.grouping()?)
@@ -555,6 +605,72 @@ impl Parser {
             None
         };
         Ok(MetricExpr::Range(RangeAggregation { function, parameter, log, unwrap, range, grouping }))
+    }
+
+    /// The log range of a range aggregation, in each order Loki accepts:
+    /// `{..} PIPELINE [| unwrap ..] [5m]`, the older `{..} [5m] PIPELINE [| unwrap ..]`,
+    /// and either in parentheses, with the range inside or after them
+    /// (`({..} |= "x")[5m]`). The range is `None` when it is still to come.
+    fn log_range(&mut self, function: RangeFunction) -> Result<(LogExpr, Option<Unwrap>, Option<Duration>), ParseError> {
+        if self.peek_is(&Token::LParen) {
+            self.position += 1;
+            let (log, unwrap, range) = self.log_range(function)?;
+            self.expect(Token::RParen, "`)` to close the log query")?;
+            if range.is_some() {
+                return Ok((log, unwrap, range));
+            }
+            let range = self.range()?;
+            let unwrap = match unwrap {
+                None if log.stages.is_empty() => self.maybe_unwrap(function)?,
+                unwrap => unwrap,
+            };
+            return Ok((log, unwrap, Some(range)));
+        }
+        let mut log = self.log_expr(true)?;
+        let mut unwrap = self.maybe_unwrap(function)?;
+        if !self.peek_is(&Token::LBracket) {
+            return Ok((log, unwrap, None));
+        }
+        let range = self.range()?;
+        if unwrap.is_none() && log.stages.is_empty() {
+            log.stages = self.stages(true)?;
+            unwrap = self.maybe_unwrap(function)?;
+        }
+        Ok((log, unwrap, Some(range)))
+    }
+
+    /// `| unwrap ...` when it comes next.
+    fn maybe_unwrap(&mut self, function: RangeFunction) -> Result<Option<Unwrap>, ParseError> {
+        if !(self.peek_is(&Token::Pipe) && matches!(self.peek_at(1), Some(Token::Ident(name)) if name == "unwrap")) {
+            return Ok(None);
+        }
+        let unwrap_column = self.tokens[self.position + 1].column;
+        self.position += 2;
+        if !function.allows_unwrap() {
+            return Err(ParseError::new(unwrap_column, "`unwrap` has no effect here: this function counts lines or bytes"));
+        }
+        Ok(Some(self.unwrap()?))
+    }
+
+    /// `[5m]`: a positive range of at most [`MAX_RANGE`], not followed by `offset` or `@`.
+    fn range(&mut self) -> Result<Duration, ParseError> {
+        self.expect(Token::LBracket, "`[` and a range such as [5m]")?;
+        let column = self.column();
+        let range = match self.advance() {
+            Some(Spanned { token: Token::Duration(seconds), .. }) if seconds > 0.0 => seconds,
+            _ => {
+                self.position -= 1;
+                return Err(self.error_here("a positive duration such as 5m"));
+            }
+        };
+        if range > MAX_RANGE.as_secs_f64() {
+            return Err(ParseError::new(column, "a range longer than 366d is not supported"));
+        }
+        self.expect(Token::RBracket, "`]`")?;
+        if self.peek_ident("offset") || self.peek_is(&Token::At) {
+            return Err(self.error_here(""));
+        }
+        Ok(Duration::from_secs_f64(range))
     }
 
     fn unwrap(&mut self) -> Result<Unwrap, ParseError> {
@@ -627,6 +743,17 @@ impl Parser {
 
 fn unsupported(column: usize, feature: &str) -> ParseError {
     ParseError::new(column, format!("`{feature}` is not supported by Vigil's LogQL subset"))
+}
+
+/// A raw string may end in a lone `\` (`` |~ `error\` ``, which Loki's parser accepts);
+/// as a regex that would escape nothing, so it stands for a backslash.
+fn literal_trailing_backslash(pattern: &str) -> std::borrow::Cow<'_, str> {
+    let trailing = pattern.bytes().rev().take_while(|byte| *byte == b'\\').count();
+    if trailing % 2 == 1 {
+        std::borrow::Cow::Owned(format!("{pattern}\\"))
+    } else {
+        std::borrow::Cow::Borrowed(pattern)
+    }
 }
 
 fn compile(pattern: &str, column: usize) -> Result<regex::Regex, ParseError> {

@@ -44,6 +44,16 @@ fn accepted_expressions() {
         r#"sum(rate({app="api"}[1m])) > bool 10"#,
         r#"2 * sum(rate({app="api"}[1m])) + 1 >= 3 ^ 2 ^ 0.5"#,
         r#"-1 < sum(rate({app="api"}[1m]))"#,
+        // Raw strings keep every backslash, a trailing one too.
+        r#"count_over_time({app="api"} |~ `error\` [5m])"#,
+        r#"{app="api"} | logfmt | counter > -1 | counter <= -1 | counter == -1 | latency > -1s"#,
+        r#"count_over_time(({foo="bar"} |= "baz" != "flip")[5m])"#,
+        r#"count_over_time(({foo="bar"})[5m])"#,
+        r#"count_over_time(({foo="bar"} |= "baz"[5m]))"#,
+        r#"count_over_time({foo="bar"}[5m] |= "baz")"#,
+        r#"sum_over_time({foo="bar"}[5m] | json | unwrap latency)"#,
+        r#"rate({app="api"} | json | unwrap bytes_sent [1m])"#,
+        r#"{app="api"} | json | a="1" b="2", c="3" or d="4""#,
     ];
     for text in cases {
         if let Err(error) = parse(text) {
@@ -82,7 +92,7 @@ fn rejected_expressions_name_the_column_and_what_was_expected() {
         (r#"count_over_time({app="api"}[5])"#, 29, "unexpected number 5, expected a positive duration such as 5m"),
         (r#"count_over_time({app="api"} | unwrap x [5m])"#, 31, "`unwrap` has no effect here"),
         (r#"sum_over_time({app="api"} | json [5m])"#, 1, "this function needs `| unwrap LABEL` before the range"),
-        (r#"count_over_time({app="api"}[5m]) by (path)"#, 34, "grouping is only allowed on functions over unwrapped values"),
+        (r#"count_over_time({app="api"}[5m]) by (path)"#, 34, "grouping not allowed for count_over_time aggregation"),
         (r#"quantile_over_time(1.5, {app="api"} | unwrap x [5m])"#, 1, "quantile must be between 0 and 1, got 1.5"),
         (r#"topk(0, rate({app="api"}[1m]))"#, 6, "k must be a whole number of at least 1, got 0"),
         (r#"sum({app="api"})"#, 5, "a log query cannot be used here"),
@@ -94,6 +104,12 @@ fn rejected_expressions_name_the_column_and_what_was_expected() {
         (r#"{app="api"} | json | size > 10 parsecs"#, 32, "unexpected `parsecs`"),
         (r#"rate({app="api"}[1m]) > "x""#, 25, "unexpected string \"x\", expected a number"),
         ("{app=\"api\"} |= \"unterminated", 16, "unterminated string"),
+        (r#"sum_over_time({app="api"} | unwrap latency [5m]) by (foo)"#, 50, "grouping not allowed for sum_over_time aggregation"),
+        (r#"rate({app="api"} | unwrap x [5m]) without (foo)"#, 35, "grouping not allowed for rate aggregation"),
+        (r#"count_over_time({app="api"}[999999999999999999y]) > 1"#, 29, "a range longer than 366d is not supported"),
+        (r#"count_over_time({app="api"} | json [5m] |= "x")"#, 41, "unexpected `|=`, expected `)` to close the range aggregation"),
+        (r#"{app="api"} |= ip("10.0.0.0/8")"#, 16, "`ip()` is not supported"),
+        (r#"{app="api"} |> "<_> GET <_>""#, 13, "`|>` is not supported"),
     ];
     for (text, column, message) in cases {
         match parse(text) {
@@ -158,4 +174,114 @@ fn stream_label_sets_parse() {
     assert!(parse_labels("{}").expect("empty").is_empty());
     assert_eq!(parse_labels(r#"{app=api}"#).map_err(|e| e.column), Err(6));
     assert!(parse_labels(r#"{app="api"} extra"#).is_err());
+}
+
+/// A deterministic xorshift generator, so a failing case can be replayed.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
+}
+
+/// Regression: `count_over_time({a="b"}[999999999999999999y])` panicked converting the
+/// range to a `Duration`. Mutated expressions (seeded from the accepted ones) must parse
+/// or fail with an error, and what parses must evaluate lines without panicking.
+#[test]
+fn mutated_expressions_never_panic() {
+    use crate::eval::{Entry, EvaluatorOptions, RuleEvaluator};
+    let seeds = [
+        r#"sum(count_over_time({app="api"} | json | path = "/api/data" | duration > 3s [10m])) > 5"#,
+        r#"quantile_over_time(0.99, {app="api"} | logfmt | unwrap duration(took) | __error__="" [5m]) by (path) > 1"#,
+        r#"topk(2, sum by (path) (rate({app="api"} |~ `5\d\d` | regexp "(?P<path>/\\S+)" [1m])))"#,
+        r#"count_over_time(({app="api"} |= "x" or "y")[1h]) / bytes_rate({app="api"}[5m] | pattern "<a> <b>") >= bool -2"#,
+        r#"max_over_time({app="api"} | json a="b[0]" | a > -1.5KiB, b!~"x|y" c=~"z" | unwrap bytes(size) [1d]) without (pod)"#,
+    ];
+    let pieces = [
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "|",
+        "|=",
+        "!=",
+        "|~",
+        "=~",
+        "!~",
+        "|>",
+        "==",
+        "<",
+        ">=",
+        "-",
+        "+",
+        "*",
+        "/",
+        "^",
+        ",",
+        "\"",
+        "`",
+        "\\",
+        "#",
+        " ",
+        "999999999999999999y",
+        "0s",
+        "1e308",
+        "-1",
+        "0x1F",
+        "unwrap x",
+        "by (a)",
+        "without ()",
+        "offset 5m",
+        "@",
+        "or",
+        "and",
+        "bool",
+        "json",
+        "logfmt --strict",
+        "ip(\"1.2.3.4\")",
+        "[5m]",
+        "[0s]",
+        "1ns",
+        "µs",
+        "ü",
+        "\u{0}",
+        "\n",
+    ];
+    let stream = crate::eval::pipeline::Labels::from([("app".to_owned(), "api".to_owned())]);
+    let lines = [r#"{"path":"/api/data","duration":"4s","size":"1KiB","a":"-3"}"#, "took=2s path=/x a=1", "", "{", "5"];
+    // VIGIL_FUZZ_ITERATIONS=2000000 for a longer search; the seed stays the same.
+    let iterations = std::env::var("VIGIL_FUZZ_ITERATIONS").ok().and_then(|text| text.parse().ok()).unwrap_or(20_000);
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..iterations {
+        let mut text: Vec<char> = seeds[random.below(seeds.len())].chars().collect();
+        for _ in 0..=random.below(4) {
+            let at = random.below(text.len() + 1);
+            match random.below(3) {
+                0 => text.splice(at..at, pieces[random.below(pieces.len())].chars()).for_each(drop),
+                1 => {
+                    let end = (at + random.below(8)).min(text.len());
+                    text.drain(at..end);
+                }
+                _ => {
+                    let end = (at + random.below(12)).min(text.len());
+                    let copy: Vec<char> = text[at..end].to_vec();
+                    text.splice(at..at, copy).for_each(drop);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(Expr::Metric(expr)) = parse(&text) {
+            let mut evaluator = RuleEvaluator::new(&expr, EvaluatorOptions::default());
+            for (index, line) in lines.iter().enumerate() {
+                evaluator.observe(Entry { at: index as i64 * 1_000, stream: &stream, line });
+            }
+            evaluator.advance(i64::MAX / 4);
+        }
+    }
 }

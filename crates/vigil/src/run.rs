@@ -57,6 +57,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let node = format!("{}:{}", hostname(), http_address.port());
     let run = store.start_run(&node, clock.now()).await?;
     tracing::info!(listen = %http_address, storage = %redact_url(&config.storage), monitors = config.monitors.len(), node = %node, "vigil started");
+    for warning in &config.warnings {
+        tracing::warn!(%warning, "config");
+    }
 
     let metrics = Arc::new(Metrics::new());
     let client = HttpClient::new();

@@ -1,13 +1,21 @@
-//! Conditions in Gatus syntax, e.g. `[STATUS] == 200` or `[BODY].status == OK`.
+//! Conditions in Gatus syntax, e.g. `[STATUS] == 200` or `[BODY].status == OK`, with
+//! Gatus' meaning: every operand resolves to text, `==` compares integers (any base) as
+//! numbers and everything else as text, `pat()` and `any()` may stand on either side,
+//! ordering compares durations, integers and truncated floats, and a value that is not
+//! there reads `(INVALID)`.
 //!
-//! Conditions are parsed once, when the config loads, into [`Condition`]; anything that
-//! could only fail later (an ordering comparison against text, an unknown placeholder)
-//! is a parse error. Evaluation is pure: it takes the facts of one check and returns,
-//! for each condition, whether it held and the condition with its resolved values,
-//! e.g. `[STATUS] (500) == 200`.
+//! Conditions are parsed once, when the config loads, into [`Condition`]. What Gatus
+//! accepts but can never mean (an operator it does not have, an ordering comparison
+//! against text, an unknown placeholder, a malformed path or pattern) is a parse error
+//! here. Evaluation is pure: it takes the facts of one check and returns, for each
+//! condition, whether it held and the condition with its resolved values, e.g.
+//! `[STATUS] (500) == 200`, written as Gatus writes it.
 
 mod eval;
+mod golang;
+mod jsonpath;
 mod parse;
+mod pattern;
 #[cfg(test)]
 mod tests;
 
@@ -20,7 +28,7 @@ pub use eval::{evaluate, CheckFacts, ConditionResult};
 pub struct Condition {
     raw: String,
     left: Operand,
-    comparator: Comparator,
+    operator: Operator,
     right: Operand,
 }
 
@@ -32,6 +40,12 @@ impl Condition {
     pub fn as_str(&self) -> &str {
         &self.raw
     }
+
+    /// Whether either side reads the check (a placeholder): `1 == 2` does not, so its
+    /// result never depends on the response.
+    pub fn reads_response(&self) -> bool {
+        matches!(self.left.kind, OperandKind::Placeholder { .. }) || matches!(self.right.kind, OperandKind::Placeholder { .. })
+    }
 }
 
 impl fmt::Display for Condition {
@@ -40,74 +54,93 @@ impl fmt::Display for Condition {
     }
 }
 
+/// The operators, in the order Gatus looks for them.
+const OPERATORS: &str = "== != <= >= > <";
+
 /// Why a condition was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConditionError {
-    /// No comparator was found.
-    #[error("condition `{0}` has no comparator, expected one of == != < <= > >=")]
-    NoComparator(String),
+    /// No operator was found.
+    #[error("condition `{0}` has no operator, expected one of {OPERATORS} with a space on each side")]
+    NoOperator(String),
+    /// Something that looks like an operator but is not one of Gatus'.
+    #[error("condition `{condition}`: `{found}` is not an operator, expected one of {OPERATORS} with a space on each side")]
+    UnknownOperator { condition: String, found: String },
+    /// An operator without a space on each side, which Gatus does not see.
+    #[error("condition `{condition}`: put a space on each side of `{operator}`, as Gatus requires")]
+    NeedsSpaces { condition: String, operator: &'static str },
+    /// The operator appears more than once.
+    #[error("condition `{condition}` has more than one `{operator}`")]
+    MoreThanOneOperator { condition: String, operator: &'static str },
     /// One side of the comparison is empty.
     #[error("condition `{0}` has an empty side")]
     EmptySide(String),
     /// A placeholder that Vigil does not know.
     #[error("unknown placeholder `{0}`, expected [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED], [IP] or [CERTIFICATE_EXPIRATION]")]
     UnknownPlaceholder(String),
+    /// A Gatus placeholder that Vigil does not provide.
+    #[error("placeholder `{0}` is not supported by Vigil")]
+    UnsupportedPlaceholder(String),
     /// A malformed JSON path after `[BODY]`.
     #[error("invalid JSON path `{0}`, expected e.g. `[BODY].data[0].id`")]
     InvalidPath(String),
-    /// Neither side refers to the check.
-    #[error("condition `{0}` has no placeholder such as [STATUS] or [BODY]")]
-    NoPlaceholder(String),
+    /// A malformed `pat()` glob.
+    #[error("`{pattern}`: {reason}")]
+    BadPattern { pattern: String, reason: &'static str },
     /// A function used where it cannot work.
     #[error("{0}")]
     Misplaced(String),
-    /// An ordering comparison against something that is not a number.
-    #[error("`{comparator}` needs a number on the other side, got `{literal}`")]
-    NotANumber { comparator: &'static str, literal: String },
+    /// An ordering comparison against something that is not a number or a duration.
+    #[error("`{operator}` needs a number or a duration on the other side, got `{literal}`")]
+    NotANumber { operator: &'static str, literal: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Comparator {
+enum Operator {
     Equal,
     NotEqual,
-    Less,
     LessOrEqual,
-    Greater,
     GreaterOrEqual,
+    Greater,
+    Less,
 }
 
-impl Comparator {
+impl Operator {
+    /// In the order Gatus tries them: the first one found splits the condition.
+    const ALL: [Operator; 6] =
+        [Operator::Equal, Operator::NotEqual, Operator::LessOrEqual, Operator::GreaterOrEqual, Operator::Greater, Operator::Less];
+
     fn as_str(self) -> &'static str {
         match self {
-            Comparator::Equal => "==",
-            Comparator::NotEqual => "!=",
-            Comparator::Less => "<",
-            Comparator::LessOrEqual => "<=",
-            Comparator::Greater => ">",
-            Comparator::GreaterOrEqual => ">=",
+            Operator::Equal => "==",
+            Operator::NotEqual => "!=",
+            Operator::Less => "<",
+            Operator::LessOrEqual => "<=",
+            Operator::Greater => ">",
+            Operator::GreaterOrEqual => ">=",
         }
     }
 
     fn is_ordering(self) -> bool {
-        !matches!(self, Comparator::Equal | Comparator::NotEqual)
+        !matches!(self, Operator::Equal | Operator::NotEqual)
     }
 }
 
+/// One side of a condition, with its text as written (results show it).
 #[derive(Debug, Clone, PartialEq)]
-enum Operand {
+struct Operand {
+    text: String,
+    kind: OperandKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum OperandKind {
     Placeholder {
         placeholder: Placeholder,
         function: Function,
     },
-    /// A literal; numbers and durations are pre-parsed for ordering comparisons.
-    Literal {
-        text: String,
-        number: Option<f64>,
-    },
-    /// `pat(*glob*)`: `*` matches any run of characters.
-    Pattern(String),
-    /// `any(a, b, c)`: equal to one of them.
-    Any(Vec<String>),
+    /// Text that stands for itself; `pat(..)` and `any(..)` are literals too, as in Gatus.
+    Literal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,22 +154,9 @@ enum Function {
 enum Placeholder {
     Status,
     ResponseTime,
-    Body(Vec<PathSegment>),
+    /// The whole body, or the value at a JSON path in it.
+    Body(Option<Vec<jsonpath::Key>>),
     Connected,
     Ip,
     CertificateExpiration,
-}
-
-impl Placeholder {
-    /// Placeholders whose value is a duration in milliseconds, so `300ms` or `48h`
-    /// literals may stand against them.
-    fn is_duration(&self) -> bool {
-        matches!(self, Placeholder::ResponseTime | Placeholder::CertificateExpiration)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PathSegment {
-    Key(String),
-    Index(usize),
 }

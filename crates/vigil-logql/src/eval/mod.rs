@@ -437,7 +437,14 @@ fn evaluate_keys(expr: &MetricExpr, ranges: &[RangeState], next_range: &mut usiz
             let range = &ranges[*next_range];
             *next_range += 1;
             let value_of = |labels: &Labels, window: &GroupWindow| {
-                let value = window.value(range.aggregation.function, range.aggregation.parameter, now, range.range_ms, range.bucket_ms)?;
+                let value = window.value(
+                    range.aggregation.function,
+                    range.aggregation.parameter,
+                    range.aggregation.unwrap.is_some(),
+                    now,
+                    range.range_ms,
+                    range.bucket_ms,
+                )?;
                 Some((labels.clone(), value))
             };
             let samples = match only {

@@ -166,6 +166,21 @@ fn unwrapped_values_aggregate_per_group() {
     assert_eq!(rule.stats().unwrap_errors, 1);
 }
 
+#[test]
+fn rate_of_unwrapped_values_is_their_sum_per_second() {
+    let text = r#"sum(rate({app="api"} | logfmt | unwrap bytes [1m])) > 100"#;
+    let mut rule = evaluator(text, EvaluatorOptions::default());
+    let stream = stream();
+    let mut fired = Vec::new();
+    for (i, line) in ["bytes=3000", "bytes=2999", "bytes=2"].iter().enumerate() {
+        fired.extend(rule.observe(Entry { at: i as i64, stream: &stream, line }));
+    }
+    // 6001 bytes in a 60 s window is just over 100 per second.
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].at, 2);
+    assert!((fired[0].value - 6001.0 / 60.0).abs() < 1e-9);
+}
+
 /// A query, a line, and labels the pipeline must produce.
 type ExtractionCase<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
@@ -217,6 +232,17 @@ fn filters_drop_lines() {
         (r#"{app="api"} | logfmt | (status = 500 or status = 503), path =~ "/x.*""#, "status=503 path=/xyz", true),
         (r#"{app="api"} | logfmt | missing > 1"#, "a=1", false),
         (r#"{app="api"} | json | __error__ = """#, "not json", false),
+        (r#"{app="api"} |~ `error\`"#, r"an error\ here", true),
+        (r#"{app="api"} |~ `error\`"#, "an error here", false),
+        (r#"{app="api"} | logfmt | counter > -1"#, "counter=0", true),
+        (r#"{app="api"} | logfmt | counter > -1"#, "counter=-5", false),
+        (r#"{app="api"} | logfmt | latency > -1s"#, "latency=-5m", false),
+        (r#"{app="api"} | logfmt | latency > -1s"#, "latency=0s", true),
+        // Loki's grammar: `a b, c or d` is `a and (b and (c or d))`.
+        (r#"{app="api"} | logfmt | a="1" b="2", c="3" or d="4""#, "a=1 b=2 d=4", true),
+        (r#"{app="api"} | logfmt | a="1" b="2", c="3" or d="4""#, "a=1 b=9 d=4", false),
+        (r#"{app="api"} | logfmt | a="1", b="2" or c="3""#, "a=9 c=3", false),
+        (r#"{app="api"} | logfmt | a="1" and b="2" or c="3""#, "a=9 c=3", true),
     ];
     for (query, line, kept) in cases {
         let Ok(Expr::Log(log)) = parse(query) else { panic!("log query {query}") };

@@ -78,7 +78,16 @@ impl GroupWindow {
 
     /// The function's value over the window ending at `t`, or `None` when the window
     /// holds nothing.
-    pub fn value(&self, function: RangeFunction, parameter: Option<f64>, t: i64, range_ms: i64, bucket_ms: i64) -> Option<f64> {
+    /// `unwrapped`: `rate` sums the values per second instead of counting lines.
+    pub fn value(
+        &self,
+        function: RangeFunction,
+        parameter: Option<f64>,
+        unwrapped: bool,
+        t: i64,
+        range_ms: i64,
+        bucket_ms: i64,
+    ) -> Option<f64> {
         let in_window =
             || self.buckets.iter().filter(move |bucket| bucket.index * bucket_ms > t - range_ms && bucket.index * bucket_ms <= t);
         let count: u64 = in_window().map(|bucket| bucket.count).sum();
@@ -88,6 +97,7 @@ impl GroupWindow {
         let seconds = range_ms as f64 / 1000.0;
         Some(match function {
             RangeFunction::CountOverTime => count as f64,
+            RangeFunction::Rate if unwrapped => in_window().map(|bucket| bucket.sum).sum::<f64>() / seconds,
             RangeFunction::Rate => count as f64 / seconds,
             RangeFunction::BytesOverTime => in_window().map(|bucket| bucket.bytes).sum::<u64>() as f64,
             RangeFunction::BytesRate => in_window().map(|bucket| bucket.bytes).sum::<u64>() as f64 / seconds,

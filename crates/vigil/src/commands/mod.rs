@@ -60,6 +60,9 @@ pub async fn execute(command: Command) -> ExitCode {
         },
         Command::Check { config } => match load_config(&config.path) {
             Ok(config) => {
+                for warning in &config.warnings {
+                    eprintln!("warning: {warning}");
+                }
                 println!(
                     "{}: ok ({} monitors, {} rules, {} actions, {} notifiers)",
                     config.path.display(),

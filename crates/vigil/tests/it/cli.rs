@@ -57,7 +57,7 @@ fn probe_reports_refused_connections_and_bad_usage() {
 
     let (code, _, stderr) = vigil_command(&["probe", "http://127.0.0.1/", "--condition", "[STATUS] < abc"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("`<` needs a number on the other side, got `abc`"), "{stderr}");
+    assert!(stderr.contains("`<` needs a number or a duration on the other side, got `abc`"), "{stderr}");
     let (code, _, stderr) = vigil_command(&["probe", "http://127.0.0.1/", "--timeout", "forever"]);
     assert_eq!(code, Some(2), "{stderr}");
 }
