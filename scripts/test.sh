@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests talk to (a real SMTP server, an AWS-compatible server,
-# PostgreSQL's binaries) if missing,
+# Installs what the tests talk to (a real SMTP server, an AWS-compatible server, the
+# OpenTelemetry SDK's exporter, PostgreSQL's binaries) if missing,
 # then runs every test. Without CI=true, a test whose outside program is still missing
 # skips with a printed reason; with CI=true it fails.
 set -euo pipefail
@@ -14,6 +14,11 @@ fi
 if ! python3 -c 'import moto.server, boto3' 2>/dev/null; then
   echo "installing moto[server] (AWS-compatible server for the EC2, SNS and CloudWatch Logs tests)"
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' || echo "warning: could not install moto"
+fi
+
+if ! python3 -c 'import opentelemetry.sdk._logs, opentelemetry.exporter.otlp.proto.http._log_exporter' 2>/dev/null; then
+  echo "installing the OpenTelemetry Python SDK (a real OTLP/HTTP exporter for the log intake tests)"
+  python3 -m pip install --quiet --disable-pip-version-check opentelemetry-sdk opentelemetry-exporter-otlp-proto-http || echo "warning: could not install the OpenTelemetry SDK"
 fi
 
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

@@ -1,5 +1,6 @@
-//! `POST /api/v1/alertmanager`: Alertmanager's webhook (version 4), so an existing
-//! Prometheus stack can use Vigil's routing and guarded remediation.
+//! Alertmanager's webhook (version 4, taken at `POST /api/v1/alertmanager` by
+//! `http::intake`), so an existing Prometheus stack can use Vigil's routing and guarded
+//! remediation.
 //!
 //! Each alert is matched against `inbound.alertmanager.routes` (first match wins); a new
 //! firing episode (fingerprint and start) is stored with its notifications and
@@ -9,9 +10,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
 use vigil_config::AlertmanagerConfig;
 use vigil_core::{Clock, Timestamp};
@@ -19,7 +17,6 @@ use vigil_store::{NewInbound, NewNotification, Store};
 
 use crate::actions::TriggerContext;
 use crate::effects::Effects;
-use crate::http::AppState;
 use crate::notifiers::{AlertMessage, Message};
 
 /// Largest accepted webhook body.
@@ -66,37 +63,6 @@ pub struct Received {
     pub unchanged: usize,
     /// Alerts no route matched.
     pub unrouted: usize,
-}
-
-pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
-    let Some(inbound) = &state.inbound else {
-        return (StatusCode::NOT_FOUND, "inbound.alertmanager is not configured\n".to_owned());
-    };
-    if let Some(token) = &inbound.config.token {
-        let given =
-            headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
-        if !given.is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())) {
-            return (StatusCode::UNAUTHORIZED, "missing or wrong bearer token\n".to_owned());
-        }
-    }
-    let payload: WebhookPayload = match serde_json::from_slice(&body) {
-        Ok(payload) => payload,
-        Err(error) => return (StatusCode::BAD_REQUEST, format!("invalid Alertmanager webhook body: {error}\n")),
-    };
-    if payload.version != "4" {
-        return (StatusCode::BAD_REQUEST, format!("unsupported webhook version `{}`, expected \"4\"\n", payload.version));
-    }
-    match inbound.receive(payload).await {
-        Ok(received) => (StatusCode::OK, serde_json::to_string(&received).unwrap_or_default()),
-        Err(error) => {
-            tracing::error!(%error, "storing inbound alerts failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "storing the alerts failed; retry\n".to_owned())
-        }
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Inbound {
@@ -183,12 +149,5 @@ mod tests {
         assert_eq!(Timestamp::parse_rfc3339("2026-11-22T10:00:00.5Z"), Some(Timestamp(1_795_341_600_500)));
         assert_eq!(Timestamp::parse_rfc3339("2026-11-22T11:00:00+01:00"), Some(Timestamp(1_795_341_600_000)));
         assert_eq!(Timestamp::parse_rfc3339("soon"), None);
-    }
-
-    #[test]
-    fn bearer_tokens_compare_whole() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secre"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
     }
 }

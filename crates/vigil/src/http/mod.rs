@@ -15,6 +15,11 @@ use vigil_store::Store;
 
 use crate::metrics::Metrics;
 
+pub mod intake;
+
+/// Routes that do not read their own bodies take at most this much.
+const SMALL_BODY_BYTES: usize = 64 * 1024;
+
 #[derive(Clone)]
 pub struct AppState {
     pub metrics: Arc<Metrics>,
@@ -32,9 +37,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/loki/api/v1/push", post(crate::logs::loki::push).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
-        .route("/v1/logs", post(crate::logs::otlp::export).layer(DefaultBodyLimit::max(crate::logs::loki::MAX_BODY_BYTES)))
-        .route("/api/v1/alertmanager", post(crate::inbound::webhook).layer(DefaultBodyLimit::max(crate::inbound::MAX_BODY_BYTES)))
+        // These read their bodies themselves, within their own limits (`intake`).
+        .route("/loki/api/v1/push", post(intake::loki_push))
+        .route("/v1/logs", post(intake::otlp_logs))
+        .route("/api/v1/alertmanager", post(intake::alertmanager_webhook))
+        .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .with_state(state)
 }
 

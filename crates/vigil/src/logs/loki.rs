@@ -4,20 +4,16 @@
 //! - JSON: `{"streams":[{"stream":{"app":"api"},"values":[["<unix ns>","line"], ...]}]}`,
 //!   plain or with `Content-Encoding: gzip` or `deflate`.
 //!
-//! Malformed bodies get 400 with the reason; bodies over the limit, before or after
-//! decompression, 413; a full engine queue 429 (clients retry).
+//! Decoding only; `http::intake` reads the body and answers: malformed bodies get 400
+//! with the reason, bodies over the limit (before or after decompression) 413, a full
+//! engine queue 429 (clients retry).
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
-use tokio::sync::mpsc;
 
 use super::{LogBatch, LogStream};
-use crate::http::AppState;
 
 /// Largest accepted push body, compressed or not.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -164,43 +160,6 @@ pub fn parse_json(body: &[u8]) -> Result<LogBatch, PushError> {
         batch.streams.push(LogStream { labels: stream.stream, entries });
     }
     Ok(batch)
-}
-
-pub async fn push(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
-    let header_text = |name| headers.get(name).and_then(|value: &header::HeaderValue| value.to_str().ok());
-    let content_type = header_text(header::CONTENT_TYPE).unwrap_or("application/json");
-    match decode(content_type, header_text(header::CONTENT_ENCODING), &body) {
-        Ok(batch) => deliver(&state, batch),
-        Err(error) => refusal(error),
-    }
-}
-
-/// The HTTP answer to a body that could not be taken.
-pub fn refusal(error: PushError) -> (StatusCode, String) {
-    match error {
-        PushError::Malformed(message) => (StatusCode::BAD_REQUEST, format!("{message}\n")),
-        PushError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {MAX_DECODED_BYTES} bytes decompressed\n")),
-        PushError::Unsupported(message) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("{message}\n")),
-    }
-}
-
-/// Hands a batch to the rule engine: 204, or 429 when its queue is full.
-pub fn deliver(state: &AppState, batch: LogBatch) -> (StatusCode, String) {
-    let Some(sender) = &state.logs else {
-        return (StatusCode::NOT_FOUND, "no rules are configured, so log intake is off\n".to_owned());
-    };
-    let lines = batch.lines() as u64;
-    match sender.try_send(batch) {
-        Ok(()) => {
-            state.metrics.log_lines.inc_by(lines);
-            (StatusCode::NO_CONTENT, String::new())
-        }
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            state.metrics.log_pushes_rejected.inc();
-            (StatusCode::TOO_MANY_REQUESTS, "intake is saturated, retry later\n".to_owned())
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => (StatusCode::SERVICE_UNAVAILABLE, "vigil is stopping\n".to_owned()),
-    }
 }
 
 #[cfg(test)]

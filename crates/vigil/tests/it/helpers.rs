@@ -130,6 +130,11 @@ impl Vigil {
         }
     }
 
+    /// The running child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn logs(&self) -> String {
         (1..=self.runs)
             .map(|run| std::fs::read_to_string(self.dir.path().join(format!("run-{run}.log"))).unwrap_or_default())

@@ -5,6 +5,7 @@ mod aws;
 mod backtest;
 mod cli;
 mod helpers;
+mod intake;
 mod logs;
 mod monitor;
 mod probes;
