@@ -805,6 +805,13 @@ impl Loader {
             let span = raw.timeout.as_ref().map(|timeout| *timeout.span());
             self.error(span.as_ref(), "timeout must not be longer than interval");
         }
+        let retry_interval = raw.retry_interval.as_ref().map(|value| {
+            let retry = self.duration(Some(value), interval);
+            if retry >= interval {
+                self.error(Some(value.span()), "retry-interval must be shorter than interval");
+            }
+            retry
+        });
         let mut conditions = Vec::new();
         for text in &raw.conditions {
             match Condition::parse(text) {
@@ -836,6 +843,7 @@ impl Loader {
             target: target?,
             interval,
             timeout,
+            retry_interval,
             conditions,
             thresholds,
             notify: raw.notify.iter().map(|name| name.as_str().to_owned()).collect(),

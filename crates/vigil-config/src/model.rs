@@ -322,6 +322,8 @@ pub struct MonitorConfig {
     pub target: Target,
     pub interval: Duration,
     pub timeout: Duration,
+    /// The pace of checks while the monitor's state is being confirmed or recovered.
+    pub retry_interval: Option<Duration>,
     pub conditions: Vec<Condition>,
     pub thresholds: Thresholds,
     pub notify: Vec<String>,

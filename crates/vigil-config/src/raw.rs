@@ -297,6 +297,10 @@ pub(crate) struct RawMonitor {
     pub interval: Option<Spanned<String>>,
     /// Time allowed for one check, at most `interval`. Default `10s`.
     pub timeout: Option<Spanned<String>>,
+    /// Re-check at this pace, shorter than `interval`, from a check that disagrees with
+    /// the monitor's state until the threshold is reached or a check agrees again (a
+    /// failure while UP, a success while DOWN); then back to `interval`. Default: off.
+    pub retry_interval: Option<Spanned<String>>,
     /// Gatus-style conditions; all must hold. Default `[STATUS] == 200` (HTTP),
     /// `[CONNECTED] == true` (TCP).
     #[serde(default)]

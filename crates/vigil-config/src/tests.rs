@@ -93,6 +93,7 @@ fn config_errors_are_located() {
         (&format!("{monitor}    failure-threshold: 0\n"), "vigil.yaml:4:24: threshold must be at least 1, got 0"),
         (&format!("{monitor}    success-threshold: -1\n"), "vigil.yaml:4:24: threshold must be at least 1, got -1"),
         (&format!("{monitor}    timeout: 10s\n    interval: 5s\n"), "vigil.yaml:4:14: timeout must not be longer than interval"),
+        (&format!("{monitor}    interval: 5s\n    retry-interval: 5s\n"), "vigil.yaml:5:21: retry-interval must be shorter than interval"),
         ("monitors:\n  - name: bad name\n    url: http://x/\n", "vigil.yaml:2:11: invalid monitor name `bad name`"),
         ("monitors:\n  - name: api\n    url: ftp://x/\n", "vigil.yaml:3:10: invalid URL `ftp://x/`"),
         ("monitors:\n  - name: api\n    url: tcp://host\n", "vigil.yaml:3:10: invalid TCP address `tcp://host`"),

@@ -101,6 +101,14 @@ impl MonitorState {
         self.since
     }
 
+    /// Whether the latest checks disagree with the current health and have not yet
+    /// reached the threshold to change it: a failure while UP (or unknown), a success
+    /// while DOWN (or unknown). A monitor with a `retry-interval` re-checks at that pace
+    /// while this holds.
+    pub fn is_settling(&self) -> bool {
+        (self.failures_in_a_row > 0 && self.health != Health::Down) || (self.successes_in_a_row > 0 && self.health != Health::Up)
+    }
+
     /// Feeds one check result in; returns the transition it causes, if any.
     pub fn observe(&mut self, healthy: bool, at: Timestamp, thresholds: Thresholds) -> Option<Transition> {
         let target = if healthy {
@@ -164,6 +172,30 @@ mod tests {
             let actual = run(MonitorState::default(), checks, thresholds(*failure, *success));
             assert_eq!(&actual, expected, "checks {checks} with thresholds {failure}/{success}");
         }
+    }
+
+    #[test]
+    fn settling_lasts_from_a_disagreeing_check_to_the_threshold() {
+        // After each check ('+' healthy, '-' failing): is the monitor settling?
+        let cases: &[(&str, (i64, i64), &str)] =
+            &[("++--++", (2, 2), "YNYNYN"), ("+-+-", (1, 1), "NNNN"), ("+++----+", (4, 3), "YYNYYYNY"), ("-+", (3, 3), "YY")];
+        for (checks, (failure, success), expected) in cases {
+            let mut state = MonitorState::default();
+            let got: String = checks
+                .chars()
+                .enumerate()
+                .map(|(index, check)| {
+                    state.observe(check == '+', Timestamp(index as i64), thresholds(*failure, *success));
+                    if state.is_settling() {
+                        'Y'
+                    } else {
+                        'N'
+                    }
+                })
+                .collect();
+            assert_eq!(&got, expected, "checks {checks} with thresholds {failure}/{success}");
+        }
+        assert!(!MonitorState::restored(Health::Down, Timestamp(0)).is_settling());
     }
 
     #[test]

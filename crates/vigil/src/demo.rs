@@ -3,7 +3,7 @@
 //! notification and remediation shown as it happens. Nothing to set up.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +22,17 @@ use crate::cli::DemoArgs;
 #[derive(Clone, Default)]
 pub struct FakeApi {
     failing: Arc<AtomicBool>,
+    health_checks: Arc<AtomicU64>,
 }
 
 impl FakeApi {
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many times `/health` has been asked.
+    pub fn health_checks(&self) -> u64 {
+        self.health_checks.load(Ordering::SeqCst)
     }
 
     pub fn router(&self) -> Router {
@@ -61,6 +67,7 @@ impl FakeApi {
 }
 
 async fn health(State(api): State<FakeApi>) -> (StatusCode, Json<serde_json::Value>) {
+    api.health_checks.fetch_add(1, Ordering::SeqCst);
     if api.failing.load(Ordering::SeqCst) {
         (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"status": "DOWN"})))
     } else {

@@ -131,7 +131,15 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let dispatcher_task = tokio::spawn(Arc::clone(&dispatcher).run(dispatcher_stop_rx));
 
     let (events_tx, mut events) = mpsc::channel(1024);
-    let mut checks = scheduler::spawn(monitors, client, config.max_concurrent_checks, clock.clone(), events_tx.clone(), stop_rx.clone());
+    let mut checks = scheduler::spawn(
+        monitors,
+        engine.states(),
+        client,
+        config.max_concurrent_checks,
+        clock.clone(),
+        events_tx.clone(),
+        stop_rx.clone(),
+    );
     ready.store(true, Ordering::SeqCst);
 
     let task = tokio::spawn(async move {

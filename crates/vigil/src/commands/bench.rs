@@ -85,6 +85,7 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
                 }),
                 interval: options.interval,
                 timeout: options.interval.min(Duration::from_secs(2)),
+                retry_interval: None,
                 conditions: conditions.clone(),
                 thresholds: Thresholds::default(),
                 notify: Vec::new(),
@@ -100,7 +101,9 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     let cpu_before = cpu_seconds();
-    let mut tasks = scheduler::spawn(monitors, HttpClient::new(), options.max_concurrent, Arc::new(SystemClock), events_tx, stop_rx);
+    let states = vec![vigil_core::hysteresis::MonitorState::default(); monitors.len()];
+    let mut tasks =
+        scheduler::spawn(monitors, states, HttpClient::new(), options.max_concurrent, Arc::new(SystemClock), events_tx, stop_rx);
 
     // The first two intervals hold each monitor's first checks and its unknown → up
     // transition (a store write per monitor); the figures are for the steady state after.

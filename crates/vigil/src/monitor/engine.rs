@@ -60,6 +60,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Every monitor's state as it is now (the scheduler starts its retry pacing from it).
+    pub fn states(&self) -> Vec<MonitorState> {
+        self.states.clone()
+    }
+
     /// How many transitions wait for [`Engine::flush`].
     pub fn pending(&self) -> usize {
         self.pending.len()

@@ -1,6 +1,13 @@
 //! The scheduler: one task per monitor on a drift-free cadence (ticks at fixed instants,
 //! a missed tick is skipped, never bunched), bounded concurrency across monitors, and
 //! a per-check timeout, so one slow target never delays another.
+//!
+//! With a `retry-interval`, a check that disagrees with the monitor's state (a failure
+//! while UP, a success while DOWN) is followed by another one `retry-interval` after it
+//! ends, and so on until the threshold is reached or a check agrees again; the regular
+//! ticks go on meanwhile. Each task follows its own checks with a copy of the monitor's
+//! hysteresis state, started from the engine's, so the pace needs nothing from the
+//! engine; the engine alone decides and records transitions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
+use vigil_core::hysteresis::MonitorState;
 use vigil_core::Clock;
 
 use super::{start_offset, Check, Monitors};
@@ -23,10 +31,12 @@ pub struct CheckDone {
     pub skipped: u64,
 }
 
-/// Starts every monitor's task. Tasks stop scheduling when `stop` turns true; a check in
+/// Starts every monitor's task, each following its monitor's state from `states` (the
+/// engine's, index for index). Tasks stop scheduling when `stop` turns true; a check in
 /// flight finishes and is reported first.
 pub fn spawn(
     monitors: Monitors,
+    states: Vec<MonitorState>,
     client: HttpClient,
     max_concurrent: usize,
     clock: Arc<dyn Clock>,
@@ -36,7 +46,7 @@ pub fn spawn(
     let permits = Arc::new(Semaphore::new(max_concurrent));
     let mut tasks = JoinSet::new();
     let now = Instant::now();
-    for index in 0..monitors.len() {
+    for (index, mut state) in states.into_iter().enumerate().take(monitors.len()) {
         let monitors = Arc::clone(&monitors);
         let (client, permits, clock, events, mut stop) = (client.clone(), permits.clone(), clock.clone(), events.clone(), stop.clone());
         tasks.spawn(async move {
@@ -45,20 +55,29 @@ pub fn spawn(
             let mut ticks = tokio::time::interval_at(now + start_offset(monitor.config.name.as_str(), interval), interval);
             ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
             let mut previous: Option<Instant> = None;
+            let mut retry_at: Option<Instant> = None;
             loop {
-                let scheduled = tokio::select! {
+                let (scheduled, retry) = tokio::select! {
                     biased;
                     () = crate::run::stopped(&mut stop) => break,
-                    scheduled = ticks.tick() => scheduled,
+                    scheduled = ticks.tick() => (scheduled, false),
+                    () = sleep_until(retry_at) => (retry_at.unwrap_or_else(Instant::now), true),
                 };
-                let skipped = previous.map_or(0, |previous| {
-                    let gap = scheduled.duration_since(previous).as_millis() / interval.as_millis().max(1);
-                    u64::try_from(gap).unwrap_or(0).saturating_sub(1)
-                });
-                previous = Some(scheduled);
+                let skipped = match previous {
+                    Some(previous) if !retry => {
+                        let gap = scheduled.duration_since(previous).as_millis() / interval.as_millis().max(1);
+                        u64::try_from(gap).unwrap_or(0).saturating_sub(1)
+                    }
+                    _ => 0,
+                };
+                if !retry {
+                    previous = Some(scheduled);
+                }
                 let Ok(_permit) = permits.acquire().await else { break };
                 let lag = Instant::now().saturating_duration_since(scheduled);
                 let check = monitor.check(&client, || clock.now()).await;
+                state.observe(check.healthy, check.at, monitor.config.thresholds);
+                retry_at = monitor.config.retry_interval.filter(|_| state.is_settling()).map(|pace| Instant::now() + pace);
                 if events.send(CheckDone { index, check, lag, skipped }).await.is_err() {
                     break;
                 }
@@ -66,4 +85,12 @@ pub fn spawn(
         });
     }
     tasks
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }

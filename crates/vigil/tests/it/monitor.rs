@@ -134,3 +134,61 @@ async fn smtp_outage_delays_but_never_loses_or_repeats_mail() {
     vigil.wait_for_metric(FAILURES, failures + 3.0).await;
     assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
 }
+
+/// The newest transition of `monitor` to `to`, polled for until `WAIT`.
+async fn wait_for_transition(
+    store: &vigil_store::Store,
+    monitor: &str,
+    to: vigil_core::hysteresis::Health,
+    after: i64,
+) -> vigil_store::TransitionRecord {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let latest = store.transitions(monitor, 1).await.expect("transitions");
+        if let Some(transition) = latest.into_iter().next().filter(|t| t.to == to && t.id > after) {
+            return transition;
+        }
+        assert!(std::time::Instant::now() < deadline, "no transition to {to}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// `retry-interval`: a failure while UP is re-checked at that pace until DOWN, a success
+/// while DOWN until UP, and the regular interval resumes once the state is settled.
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_interval_confirms_outages_and_recoveries_between_regular_checks() {
+    use vigil_core::hysteresis::Health;
+    let (api, address) = fake_api().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let interval = std::time::Duration::from_secs(3);
+    let yaml = format!(
+        "storage: {storage}\nlisten: 127.0.0.1:0\n\
+         monitors:\n  - name: api\n    url: http://{address}/health\n    interval: 3s\n    retry-interval: 50ms\n    timeout: 1s\n\
+         \x20   failure-threshold: 3\n    success-threshold: 3\n",
+        storage = sqlite(dir.path())
+    );
+    let config = vigil_config::load_str(std::path::Path::new("vigil.yaml"), &yaml, &|_| None).expect("config");
+    let running = vigil::run::start(config, std::sync::Arc::new(vigil_core::SystemClock)).await.expect("start");
+    let store = vigil_store::Store::open(&sqlite(dir.path())).await.expect("store");
+    // The first verdict comes at the retry pace too: unknown is settling.
+    let up = wait_for_transition(&store, "api", Health::Up, 0).await;
+
+    for (failing, to) in [(true, Health::Down), (false, Health::Up)] {
+        let before = api.health_checks();
+        let changed_at = std::time::Instant::now();
+        api.set_failing(failing);
+        let transition = wait_for_transition(&store, "api", to, up.id).await;
+        let elapsed = changed_at.elapsed();
+        let checks = api.health_checks() - before;
+        // Three checks in a row decide (four if one was in flight at the change). Without
+        // retries they would span two whole intervals after the first one.
+        assert!((3..=4).contains(&checks), "{checks} checks to {to}");
+        assert!(elapsed < interval + interval / 2, "{to} took {elapsed:?}");
+        // Settled: no more retries, only the regular interval.
+        let settled = api.health_checks();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(api.health_checks() - settled <= 1, "still checking at the retry pace after {to}");
+        let _ = transition;
+    }
+    running.stop().await.expect("clean stop");
+}
