@@ -39,7 +39,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             .with_context(|| format!("opening the cache {}", config.cache_dir.display()))?,
     );
     let service = Service::open(config, clock).await?;
-    tracing::info!(listen = %http_address, input = %service.input.url, output = %service.output.url, workers = service.config.workers, "thumbs started");
+    let (input, output) = (vigil_core::redact::url(&service.input.url), vigil_core::redact::url(&service.output.url));
+    tracing::info!(listen = %http_address, %input, %output, workers = service.config.workers, "thumbs started");
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = router(HttpState::new(service.clone(), cache, ready.clone()));

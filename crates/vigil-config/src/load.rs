@@ -214,7 +214,14 @@ impl Loader {
     }
 
     fn slack(&mut self, raw: RawSlack) -> Option<SlackConfig> {
-        self.http_url(&raw.webhook_url)?;
+        if !matches!(raw.webhook_url.parse::<http::Uri>(), Ok(uri) if uri.scheme_str() == Some("https") && uri.host().is_some()) {
+            // The URL is the credential: say what is wrong without repeating it.
+            self.error(
+                Some(raw.webhook_url.span()),
+                "invalid Slack webhook-url (not shown: it is a secret), expected https://hooks.slack.com/services/...",
+            );
+            return None;
+        }
         Some(SlackConfig {
             webhook_url: Secret::new(raw.webhook_url.as_str().to_owned()),
             timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(10)),
@@ -582,12 +589,19 @@ impl Loader {
         if raw.to.is_empty() {
             self.error(Some(raw.from.span()), "an email notifier needs at least one `to` address");
         }
+        match (&raw.username, &raw.password) {
+            (None, Some(password)) => self.error(Some(password.span()), "`password` needs a `username` to log in with"),
+            (Some(username), None) => {
+                self.error(Some(username.span()), "`username` needs a `password` (from the environment: `${SMTP_PASSWORD}`)")
+            }
+            _ => {}
+        }
         Some(EmailConfig {
             smtp_host: raw.smtp_host,
             smtp_port,
             tls,
-            username: raw.username,
-            password: raw.password.map(Secret::new),
+            username: raw.username.map(|username| username.as_str().to_owned()),
+            password: raw.password.map(|password| Secret::new(password.as_str().to_owned())),
             from: raw.from.as_str().to_owned(),
             to: raw.to.iter().map(|to| to.as_str().to_owned()).collect(),
             timeout: self.duration(raw.timeout.as_ref(), Duration::from_secs(30)),
@@ -608,7 +622,8 @@ impl Loader {
         match url.parse::<http::Uri>() {
             Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => Some(uri),
             _ => {
-                self.error(Some(url.span()), format!("invalid URL `{}`, expected http://HOST/PATH or https://HOST/PATH", url.as_str()));
+                let shown = vigil_core::redact::url(url.as_str());
+                self.error(Some(url.span()), format!("invalid URL `{shown}`, expected http://HOST/PATH or https://HOST/PATH"));
                 None
             }
         }
@@ -630,7 +645,10 @@ impl Loader {
             Some(storage) => {
                 self.error(
                     Some(storage.span()),
-                    format!("unsupported storage `{}`, expected sqlite://PATH or postgres://...", storage.as_str()),
+                    format!(
+                        "unsupported storage `{}`, expected sqlite://PATH or postgres://...",
+                        vigil_core::redact::url(storage.as_str())
+                    ),
                 );
                 String::new()
             }
@@ -859,7 +877,8 @@ impl Loader {
                 (!host.is_empty()).then(|| Target::Tcp { host: host.to_owned(), port })
             });
             if parsed.is_none() {
-                self.error(Some(raw.url.span()), format!("invalid TCP address `{}`, expected tcp://HOST:PORT", raw.url.as_str()));
+                let shown = vigil_core::redact::url(raw.url.as_str());
+                self.error(Some(raw.url.span()), format!("invalid TCP address `{shown}`, expected tcp://HOST:PORT"));
             }
             return parsed;
         }

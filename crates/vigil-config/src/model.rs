@@ -352,9 +352,10 @@ pub struct HttpTarget {
 }
 
 impl Target {
+    /// The URL to show people: credentials in it are `***`.
     pub fn url(&self) -> String {
         match self {
-            Target::Http(http) => http.url.to_string(),
+            Target::Http(http) => vigil_core::redact::url(&http.url.to_string()),
             Target::Tcp { host, port } => format!("tcp://{host}:{port}"),
         }
     }

@@ -332,9 +332,10 @@ pub(crate) struct RawEmail {
     pub smtp_port: Option<Spanned<i64>>,
     /// `none`, `starttls` (default) or `tls`.
     pub tls: Option<Spanned<String>>,
-    pub username: Option<String>,
+    /// Together with `password`: one without the other is an error.
+    pub username: Option<Spanned<String>>,
     /// Use `${VAR}`; never written in the file.
-    pub password: Option<String>,
+    pub password: Option<Spanned<String>>,
     pub from: Spanned<String>,
     pub to: Vec<Spanned<String>>,
     /// Default `30s`.

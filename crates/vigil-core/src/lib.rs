@@ -1,5 +1,5 @@
 //! Pure core of Vigil: time and clock, domain types, conditions, hysteresis, uptime and
-//! the remediation guard pipeline.
+//! the remediation guard pipeline, and how URLs print without their credentials.
 //!
 //! Nothing in this crate does IO or sleeps. Every function takes its inputs and the
 //! current time and returns a decision, so tests drive it with a [`clock::TestClock`].
@@ -9,6 +9,7 @@ pub mod condition;
 pub mod domain;
 pub mod guards;
 pub mod hysteresis;
+pub mod redact;
 pub mod time;
 pub mod uptime;
 

@@ -82,7 +82,8 @@ impl Store {
         let record = from_row(&row)?;
         for notification in notifications {
             let key = format!("alert:{}:firing:{}", record.id, notification.notifier);
-            insert_notification(&mut db, &key, notification, alert.at, give_up_after).await?;
+            let ordering = format!("rule:{}:{}", record.rule, record.fingerprint);
+            insert_notification(&mut db, &key, &ordering, notification, alert.at, give_up_after).await?;
         }
         let trigger = Trigger { kind: "alert".to_owned(), name: record.rule.clone(), id: record.id };
         insert_executions(&mut db, executions, &trigger, alert.at).await?;
@@ -100,18 +101,18 @@ impl Store {
         give_up_after: std::time::Duration,
     ) -> Result<bool, StoreError> {
         let mut db = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE alerts SET state = 'resolved', resolved_at = $2 WHERE id = $1 AND state = 'firing'")
-            .bind(id)
-            .bind(at.0)
-            .execute(&mut *db)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            return Ok(false);
-        }
+        let resolved = sqlx::query(
+            "UPDATE alerts SET state = 'resolved', resolved_at = $2 WHERE id = $1 AND state = 'firing' RETURNING rule, fingerprint",
+        )
+        .bind(id)
+        .bind(at.0)
+        .fetch_optional(&mut *db)
+        .await?;
+        let Some(row) = resolved else { return Ok(false) };
+        let ordering = format!("rule:{}:{}", row.try_get::<String, _>("rule")?, row.try_get::<String, _>("fingerprint")?);
         for notification in notifications {
             let key = format!("alert:{id}:resolved:{}", notification.notifier);
-            insert_notification(&mut db, &key, notification, at, give_up_after).await?;
+            insert_notification(&mut db, &key, &ordering, notification, at, give_up_after).await?;
         }
         db.commit().await?;
         Ok(true)

@@ -374,7 +374,7 @@ async fn apply_update(
     }
     for notification in &update.notifications {
         let key = format!("execution:{id}:{}:{}", update.outcome, notification.notifier);
-        insert_notification(db, &key, notification, now, give_up_after).await?;
+        insert_notification(db, &key, &format!("execution:{id}"), notification, now, give_up_after).await?;
     }
     insert_audit(db, &update.audit).await?;
     Ok(true)

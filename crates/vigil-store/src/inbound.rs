@@ -51,9 +51,10 @@ impl Store {
         .fetch_optional(&mut *db)
         .await?;
         let Some(id) = id else { return Ok(None) };
+        let ordering = format!("inbound:{}:{}", alert.source, alert.fingerprint);
         for notification in notifications {
-            insert_notification(&mut db, &format!("inbound:{id}:firing:{}", notification.notifier), notification, now, give_up_after)
-                .await?;
+            let key = format!("inbound:{id}:firing:{}", notification.notifier);
+            insert_notification(&mut db, &key, &ordering, notification, now, give_up_after).await?;
         }
         let trigger = Trigger { kind: "inbound".to_owned(), name: alert.name.clone(), id };
         insert_executions(&mut db, executions, &trigger, now).await?;
@@ -84,9 +85,10 @@ impl Store {
         .fetch_optional(&mut *db)
         .await?;
         let Some(id) = id else { return Ok(None) };
+        let ordering = format!("inbound:{source}:{fingerprint}");
         for notification in notifications {
-            insert_notification(&mut db, &format!("inbound:{id}:resolved:{}", notification.notifier), notification, now, give_up_after)
-                .await?;
+            let key = format!("inbound:{id}:resolved:{}", notification.notifier);
+            insert_notification(&mut db, &key, &ordering, notification, now, give_up_after).await?;
         }
         db.commit().await?;
         Ok(Some(id))

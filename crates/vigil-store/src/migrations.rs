@@ -181,6 +181,15 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 5,
+        statements: &[
+            // Notifications of one monitor (rule alert, inbound alert, execution) reach one
+            // notifier in the order they were queued; older rows have no ordering key.
+            "ALTER TABLE outbox ADD COLUMN ordering_key TEXT",
+            "CREATE INDEX outbox_ordering ON outbox (notifier, ordering_key, status, id)",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

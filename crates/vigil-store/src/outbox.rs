@@ -99,44 +99,70 @@ fn from_row(row: &AnyRow) -> Result<OutboxItem, StoreError> {
 }
 
 /// Queues a notification inside the caller's transaction. A second insert with the
-/// same key is ignored: an episode is notified once per notifier.
+/// same key is ignored: an episode is notified once per notifier. Notifications with the
+/// same `ordering` (a monitor, an alert's labels, an execution) reach their notifier in
+/// the order they were queued: a later one waits while an earlier one is pending.
 pub(crate) async fn insert_notification(
     db: &mut Transaction<'_, Any>,
     key: &str,
+    ordering: &str,
     notification: &NewNotification,
     now: Timestamp,
     give_up_after: Duration,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO outbox (idempotency_key, notifier, payload, status, created_at, next_attempt_at, give_up_at)
-         VALUES ($1, $2, $3, 'pending', $4, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+        "INSERT INTO outbox (idempotency_key, notifier, payload, status, created_at, next_attempt_at, give_up_at, ordering_key)
+         VALUES ($1, $2, $3, 'pending', $4, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(key)
     .bind(&notification.notifier)
     .bind(&notification.payload)
     .bind(now.0)
     .bind(now.0.saturating_add(millis(give_up_after)))
+    .bind(ordering)
     .execute(&mut **db)
     .await?;
     Ok(())
 }
 
 impl Store {
-    /// Claims up to `limit` due notifications for `owner` until `now + lease`. A
-    /// notification whose holder crashed becomes claimable by others when its lease
-    /// ends, and by the same owner (a restarted node) at once.
-    pub async fn claim_due(&self, owner: &str, now: Timestamp, lease: Duration, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+    /// Claims up to `limit` due notifications for `owner` until `now + lease`: those
+    /// without a live lease, and with `reclaim_own` (a restarted node's first claim)
+    /// those `owner` held. A notification whose holder crashed becomes claimable by
+    /// others when its lease ends. A notification waits while an earlier one with the
+    /// same ordering key and notifier is pending, so one monitor's DOWN and UP reach a
+    /// notifier in that order even after its outage.
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: i64,
+        reclaim_own: bool,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let claimable = "status = 'pending' AND (lease_until IS NULL OR lease_until <= $3 OR (lease_owner = $1 AND $5))";
         let sql = format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2
              WHERE id IN (
                 SELECT id FROM outbox
-                WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
+                WHERE {claimable} AND next_attempt_at <= $3
+                  AND NOT EXISTS (
+                    SELECT 1 FROM outbox earlier
+                    WHERE earlier.notifier = outbox.notifier AND earlier.ordering_key = outbox.ordering_key
+                      AND earlier.status = 'pending' AND earlier.id < outbox.id
+                  )
                 ORDER BY next_attempt_at, id LIMIT $4
-             ) AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
+             ) AND {claimable}
              RETURNING {COLUMNS}"
         );
-        let rows =
-            sqlx::query(&sql).bind(owner).bind(now.0.saturating_add(millis(lease))).bind(now.0).bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(now.0.saturating_add(millis(lease)))
+            .bind(now.0)
+            .bind(limit)
+            .bind(reclaim_own)
+            .fetch_all(&self.pool)
+            .await?;
         let mut items: Vec<OutboxItem> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
         items.sort_by_key(|item| item.id);
         Ok(items)
@@ -179,6 +205,26 @@ impl Store {
             .await?;
         db.commit().await?;
         Ok(true)
+    }
+
+    /// Gives up `owner`'s leases on `ids` (deliveries abandoned at shutdown), so the next
+    /// start, or another node, takes them at once.
+    pub async fn release_leases(&self, owner: &str, ids: &[i64]) -> Result<(), StoreError> {
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Notifications not yet delivered or failed for good, those being attempted included.
+    pub async fn outbox_backlog(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetch_one(&self.pool).await?)
     }
 
     /// When the next pending notification falls due, if any.

@@ -134,7 +134,8 @@ impl Store {
                 .await?;
             for notification in notifications {
                 let key = format!("transition:{}:{}", record.id, notification.notifier);
-                insert_notification(&mut db, &key, notification, transition.at, give_up_after).await?;
+                insert_notification(&mut db, &key, &format!("monitor:{}", record.monitor), notification, transition.at, give_up_after)
+                    .await?;
             }
             let trigger = Trigger { kind: "transition".to_owned(), name: record.monitor.clone(), id: record.id };
             insert_executions(&mut db, executions, &trigger, transition.at).await?;

@@ -148,7 +148,25 @@ pub struct SmtpServer {
     maildir: TempDir,
     port: u16,
     child: Option<Child>,
+    /// With a password, AUTH is required and only this password is accepted.
+    password: Option<String>,
 }
+
+/// aiosmtpd with AUTH (PLAIN, LOGIN) required over plain text: ARGV port, Maildir,
+/// the one password it accepts.
+const SMTP_WITH_AUTH: &str = r#"
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+port, maildir, password = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
+def check(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=getattr(auth_data, "password", None) == password, handled=False)
+controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=port, authenticator=check, auth_require_tls=False, auth_required=True)
+controller.start()
+while True:
+    time.sleep(3600)
+"#;
 
 impl SmtpServer {
     /// Starts the server, or returns `None` (after [`skip_or_fail`]) without aiosmtpd.
@@ -159,7 +177,17 @@ impl SmtpServer {
             return None;
         }
         let maildir = tempfile::Builder::new().prefix("vigil-smtp-").tempdir().unwrap_or_else(|error| panic!("temp dir: {error}"));
-        let mut server = SmtpServer { maildir, port: free_port(), child: None };
+        let mut server = SmtpServer { maildir, port: free_port(), child: None, password: None };
+        server.resume();
+        Some(server)
+    }
+
+    /// Like [`SmtpServer::start`], but AUTH is required and only `password` passes; any
+    /// other answers 535.
+    pub fn start_with_password(password: &str) -> Option<SmtpServer> {
+        let mut server = SmtpServer::start()?;
+        server.stop();
+        server.password = Some(password.to_owned());
         server.resume();
         Some(server)
     }
@@ -178,13 +206,17 @@ impl SmtpServer {
 
     /// Starts the server again on the same port.
     pub fn resume(&mut self) {
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(self.maildir.path().join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start aiosmtpd: {error}"));
+        let mut command = Command::new("python3");
+        match &self.password {
+            None => command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", "aiosmtpd.handlers.Mailbox"]),
+            Some(_) => command.args(["-c", SMTP_WITH_AUTH, &self.port.to_string()]),
+        };
+        command.arg(self.maildir.path().join("mail"));
+        if let Some(password) = &self.password {
+            command.arg(password);
+        }
+        let child =
+            command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|error| panic!("cannot start aiosmtpd: {error}"));
         self.child = Some(child);
         assert!(wait_for_port(self.port, Duration::from_secs(20)), "aiosmtpd did not start on port {}", self.port);
     }

@@ -24,6 +24,11 @@ pub struct AttemptLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotifierLabels {
+    pub notifier: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EventLabels {
     pub event: String,
 }
@@ -55,6 +60,7 @@ pub struct Metrics {
     pub monitors: Family<StateLabels, Gauge>,
     pub notification_attempts: Family<AttemptLabels, Counter>,
     pub outbox_backlog: Gauge,
+    pub notifier_refusing: Family<NotifierLabels, Gauge>,
     pub schedule_lag: Histogram,
     pub checks_skipped: Counter,
     pub log_lines: Counter,
@@ -86,7 +92,17 @@ impl Metrics {
         let notification_attempts = Family::<AttemptLabels, Counter>::default();
         registry.register("notification_attempts", "Notification delivery attempts, by notifier and result", notification_attempts.clone());
         let outbox_backlog = Gauge::default();
-        registry.register("outbox_backlog", "Notifications queued and not yet delivered or failed", outbox_backlog.clone());
+        registry.register(
+            "outbox_backlog",
+            "Notifications queued and not yet delivered or failed, those in flight included",
+            outbox_backlog.clone(),
+        );
+        let notifier_refusing = Family::<NotifierLabels, Gauge>::default();
+        registry.register(
+            "notifier_refusing",
+            "1 while a notifier's last attempt was refused for its credentials (SMTP 535, HTTP 401/403)",
+            notifier_refusing.clone(),
+        );
         let schedule_lag = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         registry.register("schedule_lag_seconds", "Delay between a check's scheduled and actual start", schedule_lag.clone());
         let checks_skipped = Counter::default();
@@ -132,6 +148,7 @@ impl Metrics {
             monitors,
             notification_attempts,
             outbox_backlog,
+            notifier_refusing,
             schedule_lag,
             checks_skipped,
             log_lines,
@@ -158,6 +175,10 @@ impl Metrics {
     pub fn count_check(&self, healthy: bool) {
         let result = if healthy { "success" } else { "failure" };
         self.checks.get_or_create(&ResultLabels { result: result.to_owned() }).inc();
+    }
+
+    pub fn set_refusing(&self, notifier: &str, refusing: bool) {
+        self.notifier_refusing.get_or_create(&NotifierLabels { notifier: notifier.to_owned() }).set(i64::from(refusing));
     }
 
     pub fn count_attempt(&self, notifier: &str, result: &str) {

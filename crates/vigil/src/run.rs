@@ -51,12 +51,13 @@ impl Running {
 
 /// Starts Vigil on `config`; returns once the HTTP server listens.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let store = Store::open(&config.storage).await.with_context(|| format!("opening store {}", redact_url(&config.storage)))?;
+    let store =
+        Store::open(&config.storage).await.with_context(|| format!("opening store {}", vigil_core::redact::url(&config.storage)))?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let http_address = listener.local_addr()?;
     let node = format!("{}:{}", hostname(), http_address.port());
     let run = store.start_run(&node, clock.now()).await?;
-    tracing::info!(listen = %http_address, storage = %redact_url(&config.storage), monitors = config.monitors.len(), node = %node, "vigil started");
+    tracing::info!(listen = %http_address, storage = %vigil_core::redact::url(&config.storage), monitors = config.monitors.len(), node = %node, "vigil started");
     for warning in &config.warnings {
         tracing::warn!(%warning, "config");
     }
@@ -204,26 +205,4 @@ pub(crate) fn hostname() -> String {
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// The storage URL without its password, for logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.split_once('@') {
-        Some((credentials, host)) if credentials.contains(':') => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn storage_passwords_never_print() {
-        assert_eq!(super::redact_url("postgres://vigil:s3cret@db:5432/vigil"), "postgres://vigil:***@db:5432/vigil");
-        assert_eq!(super::redact_url("sqlite://vigil.db"), "sqlite://vigil.db");
-        assert_eq!(super::redact_url("postgres://vigil@db/vigil"), "postgres://vigil@db/vigil");
-    }
 }

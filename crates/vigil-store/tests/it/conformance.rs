@@ -67,18 +67,49 @@ pub async fn state_changes_include_the_state_at_window_start(store: Store, _: &s
 pub async fn leases_keep_two_nodes_from_sending_the_same_notification(store: Store, _: &str) {
     store.record_transition(&transition("api", 1_000, Health::Up, Health::Down), &[notification("oncall")], DAY).await.expect("record");
     let lease = Duration::from_secs(30);
-    let first = store.claim_due("node-a", Timestamp(1_000), lease, 10).await.expect("claim");
+    let first = store.claim_due("node-a", Timestamp(1_000), lease, 10, true).await.expect("claim");
     assert_eq!(first.len(), 1);
-    assert!(store.claim_due("node-b", Timestamp(1_001), lease, 10).await.expect("claim").is_empty(), "held by node-a");
-    let restarted = store.claim_due("node-a", Timestamp(1_002), lease, 10).await.expect("claim");
+    assert!(store.claim_due("node-b", Timestamp(1_001), lease, 10, true).await.expect("claim").is_empty(), "held by node-a");
+    assert!(store.claim_due("node-a", Timestamp(1_001), lease, 10, false).await.expect("claim").is_empty(), "in flight at node-a");
+    let restarted = store.claim_due("node-a", Timestamp(1_002), lease, 10, true).await.expect("claim");
     assert_eq!(restarted.len(), 1, "a restarted node takes its own lease back at once");
     // node-a crashed: after the lease, node-b takes over and node-a's late result is refused.
-    let taken = store.claim_due("node-b", Timestamp(32_000), lease, 10).await.expect("claim");
+    let taken = store.claim_due("node-b", Timestamp(32_000), lease, 10, false).await.expect("claim");
     assert_eq!(taken.len(), 1);
     let stale = store.finish_attempt(first[0].id, "node-a", Timestamp(32_500), &AttemptOutcome::Delivered).await.expect("finish");
     assert!(!stale, "a lost lease records nothing");
     assert!(store.finish_attempt(taken[0].id, "node-b", Timestamp(32_600), &AttemptOutcome::Delivered).await.expect("finish"));
-    assert!(store.claim_due("node-a", Timestamp(100_000), lease, 10).await.expect("claim").is_empty(), "delivered once");
+    assert!(store.claim_due("node-a", Timestamp(100_000), lease, 10, false).await.expect("claim").is_empty(), "delivered once");
+}
+
+/// Regression: after an outage of the mail server the UP mail (new, due at once) went
+/// out before the DOWN mail (waiting out its backoff).
+pub async fn one_monitors_notifications_reach_a_notifier_in_order(store: Store, _: &str) {
+    let lease = Duration::from_secs(30);
+    store.record_transition(&transition("api", 0, Health::Up, Health::Down), &[notification("oncall")], DAY).await.expect("down");
+    let down = store.claim_due("n", Timestamp(0), lease, 10, false).await.expect("claim");
+    assert_eq!(down.len(), 1);
+    let retry = AttemptOutcome::Retry { next_attempt_at: Timestamp(60_000), error: "connection refused".to_owned() };
+    assert!(store.finish_attempt(down[0].id, "n", Timestamp(10), &retry).await.expect("finish"));
+    store.record_transition(&transition("api", 20_000, Health::Down, Health::Up), &[notification("oncall")], DAY).await.expect("up");
+    let other = store
+        .record_transition(&transition("db", 20_000, Health::Up, Health::Down), &[notification("oncall")], DAY)
+        .await
+        .expect("other")
+        .expect("a change");
+    let due = store.claim_due("n", Timestamp(20_000), lease, 10, false).await.expect("claim");
+    let keys: Vec<&str> = due.iter().map(|item| item.idempotency_key.as_str()).collect();
+    assert_eq!(keys, [format!("transition:{}:oncall", other.id)], "the UP waits for the DOWN; another monitor does not");
+    assert!(store.finish_attempt(due[0].id, "n", Timestamp(20_010), &AttemptOutcome::Delivered).await.expect("finish"));
+    let first_again = store.claim_due("n", Timestamp(60_000), lease, 10, false).await.expect("claim");
+    assert_eq!(first_again.iter().map(|item| item.id).collect::<Vec<_>>(), [down[0].id], "the DOWN first, alone");
+    assert!(store.finish_attempt(down[0].id, "n", Timestamp(60_010), &AttemptOutcome::Delivered).await.expect("finish"));
+    let then = store.claim_due("n", Timestamp(60_020), lease, 10, false).await.expect("claim");
+    assert_eq!(then.len(), 1, "then the UP");
+    assert!(then[0].id > down[0].id);
+    assert_eq!(store.outbox_backlog().await.expect("backlog"), 1, "in flight counts as backlog");
+    store.release_leases("n", &[then[0].id]).await.expect("release");
+    assert_eq!(store.claim_due("other", Timestamp(60_030), lease, 10, false).await.expect("claim").len(), 1, "released and still due");
 }
 
 pub async fn attempts_are_recorded_until_delivered_or_failed(store: Store, _: &str) {
@@ -87,16 +118,16 @@ pub async fn attempts_are_recorded_until_delivered_or_failed(store: Store, _: &s
         .await
         .expect("record");
     let lease = Duration::from_secs(30);
-    let items = store.claim_due("n", Timestamp(0), lease, 10).await.expect("claim");
+    let items = store.claim_due("n", Timestamp(0), lease, 10, false).await.expect("claim");
     assert_eq!(items.len(), 2);
     let (mail, hook) = (&items[0], &items[1]);
     let retry = AttemptOutcome::Retry { next_attempt_at: Timestamp(5_000), error: "connection refused".to_owned() };
     assert!(store.finish_attempt(mail.id, "n", Timestamp(10), &retry).await.expect("finish"));
     let failed = AttemptOutcome::Failed { error: "gave up".to_owned() };
     assert!(store.finish_attempt(hook.id, "n", Timestamp(10), &failed).await.expect("finish"));
-    assert!(store.claim_due("n", Timestamp(4_999), lease, 10).await.expect("claim").is_empty(), "not due yet");
+    assert!(store.claim_due("n", Timestamp(4_999), lease, 10, false).await.expect("claim").is_empty(), "not due yet");
     assert_eq!(store.next_due_at().await.expect("due"), Some(Timestamp(5_000)));
-    let again = store.claim_due("n", Timestamp(5_000), lease, 10).await.expect("claim");
+    let again = store.claim_due("n", Timestamp(5_000), lease, 10, false).await.expect("claim");
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].last_error.as_deref(), Some("connection refused"));

@@ -38,6 +38,7 @@ store_suite!(
     latest_transitions_restore_state,
     state_changes_include_the_state_at_window_start,
     leases_keep_two_nodes_from_sending_the_same_notification,
+    one_monitors_notifications_reach_a_notifier_in_order,
     attempts_are_recorded_until_delivered_or_failed,
     runs_give_coverage,
     a_batch_of_transitions_commits_together,

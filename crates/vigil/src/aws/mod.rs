@@ -16,7 +16,8 @@ use bytes::Bytes;
 use self::credentials::CredentialChain;
 use crate::probes::{HttpClient, HttpRequest};
 
-const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one AWS call may take.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Why an AWS call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

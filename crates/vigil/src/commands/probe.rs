@@ -79,9 +79,9 @@ pub async fn execute(options: ProbeOptions) -> ExitCode {
     };
     let check = Check::evaluate(result, &conditions, SystemClock.now());
     if options.json {
-        print_json(&options.url, &check);
+        print_json(&vigil_core::redact::url(&options.url), &check);
     } else {
-        print_text(&options.url, &check);
+        print_text(&vigil_core::redact::url(&options.url), &check);
     }
     if check.healthy {
         ExitCode::SUCCESS

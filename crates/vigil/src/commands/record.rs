@@ -10,7 +10,7 @@ use vigil_core::{Clock, SystemClock};
 use vigil_store::Store;
 
 pub(crate) async fn open(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.storage).await.with_context(|| format!("opening store {}", crate::run::redact_url(&config.storage)))
+    Store::open(&config.storage).await.with_context(|| format!("opening store {}", vigil_core::redact::url(&config.storage)))
 }
 
 pub async fn history(config: &Config, monitor: &str, limit: i64, json: bool) -> anyhow::Result<()> {

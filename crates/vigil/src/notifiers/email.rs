@@ -18,6 +18,10 @@ impl EmailNotifier {
         EmailNotifier { config }
     }
 
+    pub fn timeout(&self) -> std::time::Duration {
+        self.config.timeout
+    }
+
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
         let config = &self.config;
         let tls_parameters =
@@ -52,8 +56,24 @@ impl EmailNotifier {
         let email = builder.body(message.text()).map_err(|error| invalid("message", &error))?;
         match self.transport()?.send(email).await {
             Ok(_) => Ok(()),
-            Err(error) if error.is_permanent() => Err(DeliveryError::Permanent(format!("smtp rejected the message: {error}"))),
-            Err(error) => Err(DeliveryError::Transient(format!("smtp delivery failed: {error}"))),
+            Err(error) => Err(classify(&error)),
         }
+    }
+}
+
+/// SMTP codes that mean "not with these credentials": authentication required (530),
+/// mechanism too weak (534), credentials invalid (535), encryption required (538), and
+/// the temporary authentication failure (454).
+const AUTHENTICATION_CODES: [&str; 5] = ["530", "534", "535", "538", "454"];
+
+fn classify(error: &lettre::transport::smtp::Error) -> DeliveryError {
+    let code = error.status().map(|code| code.to_string());
+    if code.as_deref().is_some_and(|code| AUTHENTICATION_CODES.contains(&code)) {
+        return DeliveryError::Refused(format!("the smtp server refuses the credentials: {error}"));
+    }
+    if error.is_permanent() {
+        DeliveryError::Permanent(format!("smtp rejected the message: {error}"))
+    } else {
+        DeliveryError::Transient(format!("smtp delivery failed: {error}"))
     }
 }

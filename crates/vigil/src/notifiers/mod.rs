@@ -26,6 +26,10 @@ pub enum DeliveryError {
     /// Worth retrying: the server is down, busy or timed out.
     #[error("{0}")]
     Transient(String),
+    /// The receiver refuses Vigil's credentials (SMTP 535, HTTP 401/403). Retried with
+    /// backoff, since someone may fix them, and reported loudly meanwhile.
+    #[error("{0}")]
+    Refused(String),
     /// Retrying cannot help: the message or the address was rejected.
     #[error("{0}")]
     Permanent(String),
@@ -53,8 +57,31 @@ impl Notifier {
         }
     }
 
-    /// Delivers `message`; `key` identifies the episode so receivers can drop duplicates.
+    /// How long one delivery attempt may take as a whole (connect, TLS, authentication,
+    /// sending): the notifier's `timeout`.
+    pub fn timeout(&self) -> std::time::Duration {
+        match self {
+            Notifier::Email(email) => email.timeout(),
+            Notifier::Webhook(webhook) => webhook.timeout(),
+            Notifier::Slack(slack) => slack.timeout(),
+            Notifier::PagerDuty(pagerduty) => pagerduty.timeout(),
+            Notifier::Sns(_) | Notifier::CloudWatchLogs(_) => crate::aws::TIMEOUT,
+        }
+    }
+
+    /// Delivers `message` within [`Notifier::timeout`]; `key` identifies the episode so
+    /// receivers can drop duplicates.
     pub async fn send(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
+        let timeout = self.timeout();
+        match tokio::time::timeout(timeout, self.send_unbounded(key, message)).await {
+            Ok(result) => result,
+            Err(_) => {
+                Err(DeliveryError::Transient(format!("no answer within the notifier's timeout of {}", humantime::format_duration(timeout))))
+            }
+        }
+    }
+
+    async fn send_unbounded(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
         match self {
             Notifier::Email(email) => email.send(key, message).await,
             Notifier::Webhook(webhook) => webhook.send(key, message).await,

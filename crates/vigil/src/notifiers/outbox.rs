@@ -1,6 +1,15 @@
-//! The outbox dispatcher: claims due notifications under a lease, delivers them, and
-//! records each attempt with its outcome (delivered, retry at a backoff, or failed).
+//! The outbox dispatcher: claims due notifications under a lease, delivers each one in
+//! its own task, bounded by its notifier's timeout, and records each attempt with its
+//! outcome (delivered, retry at a backoff, or failed).
+//!
+//! Deliveries are independent: a mail server that accepts a connection and never
+//! answers holds up only its own attempts, never another notifier's, and claiming goes
+//! on while deliveries are in flight. The store hands out one notification at a time
+//! per monitor (alert, execution) and notifier, so those arrive in order. On shutdown,
+//! deliveries still in flight after [`GRACE`] are abandoned and their leases released,
+//! so the next start (or another node) sends them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,20 +24,24 @@ use crate::metrics::Metrics;
 
 /// How long a claimed notification stays ours; longer than any notifier's timeout.
 const LEASE: Duration = Duration::from_secs(120);
-const BATCH: i64 = 64;
+/// At most this many deliveries in flight at once.
+const MAX_IN_FLIGHT: usize = 256;
 /// Longest idle wait, so notifications queued by other nodes are picked up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long shutdown waits for deliveries in flight.
+pub const GRACE: Duration = Duration::from_secs(5);
 
 /// Decides what follows a failed attempt: retry after an exponential backoff with
-/// jitter, or give up once the retry period is over. `jitter` is in `[0, 1)`.
+/// jitter, or give up once the retry period is over. `jitter` is in `[0, 1)`. Refused
+/// credentials are retried like a transient failure: someone may fix them.
 pub fn after_failure(item: &OutboxItem, error: &DeliveryError, now: Timestamp, delivery: &DeliveryConfig, jitter: f64) -> AttemptOutcome {
     let attempts = item.attempts + 1;
     match error {
         DeliveryError::Permanent(message) => AttemptOutcome::Failed { error: message.clone() },
-        DeliveryError::Transient(message) if now >= item.give_up_at => {
+        DeliveryError::Transient(message) | DeliveryError::Refused(message) if now >= item.give_up_at => {
             AttemptOutcome::Failed { error: format!("gave up after {attempts} attempts: {message}") }
         }
-        DeliveryError::Transient(message) => {
+        DeliveryError::Transient(message) | DeliveryError::Refused(message) => {
             let exponent = u32::try_from(item.attempts.clamp(0, 30)).unwrap_or(30);
             let backoff = delivery.initial_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(delivery.max_backoff);
             let backoff = backoff.mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0));
@@ -43,22 +56,54 @@ pub struct Dispatcher {
     pub notifiers: Notifiers,
     pub clock: Arc<dyn Clock>,
     pub delivery: DeliveryConfig,
-    /// This node's id; a restarted node takes its own leases back at once.
+    /// This node's id; the first claim after a start takes this node's leases back.
     pub owner: String,
     pub metrics: Arc<Metrics>,
     pub wake: Arc<Notify>,
 }
 
+/// Deliveries in flight: the task of each, by the notification it delivers.
+struct InFlight {
+    tasks: JoinSet<()>,
+    ids: HashMap<tokio::task::Id, i64>,
+}
+
+impl InFlight {
+    fn spawn(&mut self, dispatcher: &Arc<Dispatcher>, item: OutboxItem) {
+        let id = item.id;
+        let dispatcher = Arc::clone(dispatcher);
+        let task = self.tasks.spawn(async move { dispatcher.deliver(item).await });
+        self.ids.insert(task.id(), id);
+    }
+
+    /// Waits for the next delivery to end; forever when none is in flight.
+    async fn next(&mut self) {
+        match self.tasks.join_next_with_id().await {
+            Some(Ok((task, ()))) => {
+                self.ids.remove(&task);
+            }
+            Some(Err(error)) => {
+                self.ids.remove(&error.id());
+                tracing::error!(%error, "a delivery task failed");
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
 impl Dispatcher {
-    /// Delivers until `stop` turns true, then makes a last pass over what is due.
+    /// Delivers until `stop` turns true; then hands out what is due once more and waits
+    /// up to [`GRACE`] for deliveries in flight.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut in_flight = InFlight { tasks: JoinSet::new(), ids: HashMap::new() };
+        let mut reclaim_own = true;
         loop {
-            let delivered_any = self.pass().await;
-            let stopping = *stop.borrow();
-            if stopping && !delivered_any {
+            let claimed = self.claim(&mut in_flight, std::mem::take(&mut reclaim_own)).await;
+            self.update_backlog().await;
+            if *stop.borrow() {
                 break;
             }
-            if delivered_any {
+            if claimed && in_flight.ids.len() < MAX_IN_FLIGHT {
                 continue;
             }
             let wait = match self.store.next_due_at().await {
@@ -68,15 +113,37 @@ impl Dispatcher {
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
+                () = in_flight.next() => {}
                 _ = stop.changed() => {}
             }
         }
+        let deadline = tokio::time::Instant::now() + GRACE;
+        while !in_flight.ids.is_empty() {
+            tokio::select! {
+                () = in_flight.next() => {}
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        if !in_flight.ids.is_empty() {
+            let abandoned: Vec<i64> = in_flight.ids.values().copied().collect();
+            in_flight.tasks.abort_all();
+            tracing::warn!(count = abandoned.len(), "deliveries still in flight at shutdown are left for the next start");
+            if let Err(error) = self.store.release_leases(&self.owner, &abandoned).await {
+                tracing::error!(%error, "releasing the leases of abandoned deliveries failed; they are retried when the leases end");
+            }
+        }
+        self.update_backlog().await;
     }
 
-    /// Claims and delivers one batch; returns whether anything was claimed.
-    async fn pass(self: &Arc<Self>) -> bool {
+    /// Claims due notifications, as many as there is room for, and starts delivering
+    /// them; returns whether anything was claimed.
+    async fn claim(self: &Arc<Self>, in_flight: &mut InFlight, reclaim_own: bool) -> bool {
+        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.ids.len());
+        if room == 0 {
+            return false;
+        }
         let now = self.clock.now();
-        let items = match self.store.claim_due(&self.owner, now, LEASE, BATCH).await {
+        let items = match self.store.claim_due(&self.owner, now, LEASE, room as i64, reclaim_own).await {
             Ok(items) => items,
             Err(error) => {
                 tracing::error!(%error, "claiming notifications failed");
@@ -84,16 +151,17 @@ impl Dispatcher {
             }
         };
         let claimed = !items.is_empty();
-        let mut deliveries = JoinSet::new();
         for item in items {
-            let dispatcher = Arc::clone(self);
-            deliveries.spawn(async move { dispatcher.deliver(item).await });
-        }
-        while deliveries.join_next().await.is_some() {}
-        if let Ok(summary) = self.store.outbox_summary().await {
-            self.metrics.outbox_backlog.set(summary.pending);
+            in_flight.spawn(self, item);
         }
         claimed
+    }
+
+    /// Pending notifications, those in flight included.
+    async fn update_backlog(&self) {
+        if let Ok(backlog) = self.store.outbox_backlog().await {
+            self.metrics.outbox_backlog.set(backlog);
+        }
     }
 
     async fn deliver(&self, item: OutboxItem) {
@@ -119,11 +187,20 @@ impl Dispatcher {
                 return;
             }
         }
+        let refused = matches!(result, Err(DeliveryError::Refused(_)));
+        self.metrics.set_refusing(&item.notifier, refused);
         let attempt = item.attempts + 1;
         match &outcome {
             AttemptOutcome::Delivered => {
                 self.metrics.count_attempt(&item.notifier, "delivered");
                 tracing::info!(notifier = %item.notifier, key = %item.idempotency_key, attempt, "notification delivered");
+            }
+            AttemptOutcome::Retry { next_attempt_at, error } if refused => {
+                self.metrics.count_attempt(&item.notifier, "refused");
+                tracing::error!(
+                    notifier = %item.notifier, key = %item.idempotency_key, attempt, %error, retry_at = %next_attempt_at,
+                    "the notifier refuses Vigil's credentials; fix them in the config, retrying meanwhile"
+                );
             }
             AttemptOutcome::Retry { next_attempt_at, error } => {
                 self.metrics.count_attempt(&item.notifier, "retry");
@@ -181,5 +258,8 @@ mod tests {
         assert_eq!(over, AttemptOutcome::Failed { error: "gave up after 11 attempts: connection refused".to_owned() });
         let permanent = after_failure(&item(0, 3_600_000), &DeliveryError::Permanent("550 no such user".to_owned()), now, &delivery, 0.5);
         assert_eq!(permanent, AttemptOutcome::Failed { error: "550 no such user".to_owned() });
+        // Regression: SMTP 535 failed a mail for good after one attempt.
+        let refused = after_failure(&item(0, 3_600_000), &DeliveryError::Refused("535 bad credentials".to_owned()), now, &delivery, 0.5);
+        assert_eq!(refused, AttemptOutcome::Retry { next_attempt_at: Timestamp(11_000), error: "535 bad credentials".to_owned() });
     }
 }

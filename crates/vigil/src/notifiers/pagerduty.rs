@@ -36,6 +36,10 @@ impl PagerDutyNotifier {
         PagerDutyNotifier { config, client }
     }
 
+    pub fn timeout(&self) -> std::time::Duration {
+        self.config.timeout
+    }
+
     pub async fn send(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
         let Some(body) = event(self.config.routing_key.expose(), key, message) else { return Ok(()) };
         let headers = BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);

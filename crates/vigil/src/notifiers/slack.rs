@@ -17,6 +17,10 @@ impl SlackNotifier {
         SlackNotifier { config, client }
     }
 
+    pub fn timeout(&self) -> std::time::Duration {
+        self.config.timeout
+    }
+
     pub async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
         let url: http::Uri =
             self.config.webhook_url.expose().parse().map_err(|_| DeliveryError::Permanent("invalid slack webhook URL".to_owned()))?;

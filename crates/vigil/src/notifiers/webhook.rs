@@ -29,6 +29,10 @@ impl WebhookNotifier {
         WebhookNotifier { config, client }
     }
 
+    pub fn timeout(&self) -> std::time::Duration {
+        self.config.timeout
+    }
+
     pub async fn send(&self, key: &str, message: &Message) -> Result<(), DeliveryError> {
         let body = message.json(key);
         let body = Bytes::from(body.to_string());
@@ -66,6 +70,7 @@ pub(super) async fn post(
         (_, Some(error)) => Err(DeliveryError::Transient(format!("{what} failed: {error}"))),
         (Some(status), None) if (200..300).contains(&status) => Ok(()),
         (Some(status @ (408 | 429)), None) => Err(DeliveryError::Transient(format!("{what} answered {status}"))),
+        (Some(status @ (401 | 403)), None) => Err(DeliveryError::Refused(format!("{what} answered {status}: the credentials are refused"))),
         (Some(status @ 400..=499), None) => {
             let text: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
             Err(DeliveryError::Permanent(format!("{what} answered {status}: {text}")))

@@ -74,3 +74,38 @@ fn rules_lint_accepts_the_seed_rule_and_points_at_unsupported_features() {
     assert!(stderr.contains("error: column 15: `line_format` is not supported by Vigil's LogQL subset"), "{stderr}");
     assert!(stderr.contains("\n              ^\n"), "a caret under column 15:\n{stderr}");
 }
+
+/// Regression: `storage: postgres://u@host/db?password=${PGPASSWORD}` was printed whole
+/// in the start line and the `opening store` error, a password holding `@` half printed,
+/// and `vigil check` echoed an invalid Slack webhook URL and a storage URL's password.
+#[test]
+fn credentials_in_urls_never_print() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = vigil_testkit::free_port();
+    let closed = vigil_testkit::free_port();
+    let cases = [
+        format!("listen: 127.0.0.1:{port}\nstorage: postgres://vigil@127.0.0.1:{closed}/db?password=${{PGPASSWORD}}\n"),
+        format!("listen: 127.0.0.1:{port}\nstorage: postgres://vigil:${{PGPASSWORD}}@127.0.0.1:{closed}/db\n"),
+    ];
+    for yaml in cases {
+        std::fs::write(dir.path().join("vigil.yaml"), yaml).expect("write config");
+        let output = std::process::Command::new(vigil_binary())
+            .args(["run", "-c"])
+            .arg(dir.path().join("vigil.yaml"))
+            .env("PGPASSWORD", "pa@ss/wd")
+            .env("VIGIL_LOG", "debug")
+            .output()
+            .expect("run vigil");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("opening store"), "{stderr}");
+        assert!(!stderr.contains("pa@ss") && !stderr.contains("ss/wd"), "{stderr}");
+    }
+    let yaml = "storage: mysql://root:toor@db/x\nnotifiers:\n  chat:\n    type: slack\n    webhook-url: http://hooks.slack.com/services/T0/B0/TOPSECRET\n";
+    std::fs::write(dir.path().join("vigil.yaml"), yaml).expect("write config");
+    let (code, _, stderr) = vigil_command(&["check", "-c", dir.path().join("vigil.yaml").to_str().expect("utf-8")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unsupported storage `mysql://root:***@db/x`"), "{stderr}");
+    assert!(stderr.contains("invalid Slack webhook-url (not shown: it is a secret)"), "{stderr}");
+    assert!(!stderr.contains("toor") && !stderr.contains("TOPSECRET"), "{stderr}");
+}

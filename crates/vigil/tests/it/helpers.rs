@@ -130,6 +130,12 @@ impl Vigil {
         }
     }
 
+    /// Sets an environment variable for the next runs.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(existing, _)| existing != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
     /// The running child's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()

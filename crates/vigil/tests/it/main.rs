@@ -4,6 +4,7 @@
 mod aws;
 mod backtest;
 mod cli;
+mod delivery;
 mod helpers;
 mod intake;
 mod logs;
