@@ -17,6 +17,62 @@ use crate::error::{ConfigError, ConfigErrors, Location};
 use crate::model::*;
 use crate::raw::*;
 
+/// Deeper nesting is refused before parsing: the YAML loader and the deserializer
+/// recurse once per level, and a file of `- - - … x` would overflow the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Where `text` first nests more than `limit` levels deep, counted generously (each
+/// increase of indentation, each `- ` that opens a list on a line, each `[` or `{`
+/// outside quotes), so no YAML deeper than `limit` gets through.
+fn too_deep(text: &str, limit: usize) -> Option<Location> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    for (index, line) in text.lines().enumerate() {
+        let content = line.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        if flow == 0 {
+            while indents.last().is_some_and(|&last| last >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+        }
+        let mut depth = indents.len() + flow;
+        let mut rest = content;
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix('-').filter(|after| after.is_empty())) {
+            depth += 1;
+            rest = after.trim_start_matches(' ');
+        }
+        let mut quote: Option<char> = None;
+        for (column, character) in rest.char_indices() {
+            match (quote, character) {
+                (Some(open), close) if open == close => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(character),
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    depth += 1;
+                }
+                (None, ']' | '}') => {
+                    flow = flow.saturating_sub(1);
+                    depth = depth.saturating_sub(1);
+                }
+                _ => {}
+            }
+            if depth > limit {
+                return Some(Location { line: index + 1, column: line.len() - rest.len() + column + 1 });
+            }
+        }
+        if depth > limit {
+            return Some(Location { line: index + 1, column: indent + 1 });
+        }
+    }
+    None
+}
+
 /// Reads and validates the config at `path`, with `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     load_str(path, &read_file(path)?, &|name| std::env::var(name).ok())
@@ -83,6 +139,11 @@ impl Loader {
     /// Parses YAML into marked nodes and substitutes `${VAR}` in scalars.
     pub fn parse(&mut self, text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Node> {
         let text = if text.trim().is_empty() { "{}" } else { text };
+        if let Some(location) = too_deep(text, MAX_NESTING) {
+            let message = format!("nested too deeply: more than {MAX_NESTING} levels of lists and mappings");
+            self.errors.push(ConfigError { file: self.file.clone(), location: Some(location), message });
+            return None;
+        }
         let options = LoaderOptions::default().error_on_duplicate_keys(true);
         let mut root = match marked_yaml::parse_yaml_with_options(0, text, options) {
             Ok(root) => root,

@@ -251,3 +251,24 @@ fn conditions_without_placeholders_are_warned_about() {
         ["vigil.yaml:4:37: condition `1 == 2` has no placeholder such as [STATUS] or [BODY], so it never depends on the response"]
     );
 }
+
+/// Regression: a config nested 30,000 levels deep (`- - - … x`) overflowed the stack
+/// of `vigil check` and `thumbs check`.
+#[test]
+fn deep_nesting_is_a_located_error_not_a_crash() {
+    let message = "nested too deeply: more than 64 levels of lists and mappings";
+    let cases: Vec<(String, &str)> = vec![
+        (format!("monitors:\n  {}x\n", "- ".repeat(30_000)), "vigil.yaml:2:"),
+        (format!("a: {}{}\n", "[".repeat(30_000), "]".repeat(30_000)), "vigil.yaml:1:"),
+        (format!("a: {}\n", "{b: ".repeat(30_000)), "vigil.yaml:1:"),
+        ((0..30_000).map(|depth| format!("{}k{depth}:\n", " ".repeat(depth))).collect::<String>(), "vigil.yaml:65:"),
+    ];
+    for (text, location) in cases {
+        let errors = load(&text).expect_err("too deep");
+        let shown = errors.to_string();
+        assert!(shown.starts_with(location) && shown.ends_with(message), "{shown}");
+    }
+    // Ordinary nesting, and brackets inside quotes and comments, are fine.
+    let ok = "monitors:\n  - name: api # [[[[\n    url: http://127.0.0.1/\n    conditions: [\"[BODY] == [[[[[[\"]\n";
+    load(ok).expect("valid");
+}

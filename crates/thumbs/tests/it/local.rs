@@ -129,3 +129,16 @@ async fn raw_get(port: u16, path: &str, extra_headers: &str) -> String {
     let text = String::from_utf8_lossy(&response);
     text.split("\r\n\r\n").next().unwrap_or_default().replace("\r\n", "\n")
 }
+
+/// Regression: a config nested 30,000 levels deep (`- - - … x`) overflowed the stack of
+/// `thumbs check` (exit 134).
+#[test]
+fn a_deeply_nested_config_is_a_located_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("thumbs.yaml");
+    std::fs::write(&path, format!("sizes:\n  {}x\n", "- ".repeat(30_000))).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_thumbs")).args(["check", "-c"]).arg(&path).output().expect("thumbs check");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("thumbs.yaml:2:") && stderr.contains("nested too deeply"), "{stderr}");
+}

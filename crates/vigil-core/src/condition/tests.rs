@@ -698,3 +698,47 @@ fn conditions_without_placeholders_never_read_the_response() {
     assert_eq!(read("[STATUS] == 200"), Some(true));
     assert_eq!(read("any(200, 429) == [STATUS]"), Some(true));
 }
+
+/// Mutated conditions must parse or fail with an error, and what parses must evaluate
+/// against odd bodies without panicking (a deterministic seed; set
+/// VIGIL_FUZZ_ITERATIONS for a longer search).
+#[test]
+fn mutated_conditions_never_panic() {
+    let seeds = [
+        "[STATUS] == any(200, 201)",
+        "len([BODY].data[0].items) >= 0x1F",
+        "pat(*<div id=\"user\">*) == [BODY]",
+        "[CERTIFICATE_EXPIRATION] > 48h",
+        "has([BODY].a.b[3]) != false",
+        "[RESPONSE_TIME] <= 1.5s",
+    ];
+    let pieces =
+        ["[", "]", "(", ")", " == ", " < ", "\\", "*", "?", "[^", "-", ".", "0x", "99999999999999999999", "ü", "len(", "pat(", " ", "h"];
+    let bodies: [&'static str; 5] = [r#"{"data":[{"items":[1,2]}],"a":{"b":[0,1,2,{"x":null}]}}"#, "[[[[]]]]", "", "\u{0}", "1e400"];
+    let iterations = std::env::var("VIGIL_FUZZ_ITERATIONS").ok().and_then(|text| text.parse().ok()).unwrap_or(20_000);
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut below = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    for _ in 0..iterations {
+        let mut text: Vec<char> = seeds[below(seeds.len())].chars().collect();
+        for _ in 0..=below(3) {
+            let at = below(text.len() + 1);
+            if below(2) == 0 {
+                text.splice(at..at, pieces[below(pieces.len())].chars()).for_each(drop);
+            } else {
+                let end = (at + below(4)).min(text.len());
+                text.drain(at..end);
+            }
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(condition) = Condition::parse(&text) {
+            for body in bodies {
+                let _ = check(condition.as_str(), &Response { body, status: 200, ..R });
+            }
+        }
+    }
+}

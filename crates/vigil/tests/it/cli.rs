@@ -109,3 +109,27 @@ fn credentials_in_urls_never_print() {
     assert!(stderr.contains("invalid Slack webhook-url (not shown: it is a secret)"), "{stderr}");
     assert!(!stderr.contains("toor") && !stderr.contains("TOPSECRET"), "{stderr}");
 }
+
+/// Regressions: a config nested 30,000 levels deep overflowed the stack (exit 134), and
+/// a rule with the range `[999999999999999999y]` panicked `rules lint`, `check` and `run`.
+#[test]
+fn hostile_configs_and_rules_get_located_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("vigil.yaml");
+    let path_text = path.to_str().expect("utf-8");
+    std::fs::write(&path, format!("monitors:\n  {}x\n", "- ".repeat(30_000))).expect("write");
+    let (code, _, stderr) = vigil_command(&["check", "-c", path_text]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("vigil.yaml:2:") && stderr.contains("nested too deeply"), "{stderr}");
+
+    let huge = r#"count_over_time({a="b"}[999999999999999999y]) > 1"#;
+    let (code, _, stderr) = vigil_command(&["rules", "lint", huge]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("column 25: a range longer than 366d is not supported"), "{stderr}");
+    std::fs::write(&path, format!("rules:\n  - name: r\n    expr: '{huge}'\n")).expect("write");
+    for command in ["check", "run"] {
+        let (code, _, stderr) = vigil_command(&[command, "-c", path_text]);
+        assert_eq!(code, Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("vigil.yaml:3:11: invalid rule expression: column 25: a range longer than 366d"), "{command}: {stderr}");
+    }
+}
