@@ -29,6 +29,7 @@ pub struct Metrics {
     pub backlog: Gauge,
     pub dead_letters: Gauge,
     pub inputs: Gauge,
+    pub inputs_skipped: Gauge,
     pub outputs_missing: Gauge,
     pub requests: Family<StatusLabels, Counter>,
     pub cache_hits: Counter,
@@ -56,6 +57,8 @@ impl Metrics {
         registry.register("dead_letters", "Jobs in the dead-letter queue", dead_letters.clone());
         let inputs = Gauge::default();
         registry.register("inputs", "Inputs seen by the last reconciliation scan", inputs.clone());
+        let inputs_skipped = Gauge::default();
+        registry.register("inputs_skipped", "Objects the last scan skipped: their names cannot be object keys", inputs_skipped.clone());
         let outputs_missing = Gauge::default();
         registry.register("inputs_missing_outputs", "Inputs the last scan found without all their outputs", outputs_missing.clone());
         let requests = Family::<StatusLabels, Counter>::default();
@@ -75,6 +78,7 @@ impl Metrics {
             backlog,
             dead_letters,
             inputs,
+            inputs_skipped,
             outputs_missing,
             requests,
             cache_hits,

@@ -1,7 +1,12 @@
 //! The durable job queue, in SQLite: one row per input key. A job is pending until a
-//! worker claims it, then done, pending again after a temporary failure (with backoff),
-//! or dead (the dead-letter queue) with the reason. Jobs survive restarts: a job running
-//! when the process stopped is pending again when it starts.
+//! worker claims it, then done (its outputs written), gone (its input was deleted before
+//! it ran), pending again after a temporary failure (with backoff), or dead (the
+//! dead-letter queue) with the reason. Jobs survive restarts: a job running when the
+//! process stopped is pending again when it starts.
+//!
+//! Each output key belongs to the first input that claimed it (`outputs`), so two
+//! inputs that would write one thumbnail (`dup.gif` and `dup.png`, both `small/dup.png`)
+//! never overwrite each other: the second is refused.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +42,7 @@ pub struct Counts {
     pub pending: u64,
     pub running: u64,
     pub done: u64,
+    pub gone: u64,
     pub dead: u64,
 }
 
@@ -71,6 +77,8 @@ impl Queue {
         .execute(&pool)
         .await?;
         sqlx::query("CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, not_before)").execute(&pool).await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS outputs (output_key TEXT PRIMARY KEY, input_key TEXT NOT NULL)").execute(&pool).await?;
+        sqlx::query("CREATE INDEX IF NOT EXISTS outputs_input ON outputs (input_key)").execute(&pool).await?;
         sqlx::query("UPDATE jobs SET state = 'pending' WHERE state = 'running'").execute(&pool).await?;
         Ok(Queue { pool })
     }
@@ -100,7 +108,7 @@ impl Queue {
     pub async fn reconcile(&self, key: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
         let queued = sqlx::query(
             "INSERT INTO jobs (key, state, not_before, created_at, updated_at) VALUES ($1, 'pending', $2, $2, $2)
-             ON CONFLICT (key) DO UPDATE SET state = 'pending', attempts = 0, not_before = $2, updated_at = $2 WHERE state = 'done'",
+             ON CONFLICT (key) DO UPDATE SET state = 'pending', attempts = 0, not_before = $2, updated_at = $2 WHERE state IN ('done', 'gone')",
         )
         .bind(key)
         .bind(now.0)
@@ -132,6 +140,40 @@ impl Queue {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The input was gone when the job ran: nothing to make, and its outputs are no
+    /// longer claimed (or pending again, when it reappeared while the job ran).
+    pub async fn gone(&self, id: i64, now: Timestamp) -> Result<(), sqlx::Error> {
+        let mut db = self.pool.begin().await?;
+        sqlx::query("UPDATE jobs SET state = CASE WHEN again = 1 THEN 'pending' ELSE 'gone' END, again = 0, error = NULL, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now.0)
+            .execute(&mut *db)
+            .await?;
+        sqlx::query("DELETE FROM outputs WHERE input_key = (SELECT key FROM jobs WHERE id = $1)").bind(id).execute(&mut *db).await?;
+        db.commit().await
+    }
+
+    /// Claims `outputs` for `input`: `None` when each is free or already its own, else
+    /// the first output that another input owns, with that input.
+    pub async fn claim_outputs(&self, input: &str, outputs: &[String]) -> Result<Option<(String, String)>, sqlx::Error> {
+        let mut db = self.pool.begin().await?;
+        for output in outputs {
+            sqlx::query("INSERT INTO outputs (output_key, input_key) VALUES ($1, $2) ON CONFLICT (output_key) DO NOTHING")
+                .bind(output)
+                .bind(input)
+                .execute(&mut *db)
+                .await?;
+            let owner: String =
+                sqlx::query_scalar("SELECT input_key FROM outputs WHERE output_key = $1").bind(output).fetch_one(&mut *db).await?;
+            if owner != input {
+                db.rollback().await?;
+                return Ok(Some((output.clone(), owner)));
+            }
+        }
+        db.commit().await?;
+        Ok(None)
     }
 
     /// A temporary failure: try again at `next`.
@@ -204,6 +246,7 @@ impl Queue {
                 "pending" => counts.pending = n,
                 "running" => counts.running = n,
                 "done" => counts.done = n,
+                "gone" => counts.gone = n,
                 _ => counts.dead = n,
             }
         }
@@ -257,7 +300,7 @@ mod tests {
         queue.dead(claimed[2].id, "corrupt", "truncated JPEG", Timestamp(20)).await.expect("dead");
         // c.jpg is dead; a.jpg changes while... a restart happens with nothing running.
         let reopened = Queue::open(&url).await.expect("reopen");
-        assert_eq!(reopened.counts().await.expect("counts"), Counts { pending: 2, running: 0, done: 1, dead: 1 });
+        assert_eq!(reopened.counts().await.expect("counts"), Counts { pending: 2, running: 0, done: 1, gone: 0, dead: 1 });
         assert_eq!(reopened.next_due().await.expect("due"), Some(Timestamp(500)));
         let retried = reopened.claim(10, Timestamp(600)).await.expect("claim");
         assert_eq!(retried.iter().map(|job| (job.key.as_str(), job.attempts)).collect::<Vec<_>>(), [("b.jpg", 2)]);
@@ -287,7 +330,7 @@ mod tests {
         queue.dead(claimed[1].id, "corrupt", "bad", Timestamp(2)).await.expect("dead");
         assert!(queue.reconcile("new.jpg", Timestamp(3)).await.expect("reconcile"), "outputs deleted: made again");
         assert!(!queue.reconcile("bad.jpg", Timestamp(3)).await.expect("reconcile"), "dead stays dead");
-        assert_eq!(queue.counts().await.expect("counts"), Counts { pending: 1, running: 0, done: 0, dead: 1 });
+        assert_eq!(queue.counts().await.expect("counts"), Counts { pending: 1, running: 0, done: 0, gone: 0, dead: 1 });
     }
 
     #[tokio::test]

@@ -41,8 +41,13 @@ pub struct Service {
 /// How a job ended.
 enum Outcome {
     Done,
+    /// The input was deleted before the job ran: there is nothing to make.
+    Gone,
     Retry(String),
-    Dead { reason: &'static str, error: String },
+    Dead {
+        reason: &'static str,
+        error: String,
+    },
 }
 
 impl Service {
@@ -133,6 +138,11 @@ impl Service {
                 tracing::info!(key = %job.key, status = "done", attempts = job.attempts, elapsed_ms, "job done");
                 self.queue.done(job.id, now).await
             }
+            Outcome::Gone => {
+                self.metrics.count_job("gone", "");
+                tracing::info!(key = %job.key, status = "gone", "input is gone; nothing to make");
+                self.queue.gone(job.id, now).await
+            }
             Outcome::Retry(error) if job.attempts >= self.config.max_attempts => {
                 self.metrics.count_job("failed", "gave_up");
                 tracing::error!(key = %job.key, status = "failed", reason = "gave_up", attempts = job.attempts, %error, "job failed: dead letter");
@@ -157,15 +167,24 @@ impl Service {
 
     /// Fetches the input, renders every size, stores them.
     async fn make_outputs(&self, key: &str) -> Outcome {
+        let output_keys: Vec<String> = self.config.sizes.iter().map(|size| self.config.output_key(key, size)).collect();
+        match self.queue.claim_outputs(key, &output_keys).await {
+            Ok(None) => {}
+            Ok(Some((output, owner))) => {
+                return Outcome::Dead {
+                    reason: "output_collision",
+                    error: format!("{output} is already made from {owner}; rename one of the two inputs"),
+                };
+            }
+            Err(error) => return Outcome::Retry(format!("claiming the outputs: {error}")),
+        }
         let bytes = match self.input.get(key, self.config.limits.max_input_bytes).await {
             Ok(bytes) => bytes,
-            Err(BucketError::NotFound(_)) => {
-                tracing::info!(key, "input is gone; nothing to do");
-                return Outcome::Done;
-            }
+            Err(BucketError::NotFound(_)) => return Outcome::Gone,
             Err(BucketError::TooLarge { size, limit, .. }) => {
                 return Outcome::Dead { reason: "too_large", error: format!("{size} bytes, more than the limit of {limit}") };
             }
+            Err(error @ BucketError::InvalidKey { .. }) => return Outcome::Dead { reason: "invalid_key", error: error.to_string() },
             Err(error) => return Outcome::Retry(format!("reading the input: {error}")),
         };
         let config = Arc::clone(&self.config);
@@ -191,8 +210,11 @@ impl Service {
     /// Lists the input and output and queues every input whose outputs are not all
     /// there. Returns how many were queued.
     pub async fn scan(&self) -> Result<usize, BucketError> {
-        let inputs = self.input.list().await?;
-        let outputs: HashSet<String> = self.output.list().await?.into_iter().map(|(key, _)| key).collect();
+        let listing = self.input.list().await?;
+        report_skipped(&listing.skipped);
+        self.metrics.inputs_skipped.set(i64::try_from(listing.skipped.len()).unwrap_or(i64::MAX));
+        let inputs = listing.objects;
+        let outputs: HashSet<String> = self.output.list().await?.objects.into_iter().map(|(key, _)| key).collect();
         let now = self.clock.now();
         let mut missing = 0;
         let mut queued = 0;
@@ -289,6 +311,13 @@ pub fn render_sizes(config: &Config, key: &str, bytes: &[u8], deadline: std::tim
     let limits = image::Limits { deadline: Some(deadline), ..config.limits };
     let thumbnails = image::thumbnails(bytes, &specs, &limits)?;
     Ok(config.sizes.iter().zip(thumbnails).map(|(size, thumbnail)| (config.output_key(key, size), thumbnail.bytes)).collect())
+}
+
+/// Logs the objects a listing could not read (their names no key can hold).
+pub fn report_skipped(skipped: &[String]) {
+    if !skipped.is_empty() {
+        tracing::warn!(count = skipped.len(), first = %skipped[0], "inputs skipped: their names cannot be object keys; rename them");
+    }
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).

@@ -1,6 +1,11 @@
 //! Signed URLs: `sig` is the hex HMAC-SHA256 of the path and its other query parameters
 //! sorted by name (`/img/KEY?fit=cover&w=300`), with the configured key. Anyone holding
 //! a URL can fetch that thumbnail and no other size of it.
+//!
+//! The path signed is the decoded one (`/img/space here.jpg`): the server decodes the
+//! request's path before checking, and `thumbs sign` decodes what it is given, so a
+//! URL signed from `/img/space%20here.jpg` or `/img/space here.jpg` verifies, and what
+//! it prints is encoded for clients to use as is.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -30,15 +35,21 @@ pub fn verify(key: &[u8], canonical: &str, given: &str) -> bool {
     mac.verify_slice(&given).is_ok()
 }
 
-/// `/img/KEY?w=300` → `/img/KEY?w=300&sig=...`: what `thumbs sign` prints.
+/// Bytes a path segment keeps as they are; everything else is percent-encoded.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+
+/// `/img/KEY?w=300` → `/img/KEY?w=300&sig=...`: what `thumbs sign` prints. The path
+/// may be given encoded or not (a key holding `?` or `#` must be given encoded).
 pub fn sign_url(key: &[u8], url: &str) -> String {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().filter(|(name, _)| name != "sig").collect();
-    let signature = signature(key, &canonical(path, &params));
+    let signature = signature(key, &canonical(&decoded, &params));
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     serializer.extend_pairs(&params);
     serializer.append_pair("sig", &signature);
-    format!("{path}?{}", serializer.finish())
+    format!("{}?{}", percent_encoding::utf8_percent_encode(&decoded, SEGMENT), serializer.finish())
 }
 
 #[cfg(test)]
@@ -59,5 +70,20 @@ mod tests {
         assert!(!verify(b"other", &canonical(path, &params), sig));
         assert!(!verify(b"k", &canonical("/img/b.jpg", &params), sig));
         assert!(!verify(b"k", &canonical(path, &params), "not hex"));
+    }
+
+    /// Regression: a URL signed from `/img/space%20here.jpg` was refused, the server
+    /// checking the decoded path.
+    #[test]
+    fn encoded_and_plain_paths_sign_alike_and_print_encoded() {
+        let from_encoded = sign_url(b"k", "/img/space%20here.jpg?w=300");
+        let from_plain = sign_url(b"k", "/img/space here.jpg?w=300");
+        assert_eq!(from_encoded, from_plain);
+        assert!(from_encoded.starts_with("/img/space%20here.jpg?w=300&sig="), "{from_encoded}");
+        let (_, query) = from_encoded.split_once('?').expect("query");
+        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let sig = &params.iter().find(|(name, _)| name == "sig").expect("sig").1;
+        assert!(verify(b"k", &canonical("/img/space here.jpg", &params), sig), "the server's canonical form");
+        assert!(sign_url(b"k", "/img/uml-%C3%BC%23%3F.jpg?w=1").starts_with("/img/uml-%C3%BC%23%3F.jpg?w=1&sig="));
     }
 }

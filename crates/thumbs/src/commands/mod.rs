@@ -224,9 +224,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
 async fn backfill(config: Config, all: bool) -> anyhow::Result<()> {
     let service = crate::service::Service::open(config, Arc::new(SystemClock)).await?;
-    let inputs = service.input.list().await?;
+    let listing = service.input.list().await?;
+    for skipped in &listing.skipped {
+        eprintln!("skipped: {skipped}");
+    }
+    let inputs = listing.objects;
     let outputs: std::collections::HashSet<String> =
-        if all { Default::default() } else { service.output.list().await?.into_iter().map(|(key, _)| key).collect() };
+        if all { Default::default() } else { service.output.list().await?.objects.into_iter().map(|(key, _)| key).collect() };
     let progress = std::io::stderr().is_terminal();
     let mut queued = 0usize;
     for (index, (key, _)) in inputs.iter().enumerate() {
@@ -251,6 +255,9 @@ async fn backfill(config: Config, all: bool) -> anyhow::Result<()> {
         eprintln!();
     }
     println!("{queued} of {} inputs queued; a running `thumbs run` processes them", inputs.len());
+    if !listing.skipped.is_empty() {
+        println!("{} skipped: their names cannot be object keys (see above); rename them", listing.skipped.len());
+    }
     Ok(())
 }
 

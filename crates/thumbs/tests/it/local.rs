@@ -142,3 +142,59 @@ fn a_deeply_nested_config_is_a_located_error() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("thumbs.yaml:2:") && stderr.contains("nested too deeply"), "{stderr}");
 }
+
+/// Regressions: valid JPEGs named `uml-ü.jpg`, `写真.jpg`, `tilde~.jpg`, `hash#.jpg`,
+/// `pct%20.jpg`, `brace{.jpg`, `star*.jpg` and `q?.jpg` were logged "input is gone",
+/// recorded done and never thumbnailed, and `/img` answered 404 for them; one file named
+/// with a control character stopped the scan (and `thumbs backfill`) for every input;
+/// `dup.gif` and `dup.png` silently shared one thumbnail.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_name_round_trips_and_bad_names_or_collisions_are_refused_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("sub dir")).expect("dirs");
+    let names = ["uml-ü.jpg", "写真.jpg", "tilde~.jpg", "hash#.jpg", "pct%20.jpg", "brace{.jpg", "star*.jpg", "q?.jpg", "sub dir/a b.jpg"];
+    for name in names {
+        std::fs::write(input.join(name), fixtures::jpeg(200, 100, None)).expect("write");
+    }
+    std::fs::write(input.join("ctrl\u{1}char.jpg"), fixtures::jpeg(200, 100, None)).expect("write");
+    std::fs::write(input.join("dup.gif"), fixtures::png_rgba(40, 40)).expect("write");
+    let running = start(dir.path(), "").await;
+    let queue = running.service.queue.clone();
+    wait_until("every input handled", async || queue.counts().await.is_ok_and(|c| c.done == names.len() as u64 + 1)).await;
+    for name in names {
+        let small = std::fs::read(dir.path().join("out/small").join(name)).unwrap_or_else(|error| panic!("{name}: {error}"));
+        assert_eq!(jpeg_size(&small), (64, 32), "{name}");
+    }
+    let port = running.http_address.port();
+    assert_eq!(metric(port, "thumbs_inputs_skipped").await, 1.0, "the control character, reported");
+
+    // A second input for the same thumbnail is refused by name, not written over it.
+    std::fs::write(input.join("dup.png"), fixtures::png_rgba(40, 40)).expect("write");
+    wait_until("the collision refused", async || queue.counts().await.is_ok_and(|c| c.dead == 1)).await;
+    let dead = queue.dead_letters(10).await.expect("dlq");
+    assert_eq!((dead[0].key.as_str(), dead[0].reason.as_str()), ("dup.png", "output_collision"));
+    assert!(dead[0].error.contains("small/dup.png is already made from dup.gif"), "{}", dead[0].error);
+
+    // /img with the key percent-encoded, signed by `thumbs sign` from either form.
+    for url in ["/img/uml-%C3%BC.jpg?w=50", "/img/写真.jpg?w=50", "/img/hash%23.jpg?w=50", "/img/q%3F.jpg?w=50", "/img/pct%2520.jpg?w=50"]
+    {
+        let signed = thumbs::sign::sign_url(b"k3y", url);
+        let answer = get(port, &signed, &[]).await;
+        assert_eq!(answer.status, Some(200), "{url} as {signed}");
+    }
+    running.stop().await.expect("stop");
+
+    // `thumbs backfill` skips and reports the bad name, and queues the rest.
+    std::fs::remove_dir_all(dir.path().join("out")).expect("clean outputs");
+    std::fs::write(dir.path().join("thumbs.yaml"), crate::helpers::local_config(dir.path(), "")).expect("config");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_thumbs"))
+        .args(["backfill", "-c"])
+        .arg(dir.path().join("thumbs.yaml"))
+        .output()
+        .expect("thumbs backfill");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains(r#""ctrl\u{1}char.jpg": not a valid object key"#), "{stderr}");
+    assert!(stdout.contains(&format!("{0} of {0} inputs queued", names.len() + 2)) && stdout.contains("1 skipped"), "{stdout}");
+}
