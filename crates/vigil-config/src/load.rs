@@ -784,6 +784,13 @@ impl Loader {
             storage,
             listen,
             max_concurrent_checks,
+            node_id: raw.node_id.as_ref().and_then(|node_id| {
+                let valid = !node_id.is_empty() && node_id.len() <= 200 && !node_id.chars().any(char::is_control);
+                if !valid {
+                    self.error(Some(node_id.span()), "node-id must be 1-200 printable characters");
+                }
+                valid.then(|| node_id.as_str().to_owned())
+            }),
             delivery,
             notifiers,
             monitors,

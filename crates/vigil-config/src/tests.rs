@@ -78,7 +78,7 @@ fn default_storage_is_sqlite_beside_the_config() {
 fn config_errors_are_located() {
     let monitor = "monitors:\n  - name: api\n    url: http://127.0.0.1/\n";
     let cases: &[(&str, &str)] = &[
-        ("colour: red\n", "vigil.yaml:1:1: unknown key `colour`, expected one of `storage`, `listen`, `max-concurrent-checks`, `delivery`, `notifiers`, `monitors`"),
+        ("colour: red\n", "vigil.yaml:1:1: unknown key `colour`, expected one of `storage`, `listen`, `max-concurrent-checks`, `node-id`, `delivery`, `notifiers`, `monitors`"),
         (&format!("{monitor}    intervall: 5s\n"), "vigil.yaml:4:5: unknown key `intervall`"),
         (&format!("{monitor}    interval: 5 seconds\n"), "vigil.yaml:4:15: invalid duration `5 seconds`, expected a whole number and a unit (ms, s, m, h, d), e.g. `5s`"),
         (&format!("{monitor}    interval: 0s\n"), "vigil.yaml:4:15: duration must be greater than zero"),

@@ -33,6 +33,17 @@ impl Store {
         Ok(())
     }
 
+    /// Nodes other than `node` with a run not stopped that was seen at or after `since`.
+    pub async fn other_live_nodes(&self, node: &str, since: Timestamp) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT node FROM runs WHERE stopped_at IS NULL AND last_seen_at >= $2 AND node <> $1 ORDER BY node",
+        )
+        .bind(node)
+        .bind(since.0)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The periods any node was running that overlap `[from, to)`.
     pub async fn coverage(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Coverage>, StoreError> {
         let rows =

@@ -4,7 +4,8 @@
 //! turns them into state, `logs` takes lines in and `rules` turns them into alerts,
 //! `inbound` takes alerts from Alertmanager; `effects` is what every decision sets in
 //! motion: `notifiers` deliver through the store's outbox and `actions` remediate
-//! through guards; `http` serves health, metrics and intake, `commands` are the CLI.
+//! through guards; `http` serves health, metrics and intake, `commands` are the CLI;
+//! `node` is who this process is among nodes sharing a store.
 
 pub mod actions;
 pub mod aws;
@@ -17,6 +18,7 @@ pub mod inbound;
 pub mod logs;
 pub mod metrics;
 pub mod monitor;
+pub mod node;
 pub mod notifiers;
 pub mod probes;
 pub mod rules;

@@ -55,11 +55,22 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         Store::open(&config.storage).await.with_context(|| format!("opening store {}", vigil_core::redact::url(&config.storage)))?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let http_address = listener.local_addr()?;
-    let node = format!("{}:{}", hostname(), http_address.port());
+    let node = crate::node::NodeId::new(config.node_id.as_deref(), http_address.port()).to_string();
     let run = store.start_run(&node, clock.now()).await?;
     tracing::info!(listen = %http_address, storage = %vigil_core::redact::url(&config.storage), monitors = config.monitors.len(), node = %node, "vigil started");
     for warning in &config.warnings {
         tracing::warn!(%warning, "config");
+    }
+    if !config.rules.is_empty() {
+        let since = clock.now().saturating_sub(HEARTBEAT * 3);
+        match store.other_live_nodes(&node, since).await {
+            Ok(others) if !others.is_empty() => tracing::warn!(
+                others = %others.join(", "),
+                "other nodes run on this store: log rules count only the lines each node receives, so send each log stream to one node"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "looking for other nodes failed"),
+        }
     }
 
     let metrics = Arc::new(Metrics::new());
@@ -196,13 +207,4 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
 /// Resolves once `stop` turns true (or its sender is gone).
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopping| *stopping).await;
-}
-
-/// The machine's host name, for the node id.
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

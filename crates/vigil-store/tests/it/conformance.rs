@@ -149,6 +149,19 @@ pub async fn runs_give_coverage(store: Store, _: &str) {
     assert!(store.coverage(Timestamp(60), Timestamp(90)).await.expect("coverage").is_empty());
 }
 
+pub async fn other_live_nodes_are_the_running_ones(store: Store, _: &str) {
+    let a = store.start_run("a:8080~1", Timestamp(0)).await.expect("start");
+    let b = store.start_run("b:8080~2", Timestamp(0)).await.expect("start");
+    let _c = store.start_run("c:8080~3", Timestamp(0)).await.expect("start");
+    store.heartbeat(a, Timestamp(50_000)).await.expect("heartbeat");
+    store.heartbeat(b, Timestamp(50_000)).await.expect("heartbeat");
+    store.stop_run(b, Timestamp(55_000)).await.expect("stop");
+    let me = store.start_run("me:8080~4", Timestamp(60_000)).await.expect("start");
+    store.heartbeat(me, Timestamp(60_000)).await.expect("heartbeat");
+    // c was last seen at 0: dead. b stopped. a is alive.
+    assert_eq!(store.other_live_nodes("me:8080~4", Timestamp(30_000)).await.expect("nodes"), ["a:8080~1"]);
+}
+
 pub async fn a_batch_of_transitions_commits_together(store: Store, _: &str) {
     let batch: Vec<TransitionWrite> = (0..50)
         .map(|index| TransitionWrite {

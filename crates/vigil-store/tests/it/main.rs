@@ -41,6 +41,7 @@ store_suite!(
     one_monitors_notifications_reach_a_notifier_in_order,
     attempts_are_recorded_until_delivered_or_failed,
     runs_give_coverage,
+    other_live_nodes_are_the_running_ones,
     a_batch_of_transitions_commits_together,
     alerts_fire_and_resolve_once_with_their_notifications,
     source_offsets_are_kept_per_source,

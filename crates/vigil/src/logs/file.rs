@@ -327,7 +327,7 @@ fn find_rotated(path: &Path, stored: &SourceOffset) -> Option<PathBuf> {
 
 /// The store key of a file source: files are local to a host.
 pub fn source_key(path: &Path) -> String {
-    format!("file:{}:{}", crate::run::hostname(), path.display())
+    format!("file:{}:{}", crate::node::hostname(), path.display())
 }
 
 /// Opens `config.path` and runs a [`Tailer`] on its own thread until `stop`, handing lines to the rule engine with

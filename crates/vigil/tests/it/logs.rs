@@ -196,3 +196,25 @@ async fn a_tailed_file_is_read_once_across_rotation_and_restart() {
     assert_eq!((alert["state"].as_str(), alert["value"].as_f64()), (Some("firing"), Some(6.0)), "fires on the sixth slow line");
     assert_eq!(vigil.terminate().code(), Some(0), "{}", vigil.logs());
 }
+
+/// Log rules count per node (each node the lines it receives), so a second node with
+/// rules on the same store says so when it starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_node_with_rules_warns_that_rules_count_per_node() {
+    let db = tempfile::tempdir().expect("temp dir");
+    let storage = format!("sqlite://{}", db.path().join("shared.db").display());
+    let config = |port: u16, _: &Path| {
+        format!(
+            "storage: {storage}\nlisten: 127.0.0.1:{port}\nrules:\n  - name: r\n    expr: sum(count_over_time({{app=\"api\"}}[1m])) > 5\n"
+        )
+    };
+    let first = crate::helpers::Vigil::start(config);
+    assert!(!first.logs().contains("other nodes run on this store"), "{}", first.logs());
+    let second = crate::helpers::Vigil::start(config);
+    let deadline = Instant::now() + WAIT;
+    while !second.logs().contains("other nodes run on this store") {
+        assert!(Instant::now() < deadline, "no warning:\n{}", second.logs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(second.logs().contains(&format!(":{}~", first.port)), "names the other node:\n{}", second.logs());
+}
