@@ -275,7 +275,8 @@ impl Loader {
     }
 
     fn slack(&mut self, raw: RawSlack) -> Option<SlackConfig> {
-        if !matches!(raw.webhook_url.parse::<http::Uri>(), Ok(uri) if uri.scheme_str() == Some("https") && uri.host().is_some()) {
+        if !matches!(raw.webhook_url.parse::<http::Uri>(), Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some())
+        {
             // The URL is the credential: say what is wrong without repeating it.
             self.error(
                 Some(raw.webhook_url.span()),

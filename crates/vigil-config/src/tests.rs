@@ -102,7 +102,7 @@ fn config_errors_are_located() {
         ("storage: mysql://x\n", "vigil.yaml:1:10: unsupported storage `mysql://x`"),
         ("storage: mysql://root:toor@db/x\n", "vigil.yaml:1:10: unsupported storage `mysql://root:***@db/x`"),
         ("monitors:\n  - name: api\n    url: htp://u:pw@x/\n", "vigil.yaml:3:10: invalid URL `htp://u:***@x/`"),
-        ("notifiers:\n  s:\n    type: slack\n    webhook-url: http://hooks.slack.com/services/T0/B0/SECRET\n", "vigil.yaml:4:18: invalid Slack webhook-url (not shown: it is a secret)"),
+        ("notifiers:\n  s:\n    type: slack\n    webhook-url: hooks.slack.com/services/T0/B0/SECRET\n", "vigil.yaml:4:18: invalid Slack webhook-url (not shown: it is a secret)"),
         ("notifiers:\n  x:\n    type: email\n    smtp-host: h\n    password: ${NOPE}\n    from: a@b\n    to: [c@d]\n", "vigil.yaml:5:15: environment variable `NOPE` is not set"),
         ("notifiers:\n  x:\n    type: pigeon\n", "vigil.yaml:3:11: unknown notifier type `pigeon`"),
         ("notifiers:\n  x:\n    type: webhook\n    url: http://h/\n    smtp-host: h\n", "vigil.yaml:5:5: unknown key `smtp-host`"),

@@ -317,9 +317,10 @@ pub enum BenchCommand {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where Vigil's HTTP server (/metrics, /healthz) listens.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: String,
+    /// Where Vigil's HTTP server (/metrics, /healthz) listens [default: 127.0.0.1:8080,
+    /// or a free port when 8080 is taken].
+    #[arg(long)]
+    pub listen: Option<String>,
     /// Seconds the fake API stays healthy, then failing, in a loop.
     #[arg(long, default_value_t = 20)]
     pub cycle: u64,

@@ -198,3 +198,16 @@ async fn every_name_round_trips_and_bad_names_or_collisions_are_refused_alone() 
     assert!(stderr.contains(r#""ctrl\u{1}char.jpg": not a valid object key"#), "{stderr}");
     assert!(stdout.contains(&format!("{0} of {0} inputs queued", names.len() + 2)) && stdout.contains("1 skipped"), "{stdout}");
 }
+
+/// The example config passes `thumbs check`.
+#[test]
+fn the_example_config_passes_check() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/thumbs.yaml");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_thumbs"))
+        .args(["check", "-c"])
+        .arg(&path)
+        .env("THUMBS_SIGNING_KEY", "example-key")
+        .output()
+        .expect("thumbs check");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+}

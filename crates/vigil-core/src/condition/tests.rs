@@ -742,3 +742,44 @@ fn mutated_conditions_never_panic() {
         }
     }
 }
+
+/// Ported from TwiN/gatus `config/endpoint/placeholder_test.go`: what each placeholder
+/// resolves to, read from the result text of `PLACEHOLDER == ~`. Not ported: Gatus'
+/// placeholders Vigil does not provide (`[DNS_RCODE]`, `[DOMAIN_EXPIRATION]`,
+/// `[CONTEXT]`), and unknown ones, which are config errors here.
+#[test]
+fn gatus_placeholder_resolution_table() {
+    let body = r#"{"status":"success","items":[1,2,3],"user":{"name":"john","id":123}}"#;
+    let response = Response { status: 200, ip: "127.0.0.1", millis: 250, connected: true, certificate_hours: 30 * 24, body };
+    let cases: &[(&str, &str)] = &[
+        ("[STATUS]", "200"),
+        ("[IP]", "127.0.0.1"),
+        ("[RESPONSE_TIME]", "250"),
+        ("[CONNECTED]", "true"),
+        ("[CERTIFICATE_EXPIRATION]", "2592000000"),
+        ("[BODY]", body),
+        ("[status]", "200"),
+        ("[Ip]", "127.0.0.1"),
+        ("len([STATUS])", "3"),
+        ("len([IP])", "9"),
+        ("has([STATUS])", "true"),
+        ("[BODY].status", "success"),
+        ("[BODY].user.name", "john"),
+        ("[BODY].user.id", "123"),
+        ("len([BODY].items)", "3"),
+        ("[BODY].items[0]", "1"),
+        ("has([BODY].status)", "true"),
+        ("has([BODY].missing)", "false"),
+        ("[BODY].invalid.path", "INVALID"),
+        ("literal", "literal"),
+        ("123", "123"),
+    ];
+    for (placeholder, expected) in cases {
+        let (_, resolved) = check(&format!("{placeholder} == ~"), &response);
+        let shown = resolved.strip_suffix(" == ~").unwrap_or_else(|| panic!("{resolved}"));
+        let value =
+            shown.strip_prefix(placeholder).map(str::trim).map(|rest| rest.trim_start_matches('(').trim_end_matches(')')).unwrap_or(shown);
+        let value = if value.is_empty() { placeholder } else { value };
+        assert_eq!(value, *expected, "{placeholder}: {resolved}");
+    }
+}

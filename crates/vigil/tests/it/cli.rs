@@ -101,7 +101,7 @@ fn credentials_in_urls_never_print() {
         assert!(stderr.contains("opening store"), "{stderr}");
         assert!(!stderr.contains("pa@ss") && !stderr.contains("ss/wd"), "{stderr}");
     }
-    let yaml = "storage: mysql://root:toor@db/x\nnotifiers:\n  chat:\n    type: slack\n    webhook-url: http://hooks.slack.com/services/T0/B0/TOPSECRET\n";
+    let yaml = "storage: mysql://root:toor@db/x\nnotifiers:\n  chat:\n    type: slack\n    webhook-url: ftp://hooks.slack.com/services/T0/B0/TOPSECRET\n";
     std::fs::write(dir.path().join("vigil.yaml"), yaml).expect("write config");
     let (code, _, stderr) = vigil_command(&["check", "-c", dir.path().join("vigil.yaml").to_str().expect("utf-8")]);
     assert_eq!(code, Some(2));
@@ -131,5 +131,63 @@ fn hostile_configs_and_rules_get_located_errors() {
         let (code, _, stderr) = vigil_command(&[command, "-c", path_text]);
         assert_eq!(code, Some(2), "{command}: {stderr}");
         assert!(stderr.contains("vigil.yaml:3:11: invalid rule expression: column 25: a range longer than 366d"), "{command}: {stderr}");
+    }
+}
+
+/// The first five minutes: `vigil demo` starts when port 8080 is taken, prints where it
+/// listens, and shows its first outage, with the e-mail on-call would get, within
+/// seconds of starting.
+#[test]
+fn the_demo_starts_on_a_busy_port_and_shows_an_outage_mail_soon() {
+    use std::io::BufRead;
+    let busy = std::net::TcpListener::bind("127.0.0.1:8080");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = std::process::Command::new(vigil_binary())
+        .args(["demo", "--cycle", "30", "--dir"])
+        .arg(dir.path())
+        .env("VIGIL_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("vigil demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let started = std::time::Instant::now();
+    let (lines, reader) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mail = loop {
+        let line = reader.recv_timeout(WAIT).unwrap_or_else(|_| panic!("no outage mail; the demo said:\n{}", seen.join("\n")));
+        if line.contains("e-mail accepted by the demo's SMTP server: [Vigil] demo-api is DOWN") {
+            break line;
+        }
+        seen.push(line);
+    };
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = seen.join("\n");
+    if busy.is_ok() {
+        assert!(text.contains("port 8080 is taken"), "{text}");
+    }
+    assert!(text.contains("Vigil:           http://127.0.0.1:"), "{text}");
+    assert!(mail.contains("DOWN"));
+    assert!(elapsed < std::time::Duration::from_secs(15), "the first outage mail came after {elapsed:?}");
+}
+
+/// Every example config in the repository passes `vigil check`.
+#[test]
+fn the_example_configs_pass_check() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for name in ["vigil.yaml", "vigil-thumbs.yaml"] {
+        let path = examples.join(name);
+        let (code, stdout, stderr) = vigil_command(&["check", "-c", path.to_str().expect("utf-8")]);
+        assert_eq!(code, Some(0), "{name}: {stdout}{stderr}");
+        assert!(!stderr.contains("warning"), "{name}: {stderr}");
     }
 }

@@ -185,25 +185,7 @@ impl Drop for Vigil {
 
 /// The body of a raw message with quoted-printable soft breaks and escapes decoded.
 pub fn body(message: &str) -> String {
-    let raw = message.split_once("\n\n").map_or(message, |(_, body)| body).replace("=\r\n", "").replace("=\n", "");
-    let mut decoded = Vec::with_capacity(raw.len());
-    let bytes = raw.as_bytes();
-    let mut index = 0;
-    while index < bytes.len() {
-        let escape =
-            (bytes[index] == b'=').then(|| raw.get(index + 1..index + 3)).flatten().and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escape {
-            Some(byte) => {
-                decoded.push(byte);
-                index += 3;
-            }
-            None => {
-                decoded.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
+    vigil::demo::quoted_printable(message.split_once("\n\n").map_or(message, |(_, body)| body))
 }
 
 /// The subject line of a raw message.

@@ -1,6 +1,11 @@
 //! `vigil demo`: a local fake API with fault injection, Vigil watching and repairing it
 //! (an HTTP action with a cooldown and verification), and every transition,
-//! notification and remediation shown as it happens. Nothing to set up.
+//! notification and remediation shown as it happens: the webhook's, and the e-mails as
+//! an in-process SMTP server (`smtp.rs`) receives them. Nothing to set up.
+
+mod smtp;
+
+pub use smtp::quoted_printable;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -93,9 +98,28 @@ async fn print_notification(Json(body): Json<serde_json::Value>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// Where the demo listens: `--listen` as given, else 127.0.0.1:8080 when it is free and
+/// any free port when it is not.
+fn listen_address(args: &DemoArgs) -> String {
+    match &args.listen {
+        Some(listen) => listen.clone(),
+        None if std::net::TcpListener::bind(DEFAULT_LISTEN).is_ok() => DEFAULT_LISTEN.to_owned(),
+        None => {
+            println!("(port 8080 is taken; Vigil listens on a free port instead)");
+            "127.0.0.1:0".to_owned()
+        }
+    }
+}
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The fake API's first fault comes this soon after start, so the first outage shows
+/// within seconds; after it, faults follow `--cycle`.
+const FIRST_FAULT_AFTER: Duration = Duration::from_secs(5);
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let api = FakeApi::default();
     let api_address = api.serve(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let smtp = smtp::start().await?;
     let temp;
     let dir = match &args.dir {
         Some(dir) => {
@@ -112,35 +136,45 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "# Written by `vigil demo`.\n\
          listen: {listen}\n\
          notifiers:\n  console:\n    type: webhook\n    url: http://{api_address}/notifications\n\
+         \x20 oncall:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp_port}\n    tls: none\n\
+         \x20   from: vigil-demo@example.com\n    to: [oncall@example.com]\n\
          actions:\n  restart-api:\n    type: http\n    url: http://{api_address}/recover\n    cooldown: 30s\n    verify: 10s\n\
          monitors:\n  - name: demo-api\n    url: http://{api_address}/health\n    interval: 1s\n    timeout: 500ms\n\
          \x20   conditions: [\"[STATUS] == 200\", \"[BODY].status == OK\"]\n    failure-threshold: 2\n    success-threshold: 2\n\
-         \x20   notify: [console]\n    actions: [restart-api]\n",
-        listen = args.listen,
+         \x20   notify: [console, oncall]\n    actions: [restart-api]\n",
+        listen = listen_address(&args),
+        smtp_port = smtp.port(),
     );
     std::fs::write(&config_path, yaml).with_context(|| format!("writing {}", config_path.display()))?;
     let config = vigil_config::load_file(&config_path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let running = crate::run::start(config, Arc::new(SystemClock)).await?;
 
     println!("Vigil demo");
-    println!("  fake API:        http://{api_address}/health  (healthy {0}s, then failing {0}s, in a loop)", args.cycle);
+    println!("  Vigil:           http://{}/metrics", running.http_address);
+    println!(
+        "  fake API:        http://{api_address}/health  (fails {}s after start, then every {1}s for {1}s)",
+        FIRST_FAULT_AFTER.as_secs(),
+        args.cycle
+    );
     println!("  break it now:    curl -X POST http://{api_address}/fail");
     println!("  fix it:          curl -X POST http://{api_address}/recover");
-    println!("  Vigil metrics:   http://{}/metrics", running.http_address);
+    println!("  mail:            an SMTP server on {smtp} takes the outage and recovery e-mails");
     println!("  config and store: {}", dir.display());
     println!("  history:         vigil history demo-api -c {}", config_path.display());
     println!("  remediation:     vigil actions history -c {}", config_path.display());
     println!("When it fails, Vigil calls POST /recover (the `restart-api` action), verifies the fix, and");
     println!("holds a second run within 30s (the cooldown). Transitions appear in the log below;");
-    println!("notifications and remediation print with >>>. Ctrl-C stops.\n");
+    println!("notifications, e-mails and remediation print with >>>. Ctrl-C stops.\n");
 
     let cycle = Duration::from_secs(args.cycle.max(1));
     let injector = {
         let api = api.clone();
         tokio::spawn(async move {
             let mut failing = false;
+            let mut wait = FIRST_FAULT_AFTER;
             loop {
-                tokio::time::sleep(cycle).await;
+                tokio::time::sleep(wait).await;
+                wait = cycle;
                 failing = !failing;
                 api.set_failing(failing);
                 println!("--- fault injection: the fake API is now {}", if failing { "failing (500, status DOWN)" } else { "healthy" });
