@@ -134,6 +134,18 @@ fn raw_request(port: u16, head: &str, body: Vec<u8>) -> String {
     answer
 }
 
+/// `size` bytes of spaces in 1 MiB chunks of HTTP/1.1 chunked encoding.
+fn chunked(size: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for _ in 0..(size / (1024 * 1024)) {
+        body.extend_from_slice(format!("{:x}\r\n", 1024 * 1024).as_bytes());
+        body.extend(std::iter::repeat_n(b' ', 1024 * 1024));
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    body
+}
+
 /// Regression: an 885 KiB OTLP export of 20,000 resource attributes and 600 records
 /// took 1.2 GiB, unauthenticated. And bodies over the limit were answered by a reset
 /// in the middle of the upload instead of a 413.
@@ -175,24 +187,10 @@ async fn hostile_uploads_get_answers_and_bounded_memory() {
     assert!(answer.contains(&format!("body larger than the limit of {} bytes", vigil::logs::loki::MAX_BODY_BYTES)), "{answer}");
 
     // Over the limit while streaming, without a length.
-    let mut chunked = Vec::new();
-    for _ in 0..(size / (1024 * 1024)) {
-        chunked.extend_from_slice(format!("{:x}\r\n", 1024 * 1024).as_bytes());
-        chunked.extend(std::iter::repeat_n(b' ', 1024 * 1024));
-        chunked.extend_from_slice(b"\r\n");
-    }
-    chunked.extend_from_slice(b"0\r\n\r\n");
     let head = "POST /api/v1/alertmanager HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-    let answer = raw_request(vigil.port, head, chunked);
+    let answer = raw_request(vigil.port, head, chunked(size));
     assert!(answer.starts_with("HTTP/1.1 404"), "no inbound configured: refused once the upload is read: {answer}");
     let head = "POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-    let mut chunked = Vec::new();
-    for _ in 0..(size / (1024 * 1024)) {
-        chunked.extend_from_slice(format!("{:x}\r\n", 1024 * 1024).as_bytes());
-        chunked.extend(std::iter::repeat_n(b' ', 1024 * 1024));
-        chunked.extend_from_slice(b"\r\n");
-    }
-    chunked.extend_from_slice(b"0\r\n\r\n");
-    let answer = raw_request(vigil.port, head, chunked);
+    let answer = raw_request(vigil.port, head, chunked(size));
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
