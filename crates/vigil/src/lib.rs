@@ -20,6 +20,6 @@ pub mod metrics;
 pub mod monitor;
 pub mod node;
 pub mod notifiers;
-pub mod probes;
+pub use vigil_probes as probes;
 pub mod rules;
 pub mod run;

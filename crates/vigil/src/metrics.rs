@@ -24,6 +24,12 @@ pub struct AttemptLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    /// A failure code such as `tcp.refused` (README, "Failure codes").
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NotifierLabels {
     pub notifier: String,
 }
@@ -56,6 +62,7 @@ pub struct ActionLabels {
 pub struct Metrics {
     registry: Registry,
     pub checks: Family<ResultLabels, Counter>,
+    pub check_failures: Family<CodeLabels, Counter>,
     pub transitions: Family<StateLabels, Counter>,
     pub monitors: Family<StateLabels, Gauge>,
     pub notification_attempts: Family<AttemptLabels, Counter>,
@@ -85,6 +92,12 @@ impl Metrics {
         let mut registry = Registry::with_prefix("vigil");
         let checks = Family::<ResultLabels, Counter>::default();
         registry.register("checks", "Checks completed, by result (success or failure)", checks.clone());
+        let check_failures = Family::<CodeLabels, Counter>::default();
+        registry.register(
+            "check_failures",
+            "Checks that got no usable response, by failure code (tcp.refused, tls.cert_expired, ...)",
+            check_failures.clone(),
+        );
         let transitions = Family::<StateLabels, Counter>::default();
         registry.register("transitions", "Monitor state transitions, by new state", transitions.clone());
         let monitors = Family::<StateLabels, Gauge>::default();
@@ -144,6 +157,7 @@ impl Metrics {
         Metrics {
             registry,
             checks,
+            check_failures,
             transitions,
             monitors,
             notification_attempts,

@@ -57,7 +57,10 @@ impl Executor {
                 };
                 let result = self.http.send(&request).await;
                 let Some(status) = result.status else {
-                    return Err(format!("{method} {url} failed: {}", result.error.unwrap_or_default()));
+                    return Err(format!(
+                        "{method} {url} failed: {}",
+                        result.failure.map(|failure| failure.to_string()).unwrap_or_default()
+                    ));
                 };
                 let ok = if expected_status.is_empty() { (200..300).contains(&status) } else { expected_status.contains(&status) };
                 let text: String = String::from_utf8_lossy(&result.body).chars().take(200).collect();

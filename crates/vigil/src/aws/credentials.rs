@@ -160,10 +160,10 @@ async fn from_instance_role(http: &HttpClient, endpoint: &str) -> Result<Credent
                 verify_tls: true,
             };
             let result = http.send(&request).await;
-            match (result.status, result.error) {
+            match (result.status, result.failure) {
                 (Some(200), _) => String::from_utf8(result.body.to_vec()).map_err(|_| "instance metadata answered non-UTF-8".to_owned()),
                 (Some(status), _) => Err(format!("instance metadata answered {status} for {path}")),
-                (None, error) => Err(format!("instance metadata unreachable: {}", error.unwrap_or_default())),
+                (None, failure) => Err(format!("instance metadata unreachable: {}", failure.map(|f| f.to_string()).unwrap_or_default())),
             }
         }
     };

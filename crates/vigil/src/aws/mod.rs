@@ -165,7 +165,7 @@ impl AwsClient {
                 "{} unreachable at {}: {}",
                 endpoint.service,
                 endpoint.url,
-                result.error.unwrap_or_default()
+                result.failure.map(|failure| failure.to_string()).unwrap_or_default()
             ))),
         }
     }

@@ -103,7 +103,8 @@ fn print_json(url: &str, check: &Check) {
         "certificate_expires_at": result.certificate_expires_at.map(|at| at.to_rfc3339()),
         "body_bytes": result.body.len(),
         "body_truncated": result.body_truncated,
-        "error": result.error,
+        "error": result.failure.as_ref().map(ToString::to_string),
+        "failure": result.failure,
         "conditions": check.conditions,
     });
     println!("{value}");
@@ -126,8 +127,8 @@ fn print_text(url: &str, check: &Check) {
     if let Some(expires) = result.certificate_expires_at {
         println!("  certificate expires {expires} (in {})", format_duration(expires.since(check.at)));
     }
-    if let Some(error) = &result.error {
-        println!("  error: {error}");
+    if let Some(failure) = &result.failure {
+        println!("  error: {failure}");
     }
     for condition in &check.conditions {
         println!("  {} {}", if condition.success { "ok  " } else { "FAIL" }, condition.resolved);

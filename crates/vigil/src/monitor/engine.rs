@@ -76,6 +76,9 @@ impl Engine {
         let monitor = &self.monitors[index];
         let name = monitor.config.name.as_str();
         self.metrics.count_check(check.healthy);
+        if let Some(failure) = &check.result.failure {
+            self.metrics.check_failures.get_or_create(&crate::metrics::CodeLabels { code: failure.code.as_str().to_owned() }).inc();
+        }
         self.metrics.schedule_lag.observe(lag.as_secs_f64());
         self.metrics.checks_skipped.inc_by(skipped);
         if skipped > 0 {

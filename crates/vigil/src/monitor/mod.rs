@@ -71,9 +71,9 @@ impl Check {
     /// The error, if any, then each failing condition with its resolved values.
     pub fn failures(&self) -> Vec<String> {
         self.result
-            .error
+            .failure
             .iter()
-            .cloned()
+            .map(ToString::to_string)
             .chain(self.conditions.iter().filter(|condition| !condition.success).map(|condition| condition.resolved.clone()))
             .collect()
     }

@@ -66,8 +66,8 @@ pub(super) async fn post(
         verify_tls: true,
     };
     let response = client.send(&request).await;
-    match (response.status, response.error) {
-        (_, Some(error)) => Err(DeliveryError::Transient(format!("{what} failed: {error}"))),
+    match (response.status, response.failure) {
+        (_, Some(failure)) => Err(DeliveryError::Transient(format!("{what} failed: {failure}"))),
         (Some(status), None) if (200..300).contains(&status) => Ok(()),
         (Some(status @ (408 | 429)), None) => Err(DeliveryError::Transient(format!("{what} answered {status}"))),
         (Some(status @ (401 | 403)), None) => Err(DeliveryError::Refused(format!("{what} answered {status}: the credentials are refused"))),

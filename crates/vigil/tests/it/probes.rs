@@ -79,12 +79,12 @@ async fn https_verifies_certificates_by_default_and_reads_expiry() {
     let client = HttpClient::new();
 
     let verified = client.send(&request(address, true)).await;
-    let error = verified.error.expect("a self-signed certificate is rejected by default");
-    assert!(error.contains("invalid certificate"), "{error}");
+    let failure = verified.failure.expect("a self-signed certificate is rejected by default");
+    assert_eq!(failure.code, vigil::probes::FailureCode::TlsUntrusted, "{failure}");
     assert_eq!(verified.status, None);
 
     let unverified = client.send(&request(address, false)).await;
-    assert_eq!(unverified.error, None);
+    assert_eq!(unverified.failure, None);
     assert_eq!(unverified.status, Some(200));
     assert_eq!(&unverified.body[..], br#"{"status":"OK"}"#);
     assert!(unverified.timings.tls.is_some() && unverified.timings.first_byte.is_some());

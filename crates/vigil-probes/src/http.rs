@@ -14,8 +14,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::tls::{certificate_expiry, TlsConfigs};
-use super::ProbeResult;
+use crate::failure::{FailureCode, ProbeFailure};
+use crate::tls::{certificate_expiry, TlsConfigs};
+use crate::ProbeResult;
 
 /// Bodies beyond this are cut; conditions see the first part.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -60,14 +61,17 @@ impl HttpClient {
         let outcome = tokio::time::timeout(request.timeout, self.follow(request, &mut result)).await;
         match outcome {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => result.error = Some(error),
-            Err(_) => result.error = Some(format!("timed out after {}", vigil_core::time::format_duration(request.timeout))),
+            Ok(Err(failure)) => result.failure = Some(failure),
+            Err(_) => {
+                let https = request.url.scheme_str() == Some("https");
+                result.failure = Some(ProbeFailure::timed_out(request.timeout, result.progress(https)));
+            }
         }
         result.response_time = started.elapsed();
         result
     }
 
-    async fn follow(&self, request: &HttpRequest, result: &mut ProbeResult) -> Result<(), String> {
+    async fn follow(&self, request: &HttpRequest, result: &mut ProbeResult) -> Result<(), ProbeFailure> {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
         let mut body = request.body.clone();
@@ -75,14 +79,14 @@ impl HttpClient {
             *result = ProbeResult::default();
             let location = self.once(request, &method, &url, body.clone(), result).await?;
             let Some(location) = location.filter(|_| request.follow_redirects) else { return Ok(()) };
-            url = join(&url, &location)?;
+            url = join(&url, &location).map_err(|error| ProbeFailure::new(FailureCode::HttpRedirects, error))?;
             // 303, and 301/302 after a POST, switch to GET as browsers do.
             if result.status == Some(303) || (matches!(result.status, Some(301 | 302)) && method == Method::POST) {
                 method = Method::GET;
                 body = None;
             }
         }
-        Err(format!("more than {MAX_REDIRECTS} redirects"))
+        Err(ProbeFailure::new(FailureCode::HttpRedirects, format!("more than {MAX_REDIRECTS} redirects (a loop?)")))
     }
 
     /// One hop. Returns the redirect location for 3xx answers that carry one.
@@ -93,13 +97,15 @@ impl HttpClient {
         url: &Uri,
         body: Option<Bytes>,
         result: &mut ProbeResult,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, ProbeFailure> {
+        let invalid = |cause: String| ProbeFailure::new(FailureCode::ProbeInvalid, cause);
         let https = match url.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            other => return Err(format!("unsupported scheme {other:?}")),
+            other => return Err(invalid(format!("unsupported scheme {other:?}"))),
         };
-        let host = url.host().ok_or("url has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host =
+            url.host().ok_or_else(|| invalid("url has no host".to_owned()))?.trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
 
         let (address, dns) = resolve(&host, port).await?;
@@ -107,7 +113,7 @@ impl HttpClient {
         result.address = Some(address);
 
         let connect_started = Instant::now();
-        let tcp = TcpStream::connect(address).await.map_err(|error| describe_io(&error))?;
+        let tcp = TcpStream::connect(address).await.map_err(|error| ProbeFailure::connect(address, &error))?;
         let _ = tcp.set_nodelay(true);
         result.timings.connect = Some(connect_started.elapsed());
         result.connected = true;
@@ -115,12 +121,12 @@ impl HttpClient {
         let stream: Box<dyn Io> = if https {
             let config = if request.verify_tls { self.tls.verified.clone() } else { self.tls.unverified.clone() };
             let server_name =
-                rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("invalid TLS server name `{host}`"))?;
+                rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| invalid(format!("invalid TLS server name `{host}`")))?;
             let tls_started = Instant::now();
             let tls = tokio_rustls::TlsConnector::from(Arc::clone(&config))
                 .connect(server_name, tcp)
                 .await
-                .map_err(|error| format!("tls handshake failed: {}", describe_tls(&error)))?;
+                .map_err(|error| tls_failure(address, &error))?;
             result.timings.tls = Some(tls_started.elapsed());
             result.certificate_expires_at =
                 tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()).and_then(certificate_expiry);
@@ -129,8 +135,9 @@ impl HttpClient {
             Box::new(tcp)
         };
 
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|error| format!("http handshake failed: {error}"))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|error| ProbeFailure::new(FailureCode::HttpNoResponse, format!("http handshake with {address} failed: {error}")))?;
         let connection = tokio::spawn(connection);
         let _abort = AbortOnDrop(connection);
 
@@ -138,14 +145,15 @@ impl HttpClient {
         let mut builder = Request::builder().method(method.clone()).uri(path);
         builder = builder.header(HOST, host_header(url)).header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
         for (name, value) in &request.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name `{name}`"))?;
-            let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header `{name}`"))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("invalid header name `{name}`")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| invalid(format!("invalid value for header `{name}`")))?;
             builder = builder.header(name, value);
         }
-        let http_request = builder.body(Full::new(body.unwrap_or_default())).map_err(|error| format!("invalid request: {error}"))?;
+        let http_request =
+            builder.body(Full::new(body.unwrap_or_default())).map_err(|error| invalid(format!("invalid request: {error}")))?;
 
         let sent = Instant::now();
-        let response = sender.send_request(http_request).await.map_err(|error| format!("request failed: {error}"))?;
+        let response = sender.send_request(http_request).await.map_err(|error| response_failure(address, &error))?;
         result.timings.first_byte = Some(sent.elapsed());
         result.status = Some(response.status().as_u16());
         let location = response
@@ -157,7 +165,9 @@ impl HttpClient {
         let mut body = response.into_body();
         let mut collected = BytesMut::new();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| format!("reading body failed: {error}"))?;
+            let frame = frame.map_err(|error| {
+                ProbeFailure::new(FailureCode::HttpBodyStalled, format!("reading the body from {address} failed: {error}"))
+            })?;
             if let Some(data) = frame.data_ref() {
                 let room = MAX_BODY_BYTES - collected.len();
                 if data.len() > room {
@@ -182,7 +192,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// The `Host` header sent for `url`: its host, and its port when one is written.
-pub(crate) fn host_header(url: &Uri) -> String {
+pub fn host_header(url: &Uri) -> String {
     match url.port_u16() {
         Some(port) => format!("{}:{port}", url.host().unwrap_or_default()),
         None => url.host().unwrap_or_default().to_owned(),
@@ -190,30 +200,63 @@ pub(crate) fn host_header(url: &Uri) -> String {
 }
 
 /// Resolves `host`; the DNS time is `None` for literal IP addresses.
-pub(crate) async fn resolve(host: &str, port: u16) -> Result<(SocketAddr, Option<Duration>), String> {
+pub(crate) async fn resolve(host: &str, port: u16) -> Result<(SocketAddr, Option<Duration>), ProbeFailure> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok((SocketAddr::new(ip, port), None));
     }
     let started = Instant::now();
-    let mut addresses = tokio::net::lookup_host((host, port)).await.map_err(|error| format!("dns lookup of `{host}` failed: {error}"))?;
-    let address = addresses.next().ok_or_else(|| format!("dns lookup of `{host}` returned no address"))?;
+    let mut addresses = tokio::net::lookup_host((host, port)).await.map_err(|error| ProbeFailure::lookup(host, &error))?;
+    let address = addresses.next().ok_or_else(|| ProbeFailure::new(FailureCode::DnsNoAddress, format!("`{host}` has no address")))?;
     Ok((address, Some(started.elapsed())))
 }
 
-pub(crate) fn describe_io(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-        std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
-        std::io::ErrorKind::TimedOut => "connect timed out".to_owned(),
-        _ => format!("connect failed: {error}"),
-    }
+/// A failed TLS handshake with `address`, by what rustls says.
+fn tls_failure(address: SocketAddr, error: &std::io::Error) -> ProbeFailure {
+    use rustls::CertificateError;
+    let (code, cause) = match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(reason)) => match reason {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                (FailureCode::TlsCertExpired, format!("the certificate of {address} has expired"))
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                (FailureCode::TlsCertNotYetValid, format!("the certificate of {address} is not valid yet"))
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                (FailureCode::TlsNameMismatch, format!("the certificate of {address} is for other names: {reason:?}"))
+            }
+            CertificateError::UnknownIssuer => (
+                FailureCode::TlsUntrusted,
+                format!("the certificate of {address} is not signed by a trusted authority (self-signed, or a missing intermediate)"),
+            ),
+            // A self-signed certificate made as a CA (openssl's default) reads so in webpki.
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                (FailureCode::TlsUntrusted, format!("the certificate of {address} is self-signed (a CA certificate used as the server's)"))
+            }
+            other => (FailureCode::TlsHandshake, format!("the certificate of {address} is invalid: {other:?}")),
+        },
+        Some(rustls::Error::PeerIncompatible(reason)) => {
+            (FailureCode::TlsProtocol, format!("{address} and Vigil share no TLS version or cipher: {reason:?}"))
+        }
+        Some(rustls::Error::InvalidMessage(_)) => {
+            (FailureCode::TlsHandshake, format!("{address} does not speak TLS (plain HTTP on a TLS URL?)"))
+        }
+        Some(other) => (FailureCode::TlsHandshake, format!("the TLS handshake with {address} failed: {other}")),
+        None if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            (FailureCode::TlsHandshake, format!("{address} closed the connection during the TLS handshake"))
+        }
+        None => (FailureCode::TlsHandshake, format!("the TLS handshake with {address} failed: {error}")),
+    };
+    ProbeFailure::new(code, cause)
 }
 
-fn describe_tls(error: &std::io::Error) -> String {
-    match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-        Some(rustls::Error::InvalidCertificate(reason)) => format!("invalid certificate: {reason:?}"),
-        Some(other) => other.to_string(),
-        None => error.to_string(),
+/// A request that got no usable response from `address`.
+fn response_failure(address: SocketAddr, error: &hyper::Error) -> ProbeFailure {
+    if error.is_parse() {
+        ProbeFailure::new(FailureCode::HttpNotHttp, format!("{address} answered with something that is not HTTP"))
+    } else if error.is_incomplete_message() || error.is_closed() {
+        ProbeFailure::new(FailureCode::HttpNoResponse, format!("{address} closed the connection without a response"))
+    } else {
+        ProbeFailure::new(FailureCode::HttpNoResponse, format!("no response from {address}: {error}"))
     }
 }
 

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::http::resolve;
-use super::ProbeResult;
+use crate::failure::ProbeFailure;
+use crate::http::resolve;
+use crate::ProbeResult;
 
 pub async fn probe(host: &str, port: u16, timeout: Duration) -> ProbeResult {
     let started = Instant::now();
@@ -13,15 +14,15 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> ProbeResult {
         result.timings.dns = dns;
         result.address = Some(address);
         let connect_started = Instant::now();
-        tokio::net::TcpStream::connect(address).await.map_err(|error| super::http::describe_io(&error))?;
+        tokio::net::TcpStream::connect(address).await.map_err(|error| ProbeFailure::connect(address, &error))?;
         result.timings.connect = Some(connect_started.elapsed());
-        Ok::<(), String>(())
+        Ok::<(), ProbeFailure>(())
     })
     .await;
     match outcome {
         Ok(Ok(())) => result.connected = true,
-        Ok(Err(error)) => result.error = Some(error),
-        Err(_) => result.error = Some(format!("timed out after {}", vigil_core::time::format_duration(timeout))),
+        Ok(Err(failure)) => result.failure = Some(failure),
+        Err(_) => result.failure = Some(ProbeFailure::timed_out(timeout, result.progress(false))),
     }
     result.response_time = started.elapsed();
     result

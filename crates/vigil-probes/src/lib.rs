@@ -1,9 +1,13 @@
-//! Probes: one check of one target, returning what was observed. Probes never decide
-//! health; conditions do that, in `vigil-core`.
+//! Probes: one check of one target, returning what was observed, and when it failed
+//! why (`failure.rs`: a stable code and a sentence). Probes never decide health;
+//! conditions do that, in `vigil-core`.
 
+pub mod failure;
 pub mod http;
 pub mod tcp;
 mod tls;
+
+pub use failure::{FailureCode, ProbeFailure, Progress};
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -46,8 +50,8 @@ pub struct ProbeResult {
     pub timings: Timings,
     pub address: Option<SocketAddr>,
     pub certificate_expires_at: Option<Timestamp>,
-    /// Why the check could not complete, e.g. `connection refused`.
-    pub error: Option<String>,
+    /// Why the check could not complete, e.g. `tcp.refused: nothing listens on ...`.
+    pub failure: Option<ProbeFailure>,
 }
 
 impl ProbeResult {
@@ -60,6 +64,17 @@ impl ProbeResult {
             ip: self.address.map(|address| address.ip()),
             certificate_expires_at: self.certificate_expires_at,
             now,
+        }
+    }
+
+    /// How far the check got (for what a timeout means).
+    pub fn progress(&self, https: bool) -> Progress {
+        match (self.address, self.timings.connect, self.timings.tls, self.timings.first_byte) {
+            (None, ..) => Progress::Resolving,
+            (Some(address), None, ..) => Progress::Connecting(address),
+            (Some(address), Some(_), None, _) if https => Progress::Handshaking(address),
+            (Some(address), Some(_), _, None) => Progress::Waiting(address),
+            (Some(address), ..) => Progress::Reading(address),
         }
     }
 
