@@ -41,6 +41,8 @@ pub enum FailureCode {
     TlsUntrusted,
     /// No protocol version or cipher both sides support.
     TlsProtocol,
+    /// What answered is not TLS: plain HTTP on an `https://` URL.
+    TlsPlainHttp,
     /// Any other handshake failure.
     TlsHandshake,
     /// Connected, but no response came in time.
@@ -76,6 +78,7 @@ impl FailureCode {
             FailureCode::TlsNameMismatch => "tls.name_mismatch",
             FailureCode::TlsUntrusted => "tls.untrusted",
             FailureCode::TlsProtocol => "tls.protocol",
+            FailureCode::TlsPlainHttp => "tls.plain_http",
             FailureCode::TlsHandshake => "tls.handshake",
             FailureCode::HttpNoAnswer => "http.no_answer",
             FailureCode::HttpNoResponse => "http.no_response",
@@ -83,6 +86,55 @@ impl FailureCode {
             FailureCode::HttpBodyStalled => "http.body_stalled",
             FailureCode::HttpRedirects => "http.redirects",
             FailureCode::ProbeInvalid => "probe.invalid",
+        }
+    }
+}
+
+impl FailureCode {
+    /// The likely cause and one fix, as the README's table of codes says them.
+    pub fn explanation(self) -> (&'static str, &'static str) {
+        match self {
+            FailureCode::DnsNxdomain => ("the name does not exist", "check the name for a typo, and that the record exists in its zone"),
+            FailureCode::DnsNoAddress => ("the name has no address", "add an A or AAAA record"),
+            FailureCode::DnsFailure => ("the resolver failed", "check the resolver and the zone's name servers"),
+            FailureCode::DnsTimeout => ("the resolver did not answer", "check /etc/resolv.conf and the network to the resolver"),
+            FailureCode::TcpRefused => (
+                "nothing listens on that port: the app is not running, listens elsewhere, or on 127.0.0.1 only",
+                "start the app on 0.0.0.0 and the port the URL names",
+            ),
+            FailureCode::TcpTimeout => (
+                "the connection attempt is dropped: a firewall, security group or network ACL, or the host is off",
+                "allow the port from where the probe runs (the LB's security group, for a target)",
+            ),
+            FailureCode::TcpReset => ("something in between rejects the connection", "check the firewall or proxy in front"),
+            FailureCode::TcpHostUnreachable => ("nobody holds the address, or a firewall rejects it", "check the address and the firewall"),
+            FailureCode::TcpNetworkUnreachable => ("there is no route to the network", "check the route tables"),
+            FailureCode::TcpFailed => ("connecting failed", "see the cause"),
+            FailureCode::TlsTimeout => ("not a TLS server", "use http://, or the port that serves TLS"),
+            FailureCode::TlsCertExpired => ("the certificate has expired", "renew the certificate"),
+            FailureCode::TlsCertNotYetValid => ("the certificate is not valid yet", "check the clocks of the server and the prober"),
+            FailureCode::TlsNameMismatch => {
+                ("the certificate is for other names", "use a name the certificate covers, or a certificate for this one")
+            }
+            FailureCode::TlsUntrusted => (
+                "not signed by a trusted authority: self-signed, a private CA, or no intermediate sent",
+                "serve the full chain, or trust the private CA",
+            ),
+            FailureCode::TlsProtocol => ("no TLS version or cipher in common", "enable TLS 1.2 or 1.3 on the server"),
+            FailureCode::TlsPlainHttp => {
+                ("the server speaks plain HTTP on this port", "use http:// for this port, or the port that serves TLS")
+            }
+            FailureCode::TlsHandshake => ("the handshake failed: the server broke off", "see the cause"),
+            FailureCode::HttpNoAnswer => ("the app accepted the connection but never answered", "look at the app: stuck, or overloaded"),
+            FailureCode::HttpNoResponse => {
+                ("the connection closed without a response", "look at the app's logs: it crashed on the request, or a proxy dropped it")
+            }
+            FailureCode::HttpNotHttp => ("another service answers on that port", "use the port the HTTP server listens on"),
+            FailureCode::HttpBodyStalled => ("the response stopped after its headers", "look at the app: it stalls mid-response"),
+            FailureCode::HttpRedirects => {
+                ("a redirect loop, or too many redirects", "fix the redirect (http to https and back, a trailing slash)")
+            }
+            FailureCode::ProbeInvalid => ("the request cannot be made", "fix the URL or the header"),
         }
     }
 }

@@ -238,7 +238,7 @@ fn tls_failure(address: SocketAddr, error: &std::io::Error) -> ProbeFailure {
             (FailureCode::TlsProtocol, format!("{address} and Vigil share no TLS version or cipher: {reason:?}"))
         }
         Some(rustls::Error::InvalidMessage(_)) => {
-            (FailureCode::TlsHandshake, format!("{address} does not speak TLS (plain HTTP on a TLS URL?)"))
+            (FailureCode::TlsPlainHttp, format!("{address} does not speak TLS (plain HTTP on a TLS URL?)"))
         }
         Some(other) => (FailureCode::TlsHandshake, format!("the TLS handshake with {address} failed: {other}")),
         None if error.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -2,6 +2,7 @@
 //! why (`failure.rs`: a stable code and a sentence). Probes never decide health;
 //! conditions do that, in `vigil-core`.
 
+pub mod diagnose;
 pub mod failure;
 pub mod http;
 pub mod tcp;

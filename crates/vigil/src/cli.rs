@@ -80,6 +80,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Walk a connection layer by layer (DNS, TCP, TLS, HTTP, the health route) and say
+    /// which layer breaks it, the likely cause and one fix. Exit 0 healthy, 1 a problem
+    /// found, 2 bad usage.
+    ///
+    /// Example: vigil diagnose http://10.0.1.5:5000/ --health /health
+    Diagnose {
+        /// http:// or https:// URL.
+        url: String,
+        /// Time allowed for each request, e.g. 2s.
+        #[arg(long, default_value = "5s")]
+        timeout: String,
+        /// The health route to try beside the URL; `none` skips it.
+        #[arg(long, default_value = "/health")]
+        health: String,
+        /// One JSON object per layer: layer, status, code, evidence, cause, fix.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a monitor's stored transitions, newest first.
     History {
         /// Monitor name.

@@ -76,7 +76,7 @@ async fn each_way_of_failing_has_its_code() {
         let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
     })
     .await;
-    assert_eq!(code(format!("https://{plain}/")).await, Some(FailureCode::TlsHandshake));
+    assert_eq!(code(format!("https://{plain}/")).await, Some(FailureCode::TlsPlainHttp));
 
     let looping = server(|mut stream| async move {
         let mut buffer = [0u8; 1024];

@@ -191,3 +191,42 @@ fn the_example_configs_pass_check() {
         assert!(!stderr.contains("warning"), "{name}: {stderr}");
     }
 }
+
+/// `vigil diagnose` through the binary: a healthy URL exits 0; a refused port, plain
+/// HTTP on an `https://` URL and a missing health route each exit 1 naming the layer,
+/// the code and the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnose_names_the_layer_that_breaks() {
+    let (_api, api) = fake_api().await;
+    let root_only = {
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    };
+    let closed = vigil_testkit::free_port();
+    let run = |args: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || vigil_command(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.expect("join")
+    };
+    let (code, stdout, stderr) = run(vec!["diagnose".into(), format!("http://{api}/health")]).await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("every layer answers"), "{stdout}");
+
+    let cases = [
+        (format!("http://127.0.0.1:{closed}/"), "tcp", "tcp.refused"),
+        (format!("https://{api}/health"), "tls", "tls.plain_http"),
+        (format!("http://{root_only}/"), "health", "health.route_missing"),
+    ];
+    for (url, layer, expected) in cases {
+        let (code, stdout, stderr) = run(vec!["diagnose".into(), url.clone(), "--timeout".into(), "2s".into(), "--json".into()]).await;
+        assert_eq!(code, Some(1), "{url}: {stdout}{stderr}");
+        let layers: Vec<serde_json::Value> = stdout.lines().map(|line| serde_json::from_str(line).expect("json")).collect();
+        let failed: Vec<&serde_json::Value> = layers.iter().filter(|entry| entry["status"] == "fail").collect();
+        assert_eq!(failed.len(), 1, "{url}: {stdout}");
+        assert_eq!((failed[0]["layer"].as_str(), failed[0]["code"].as_str()), (Some(layer), Some(expected)), "{url}: {stdout}");
+        assert!(failed[0]["fix"].as_str().is_some_and(|fix| !fix.is_empty()), "{stdout}");
+    }
+    let (code, _, stderr) = run(vec!["diagnose".into(), "ftp://x/".into()]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+}
