@@ -81,6 +81,17 @@ pub async fn diagnose(client: &HttpClient, options: &Options) -> Vec<Layer> {
             _ => layers.push(Layer::ok(layer, evidence(layer, &result))),
         }
     }
+    if let (Some(failure), Some(address)) = (&result.failure, result.address) {
+        if failure.code == FailureCode::TcpRefused && listens_on_loopback_only(address, options.timeout).await {
+            if let Some(tcp) = layers.iter_mut().find(|layer| layer.layer == "tcp") {
+                let port = address.port();
+                tcp.cause =
+                    Some(format!("{}; something listens on 127.0.0.1:{port} only (the default of Flask's app.run())", failure.cause));
+                tcp.fix = Some(format!("make the app listen on 0.0.0.0:{port} (Flask: app.run(host=\"0.0.0.0\", port={port}))"));
+                tcp.evidence["loopback_only"] = serde_json::Value::Bool(true);
+            }
+        }
+    }
     if result.failure.is_some() {
         layers.push(Layer::skipped("health"));
         return layers;
@@ -99,6 +110,17 @@ pub async fn diagnose(client: &HttpClient, options: &Options) -> Vec<Layer> {
         None => Layer::skipped("health"),
     });
     layers
+}
+
+/// Whether `address` is one of this machine's own (not loopback) and its port answers
+/// on 127.0.0.1: an app bound to loopback only.
+async fn listens_on_loopback_only(address: std::net::SocketAddr, timeout: Duration) -> bool {
+    let local = !address.ip().is_loopback() && std::net::UdpSocket::bind((address.ip(), 0)).is_ok();
+    if !local {
+        return false;
+    }
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], address.port()));
+    matches!(tokio::time::timeout(timeout.min(Duration::from_secs(1)), tokio::net::TcpStream::connect(loopback)).await, Ok(Ok(_)))
 }
 
 fn request(url: &Uri, timeout: Duration) -> HttpRequest {

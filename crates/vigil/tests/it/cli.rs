@@ -230,3 +230,33 @@ async fn diagnose_names_the_layer_that_breaks() {
     let (code, _, stderr) = run(vec!["diagnose".into(), "ftp://x/".into()]).await;
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+/// The Flask case: an app on 127.0.0.1 only, diagnosed at the machine's own address,
+/// is refused, and the diagnosis says it listens on loopback only.
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnose_says_when_an_app_listens_on_loopback_only() {
+    let Some(own) = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|socket| socket.connect("192.0.2.1:9").map(|()| socket))
+        .ok()
+        .and_then(|socket| socket.local_addr().ok())
+        .map(|address| address.ip())
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+    else {
+        eprintln!("skipped: this machine has no address but loopback");
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move { while listener.accept().await.is_ok() {} });
+    let url = format!("http://{own}:{port}/");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || vigil_command(&["diagnose", &url, "--json"])).await.expect("join");
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let tcp: serde_json::Value = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json"))
+        .find(|layer| layer["layer"] == "tcp")
+        .expect("tcp layer");
+    assert_eq!(tcp["code"], "tcp.refused", "{stdout}");
+    assert!(tcp["cause"].as_str().is_some_and(|cause| cause.contains(&format!("listens on 127.0.0.1:{port} only"))), "{stdout}");
+    assert!(tcp["fix"].as_str().is_some_and(|fix| fix.contains("0.0.0.0")), "{stdout}");
+}
