@@ -1,5 +1,6 @@
 //! Who this process is among the nodes sharing a store: the [`NodeId`] that holds
-//! leases (outbox, targets) and names runs and audit entries.
+//! leases (outbox, targets) and names runs and audit entries; and [`stopped`], how its
+//! loops learn that it is stopping.
 //!
 //! `HOST:PORT` alone is not enough: cloned machines keep one host name and listen on
 //! one port, and two nodes with one id would take each other's leases for their own.
@@ -48,6 +49,12 @@ fn boot_and_namespace() -> String {
 
 fn suffix(seed: &str) -> String {
     hex::encode(&Sha256::digest(seed.as_bytes())[..4])
+}
+
+/// Resolves once `stop` turns true (or its sender is gone): how every long-running
+/// loop learns that Vigil is stopping.
+pub async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
 }
 
 /// The machine's host name.

@@ -25,6 +25,7 @@ use crate::inbound::Inbound;
 use crate::metrics::Metrics;
 use crate::monitor::engine::{Engine, MAX_BATCH};
 use crate::monitor::{scheduler, Monitor, Monitors};
+use crate::node::stopped;
 use crate::notifiers::build_all;
 use crate::notifiers::outbox::Dispatcher;
 use crate::probes::HttpClient;
@@ -202,9 +203,4 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         Ok(())
     });
     Ok(Running { http_address, stop: stop_tx, task })
-}
-
-/// Resolves once `stop` turns true (or its sender is gone).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopping| *stopping).await;
 }

@@ -78,7 +78,7 @@ impl ActionWorker {
             let event = tokio::select! {
                 () = wake.notified() => Event::Wake,
                 () = tokio::time::sleep(wait) => Event::Tick,
-                () = crate::run::stopped(&mut stop) => Event::Stop,
+                () = crate::node::stopped(&mut stop) => Event::Stop,
             };
             match event {
                 Event::Wake | Event::Tick => {

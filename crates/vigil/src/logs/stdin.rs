@@ -41,7 +41,7 @@ pub fn spawn(
                         return;
                     }
                 },
-                () = crate::run::stopped(&mut stop) => return,
+                () = crate::node::stopped(&mut stop) => return,
             };
             metrics.log_lines.inc_by(lines.len() as u64);
             let now = clock.now().0;

@@ -59,7 +59,7 @@ pub fn spawn(
             loop {
                 let (scheduled, retry) = tokio::select! {
                     biased;
-                    () = crate::run::stopped(&mut stop) => break,
+                    () = crate::node::stopped(&mut stop) => break,
                     scheduled = ticks.tick() => (scheduled, false),
                     () = sleep_until(retry_at) => (retry_at.unwrap_or_else(Instant::now), true),
                 };
