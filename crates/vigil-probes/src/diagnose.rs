@@ -101,13 +101,23 @@ pub async fn diagnose(client: &HttpClient, options: &Options) -> Vec<Layer> {
             *status = Status::Fail;
             let (found, remedy) = server_error(status_code);
             *code = Some(found.to_owned());
-            *cause = Some(format!("the server answered {status_code}"));
+            let header = |name: &str| result.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+            let who = match (header("server"), header("via")) {
+                (Some(server), Some(via)) => format!(" from {server} (via {via})"),
+                (Some(server), None) => format!(" from {server}"),
+                (None, Some(via)) => format!(" via {via}"),
+                (None, None) => String::new(),
+            };
+            let retry = header("retry-after").map(|after| format!("; Retry-After: {after}")).unwrap_or_default();
+            *cause = Some(format!("the server answered {status_code}{who}{retry}"));
             *fix = Some(remedy.to_owned());
         }
     }
+    // The walk stops at the first layer that breaks.
+    let http_failed = layers.iter().any(|layer| layer.status == Status::Fail);
     layers.push(match &options.health {
-        Some(path) => health(client, options, &result, path).await,
-        None => Layer::skipped("health"),
+        Some(path) if !http_failed => health(client, options, &result, path).await,
+        _ => Layer::skipped("health"),
     });
     layers
 }
@@ -160,9 +170,12 @@ fn evidence(layer: &str, result: &ProbeResult) -> serde_json::Value {
             "ms": millis(result.timings.tls),
             "certificate_expires_at": result.certificate_expires_at.map(|at| at.to_rfc3339()),
         }),
-        _ => {
-            serde_json::json!({ "status": result.status, "first_byte_ms": millis(result.timings.first_byte), "total_ms": millis(Some(result.response_time)) })
-        }
+        _ => serde_json::json!({
+            "status": result.status,
+            "headers": result.headers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            "first_byte_ms": millis(result.timings.first_byte),
+            "total_ms": millis(Some(result.response_time)),
+        }),
     }
 }
 

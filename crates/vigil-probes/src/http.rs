@@ -156,6 +156,11 @@ impl HttpClient {
         let response = sender.send_request(http_request).await.map_err(|error| response_failure(address, &error))?;
         result.timings.first_byte = Some(sent.elapsed());
         result.status = Some(response.status().as_u16());
+        for name in ["server", "via", "retry-after"] {
+            if let Some(value) = response.headers().get(name).and_then(|value| value.to_str().ok()) {
+                result.headers.push((name.to_owned(), value.chars().take(200).collect()));
+            }
+        }
         let location = response
             .status()
             .is_redirection()

@@ -53,6 +53,9 @@ pub struct ProbeResult {
     pub certificate_expires_at: Option<Timestamp>,
     /// Why the check could not complete, e.g. `tcp.refused: nothing listens on ...`.
     pub failure: Option<ProbeFailure>,
+    /// The response headers that say who answered and when to retry: `server`, `via`,
+    /// `retry-after` (lowercase names, first value each).
+    pub headers: Vec<(String, String)>,
 }
 
 impl ProbeResult {

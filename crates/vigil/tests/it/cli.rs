@@ -205,6 +205,18 @@ async fn diagnose_names_the_layer_that_breaks() {
         tokio::spawn(async move { axum::serve(listener, app).await });
         address
     };
+    let bad_gateway = {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                (axum::http::StatusCode::BAD_GATEWAY, [("server", "nginx/1.22.1"), ("retry-after", "5")], "bad gateway")
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    };
     let closed = vigil_testkit::free_port();
     let run = |args: Vec<String>| async move {
         tokio::task::spawn_blocking(move || vigil_command(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.expect("join")
@@ -217,6 +229,7 @@ async fn diagnose_names_the_layer_that_breaks() {
         (format!("http://127.0.0.1:{closed}/"), "tcp", "tcp.refused"),
         (format!("https://{api}/health"), "tls", "tls.plain_http"),
         (format!("http://{root_only}/"), "health", "health.route_missing"),
+        (format!("http://{bad_gateway}/"), "http", "lb.bad_gateway"),
     ];
     for (url, layer, expected) in cases {
         let (code, stdout, stderr) = run(vec!["diagnose".into(), url.clone(), "--timeout".into(), "2s".into(), "--json".into()]).await;
@@ -226,6 +239,9 @@ async fn diagnose_names_the_layer_that_breaks() {
         assert_eq!(failed.len(), 1, "{url}: {stdout}");
         assert_eq!((failed[0]["layer"].as_str(), failed[0]["code"].as_str()), (Some(layer), Some(expected)), "{url}: {stdout}");
         assert!(failed[0]["fix"].as_str().is_some_and(|fix| !fix.is_empty()), "{stdout}");
+        if expected == "lb.bad_gateway" {
+            assert_eq!(failed[0]["cause"], "the server answered 502 from nginx/1.22.1; Retry-After: 5", "names the proxy: {stdout}");
+        }
     }
     let (code, _, stderr) = run(vec!["diagnose".into(), "ftp://x/".into()]).await;
     assert_eq!(code, Some(2), "{stderr}");
