@@ -15,6 +15,6 @@ mod raw;
 mod tests;
 
 pub use error::{ConfigError, ConfigErrors, Location};
-pub use load::{load_file, load_str, read_file, Loader};
+pub use load::{load_file, load_str, parse_http_url, read_file, Loader};
 pub use marked_yaml::{Node, Span, Spanned};
 pub use model::*;

@@ -73,6 +73,11 @@ fn too_deep(text: &str, limit: usize) -> Option<Location> {
     None
 }
 
+/// `text` as an `http://` or `https://` URL with a host, or `None`.
+pub fn parse_http_url(text: &str) -> Option<http::Uri> {
+    text.parse::<http::Uri>().ok().filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some())
+}
+
 /// Reads and validates the config at `path`, with `${VAR}` from the process environment.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     load_str(path, &read_file(path)?, &|name| std::env::var(name).ok())
@@ -275,8 +280,7 @@ impl Loader {
     }
 
     fn slack(&mut self, raw: RawSlack) -> Option<SlackConfig> {
-        if !matches!(raw.webhook_url.parse::<http::Uri>(), Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some())
-        {
+        if parse_http_url(&raw.webhook_url).is_none() {
             // The URL is the credential: say what is wrong without repeating it.
             self.error(
                 Some(raw.webhook_url.span()),
@@ -681,9 +685,9 @@ impl Loader {
     }
 
     pub fn http_url(&mut self, url: &Spanned<String>) -> Option<http::Uri> {
-        match url.parse::<http::Uri>() {
-            Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => Some(uri),
-            _ => {
+        match parse_http_url(url) {
+            Some(uri) => Some(uri),
+            None => {
                 let shown = vigil_core::redact::url(url.as_str());
                 self.error(Some(url.span()), format!("invalid URL `{shown}`, expected http://HOST/PATH or https://HOST/PATH"));
                 None

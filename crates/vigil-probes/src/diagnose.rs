@@ -37,21 +37,32 @@ pub struct Layer {
     pub code: Option<String>,
     /// What was seen: addresses, durations, status.
     pub evidence: serde_json::Value,
+    /// What happened, in this case's terms.
     pub cause: Option<String>,
+    /// What usually makes it happen (for codes of the probes' classifier).
+    pub likely_cause: Option<String>,
     pub fix: Option<String>,
 }
 
 impl Layer {
     fn ok(layer: &'static str, evidence: serde_json::Value) -> Layer {
-        Layer { layer, status: Status::Ok, code: None, evidence, cause: None, fix: None }
+        Layer { layer, status: Status::Ok, code: None, evidence, cause: None, likely_cause: None, fix: None }
     }
 
     fn skipped(layer: &'static str) -> Layer {
-        Layer { layer, status: Status::Skipped, code: None, evidence: serde_json::Value::Null, cause: None, fix: None }
+        Layer { layer, status: Status::Skipped, code: None, evidence: serde_json::Value::Null, cause: None, likely_cause: None, fix: None }
     }
 
     fn fail(layer: &'static str, code: &str, evidence: serde_json::Value, cause: String, fix: &str) -> Layer {
-        Layer { layer, status: Status::Fail, code: Some(code.to_owned()), evidence, cause: Some(cause), fix: Some(fix.to_owned()) }
+        Layer {
+            layer,
+            status: Status::Fail,
+            code: Some(code.to_owned()),
+            evidence,
+            cause: Some(cause),
+            likely_cause: None,
+            fix: Some(fix.to_owned()),
+        }
     }
 }
 
@@ -74,8 +85,10 @@ pub async fn diagnose(client: &HttpClient, options: &Options) -> Vec<Layer> {
         }
         match (&result.failure, failed_layer) {
             (Some(failure), Some(failed)) if failed == layer => {
-                let (_, fix) = failure.code.explanation();
-                layers.push(Layer::fail(layer, failure.code.as_str(), evidence(layer, &result), failure.cause.clone(), fix));
+                let (likely, fix) = failure.code.explanation();
+                let mut failed = Layer::fail(layer, failure.code.as_str(), evidence(layer, &result), failure.cause.clone(), fix);
+                failed.likely_cause = Some(likely.to_owned());
+                layers.push(failed);
             }
             (Some(_), Some(failed)) if position(layer) > position(failed) => layers.push(Layer::skipped(layer)),
             _ => layers.push(Layer::ok(layer, evidence(layer, &result))),

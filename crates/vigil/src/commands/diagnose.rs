@@ -13,9 +13,9 @@ pub async fn execute(url: &str, timeout: &str, health: &str, json: bool) -> Exit
         eprintln!("error: {message}");
         ExitCode::from(USAGE_ERROR)
     };
-    let url = match url.parse::<http::Uri>() {
-        Ok(url) if matches!(url.scheme_str(), Some("http" | "https")) && url.host().is_some() => url,
-        _ => return usage(format!("invalid URL `{}`, expected http://HOST/PATH or https://HOST/PATH", vigil_core::redact::url(url))),
+    let url = match vigil_config::parse_http_url(url) {
+        Some(url) => url,
+        None => return usage(format!("invalid URL `{}`, expected http://HOST/PATH or https://HOST/PATH", vigil_core::redact::url(url))),
     };
     let timeout = match vigil_core::parse_duration(timeout) {
         Ok(timeout) if !timeout.is_zero() => timeout,
@@ -50,6 +50,9 @@ pub async fn execute(url: &str, timeout: &str, health: &str, json: bool) -> Exit
         match failed {
             Some(layer) => {
                 println!("finding:      {} fails: {}", layer.layer, layer.cause.as_deref().unwrap_or_default());
+                if let Some(likely) = &layer.likely_cause {
+                    println!("likely cause: {likely}");
+                }
                 println!("fix:          {}", layer.fix.as_deref().unwrap_or_default());
             }
             None => println!("every layer answers"),
