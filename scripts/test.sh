@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests talk to (a real SMTP server, an AWS-compatible server, the
-# OpenTelemetry SDK's exporter, PostgreSQL's binaries) if missing,
+# OpenTelemetry SDK's exporter, PostgreSQL's binaries, nginx, iproute2, iptables) if missing,
 # then runs every test. Without CI=true, a test whose outside program is still missing
 # skips with a printed reason; with CI=true it fails.
 set -euo pipefail
@@ -34,5 +34,21 @@ if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-
   echo "installing openssl (test certificates for the HTTPS probe tests)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || echo "warning: could not install openssl"
 fi
+
+# nginx (a real reverse proxy in front of dead and slow backends), iproute2 and iptables
+# (network namespaces with a firewall, for the filtered, rejected and unroutable cases).
+missing=""
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$missing iptables"
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing$missing (the diagnose tests' proxy and firewall)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || echo "warning: could not install$missing"
+  else
+    echo "warning:$missing not found; the nginx and network-namespace tests will skip"
+  fi
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
 
 cargo test --workspace --locked "$@"

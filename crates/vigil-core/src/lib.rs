@@ -8,6 +8,7 @@ pub mod clock;
 pub mod condition;
 pub mod domain;
 pub mod guards;
+pub mod healthcheck;
 pub mod hysteresis;
 pub mod redact;
 pub mod time;

@@ -56,9 +56,19 @@ impl HttpClient {
 
     /// Makes the request, following redirects if asked, within `request.timeout` overall.
     pub async fn send(&self, request: &HttpRequest) -> ProbeResult {
+        self.send_via(request, None).await
+    }
+
+    /// [`HttpClient::send`], connecting to `address` instead of resolving the URL's
+    /// host (as curl's `--resolve`), for hops to the URL's own authority.
+    pub async fn send_to(&self, request: &HttpRequest, address: SocketAddr) -> ProbeResult {
+        self.send_via(request, Some(address)).await
+    }
+
+    async fn send_via(&self, request: &HttpRequest, connect_to: Option<SocketAddr>) -> ProbeResult {
         let started = Instant::now();
         let mut result = ProbeResult::default();
-        let outcome = tokio::time::timeout(request.timeout, self.follow(request, &mut result)).await;
+        let outcome = tokio::time::timeout(request.timeout, self.follow(request, connect_to, &mut result)).await;
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(failure)) => result.failure = Some(failure),
@@ -71,15 +81,22 @@ impl HttpClient {
         result
     }
 
-    async fn follow(&self, request: &HttpRequest, result: &mut ProbeResult) -> Result<(), ProbeFailure> {
+    async fn follow(&self, request: &HttpRequest, connect_to: Option<SocketAddr>, result: &mut ProbeResult) -> Result<(), ProbeFailure> {
         let mut url = request.url.clone();
         let mut method = request.method.clone();
         let mut body = request.body.clone();
+        let mut visited = vec![url.to_string()];
         for _ in 0..=MAX_REDIRECTS {
             *result = ProbeResult::default();
-            let location = self.once(request, &method, &url, body.clone(), result).await?;
+            let address = connect_to.filter(|_| url.authority() == request.url.authority());
+            let location = self.once(request, &method, &url, body.clone(), address, result).await?;
             let Some(location) = location.filter(|_| request.follow_redirects) else { return Ok(()) };
             url = join(&url, &location).map_err(|error| ProbeFailure::new(FailureCode::HttpRedirects, error))?;
+            if visited.contains(&url.to_string()) {
+                let chain = visited.join(" -> ");
+                return Err(ProbeFailure::new(FailureCode::HttpRedirectLoop, format!("a redirect loop: {chain} -> {url}")));
+            }
+            visited.push(url.to_string());
             // 303, and 301/302 after a POST, switch to GET as browsers do.
             if result.status == Some(303) || (matches!(result.status, Some(301 | 302)) && method == Method::POST) {
                 method = Method::GET;
@@ -96,6 +113,7 @@ impl HttpClient {
         method: &Method,
         url: &Uri,
         body: Option<Bytes>,
+        connect_to: Option<SocketAddr>,
         result: &mut ProbeResult,
     ) -> Result<Option<String>, ProbeFailure> {
         let invalid = |cause: String| ProbeFailure::new(FailureCode::ProbeInvalid, cause);
@@ -108,7 +126,10 @@ impl HttpClient {
             url.host().ok_or_else(|| invalid("url has no host".to_owned()))?.trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
 
-        let (address, dns) = resolve(&host, port).await?;
+        let (address, dns) = match connect_to {
+            Some(address) => (address, None),
+            None => resolve(&host, port).await?,
+        };
         result.timings.dns = dns;
         result.address = Some(address);
 
@@ -134,6 +155,7 @@ impl HttpClient {
         } else {
             Box::new(tcp)
         };
+        let (stream, first_bytes) = Recording::new(stream);
 
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -143,7 +165,15 @@ impl HttpClient {
 
         let path = url.path_and_query().map_or("/", |path| path.as_str());
         let mut builder = Request::builder().method(method.clone()).uri(path);
-        builder = builder.header(HOST, host_header(url)).header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
+        // The request's own Host and User-Agent replace the defaults (a health
+        // checker's `Host: IP:PORT`).
+        let has = |wanted: &HeaderName| request.headers.keys().any(|name| name.eq_ignore_ascii_case(wanted.as_str()));
+        if !has(&HOST) {
+            builder = builder.header(HOST, host_header(url));
+        }
+        if !has(&USER_AGENT) {
+            builder = builder.header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
+        }
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("invalid header name `{name}`")))?;
             let value = HeaderValue::from_str(value).map_err(|_| invalid(format!("invalid value for header `{name}`")))?;
@@ -153,10 +183,10 @@ impl HttpClient {
             builder.body(Full::new(body.unwrap_or_default())).map_err(|error| invalid(format!("invalid request: {error}")))?;
 
         let sent = Instant::now();
-        let response = sender.send_request(http_request).await.map_err(|error| response_failure(address, &error))?;
+        let response = sender.send_request(http_request).await.map_err(|error| response_failure(address, &error, &first_bytes))?;
         result.timings.first_byte = Some(sent.elapsed());
         result.status = Some(response.status().as_u16());
-        for name in ["server", "via", "retry-after"] {
+        for name in ["server", "via", "retry-after", "location"] {
             if let Some(value) = response.headers().get(name).and_then(|value| value.to_str().ok()) {
                 result.headers.push((name.to_owned(), value.chars().take(200).collect()));
             }
@@ -188,6 +218,69 @@ impl HttpClient {
     }
 }
 
+/// The first bytes a peer sent, kept by [`Recording`].
+#[derive(Clone, Default)]
+struct FirstBytes(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl FirstBytes {
+    fn get(&self) -> Vec<u8> {
+        self.0.lock().map(|bytes| bytes.clone()).unwrap_or_default()
+    }
+}
+
+/// A stream that keeps a copy of the first bytes read from it, so a response that is
+/// not HTTP can be named (a TLS alert, an `SSH-2.0` banner).
+struct Recording<S> {
+    inner: S,
+    first: FirstBytes,
+}
+
+const RECORDED_BYTES: usize = 64;
+
+impl<S> Recording<S> {
+    fn new(inner: S) -> (Recording<S>, FirstBytes) {
+        let first = FirstBytes::default();
+        (Recording { inner, first: first.clone() }, first)
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Ok(mut first) = self.first.0.lock() {
+            if first.len() < RECORDED_BYTES {
+                let new = &buf.filled()[before..];
+                let room = RECORDED_BYTES - first.len();
+                first.extend_from_slice(&new[..new.len().min(room)]);
+            }
+        }
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
 
 impl Drop for AbortOnDrop {
@@ -216,7 +309,7 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<(SocketAddr, Option
 }
 
 /// A failed TLS handshake with `address`, by what rustls says.
-fn tls_failure(address: SocketAddr, error: &std::io::Error) -> ProbeFailure {
+pub(crate) fn tls_failure(address: SocketAddr, error: &std::io::Error) -> ProbeFailure {
     use rustls::CertificateError;
     let (code, cause) = match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
         Some(rustls::Error::InvalidCertificate(reason)) => match reason {
@@ -242,6 +335,11 @@ fn tls_failure(address: SocketAddr, error: &std::io::Error) -> ProbeFailure {
         Some(rustls::Error::PeerIncompatible(reason)) => {
             (FailureCode::TlsProtocol, format!("{address} and Vigil share no TLS version or cipher: {reason:?}"))
         }
+        Some(rustls::Error::AlertReceived(
+            rustls::AlertDescription::ProtocolVersion
+            | rustls::AlertDescription::HandshakeFailure
+            | rustls::AlertDescription::InsufficientSecurity,
+        )) => (FailureCode::TlsProtocol, format!("{address} refused every TLS version and cipher Vigil offers (TLS 1.2 and 1.3)")),
         Some(rustls::Error::InvalidMessage(_)) => {
             (FailureCode::TlsPlainHttp, format!("{address} does not speak TLS (plain HTTP on a TLS URL?)"))
         }
@@ -254,10 +352,27 @@ fn tls_failure(address: SocketAddr, error: &std::io::Error) -> ProbeFailure {
     ProbeFailure::new(code, cause)
 }
 
-/// A request that got no usable response from `address`.
-fn response_failure(address: SocketAddr, error: &hyper::Error) -> ProbeFailure {
-    if error.is_parse() {
-        ProbeFailure::new(FailureCode::HttpNotHttp, format!("{address} answered with something that is not HTTP"))
+/// A request that got no usable response from `address`; `first_bytes` are what it
+/// sent, to tell TLS and other protocols' banners apart.
+fn response_failure(address: SocketAddr, error: &hyper::Error, first_bytes: &FirstBytes) -> ProbeFailure {
+    let seen = first_bytes.get();
+    // A peer that speaks first (an SSH banner) or answers in another protocol: hyper
+    // may report a parse error or a cancelled request, depending on when it came.
+    if error.is_parse() || (!seen.is_empty() && !seen.starts_with(b"HTTP/")) {
+        if seen.len() >= 2 && (seen[0] == 0x15 || seen[0] == 0x16) && seen[1] == 0x03 {
+            return ProbeFailure::new(
+                FailureCode::HttpTlsExpected,
+                format!("{address} answered with TLS: the port serves https, the URL says http"),
+            );
+        }
+        let banner: String = seen
+            .iter()
+            .take_while(|byte| **byte != b'\r' && **byte != b'\n')
+            .take(60)
+            .map(|byte| if byte.is_ascii_graphic() || *byte == b' ' { char::from(*byte) } else { '?' })
+            .collect();
+        let shown = if banner.is_empty() { String::new() } else { format!(": `{banner}`") };
+        ProbeFailure::new(FailureCode::HttpNotHttp, format!("{address} answered with something that is not HTTP{shown}"))
     } else if error.is_incomplete_message() || error.is_closed() {
         ProbeFailure::new(FailureCode::HttpNoResponse, format!("{address} closed the connection without a response"))
     } else {
@@ -266,7 +381,7 @@ fn response_failure(address: SocketAddr, error: &hyper::Error) -> ProbeFailure {
 }
 
 /// Resolves a `Location` against the URL it came from.
-fn join(base: &Uri, location: &str) -> Result<Uri, String> {
+pub(crate) fn join(base: &Uri, location: &str) -> Result<Uri, String> {
     let invalid = || format!("invalid redirect location `{location}`");
     if let Ok(uri) = location.parse::<Uri>() {
         if uri.scheme().is_some() {

@@ -17,11 +17,9 @@ pub(crate) struct TlsConfigs {
 
 impl TlsConfigs {
     pub fn new() -> TlsConfigs {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
-        if added == 0 {
+        let provider = provider();
+        let roots = system_roots();
+        if roots.is_empty() {
             tracing::warn!("no system root certificates found; https monitors will fail verification");
         }
         let builder = || {
@@ -30,12 +28,33 @@ impl TlsConfigs {
                 .unwrap_or_else(|error| unreachable!("ring supports the default versions: {error}"))
         };
         let verified = builder().with_root_certificates(roots).with_no_client_auth();
-        let unverified = builder()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider: provider.clone() }))
-            .with_no_client_auth();
-        TlsConfigs { verified: Arc::new(verified), unverified: Arc::new(unverified) }
+        TlsConfigs { verified: Arc::new(verified), unverified: accept_any() }
     }
+}
+
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The system's trusted roots.
+pub(crate) fn system_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    roots
+}
+
+/// A client config that accepts any certificate (the chain is judged afterwards, by
+/// whoever asked), still checking that the server holds the certificate's key.
+pub(crate) fn accept_any() -> Arc<ClientConfig> {
+    let provider = provider();
+    let config = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|error| unreachable!("ring supports the default versions: {error}"))
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider }))
+        .with_no_client_auth();
+    Arc::new(config)
 }
 
 /// Accepts any certificate but still checks handshake signatures, so the connection

@@ -81,23 +81,14 @@ pub enum Command {
         json: bool,
     },
     /// Walk a connection layer by layer (DNS, TCP, TLS, HTTP, the health route) and say
-    /// which layer breaks it, the likely cause and one fix. Exit 0 healthy, 1 a problem
-    /// found, 2 bad usage.
+    /// which layer breaks it, the likely cause and one fix, with the evidence. Exit 0
+    /// healthy, 1 a problem found, 2 bad usage. The whole walk keeps to --timeout.
     ///
-    /// Example: vigil diagnose http://10.0.1.5:5000/ --health /health
-    Diagnose {
-        /// http:// or https:// URL.
-        url: String,
-        /// Time allowed for each request, e.g. 2s.
-        #[arg(long, default_value = "5s")]
-        timeout: String,
-        /// The health route to try beside the URL; `none` skips it.
-        #[arg(long, default_value = "/health")]
-        health: String,
-        /// One JSON object per layer: layer, status, code, evidence, cause, fix.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Examples:
+    ///   vigil diagnose http://10.0.1.5:5000/
+    ///   vigil diagnose http://10.0.1.5:5000/ --as-lb alb --health /health
+    ///   vigil diagnose https://api.internal/ --ca-file corp-ca.pem --json
+    Diagnose(DiagnoseArgs),
     /// Show a monitor's stored transitions, newest first.
     History {
         /// Monitor name.
@@ -345,4 +336,54 @@ pub struct DemoArgs {
     /// Directory for the demo's config and SQLite store (default: a temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+/// `vigil diagnose`'s options.
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// http:// or https:// URL.
+    pub url: String,
+    /// Time allowed for the whole walk, e.g. 2s.
+    #[arg(long, default_value = "5s")]
+    pub timeout: String,
+    /// The health route to try beside the URL; `none` skips it.
+    #[arg(long, default_value = "/health")]
+    pub health: String,
+    /// Ask this DNS server directly (IP:PORT, port 53 if left out) instead of the
+    /// system resolver, to tell NXDOMAIN from SERVFAIL.
+    #[arg(long, value_name = "IP:PORT")]
+    pub resolver: Option<String>,
+    /// Only IPv4 addresses.
+    #[arg(long = "ipv4", short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Only IPv6 addresses.
+    #[arg(long = "ipv6", short = '6')]
+    pub ipv6: bool,
+    /// Connect to every address the name has, not only the first.
+    #[arg(long)]
+    pub all_addresses: bool,
+    /// A port of the same host that should answer (e.g. 22), to tell a filtered port
+    /// from a host that is off; without it 22, 80 and 443 are tried briefly.
+    #[arg(long, value_name = "PORT")]
+    pub control_port: Option<u16>,
+    /// A PEM file of CA certificates to trust besides the system's (a private CA).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Report a certificate that expires within this long.
+    #[arg(long, default_value = "14d")]
+    pub cert_warn: String,
+    /// Report a first byte later than this.
+    #[arg(long, default_value = "1s")]
+    pub slow: String,
+    /// Ask the health route exactly as this checker does: alb (Host: IP:PORT,
+    /// ELB-HealthChecker/2.0, no redirects, matcher 200), nlb (TCP connect), k8s
+    /// (kube-probe, 200-399).
+    #[arg(long, value_name = "alb|nlb|k8s")]
+    pub as_lb: Option<String>,
+    /// Statuses the health route must answer, e.g. 200-399 or 200-299,302.
+    #[arg(long)]
+    pub matcher: Option<String>,
+    /// One JSON object per layer: layer, status, code, evidence, cause, likely_cause, fix.
+    #[arg(long)]
+    pub json: bool,
 }

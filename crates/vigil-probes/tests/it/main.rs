@@ -84,5 +84,5 @@ async fn each_way_of_failing_has_its_code() {
         let _ = stream.write_all(b"HTTP/1.1 302 Found\r\nlocation: /again\r\ncontent-length: 0\r\n\r\n").await;
     })
     .await;
-    assert_eq!(code(format!("http://{looping}/")).await, Some(FailureCode::HttpRedirects));
+    assert_eq!(code(format!("http://{looping}/")).await, Some(FailureCode::HttpRedirectLoop));
 }

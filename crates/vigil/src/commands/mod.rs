@@ -81,7 +81,7 @@ pub async fn execute(command: Command) -> ExitCode {
                 probe::ProbeOptions { url, conditions, timeout, method, headers, body, follow_redirects: !no_follow, insecure, json };
             probe::execute(options).await
         }
-        Command::Diagnose { url, timeout, health, json } => diagnose::execute(&url, &timeout, &health, json).await,
+        Command::Diagnose(args) => diagnose::execute(&args).await,
         Command::History { monitor, config, limit, json } => match load_config(&config.path) {
             Ok(config) => report(record::history(&config, &monitor, limit, json).await),
             Err(code) => code,
