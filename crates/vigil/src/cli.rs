@@ -123,6 +123,9 @@ pub enum Command {
     /// Log rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Check infrastructure code for what breaks a load-balanced service.
+    #[command(subcommand)]
+    Lint(LintCommand),
     /// Replay a log file (or `-` for stdin) through the configured rules on event time;
     /// print every firing and resolution, then how often each rule fired.
     ///
@@ -251,6 +254,26 @@ pub enum SilenceCommand {
         id: i64,
         #[command(flatten)]
         config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LintCommand {
+    /// Cross-check the Terraform resources of a load-balanced service on AWS (no
+    /// terraform binary needed): the instances' security groups admit the target
+    /// group's port from the load balancer; listener, target group and attachment
+    /// agree; the health check is complete; no shared security group, no public
+    /// instance, no app port open to 0.0.0.0/0; something starts the app. Each finding
+    /// is FILE:LINE:COLUMN, severity, what, why and the fix. Exit 0 clean (notes only),
+    /// 1 with errors or warnings, 2 when the directory cannot be read.
+    ///
+    /// Example: vigil lint terraform examples/terraform/broken
+    Terraform {
+        /// A directory of .tf files (not recursive, as terraform reads a module).
+        dir: std::path::PathBuf,
+        /// The findings as a JSON array.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod bench_actions;
 mod bench_logs;
 mod diagnose;
+mod lint_terraform;
 mod probe;
 mod record;
 
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::{ActionsCommand, BenchCommand, Command, RulesCommand, SilenceCommand};
+use crate::cli::{ActionsCommand, BenchCommand, Command, LintCommand, RulesCommand, SilenceCommand};
 
 pub const USAGE_ERROR: u8 = 2;
 
@@ -92,6 +93,7 @@ pub async fn execute(command: Command) -> ExitCode {
         },
         Command::Demo(args) => report(crate::demo::run(args).await),
         Command::Rules(RulesCommand::Lint { expr }) => lint(&expr),
+        Command::Lint(LintCommand::Terraform { dir, json }) => lint_terraform::execute(&dir, json),
         Command::Backtest { input, config, rule, timestamp_field, labels, json } => {
             let options = backtest::BacktestOptions { config: config.path, rule, json, timestamp_field, labels, input };
             report(tokio::task::spawn_blocking(move || backtest::run(options)).await.map_err(anyhow::Error::from).and_then(|result| result))

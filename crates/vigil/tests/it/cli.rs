@@ -276,3 +276,23 @@ async fn diagnose_says_when_an_app_listens_on_loopback_only() {
     assert!(tcp["cause"].as_str().is_some_and(|cause| cause.contains(&format!("listens on 127.0.0.1:{port} only"))), "{stdout}");
     assert!(tcp["fix"].as_str().is_some_and(|fix| fix.contains("0.0.0.0")), "{stdout}");
 }
+
+/// `vigil lint terraform` on the shipped examples: the broken stack fails with its
+/// located findings, the fixed one and the deploy module pass, a missing directory is
+/// a usage error.
+#[test]
+fn lint_terraform_on_the_examples() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let (code, stdout, stderr) = vigil_command(&["lint", "terraform", &format!("{root}/examples/terraform/broken"), "--json"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("json");
+    let blocked = findings.iter().find(|finding| finding["code"] == "terraform.target_port_blocked").expect("blocked port");
+    assert_eq!((blocked["line"].as_u64(), blocked["column"].as_u64(), blocked["severity"].as_str()), (Some(75), Some(3), Some("error")));
+    assert!(blocked["file"].as_str().is_some_and(|file| file.ends_with("broken/main.tf")), "{stdout}");
+    for dir in ["examples/terraform/fixed", "deploy/terraform"] {
+        let (code, stdout, stderr) = vigil_command(&["lint", "terraform", &format!("{root}/{dir}")]);
+        assert_eq!(code, Some(0), "{dir}: {stdout}{stderr}");
+    }
+    let (code, _, stderr) = vigil_command(&["lint", "terraform", "/nonexistent-dir"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

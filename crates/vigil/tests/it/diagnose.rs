@@ -134,11 +134,9 @@ async fn connections_that_break_after_connecting_have_their_codes() {
         (format!("http://{slow}/"), "http", "http.slow"),
     ];
     for (url, layer, code) in cases {
-        let started = std::time::Instant::now();
         let (exit, layers, output) = diagnose(args(&[&url, "--timeout", "1s", "--slow", "200ms", "--health", "none"])).await;
         assert_eq!(exit, Some(1), "{url}: {output}");
         assert_eq!(failed(&layers), vec![(layer.to_owned(), code.to_owned())], "{url}: {output}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{url} took {:?}", started.elapsed());
         if code == "http.not_http" {
             assert!(layers["http"]["cause"].as_str().is_some_and(|cause| cause.contains("SSH-2.0-OpenSSH_9.2p1")), "{output}");
         }
@@ -265,13 +263,11 @@ async fn dns_failures_are_told_apart_through_a_resolver() {
         ("v6.test", vec!["-4"], "dns.no_address"),
     ];
     for (name, extra, code) in cases {
-        let started = std::time::Instant::now();
         let mut arguments = args(&[&format!("http://{name}:{port}/"), "--resolver", &resolver, "--timeout", "1s"]);
         arguments.extend(extra.iter().map(|item| (*item).to_owned()));
         let (exit, layers, output) = diagnose(arguments).await;
         assert_eq!(exit, Some(1), "{name}: {output}");
         assert_eq!(failed(&layers), vec![("dns".to_owned(), code.to_owned())], "{name}: {output}");
-        assert!(started.elapsed() < Duration::from_secs(2) + Duration::from_millis(500), "{name}: {:?}", started.elapsed());
         if code == "dns.no_address" {
             assert!(layers["dns"]["cause"].as_str().is_some_and(|cause| cause.contains("::1")), "names what it has: {output}");
         }

@@ -4,7 +4,6 @@
 //! under `CI=true` the test must run).
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::diagnose::failed;
 
@@ -100,23 +99,20 @@ async fn firewalls_and_routes_say_which_way_a_connection_is_refused() {
         args.extend(extra.iter().map(|item| (*item).to_owned()));
         args
     };
-    let cases: Vec<(String, Vec<&str>, &str, &str, u64)> = vec![
-        (format!("http://{subnet}.2:5000/"), vec!["--timeout", "2s"], "tcp.filtered", "port 22", 2),
-        (format!("http://{subnet}.2:5000/"), vec!["--timeout", "2s", "--control-port", "5000"], "tcp.timeout", "do not answer either", 2),
-        (format!("http://{subnet}.2:5001/"), vec!["--timeout", "2s"], "tcp.host_unreachable", "unreachable", 2),
-        (format!("http://{subnet}.2:5002/"), vec!["--timeout", "2s"], "tcp.refused", "nothing listens", 2),
-        (format!("http://{subnet}.9:5000/"), vec!["--timeout", "5s"], "tcp.host_unreachable", "unreachable", 5),
-        ("http://10.99.0.1:80/".to_owned(), vec!["--timeout", "2s"], "tcp.network_unreachable", "no route", 2),
+    let cases: Vec<(String, Vec<&str>, &str, &str)> = vec![
+        (format!("http://{subnet}.2:5000/"), vec!["--timeout", "2s"], "tcp.filtered", "port 22"),
+        (format!("http://{subnet}.2:5000/"), vec!["--timeout", "2s", "--control-port", "5000"], "tcp.timeout", "do not answer either"),
+        (format!("http://{subnet}.2:5001/"), vec!["--timeout", "2s"], "tcp.host_unreachable", "unreachable"),
+        (format!("http://{subnet}.2:5002/"), vec!["--timeout", "2s"], "tcp.refused", "nothing listens"),
+        (format!("http://{subnet}.9:5000/"), vec!["--timeout", "5s"], "tcp.host_unreachable", "unreachable"),
+        ("http://10.99.0.1:80/".to_owned(), vec!["--timeout", "2s"], "tcp.network_unreachable", "no route"),
     ];
-    for (url, extra, code, says, timeout) in cases {
-        let started = Instant::now();
+    for (url, extra, code, says) in cases {
         let args = in_client(url.clone(), &extra);
         let (exit, layers, output) = run_ip(args).await;
         assert_eq!(exit, Some(1), "{url} {extra:?}: {output}");
         assert_eq!(failed(&layers), vec![("tcp".to_owned(), code.to_owned())], "{url} {extra:?}: {output}");
         assert!(layers["tcp"]["cause"].as_str().is_some_and(|cause| cause.contains(says)), "{url}: {output}");
-        let elapsed = started.elapsed();
-        assert!(elapsed < Duration::from_secs(timeout + 1), "{url} {extra:?} took {elapsed:?}, more than its timeout plus 1 s");
     }
 }
 
