@@ -9,6 +9,7 @@ use marked_yaml::loader::LoadError;
 use marked_yaml::types::MarkedScalarNode;
 use marked_yaml::{LoaderOptions, Node, Span, Spanned};
 use vigil_core::condition::Condition;
+use vigil_core::healthcheck::{Checker, InitialState, Preset, StatusMatcher};
 use vigil_core::hysteresis::Thresholds;
 use vigil_core::{parse_duration, MonitorName, Threshold};
 
@@ -879,6 +880,13 @@ impl Loader {
         })
     }
 
+    fn threshold_or(&mut self, value: Option<&Spanned<i64>>, default: Option<Threshold>) -> Threshold {
+        match value {
+            None => default.unwrap_or_default(),
+            Some(_) => self.threshold(value),
+        }
+    }
+
     fn threshold(&mut self, value: Option<&Spanned<i64>>) -> Threshold {
         let Some(value) = value else { return Threshold::default() };
         Threshold::new(**value).unwrap_or_else(|error| {
@@ -889,9 +897,21 @@ impl Loader {
 
     fn monitor(&mut self, raw: RawMonitor, notifier_names: &BTreeSet<String>, action_names: &BTreeSet<String>) -> Option<MonitorConfig> {
         let name = MonitorName::parse(&raw.name).map_err(|error| self.error(Some(raw.name.span()), error.to_string())).ok();
-        let target = self.target(&raw);
-        let interval = self.duration(raw.interval.as_ref(), Duration::from_secs(60));
-        let timeout = self.duration(raw.timeout.as_ref(), Duration::from_secs(10).min(interval));
+        let checker = raw.health_check.as_ref().and_then(|text| {
+            let checker = Checker::parse(text);
+            if checker.is_none() {
+                self.error(
+                    Some(text.span()),
+                    format!("unknown health-check `{}`, expected alb, nlb, k8s-readiness or haproxy", text.as_str()),
+                );
+            }
+            checker
+        });
+        let preset = checker.map(Checker::preset);
+        let target = self.target(&raw, preset.as_ref());
+        let interval = self.duration(raw.interval.as_ref(), preset.as_ref().map_or(Duration::from_secs(60), |preset| preset.interval));
+        let timeout =
+            self.duration(raw.timeout.as_ref(), preset.as_ref().map_or(Duration::from_secs(10), |preset| preset.timeout).min(interval));
         if timeout > interval {
             let span = raw.timeout.as_ref().map(|timeout| *timeout.span());
             self.error(span.as_ref(), "timeout must not be longer than interval");
@@ -903,6 +923,13 @@ impl Loader {
             }
             retry
         });
+        let matcher = match &raw.matcher {
+            Some(text) => StatusMatcher::parse(text).map_err(|error| self.error(Some(text.span()), error)).ok(),
+            None => preset.as_ref().and_then(|preset| preset.matcher.clone()),
+        };
+        if matcher.is_some() && matches!(target, Some(Target::Tcp { .. })) && raw.matcher.is_some() {
+            self.error(raw.matcher.as_ref().map(|text| text.span()), "matcher applies to HTTP monitors, not tcp://");
+        }
         let mut conditions = Vec::new();
         for text in &raw.conditions {
             match Condition::parse(text) {
@@ -918,15 +945,22 @@ impl Loader {
                 Err(error) => self.error(Some(text.span()), error.to_string()),
             }
         }
-        if raw.conditions.is_empty() {
+        if raw.conditions.is_empty() && !(matcher.is_some() && matches!(target, Some(Target::Http(_)))) {
             let default = match &target {
                 Some(Target::Tcp { .. }) => "[CONNECTED] == true",
                 _ => "[STATUS] == 200",
             };
             conditions.extend(Condition::parse(default).ok());
         }
-        let thresholds =
-            Thresholds { failure: self.threshold(raw.failure_threshold.as_ref()), success: self.threshold(raw.success_threshold.as_ref()) };
+        let is_http = matches!(target, Some(Target::Http(_)));
+        let preset_threshold = |count: u32| Threshold::new(i64::from(count)).unwrap_or_default();
+        let thresholds = Thresholds {
+            failure: self
+                .threshold_or(raw.failure_threshold.as_ref(), preset.as_ref().map(|preset| preset_threshold(preset.unhealthy_threshold))),
+            success: self
+                .threshold_or(raw.success_threshold.as_ref(), preset.as_ref().map(|preset| preset_threshold(preset.healthy_threshold))),
+            first_success_is_up: preset.as_ref().is_some_and(|preset| preset.initial != InitialState::Unhealthy),
+        };
         self.check_notify(&raw.notify, notifier_names);
         self.check_actions(&raw.actions, action_names);
         Some(MonitorConfig {
@@ -936,13 +970,15 @@ impl Loader {
             timeout,
             retry_interval,
             conditions,
+            matcher: matcher.filter(|_| is_http),
+            health_check: checker,
             thresholds,
             notify: raw.notify.iter().map(|name| name.as_str().to_owned()).collect(),
             actions: raw.actions.iter().map(|name| name.as_str().to_owned()).collect(),
         })
     }
 
-    fn target(&mut self, raw: &RawMonitor) -> Option<Target> {
+    fn target(&mut self, raw: &RawMonitor, preset: Option<&Preset>) -> Option<Target> {
         if let Some(address) = raw.url.strip_prefix("tcp://") {
             let parsed = address.rsplit_once(':').and_then(|(host, port)| {
                 let port: u16 = port.parse().ok().filter(|&port| port > 0)?;
@@ -956,6 +992,12 @@ impl Loader {
             return parsed;
         }
         let url = self.http_url(&raw.url)?;
+        if preset.is_some_and(|preset| preset.matcher.is_none()) && raw.matcher.is_none() {
+            // A TCP checker (an NLB's default) connects to the URL's host and port.
+            let https = url.scheme_str() == Some("https");
+            let host = url.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+            return Some(Target::Tcp { host, port: url.port_u16().unwrap_or(if https { 443 } else { 80 }) });
+        }
         let method = match &raw.method {
             Some(method) => match http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) {
                 Ok(method) => method,
@@ -966,13 +1008,22 @@ impl Loader {
             },
             None => http::Method::GET,
         };
+        let mut headers = raw.headers.clone();
+        let has = |headers: &BTreeMap<String, String>, name: &str| headers.keys().any(|key| key.eq_ignore_ascii_case(name));
+        if let Some(preset) = preset.filter(|preset| !preset.user_agent.is_empty()) {
+            if !has(&headers, "user-agent") {
+                headers.insert("User-Agent".to_owned(), preset.user_agent.to_owned());
+            }
+        }
+        let host_from_address = preset.is_some_and(|preset| preset.host_is_address) && !has(&headers, "host");
         Some(Target::Http(HttpTarget {
             url,
             method,
-            headers: raw.headers.clone(),
+            headers,
             body: raw.body.clone(),
-            follow_redirects: raw.follow_redirects.unwrap_or(true),
+            follow_redirects: raw.follow_redirects.unwrap_or(preset.is_none_or(|preset| preset.follow_redirects)),
             verify_tls: raw.verify_tls.unwrap_or(true),
+            host_from_address,
         }))
     }
 }

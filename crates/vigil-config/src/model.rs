@@ -327,6 +327,11 @@ pub struct MonitorConfig {
     /// The pace of checks while the monitor's state is being confirmed or recovered.
     pub retry_interval: Option<Duration>,
     pub conditions: Vec<Condition>,
+    /// Statuses that pass, besides the conditions (`matcher:`, or the health checker's).
+    pub matcher: Option<vigil_core::healthcheck::StatusMatcher>,
+    /// The health checker this monitor behaves as (`health-check:`), for its
+    /// vocabulary (`initial`, `healthy`, `unhealthy`, `Target.*` reasons).
+    pub health_check: Option<vigil_core::healthcheck::Checker>,
     pub thresholds: Thresholds,
     pub notify: Vec<String>,
     pub actions: Vec<String>,
@@ -351,6 +356,8 @@ pub struct HttpTarget {
     pub body: Option<String>,
     pub follow_redirects: bool,
     pub verify_tls: bool,
+    /// `Host: IP:PORT` of the address connected to, as a load balancer's checker sends.
+    pub host_from_address: bool,
 }
 
 impl Target {

@@ -313,6 +313,11 @@ pub(crate) struct RawMonitor {
     pub failure_threshold: Option<Spanned<i64>>,
     /// Successes in a row before UP. Default 2.
     pub success_threshold: Option<Spanned<i64>>,
+    /// Behave as this health checker: `alb`, `nlb`, `k8s-readiness` or `haproxy`
+    /// (its interval, timeout, thresholds, matcher, Host and redirects as defaults).
+    pub health_check: Option<Spanned<String>>,
+    /// Statuses that pass, e.g. `200`, `200-399`, `200-299,302`.
+    pub matcher: Option<Spanned<String>>,
     /// Follow HTTP redirects. Default true.
     pub follow_redirects: Option<bool>,
     /// Verify TLS certificates. Default true.

@@ -272,3 +272,56 @@ fn deep_nesting_is_a_located_error_not_a_crash() {
     let ok = "monitors:\n  - name: api # [[[[\n    url: http://127.0.0.1/\n    conditions: [\"[BODY] == [[[[[[\"]\n";
     load(ok).expect("valid");
 }
+
+/// `health-check:` presets: each checker's defaults, every one overridable, the NLB as a
+/// TCP check, and located errors for an unknown checker or a bad matcher.
+#[test]
+fn health_check_presets_set_the_checkers_defaults() {
+    let monitor =
+        |extra: &str| format!("storage: sqlite://vigil.db\nmonitors:\n  - name: web\n    url: http://10.0.1.5:5000/health\n{extra}");
+    // (preset, interval s, timeout s, healthy, unhealthy, matcher, follow redirects, host from address, first success is up)
+    let cases = [
+        ("alb", 30, 5, 5, 2, Some("200"), false, true, true),
+        ("k8s-readiness", 10, 1, 1, 3, Some("200-399"), true, true, false),
+        ("haproxy", 2, 2, 2, 3, Some("200-399"), false, true, true),
+    ];
+    for (preset, interval, timeout, healthy, unhealthy, matcher, follow, host_from_address, first_up) in cases {
+        let config = load(&monitor(&format!("    health-check: {preset}\n"))).unwrap_or_else(|error| panic!("{preset}: {error}"));
+        let web = &config.monitors[0];
+        assert_eq!((web.interval.as_secs(), web.timeout.as_secs()), (interval, timeout), "{preset}");
+        assert_eq!((web.thresholds.success.get(), web.thresholds.failure.get()), (healthy, unhealthy), "{preset}");
+        assert_eq!(web.thresholds.first_success_is_up, first_up, "{preset}");
+        assert_eq!(web.matcher.as_ref().map(ToString::to_string).as_deref(), matcher, "{preset}");
+        assert!(web.conditions.is_empty(), "{preset}: the matcher replaces the default condition");
+        let Target::Http(http) = &web.target else { panic!("{preset}: an HTTP check") };
+        assert_eq!((http.follow_redirects, http.host_from_address), (follow, host_from_address), "{preset}");
+    }
+    let alb = load(&monitor("    health-check: alb\n")).expect("alb");
+    let Target::Http(http) = &alb.monitors[0].target else { panic!("http") };
+    assert_eq!(http.headers.get("User-Agent").map(String::as_str), Some("ELB-HealthChecker/2.0"));
+
+    // Every value overridable.
+    let custom = load(&monitor(
+        "    health-check: alb\n    interval: 10s\n    timeout: 2s\n    failure-threshold: 3\n    matcher: 200-299,302\n    follow-redirects: true\n    headers: {Host: app.example.com}\n",
+    ))
+    .expect("overrides");
+    let web = &custom.monitors[0];
+    assert_eq!((web.interval.as_secs(), web.timeout.as_secs(), web.thresholds.failure.get(), web.thresholds.success.get()), (10, 2, 3, 5));
+    assert_eq!(web.matcher.as_ref().map(ToString::to_string).as_deref(), Some("200-299,302"));
+    let Target::Http(http) = &web.target else { panic!("http") };
+    assert!(http.follow_redirects && !http.host_from_address, "a Host header of the user's wins");
+
+    // An NLB checks TCP.
+    let nlb = load(&monitor("    health-check: nlb\n")).expect("nlb");
+    assert!(matches!(&nlb.monitors[0].target, Target::Tcp { host, port: 5000 } if host == "10.0.1.5"));
+    assert_eq!((nlb.monitors[0].interval.as_secs(), nlb.monitors[0].timeout.as_secs()), (30, 10));
+
+    for (extra, expected) in [
+        ("    health-check: elb\n", "vigil.yaml:5:19: unknown health-check `elb`, expected alb, nlb, k8s-readiness or haproxy"),
+        ("    matcher: 300-200\n", "vigil.yaml:5:14: invalid range `300-200` in matcher `300-200`: the low end is above the high end"),
+        ("    matcher: ok\n", "vigil.yaml:5:14: invalid status `ok` in matcher `ok`: expected a code from 100 to 599"),
+    ] {
+        let error = load(&monitor(extra)).expect_err(extra);
+        assert!(error.contains(expected), "{extra}: {error}");
+    }
+}

@@ -185,9 +185,54 @@ impl Checker {
     }
 }
 
+impl Checker {
+    /// A monitor's health in the checker's words: a target group's `initial`,
+    /// `healthy`, `unhealthy` (Kubernetes: not ready until it passes; HAProxy: up until
+    /// it fails).
+    pub fn state(self, health: crate::Health) -> &'static str {
+        match (health, self.preset().initial) {
+            (crate::Health::Up, _) | (crate::Health::Unknown, InitialState::Healthy) => "healthy",
+            (crate::Health::Down, _) | (crate::Health::Unknown, InitialState::Unhealthy) => "unhealthy",
+            (crate::Health::Unknown, InitialState::Initial) => "initial",
+        }
+    }
+
+    /// The target group's reason code for a transition to `health` whose recorded
+    /// reason is `reason` (a failure code first, or `[STATUS] (404) in 200`).
+    pub fn reason_code(self, health: crate::Health, reason: &str) -> Option<&'static str> {
+        const TIMEOUTS: [&str; 6] = ["tcp.timeout", "tcp.filtered", "tls.timeout", "http.no_answer", "http.body_stalled", "dns.timeout"];
+        match health {
+            crate::Health::Up => None,
+            crate::Health::Unknown => Some("Elb.InitialHealthChecking"),
+            crate::Health::Down if TIMEOUTS.iter().any(|code| reason.starts_with(code)) => Some("Target.Timeout"),
+            crate::Health::Down if reason.starts_with("[STATUS] (") => Some("Target.ResponseCodeMismatch"),
+            crate::Health::Down => Some("Target.FailedHealthChecks"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::StatusMatcher;
+    use super::{Checker, StatusMatcher};
+    use crate::Health;
+
+    #[test]
+    fn states_and_reasons_use_the_target_groups_words() {
+        assert_eq!(Checker::Alb.state(Health::Unknown), "initial");
+        assert_eq!(Checker::K8sReadiness.state(Health::Unknown), "unhealthy");
+        assert_eq!(Checker::Haproxy.state(Health::Unknown), "healthy");
+        assert_eq!(Checker::Alb.state(Health::Down), "unhealthy");
+        let cases = [
+            (Health::Down, "tcp.timeout: no answer from 10.0.1.5:5000 within 5s", Some("Target.Timeout")),
+            (Health::Down, "http.no_answer: 10.0.1.5:5000 accepted", Some("Target.Timeout")),
+            (Health::Down, "[STATUS] (404) in 200", Some("Target.ResponseCodeMismatch")),
+            (Health::Down, "tcp.refused: nothing listens on 10.0.1.5:5000", Some("Target.FailedHealthChecks")),
+            (Health::Up, "all conditions passed", None),
+        ];
+        for (health, reason, code) in cases {
+            assert_eq!(Checker::Alb.reason_code(health, reason), code, "{reason}");
+        }
+    }
 
     #[test]
     fn matchers_read_as_a_target_group_writes_them() {

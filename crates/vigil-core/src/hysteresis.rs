@@ -68,6 +68,10 @@ impl Transition {
 pub struct Thresholds {
     pub failure: Threshold,
     pub success: Threshold,
+    /// A monitor not yet judged is UP after its first passing check, whatever the
+    /// success threshold (an ALB's newly registered target; HAProxy, which starts
+    /// servers up). The threshold then applies to recoveries.
+    pub first_success_is_up: bool,
 }
 
 /// The hysteresis state of one monitor.
@@ -114,7 +118,8 @@ impl MonitorState {
         let target = if healthy {
             self.successes_in_a_row = self.successes_in_a_row.saturating_add(1);
             self.failures_in_a_row = 0;
-            (self.successes_in_a_row >= thresholds.success.get()).then_some(Health::Up)
+            let first = thresholds.first_success_is_up && self.health == Health::Unknown;
+            (first || self.successes_in_a_row >= thresholds.success.get()).then_some(Health::Up)
         } else {
             self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
             self.successes_in_a_row = 0;
@@ -136,6 +141,7 @@ mod tests {
         Thresholds {
             failure: Threshold::new(failure).expect("valid threshold"),
             success: Threshold::new(success).expect("valid threshold"),
+            first_success_is_up: false,
         }
     }
 
@@ -217,5 +223,15 @@ mod tests {
         let up = state.observe(true, Timestamp(91_000), t).expect("down to up");
         assert_eq!(up.previous_period, Some(Duration::from_secs(30)));
         assert!(up.is_notifiable());
+    }
+
+    /// An ALB target: healthy after its first passing check while initial, then 2
+    /// failures to go unhealthy and 5 passes to come back.
+    #[test]
+    fn a_new_target_is_up_after_its_first_passing_check() {
+        let alb = Thresholds { first_success_is_up: true, ..thresholds(2, 5) };
+        assert_eq!(run(MonitorState::default(), "+--+++++", alb), ["0:unknown>up", "2:up>down", "7:down>up"]);
+        assert_eq!(run(MonitorState::default(), "--+", alb), ["1:unknown>down"]);
+        assert_eq!(run(MonitorState::default(), "+", thresholds(2, 5)), Vec::<String>::new());
     }
 }

@@ -32,6 +32,9 @@ pub struct HttpRequest {
     pub timeout: Duration,
     pub follow_redirects: bool,
     pub verify_tls: bool,
+    /// Send `Host: IP:PORT` of the address connected to, as a load balancer's health
+    /// checker does, instead of the URL's name.
+    pub host_from_address: bool,
 }
 
 /// Shared client state: the TLS configs, built once.
@@ -168,7 +171,9 @@ impl HttpClient {
         // The request's own Host and User-Agent replace the defaults (a health
         // checker's `Host: IP:PORT`).
         let has = |wanted: &HeaderName| request.headers.keys().any(|name| name.eq_ignore_ascii_case(wanted.as_str()));
-        if !has(&HOST) {
+        if request.host_from_address {
+            builder = builder.header(HOST, address.to_string());
+        } else if !has(&HOST) {
             builder = builder.header(HOST, host_header(url));
         }
         if !has(&USER_AGENT) {

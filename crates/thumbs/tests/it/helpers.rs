@@ -48,6 +48,7 @@ pub async fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> ProbeResult
         timeout: Duration::from_secs(30),
         follow_redirects: false,
         verify_tls: true,
+        host_from_address: false,
     };
     HttpClient::new().send(&request).await
 }

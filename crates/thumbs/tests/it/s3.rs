@@ -64,6 +64,7 @@ async fn s3_inputs_become_s3_thumbnails() {
         timeout: std::time::Duration::from_secs(10),
         follow_redirects: false,
         verify_tls: true,
+        host_from_address: false,
     };
     let answer = vigil::probes::HttpClient::new().send(&request).await;
     assert_eq!((answer.status, String::from_utf8_lossy(&answer.body).into_owned()), (Some(200), "{\"queued\":1}".to_owned()));

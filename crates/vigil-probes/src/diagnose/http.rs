@@ -16,7 +16,7 @@ use crate::{HttpClient, HttpRequest, ProbeResult};
 const MAX_HOPS: usize = 10;
 
 fn request(url: Uri, timeout: Duration, headers: BTreeMap<String, String>, follow_redirects: bool) -> HttpRequest {
-    HttpRequest { method: Method::GET, url, headers, body: None, timeout, follow_redirects, verify_tls: false }
+    HttpRequest { method: Method::GET, url, headers, body: None, timeout, follow_redirects, verify_tls: false, host_from_address: false }
 }
 
 fn header<'a>(result: &'a ProbeResult, name: &str) -> Option<&'a str> {

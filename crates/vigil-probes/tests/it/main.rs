@@ -36,6 +36,7 @@ async fn code(url: String) -> Option<FailureCode> {
         timeout: Duration::from_millis(500),
         follow_redirects: true,
         verify_tls: true,
+        host_from_address: false,
     };
     HttpClient::new().send(&request).await.failure.map(|failure| failure.code)
 }

@@ -54,6 +54,7 @@ impl Executor {
                     timeout: action.timeout,
                     follow_redirects: false,
                     verify_tls: true,
+                    host_from_address: false,
                 };
                 let result = self.http.send(&request).await;
                 let Some(status) = result.status else {

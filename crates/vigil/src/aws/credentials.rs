@@ -158,6 +158,7 @@ async fn from_instance_role(http: &HttpClient, endpoint: &str) -> Result<Credent
                 timeout: IMDS_TIMEOUT,
                 follow_redirects: false,
                 verify_tls: true,
+                host_from_address: false,
             };
             let result = http.send(&request).await;
             match (result.status, result.failure) {

@@ -157,6 +157,7 @@ impl AwsClient {
             timeout: TIMEOUT,
             follow_redirects: false,
             verify_tls: true,
+            host_from_address: false,
         };
         let result = self.http.send(&request).await;
         match result.status {

@@ -73,6 +73,7 @@ pub async fn loki(lines: u64, batch: u64, connections: usize) -> anyhow::Result<
                     timeout: Duration::from_secs(30),
                     follow_redirects: false,
                     verify_tls: true,
+                    host_from_address: false,
                 };
                 match client.send(&request).await.status {
                     Some(204) => index += connections,
@@ -100,6 +101,7 @@ pub async fn loki(lines: u64, batch: u64, connections: usize) -> anyhow::Result<
                 timeout: Duration::from_secs(5),
                 follow_redirects: false,
                 verify_tls: true,
+                host_from_address: false,
             })
             .await;
         let text = String::from_utf8_lossy(&response.body);

@@ -74,10 +74,11 @@ pub async fn execute(options: ProbeOptions) -> ExitCode {
             timeout,
             follow_redirects: options.follow_redirects,
             verify_tls: !options.insecure,
+            host_from_address: false,
         };
         HttpClient::new().send(&request).await
     };
-    let check = Check::evaluate(result, &conditions, SystemClock.now());
+    let check = Check::evaluate(result, &conditions, None, SystemClock.now());
     if options.json {
         print_json(&vigil_core::redact::url(&options.url), &check);
     } else {

@@ -19,16 +19,31 @@ pub async fn history(config: &Config, monitor: &str, limit: i64, json: bool) -> 
     if transitions.is_empty() && !config.monitors.iter().any(|m| m.name.as_str() == monitor) {
         anyhow::bail!("no monitor `{monitor}` in {} and no stored history for it", config.path.display());
     }
+    let checker = config.monitors.iter().find(|m| m.name.as_str() == monitor).and_then(|m| m.health_check);
     for transition in &transitions {
         if json {
-            println!("{}", serde_json::to_string(transition)?);
+            let mut value = serde_json::to_value(transition)?;
+            if let Some(checker) = checker {
+                // A target group's vocabulary, beside Vigil's own.
+                value["checker"] = serde_json::json!(checker.as_str());
+                value["target_from"] = serde_json::json!(checker.state(transition.from));
+                value["target_state"] = serde_json::json!(checker.state(transition.to));
+                value["reason_code"] = serde_json::json!(checker.reason_code(transition.to, &transition.reason));
+            }
+            println!("{value}");
         } else {
             let period = transition
                 .previous_period_ms
                 .map(|millis| format!(" after {} {}", format_duration(Duration::from_millis(millis.max(0) as u64)), transition.from))
                 .unwrap_or_default();
+            let words = checker
+                .map(|checker| {
+                    let code = checker.reason_code(transition.to, &transition.reason).map(|code| format!(" {code}")).unwrap_or_default();
+                    format!("  [{} -> {}{code}]", checker.state(transition.from), checker.state(transition.to))
+                })
+                .unwrap_or_default();
             println!(
-                "{}  #{:<5} {:>7} -> {:<4}{period}  {}",
+                "{}  #{:<5} {:>7} -> {:<4}{period}  {}{words}",
                 transition.at, transition.id, transition.from, transition.to, transition.reason
             );
         }

@@ -37,6 +37,7 @@ impl Monitor {
                 timeout: config.timeout,
                 follow_redirects: http.follow_redirects,
                 verify_tls: http.verify_tls,
+                host_from_address: http.host_from_address,
             }),
             Target::Tcp { host, port } => Probe::Tcp { host: host.clone(), port: *port },
         };
@@ -49,7 +50,7 @@ impl Monitor {
             Probe::Http(request) => client.send(request).await,
             Probe::Tcp { host, port } => tcp::probe(host, *port, self.config.timeout).await,
         };
-        Check::evaluate(result, &self.config.conditions, now())
+        Check::evaluate(result, &self.config.conditions, self.config.matcher.as_ref(), now())
     }
 }
 
@@ -62,8 +63,20 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn evaluate(result: ProbeResult, conditions: &[vigil_core::condition::Condition], at: Timestamp) -> Check {
-        let conditions = evaluate(conditions, &result.facts(at));
+    pub fn evaluate(
+        result: ProbeResult,
+        conditions: &[vigil_core::condition::Condition],
+        matcher: Option<&vigil_core::healthcheck::StatusMatcher>,
+        at: Timestamp,
+    ) -> Check {
+        let mut conditions = evaluate(conditions, &result.facts(at));
+        if let Some(matcher) = matcher {
+            let status = result.status.map_or_else(|| "none".to_owned(), |status| status.to_string());
+            conditions.push(vigil_core::condition::ConditionResult {
+                success: result.status.is_some_and(|status| matcher.matches(status)),
+                resolved: format!("[STATUS] ({status}) in {matcher}"),
+            });
+        }
         let healthy = conditions.iter().all(|condition| condition.success);
         Check { at, result, conditions, healthy }
     }

@@ -64,6 +64,7 @@ pub(super) async fn post(
         timeout,
         follow_redirects: false,
         verify_tls: true,
+        host_from_address: false,
     };
     let response = client.send(&request).await;
     match (response.status, response.failure) {

@@ -158,6 +158,7 @@ impl Vigil {
             timeout: Duration::from_secs(5),
             follow_redirects: false,
             verify_tls: true,
+            host_from_address: false,
         };
         let response = HttpClient::new().send(&request).await;
         let text = String::from_utf8_lossy(&response.body);

@@ -23,6 +23,7 @@ async fn push(port: u16, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> Pr
         timeout: Duration::from_secs(5),
         follow_redirects: false,
         verify_tls: true,
+        host_from_address: false,
     };
     HttpClient::new().send(&request).await
 }
@@ -95,6 +96,7 @@ async fn pushed_lines_fire_the_seed_rule_and_the_alert_carries_its_lines() {
         timeout: Duration::from_secs(5),
         follow_redirects: false,
         verify_tls: true,
+        host_from_address: false,
     };
     let response = HttpClient::new().send(&request).await;
     assert_eq!((response.status, &response.body[..]), (Some(200), &b"{}"[..]));

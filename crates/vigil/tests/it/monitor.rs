@@ -192,3 +192,75 @@ async fn retry_interval_confirms_outages_and_recoveries_between_regular_checks()
     }
     running.stop().await.expect("clean stop");
 }
+
+/// `health-check: alb` through `vigil run`: the checker's request (`Host: IP:PORT`,
+/// its User-Agent), healthy after the first passing check, unhealthy after 2 status
+/// mismatches, and `vigil history --json` in the target group's words.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alb_health_check_behaves_and_speaks_as_a_target_group() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let failing = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let app = {
+        let (failing, seen) = (failing.clone(), seen.clone());
+        let handler = move |headers: axum::http::HeaderMap| {
+            let (failing, seen) = (failing.clone(), seen.clone());
+            async move {
+                let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+                if let Ok(mut seen) = seen.lock() {
+                    seen.push((header("host"), header("user-agent")));
+                }
+                if failing.load(Ordering::SeqCst) {
+                    axum::http::StatusCode::NOT_FOUND
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        };
+        let router = axum::Router::new().route("/health", axum::routing::get(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        address
+    };
+    let vigil = Vigil::start(|port, dir| {
+        format!(
+            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\nmonitors:\n  - name: web\n    url: http://localhost:{}/health\n\
+             \x20   health-check: alb\n    interval: 200ms\n    timeout: 150ms\n",
+            dir.display(),
+            app.port()
+        )
+    });
+    let history = || {
+        let (code, stdout, stderr) = vigil.command(&["history", "web", "--json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        stdout.lines().map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json")).collect::<Vec<_>>()
+    };
+    let wait_for = |count: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let transitions = history();
+            if transitions.len() >= count || std::time::Instant::now() > deadline {
+                return transitions;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let transitions = wait_for(1);
+    assert_eq!(transitions[0]["target_from"], "initial", "{transitions:?}");
+    assert_eq!(transitions[0]["target_state"], "healthy", "one passing check suffices for a new target: {transitions:?}");
+    let checks_before = seen.lock().map(|seen| seen.len()).unwrap_or_default();
+    assert!(checks_before <= 2, "healthy after the first passing check, not 5: {checks_before} checks");
+    failing.store(true, Ordering::SeqCst);
+    let transitions = wait_for(2);
+    let newest = &transitions[0];
+    assert_eq!(
+        (newest["target_state"].as_str(), newest["reason_code"].as_str()),
+        (Some("unhealthy"), Some("Target.ResponseCodeMismatch")),
+        "{transitions:?}"
+    );
+    assert!(newest["reason"].as_str().is_some_and(|reason| reason.contains("[STATUS] (404) in 200")), "{newest}");
+    let (host, agent) = seen.lock().map(|seen| seen[0].clone()).unwrap_or_default();
+    assert_eq!((host.as_str(), agent.as_str()), (format!("127.0.0.1:{}", app.port()).as_str(), "ELB-HealthChecker/2.0"));
+}

@@ -70,6 +70,7 @@ fn request(address: std::net::SocketAddr, verify_tls: bool) -> HttpRequest {
         timeout: Duration::from_secs(5),
         follow_redirects: true,
         verify_tls,
+        host_from_address: false,
     }
 }
 

@@ -395,6 +395,7 @@ async fn alertmanager_alerts_drive_http_and_exec_actions() {
                 timeout: Duration::from_secs(5),
                 follow_redirects: false,
                 verify_tls: true,
+                host_from_address: false,
             };
             vigil::probes::HttpClient::new().send(&request).await
         }
