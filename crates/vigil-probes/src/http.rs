@@ -91,7 +91,9 @@ impl HttpClient {
         let mut visited = vec![url.to_string()];
         for _ in 0..=MAX_REDIRECTS {
             *result = ProbeResult::default();
-            let address = connect_to.filter(|_| url.authority() == request.url.authority());
+            // Only hops to the same scheme and authority (a redirect to https changes the port).
+            let address =
+                connect_to.filter(|_| url.scheme_str() == request.url.scheme_str() && url.authority() == request.url.authority());
             let location = self.once(request, &method, &url, body.clone(), address, result).await?;
             let Some(location) = location.filter(|_| request.follow_redirects) else { return Ok(()) };
             url = join(&url, &location).map_err(|error| ProbeFailure::new(FailureCode::HttpRedirects, error))?;
@@ -378,6 +380,11 @@ fn response_failure(address: SocketAddr, error: &hyper::Error, first_bytes: &Fir
             .collect();
         let shown = if banner.is_empty() { String::new() } else { format!(": `{banner}`") };
         ProbeFailure::new(FailureCode::HttpNotHttp, format!("{address} answered with something that is not HTTP{shown}"))
+    } else if std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset)
+    {
+        ProbeFailure::new(FailureCode::HttpNoResponse, format!("{address} reset the connection without a response"))
     } else if error.is_incomplete_message() || error.is_closed() {
         ProbeFailure::new(FailureCode::HttpNoResponse, format!("{address} closed the connection without a response"))
     } else {

@@ -117,8 +117,9 @@ async fn ask(resolver: SocketAddr, host: &str, family: Family) -> Result<Vec<IpA
     Ok(wanted)
 }
 
-/// One question over UDP; the answer's code and its addresses (CNAMEs followed by the
-/// resolver, so only the address records are read).
+/// One question over UDP (over TCP when the answer comes back truncated); the answer's
+/// code and its addresses (CNAMEs followed by the resolver, so only the address
+/// records are read).
 async fn query(resolver: SocketAddr, name: &Name, kind: RecordType) -> std::io::Result<(ResponseCode, Vec<IpAddr>)> {
     let invalid = |error: String| std::io::Error::new(std::io::ErrorKind::InvalidData, error);
     let local: SocketAddr = if resolver.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
@@ -128,23 +129,44 @@ async fn query(resolver: SocketAddr, name: &Name, kind: RecordType) -> std::io::
     let mut message = Message::new(id, MessageType::Query, OpCode::Query);
     message.metadata.recursion_desired = true;
     message.add_query(Query::query(name.clone(), kind));
-    socket.send(&message.to_vec().map_err(|error| invalid(error.to_string()))?).await?;
+    let bytes = message.to_vec().map_err(|error| invalid(error.to_string()))?;
+    socket.send(&bytes).await?;
     let mut buffer = vec![0u8; 4096];
-    loop {
+    let answer = loop {
         let read = socket.recv(&mut buffer).await?;
         let Ok(answer) = Message::from_vec(&buffer[..read]) else { continue };
-        if answer.metadata.id != id || answer.metadata.message_type != MessageType::Response {
-            continue;
+        if answer.metadata.id == id && answer.metadata.message_type == MessageType::Response {
+            break answer;
         }
-        let addresses = answer
-            .answers
-            .iter()
-            .filter_map(|record| match &record.data {
-                RData::A(a) => Some(IpAddr::V4(a.0)),
-                RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-                _ => None,
-            })
-            .collect();
-        return Ok((answer.metadata.response_code, addresses));
+    };
+    let answer = if answer.metadata.truncation { over_tcp(resolver, &bytes, id).await? } else { answer };
+    let addresses = answer
+        .answers
+        .iter()
+        .filter_map(|record| match &record.data {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+            _ => None,
+        })
+        .collect();
+    Ok((answer.metadata.response_code, addresses))
+}
+
+/// The same question over TCP (RFC 1035 4.2.2: each message after its 2-byte length).
+async fn over_tcp(resolver: SocketAddr, query: &[u8], id: u16) -> std::io::Result<Message> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let invalid = |error: String| std::io::Error::new(std::io::ErrorKind::InvalidData, error);
+    let mut stream = tokio::net::TcpStream::connect(resolver).await?;
+    let length = u16::try_from(query.len()).map_err(|_| invalid("query too long".to_owned()))?;
+    stream.write_all(&length.to_be_bytes()).await?;
+    stream.write_all(query).await?;
+    let mut length = [0u8; 2];
+    stream.read_exact(&mut length).await?;
+    let mut buffer = vec![0u8; usize::from(u16::from_be_bytes(length))];
+    stream.read_exact(&mut buffer).await?;
+    let answer = Message::from_vec(&buffer).map_err(|error| invalid(error.to_string()))?;
+    if answer.metadata.id != id {
+        return Err(invalid("the TCP answer is for another query".to_owned()));
     }
+    Ok(answer)
 }

@@ -34,7 +34,8 @@ fn beside(url: &Uri, path: &str) -> Option<Uri> {
 
 /// Sends `request` to `address` when it is for the URL's own authority.
 async fn send(client: &HttpClient, options: &Options, address: SocketAddr, request: &HttpRequest) -> ProbeResult {
-    if request.url.authority() == options.url.authority() {
+    let same = request.url.scheme_str() == options.url.scheme_str() && request.url.authority() == options.url.authority();
+    if same {
         client.send_to(request, address).await
     } else {
         client.send(request).await

@@ -110,6 +110,12 @@ async fn connections_that_break_after_connecting_have_their_codes() {
         let _ = stream.shutdown().await;
     })
     .await;
+    let reset = server(|mut stream| async move {
+        read_head(&mut stream).await;
+        let _ = stream.set_zero_linger();
+        drop(stream);
+    })
+    .await;
     let ssh = server(|mut stream| async move {
         let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n").await;
         read_head(&mut stream).await;
@@ -129,6 +135,7 @@ async fn connections_that_break_after_connecting_have_their_codes() {
     let cases = [
         (format!("http://{hold}/"), "http", "http.no_answer"),
         (format!("http://{fin}/"), "http", "http.no_response"),
+        (format!("http://{reset}/"), "http", "http.no_response"),
         (format!("http://{ssh}/"), "http", "http.not_http"),
         (format!("http://{stall}/"), "http", "http.body_stalled"),
         (format!("http://{slow}/"), "http", "http.slow"),
@@ -139,6 +146,9 @@ async fn connections_that_break_after_connecting_have_their_codes() {
         assert_eq!(failed(&layers), vec![(layer.to_owned(), code.to_owned())], "{url}: {output}");
         if code == "http.not_http" {
             assert!(layers["http"]["cause"].as_str().is_some_and(|cause| cause.contains("SSH-2.0-OpenSSH_9.2p1")), "{output}");
+        }
+        if url.contains(&reset.to_string()) {
+            assert!(layers["http"]["cause"].as_str().is_some_and(|cause| cause.contains("reset")), "{output}");
         }
         if code == "http.slow" {
             assert!(layers["http"]["cause"].as_str().is_some_and(|cause| cause.contains("budget 200ms")), "{output}");
@@ -176,6 +186,7 @@ async fn health_routes_that_say_down_or_reject_the_checker() {
             "/down" => response("200 OK", "", r#"{"status":"UP","checks":{"db":{"status":"UP"},"queue":{"status":"DOWN"}}}"#),
             "/busy" => response("503 Service Unavailable", "retry-after: 30\r\n", "busy"),
             "/moved" => response("301 Moved Permanently", "location: https://example.test/health\r\n", ""),
+            "/hop" => response("302 Found", "location: http://127.0.0.1:1/health\r\n", ""),
             // A virtual-host check, as Django's ALLOWED_HOSTS makes it.
             "/strict" if by_ip => response("400 Bad Request", "", "Invalid HTTP_HOST header"),
             _ => response("200 OK", "", "ok"),
@@ -199,52 +210,86 @@ async fn health_routes_that_say_down_or_reject_the_checker() {
     // exactly its own.
     let (exit, _, output) = diagnose(vec![by_name.clone(), "--health".into(), "/strict".into()]).await;
     assert_eq!(exit, Some(0), "{output}");
-    let (exit, layers, output) = diagnose(vec![by_name, "--health".into(), "/".into(), "--as-lb".into(), "alb".into()]).await;
+    let (exit, layers, output) = diagnose(vec![by_name.clone(), "--health".into(), "/".into(), "--as-lb".into(), "alb".into()]).await;
     assert_eq!(exit, Some(0), "{output}");
     let sent = &layers["health"]["evidence"]["request_headers"];
     assert_eq!((sent["Host"].as_str(), sent["User-Agent"].as_str()), (Some(app.to_string().as_str()), Some("ELB-HealthChecker/2.0")));
+    // A kubelet follows redirects (here to a closed port) and says who it is.
+    let (exit, layers, output) = diagnose(vec![by_name.clone(), "--health".into(), "/hop".into(), "--as-lb".into(), "k8s".into()]).await;
+    assert_eq!(exit, Some(1), "{output}");
+    assert_eq!(layers["health"]["evidence"]["request_headers"]["User-Agent"], "kube-probe/1.31", "{output}");
+    assert_eq!(layers["health"]["code"], "tcp.refused", "{output}");
+    // The same app at its IPv6 loopback address is refused: it listens on 127.0.0.1.
+    let (exit, layers, output) = diagnose(vec![format!("http://[::1]:{}/", app.port()), "--health".into(), "none".into()]).await;
+    assert_eq!(exit, Some(1), "{output}");
+    assert_eq!(layers["tcp"]["code"], "tcp.refused", "{output}");
 }
 
 // --- DNS -------------------------------------------------------------------------
 
-/// A stub DNS server on 127.0.0.1: `nx.test` NXDOMAIN, `fail.test` SERVFAIL,
-/// `drop.test` never answered, `v6.test` AAAA ::1 only, anything else A 127.0.0.1.
+/// A stub DNS server on 127.0.0.1, UDP and TCP on one port: `nx.test` NXDOMAIN,
+/// `fail.test` SERVFAIL, `drop.test` never answered, `v6.test` AAAA ::1 only,
+/// `two.test` 127.0.0.1 and 127.0.0.2, `big.test` truncated over UDP and whole over
+/// TCP, anything else A 127.0.0.1.
 async fn dns_stub() -> SocketAddr {
-    use hickory_proto::op::{Message, MessageType, ResponseCode};
-    use hickory_proto::rr::rdata::{A, AAAA};
-    use hickory_proto::rr::{RData, Record, RecordType};
     let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
     let address = socket.local_addr().expect("address");
+    let tcp = TcpListener::bind(address).await.expect("bind tcp");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = tcp.accept().await {
+            let mut length = [0u8; 2];
+            if stream.read_exact(&mut length).await.is_err() {
+                continue;
+            }
+            let mut query = vec![0u8; usize::from(u16::from_be_bytes(length))];
+            if stream.read_exact(&mut query).await.is_err() {
+                continue;
+            }
+            if let Some(answer) = dns_answer(&query, true) {
+                let _ = stream.write_all(&(answer.len() as u16).to_be_bytes()).await;
+                let _ = stream.write_all(&answer).await;
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut buffer = [0u8; 1500];
         while let Ok((read, from)) = socket.recv_from(&mut buffer).await {
-            let Ok(query) = Message::from_vec(&buffer[..read]) else { continue };
-            let Some(question) = query.queries.first().cloned() else { continue };
-            let name = question.name().to_ascii().trim_end_matches('.').to_owned();
-            let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
-            answer.metadata.message_type = MessageType::Response;
-            answer.metadata.recursion_available = true;
-            answer.add_query(question.clone());
-            let kind = question.query_type();
-            match name.as_str() {
-                "drop.test" => continue,
-                "nx.test" => answer.metadata.response_code = ResponseCode::NXDomain,
-                "fail.test" => answer.metadata.response_code = ResponseCode::ServFail,
-                "v6.test" if kind == RecordType::AAAA => {
-                    answer.answers.push(Record::from_rdata(question.name().clone(), 60, RData::AAAA(AAAA(std::net::Ipv6Addr::LOCALHOST))));
-                }
-                "v6.test" => {}
-                _ if kind == RecordType::A => {
-                    answer.answers.push(Record::from_rdata(question.name().clone(), 60, RData::A(A(std::net::Ipv4Addr::LOCALHOST))));
-                }
-                _ => {}
-            }
-            if let Ok(bytes) = answer.to_vec() {
-                let _ = socket.send_to(&bytes, from).await;
+            if let Some(answer) = dns_answer(&buffer[..read], false) {
+                let _ = socket.send_to(&answer, from).await;
             }
         }
     });
     address
+}
+
+fn dns_answer(query: &[u8], tcp: bool) -> Option<Vec<u8>> {
+    use hickory_proto::op::{Message, MessageType, ResponseCode};
+    use hickory_proto::rr::rdata::{A, AAAA};
+    use hickory_proto::rr::{RData, Record, RecordType};
+    let query = Message::from_vec(query).ok()?;
+    let question = query.queries.first().cloned()?;
+    let name = question.name().to_ascii().trim_end_matches('.').to_owned();
+    let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+    answer.metadata.message_type = MessageType::Response;
+    answer.metadata.recursion_available = true;
+    answer.add_query(question.clone());
+    let kind = question.query_type();
+    let a = |last: u8| Record::from_rdata(question.name().clone(), 60, RData::A(A(std::net::Ipv4Addr::new(127, 0, 0, last))));
+    match name.as_str() {
+        "drop.test" => return None,
+        "nx.test" => answer.metadata.response_code = ResponseCode::NXDomain,
+        "fail.test" => answer.metadata.response_code = ResponseCode::ServFail,
+        "v6.test" if kind == RecordType::AAAA => {
+            answer.answers.push(Record::from_rdata(question.name().clone(), 60, RData::AAAA(AAAA(std::net::Ipv6Addr::LOCALHOST))));
+        }
+        "v6.test" => {}
+        "two.test" if kind == RecordType::A => answer.answers.extend([a(1), a(2)]),
+        "big.test" if kind == RecordType::A && !tcp => answer.metadata.truncation = true,
+        "big.test" if kind == RecordType::A => answer.answers.extend([a(1), a(3), a(4)]),
+        _ if kind == RecordType::A => answer.answers.push(a(1)),
+        _ => {}
+    }
+    answer.to_vec().ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -255,6 +300,11 @@ async fn dns_failures_are_told_apart_through_a_resolver() {
     let (exit, layers, output) = diagnose(args(&[&format!("http://ok.test:{port}/"), "--resolver", &resolver, "--health", "none"])).await;
     assert_eq!(exit, Some(0), "{output}");
     assert_eq!(layers["dns"]["evidence"]["addresses"], serde_json::json!(["127.0.0.1"]), "{output}");
+    // A truncated answer is asked again over TCP.
+    let (exit, layers, output) =
+        diagnose(args(&[&format!("http://big.test:{port}/"), "--resolver", &resolver, "--health", "none"])).await;
+    assert_eq!(exit, Some(0), "{output}");
+    assert_eq!(layers["dns"]["evidence"]["addresses"], serde_json::json!(["127.0.0.1", "127.0.0.3", "127.0.0.4"]), "{output}");
 
     let cases = [
         ("nx.test", vec![], "dns.nxdomain"),
@@ -272,6 +322,17 @@ async fn dns_failures_are_told_apart_through_a_resolver() {
             assert!(layers["dns"]["cause"].as_str().is_some_and(|cause| cause.contains("::1")), "names what it has: {output}");
         }
     }
+    // Two addresses, only the first listening: the first alone passes, all of them do not.
+    let two = format!("http://two.test:{port}/");
+    let (exit, _, output) = diagnose(args(&[&two, "--resolver", &resolver, "--health", "none"])).await;
+    assert_eq!(exit, Some(0), "{output}");
+    let (exit, layers, output) = diagnose(args(&[&two, "--resolver", &resolver, "--health", "none", "--all-addresses"])).await;
+    assert_eq!(exit, Some(1), "{output}");
+    assert_eq!(failed(&layers), vec![("tcp".to_owned(), "tcp.refused".to_owned())], "{output}");
+    let tried: Vec<&str> =
+        layers["tcp"]["evidence"]["addresses"].as_array().expect("addresses").iter().filter_map(|a| a["result"].as_str()).collect();
+    assert_eq!(tried, ["connected", "tcp.refused"], "{output}");
+
     let (exit, _, output) = diagnose(args(&["http://ok.test/", "--resolver", "not-an-ip"])).await;
     assert_eq!(exit, Some(2), "{output}");
 }
