@@ -92,8 +92,7 @@ impl HttpClient {
         for _ in 0..=MAX_REDIRECTS {
             *result = ProbeResult::default();
             // Only hops to the same scheme and authority (a redirect to https changes the port).
-            let address =
-                connect_to.filter(|_| url.scheme_str() == request.url.scheme_str() && url.authority() == request.url.authority());
+            let address = connect_to.filter(|_| url.scheme_str() == request.url.scheme_str() && url.authority() == request.url.authority());
             let location = self.once(request, &method, &url, body.clone(), address, result).await?;
             let Some(location) = location.filter(|_| request.follow_redirects) else { return Ok(()) };
             url = join(&url, &location).map_err(|error| ProbeFailure::new(FailureCode::HttpRedirects, error))?;

@@ -84,6 +84,51 @@ impl Rule {
     }
 }
 
+/// What is in front of the targets: the load balancers' security groups and subnets.
+struct Front {
+    groups: BTreeSet<String>,
+    /// The load balancers' subnets' CIDR blocks, as far as they are known.
+    cidrs: Vec<String>,
+    all_cidrs_known: bool,
+}
+
+impl Default for Front {
+    fn default() -> Front {
+        Front { groups: BTreeSet::new(), cidrs: Vec::new(), all_cidrs_known: true }
+    }
+}
+
+impl Front {
+    /// Whether a rule's CIDR sources admit the load balancer: the internet does; else
+    /// every LB subnet must lie inside one of them (when the subnets are unknown, any
+    /// CIDR is taken as meant for them).
+    fn admitted_by(&self, cidrs: &[String]) -> bool {
+        if cidrs.iter().any(|cidr| cidr == "0.0.0.0/0" || cidr == "::/0") {
+            return true;
+        }
+        if cidrs.is_empty() {
+            return false;
+        }
+        if !self.all_cidrs_known || self.cidrs.is_empty() {
+            return true;
+        }
+        self.cidrs.iter().all(|subnet| cidrs.iter().any(|outer| contains(outer, subnet)))
+    }
+}
+
+/// Whether IPv4 block `outer` contains block `inner` (`10.0.0.0/16` contains `10.0.1.0/24`).
+fn contains(outer: &str, inner: &str) -> bool {
+    let parse = |cidr: &str| -> Option<(u32, u32)> {
+        let (address, bits) = cidr.split_once('/')?;
+        let address: std::net::Ipv4Addr = address.parse().ok()?;
+        let bits: u32 = bits.parse().ok().filter(|bits| *bits <= 32)?;
+        Some((u32::from(address), bits))
+    };
+    let (Some((outer_address, outer_bits)), Some((inner_address, inner_bits))) = (parse(outer), parse(inner)) else { return false };
+    let mask = if outer_bits == 0 { 0 } else { u32::MAX << (32 - outer_bits) };
+    outer_bits <= inner_bits && (outer_address & mask) == (inner_address & mask)
+}
+
 struct Lint<'a> {
     model: &'a Model<'a>,
     findings: Vec<Finding>,
@@ -166,15 +211,29 @@ impl Lint<'_> {
                     ),
                 );
             }
-            let mut lb_groups = BTreeSet::new();
+            let mut lb = Front::default();
             for listener in &listeners {
-                if let Some((_, lb)) = model.target(listener, "load_balancer_arn") {
-                    let lb = model.get("aws_lb", &lb).or_else(|| model.get("aws_alb", &lb));
-                    if let Some(lb) = lb {
-                        lb_groups.extend(refs(model.attribute(&lb, "security_groups")).into_iter().map(|(_, sg)| sg));
+                if let Some((_, name)) = model.target(listener, "load_balancer_arn") {
+                    let node = model.get("aws_lb", &name).or_else(|| model.get("aws_alb", &name));
+                    if let Some(node) = node {
+                        lb.groups.extend(refs(model.attribute(&node, "security_groups")).into_iter().map(|(_, sg)| sg));
+                        for (kind, subnet) in refs(model.attribute(&node, "subnets")) {
+                            let cidr = model
+                                .get(&kind, &subnet)
+                                .and_then(|node| model.attribute(&node, "cidr_block"))
+                                .and_then(|value| value.text().map(str::to_owned));
+                            match cidr {
+                                Some(cidr) => lb.cidrs.push(cidr),
+                                None => lb.all_cidrs_known = false,
+                            }
+                        }
                     }
                 }
             }
+            let health_port = group.blocks("health_check").iter().find_map(|check| match model.attribute(check, "port") {
+                Some(Value::Number(number)) => Some(number as i64),
+                _ => None,
+            });
             let attachments: Vec<Node<'_>> = ["aws_lb_target_group_attachment", "aws_alb_target_group_attachment"]
                 .iter()
                 .flat_map(|kind| model.of_kind(kind))
@@ -189,7 +248,7 @@ impl Lint<'_> {
                 };
                 let Some(instance) = model.get("aws_instance", &instance_name) else { continue };
                 let target_port = self.number(&attachment, "port", "the attachment's port").or(port);
-                self.instance(&instance_name, &instance, target_port, &lb_groups);
+                self.instance(&instance_name, &instance, target_port, health_port.filter(|health| Some(*health) != target_port), &lb);
             }
         }
     }
@@ -293,8 +352,9 @@ impl Lint<'_> {
         rules
     }
 
-    fn instance(&mut self, name: &str, instance: &Node<'_>, port: Option<i64>, lb_groups: &BTreeSet<String>) {
+    fn instance(&mut self, name: &str, instance: &Node<'_>, port: Option<i64>, health_port: Option<i64>, lb: &Front) {
         let model = self.model;
+        let lb_groups = &lb.groups;
         let groups: BTreeSet<String> =
             [refs(model.attribute(instance, "vpc_security_group_ids")), refs(model.attribute(instance, "security_groups"))]
                 .concat()
@@ -321,11 +381,24 @@ impl Lint<'_> {
                 let location = rule.location.clone();
                 self.unresolved(location, "an ingress rule's ports", &Value::Unknown("from_port or to_port is not a literal".to_owned()));
             } else {
-                let admitted = rules.iter().any(|rule| {
-                    rule.covers(port)
-                        && (rule.groups.iter().any(|group| lb_groups.contains(group) || groups.contains(group)) || !rule.cidrs.is_empty())
-                });
-                if !admitted {
+                let admits = |port: i64| {
+                    rules.iter().any(|rule| {
+                        rule.covers(port)
+                            && (rule.groups.iter().any(|group| lb_groups.contains(group) || groups.contains(group))
+                                || lb.admitted_by(&rule.cidrs))
+                    })
+                };
+                if let Some(health) = health_port.filter(|health| admits(port) && !admits(*health)) {
+                    self.add(
+                        groups_at.clone(),
+                        Severity::Error,
+                        "terraform.target_port_blocked",
+                        format!("instance `{name}` admits the target port {port} but not the health check's port {health} from the load balancer"),
+                        "the health checks are dropped: the targets never become healthy, though traffic could reach them",
+                        format!("admit TCP {health} from the load balancer's security group too, or use port = \"traffic-port\""),
+                    );
+                }
+                if !admits(port) {
                     let lb = lb_groups
                         .iter()
                         .next()

@@ -103,7 +103,9 @@ fn each_check_on_its_own() {
 
     let rule = "resource \"aws_vpc_security_group_ingress_rule\" \"app\" {\n  security_group_id = aws_security_group.app.id\n  ip_protocol = \"tcp\"\n  from_port = 8080\n  to_port = 8080\n  referenced_security_group_id = aws_security_group.lb.id\n}\n";
     let findings = run(&[("a.tf", &known), ("rules.tf", rule)]);
-    assert!(!findings.iter().any(|finding| finding.code == "terraform.target_port_blocked"), "{findings:#?}");
+    let blocked: Vec<&str> =
+        findings.iter().filter(|finding| finding.code == "terraform.target_port_blocked").map(|finding| finding.what.as_str()).collect();
+    assert_eq!(blocked, ["instance `app` admits the target port 8080 but not the health check's port 9000 from the load balancer"]);
 
     let open = "resource \"aws_security_group_rule\" \"open\" {\n  type = \"ingress\"\n  security_group_id = aws_security_group.app.id\n  protocol = \"tcp\"\n  from_port = 8000\n  to_port = 9000\n  cidr_blocks = [\"0.0.0.0/0\"]\n}\n";
     let findings = run(&[("a.tf", &known), ("open.tf", open)]);
@@ -113,4 +115,56 @@ fn each_check_on_its_own() {
     // A parse error is located.
     let broken = run(&[("bad.tf", "resource \"aws_instance\" \"x\" {\n  ami = \n}\n")]);
     assert_eq!(codes(&broken), [(2, "terraform.parse")], "{broken:#?}");
+}
+
+#[test]
+fn cidr_sources_must_cover_the_load_balancers_subnets() {
+    let stack = |source: &str, health_port: &str| {
+        format!(
+            r#"
+resource "aws_subnet" "lb_a" {{ cidr_block = "10.0.1.0/24" }}
+resource "aws_subnet" "lb_b" {{ cidr_block = "10.0.2.0/24" }}
+resource "aws_security_group" "lb" {{}}
+resource "aws_security_group" "app" {{
+  ingress {{
+    from_port   = 5000
+    to_port     = 5000
+    protocol    = "tcp"
+    cidr_blocks = ["{source}"]
+  }}
+}}
+resource "aws_lb" "main" {{
+  security_groups = [aws_security_group.lb.id]
+  subnets         = [aws_subnet.lb_a.id, aws_subnet.lb_b.id]
+}}
+resource "aws_lb_listener" "http" {{
+  load_balancer_arn = aws_lb.main.arn
+  default_action {{ target_group_arn = aws_lb_target_group.app.arn }}
+}}
+resource "aws_lb_target_group" "app" {{
+  port = 5000
+  health_check {{
+    port                = {health_port}
+    healthy_threshold   = 5
+    unhealthy_threshold = 2
+  }}
+}}
+resource "aws_instance" "app" {{
+  vpc_security_group_ids = [aws_security_group.app.id]
+  user_data              = "start"
+}}
+resource "aws_lb_target_group_attachment" "app" {{
+  target_group_arn = aws_lb_target_group.app.arn
+  target_id        = aws_instance.app.id
+}}
+"#
+        )
+    };
+    let blocked = |source: &str, health_port: &str| {
+        run(&[("a.tf", &stack(source, health_port))]).iter().filter(|finding| finding.code == "terraform.target_port_blocked").count()
+    };
+    assert_eq!(blocked("10.0.0.0/16", "\"traffic-port\""), 0, "the VPC range covers both LB subnets");
+    assert_eq!(blocked("10.0.1.0/24", "\"traffic-port\""), 1, "one LB subnet is left out");
+    assert_eq!(blocked("10.0.0.0/16", "8081"), 1, "the health check's own port is not admitted");
+    assert!(super::contains("0.0.0.0/0", "10.1.2.0/24") && !super::contains("10.0.1.0/24", "10.0.0.0/16"));
 }

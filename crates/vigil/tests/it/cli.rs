@@ -295,4 +295,24 @@ fn lint_terraform_on_the_examples() {
     }
     let (code, _, stderr) = vigil_command(&["lint", "terraform", "/nonexistent-dir"]);
     assert_eq!(code, Some(2), "{stderr}");
+
+    // The deploy module grants exactly what `vigil iam-policy` prints for an SNS notifier.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("vigil.yaml");
+    std::fs::write(
+        &config,
+        "storage: sqlite://vigil.db\nnotifiers:\n  oncall:\n    type: sns\n    topic-arn: arn:aws:sns:eu-west-1:123456789012:vigil-alerts\n    region: eu-west-1\nmonitors:\n  - name: app\n    url: http://10.0.0.5/\n    notify: [oncall]\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = vigil_command(&["iam-policy", "-c", &config.to_string_lossy()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let policy: serde_json::Value = serde_json::from_str(&stdout).expect("policy");
+    let module = std::fs::read_to_string(format!("{root}/deploy/terraform/main.tf")).expect("module");
+    let statements = policy["Statement"].as_array().expect("statements");
+    assert_eq!(statements.len(), module.matches("  statement {").count() - 1, "one statement each, besides AssumeRole");
+    for statement in statements {
+        assert!(module.contains(&format!("sid       = {}", statement["Sid"])), "{statement}");
+        let actions: Vec<String> = statement["Action"].as_array().expect("actions").iter().map(|action| action.to_string()).collect();
+        assert!(module.contains(&format!("actions   = [{}]", actions.join(", "))), "{statement}");
+    }
 }

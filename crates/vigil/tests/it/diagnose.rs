@@ -301,8 +301,7 @@ async fn dns_failures_are_told_apart_through_a_resolver() {
     assert_eq!(exit, Some(0), "{output}");
     assert_eq!(layers["dns"]["evidence"]["addresses"], serde_json::json!(["127.0.0.1"]), "{output}");
     // A truncated answer is asked again over TCP.
-    let (exit, layers, output) =
-        diagnose(args(&[&format!("http://big.test:{port}/"), "--resolver", &resolver, "--health", "none"])).await;
+    let (exit, layers, output) = diagnose(args(&[&format!("http://big.test:{port}/"), "--resolver", &resolver, "--health", "none"])).await;
     assert_eq!(exit, Some(0), "{output}");
     assert_eq!(layers["dns"]["evidence"]["addresses"], serde_json::json!(["127.0.0.1", "127.0.0.3", "127.0.0.4"]), "{output}");
 
