@@ -4,6 +4,7 @@
 //! Nothing in this crate does IO or sleeps. Every function takes its inputs and the
 //! current time and returns a decision, so tests drive it with a [`clock::TestClock`].
 
+pub mod auth;
 pub mod clock;
 pub mod condition;
 pub mod domain;

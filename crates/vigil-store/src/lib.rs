@@ -17,6 +17,7 @@ mod offsets;
 mod outbox;
 mod runs;
 mod silences;
+mod tokens;
 mod transitions;
 
 use std::str::FromStr;
@@ -34,6 +35,7 @@ pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
 pub use silences::SilenceRecord;
+pub use tokens::TokenRecord;
 pub use transitions::{NewTransition, TransitionRecord, TransitionWrite};
 
 /// Errors from the store.

@@ -190,6 +190,21 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX outbox_ordering ON outbox (notifier, ordering_key, status, id)",
         ],
     },
+    Migration {
+        version: 6,
+        statements: &[
+            // API tokens: the secret's SHA-256 only; the public id finds the row.
+            "CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            secret_sha256 TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_used_at BIGINT,
+            revoked_at BIGINT
+        )",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -157,6 +157,10 @@ pub enum Command {
     /// Silences: while one matches an alert's labels, its actions are suppressed.
     #[command(subcommand)]
     Silence(SilenceCommand),
+    /// API tokens: `Authorization: Bearer TOKEN` on every /api route. Stored hashed;
+    /// shown once.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print the least-privilege IAM policy (JSON) for the configured AWS actions,
     /// notifiers and audit sink: named actions only, on the configured resources.
     IamPolicy {
@@ -220,6 +224,46 @@ pub enum ActionsCommand {
         name: String,
         #[command(flatten)]
         config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it (once: only its hash is kept). Roles: viewer reads;
+    /// responder also silences, acknowledges, approves and runs actions; admin also
+    /// manages tokens.
+    ///
+    /// Example: vigil token create grafana --role viewer
+    Create {
+        /// A name for the audit trail: letters, digits, `-`, `_`, `.`, `@`.
+        name: String,
+        #[arg(long, value_parser = ["viewer", "responder", "admin"])]
+        role: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Every token: name, role, created, last used, revoked (never the secret).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token now; requests with it get 401.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// The audit trail (the latest --limit rows, oldest first): token changes and every
+    /// remediation event.
+    Audit {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -8,6 +8,7 @@
 //! `node` is who this process is among nodes sharing a store.
 
 pub mod actions;
+pub mod auth;
 pub mod aws;
 pub mod cli;
 pub mod commands;

@@ -106,7 +106,15 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let inbound = config.inbound.alertmanager.clone().map(|alertmanager| {
         Arc::new(Inbound { config: alertmanager, store: store.clone(), effects: effects.clone(), clock: clock.clone() })
     });
-    let app = router(AppState { metrics: metrics.clone(), store: store.clone(), ready: ready.clone(), logs, inbound });
+    let app = router(AppState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        ready: ready.clone(),
+        logs,
+        inbound,
+        monitors: Arc::clone(&monitors),
+        clock: clock.clone(),
+    });
     let mut http_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)

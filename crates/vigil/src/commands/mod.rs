@@ -10,6 +10,7 @@ mod diagnose;
 mod lint_terraform;
 mod probe;
 mod record;
+mod tokens;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::{ActionsCommand, BenchCommand, Command, LintCommand, RulesCommand, SilenceCommand};
+use crate::cli::{ActionsCommand, BenchCommand, Command, LintCommand, RulesCommand, SilenceCommand, TokenCommand};
 
 pub const USAGE_ERROR: u8 = 2;
 
@@ -53,6 +54,18 @@ pub async fn execute(command: Command) -> ExitCode {
             };
             match load_config(&path) {
                 Ok(config) => report(actions::silence(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::Token(command) => {
+            let path = match &command {
+                TokenCommand::Create { config, .. }
+                | TokenCommand::List { config, .. }
+                | TokenCommand::Revoke { config, .. }
+                | TokenCommand::Audit { config, .. } => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => report(tokens::execute(&config, command).await),
                 Err(code) => code,
             }
         }

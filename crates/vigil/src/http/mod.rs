@@ -1,6 +1,6 @@
 //! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics`, log intake
-//! (`/loki/api/v1/push`, OTLP `/v1/logs`) and Alertmanager's webhook
-//! (`/api/v1/alertmanager`). Later the API and UI.
+//! (`/loki/api/v1/push`, OTLP `/v1/logs`), Alertmanager's webhook
+//! (`/api/v1/alertmanager`) and Vigil's API (`api.rs`: bearer tokens and roles).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use vigil_store::Store;
 
 use crate::metrics::Metrics;
 
+pub mod api;
 pub mod intake;
 
 /// Routes that do not read their own bodies take at most this much.
@@ -30,6 +31,9 @@ pub struct AppState {
     pub logs: Option<tokio::sync::mpsc::Sender<crate::logs::LogBatch>>,
     /// Alertmanager's webhook; `None` when `inbound.alertmanager` is not configured.
     pub inbound: Option<Arc<crate::inbound::Inbound>>,
+    /// The configured monitors, for the API.
+    pub monitors: crate::monitor::Monitors,
+    pub clock: Arc<dyn vigil_core::Clock>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .route("/loki/api/v1/push", post(intake::loki_push))
         .route("/v1/logs", post(intake::otlp_logs))
         .route("/api/v1/alertmanager", post(intake::alertmanager_webhook))
+        .route("/api/v1/monitors", get(api::monitors))
+        .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 //! notifications.
 
 pub mod engine;
+pub mod overview;
 pub mod scheduler;
 
 use std::sync::Arc;

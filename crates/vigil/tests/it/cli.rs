@@ -316,3 +316,24 @@ fn lint_terraform_on_the_examples() {
         assert!(module.contains(&format!("actions   = [{}]", actions.join(", "))), "{statement}");
     }
 }
+
+/// The shipped systemd unit is one systemd accepts (where `systemd-analyze` exists),
+/// with the binary path pointed at the one built here.
+#[test]
+fn the_systemd_unit_verifies() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let unit = std::fs::read_to_string(format!("{root}/deploy/vigil.service")).expect("unit");
+    for setting in ["DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=vigil", "CapabilityBoundingSet=\n", "NoNewPrivileges=yes"] {
+        assert!(unit.contains(setting), "the unit sets {setting:?}");
+    }
+    if std::process::Command::new("systemd-analyze").arg("--version").output().is_err() {
+        eprintln!("skipped: systemd-analyze is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vigil.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/vigil", crate::helpers::vigil_binary())).expect("write");
+    let output = std::process::Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
+}
