@@ -157,6 +157,43 @@ async fn connections_that_break_after_connecting_have_their_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn statuses_are_read_as_who_sent_them_means_them() {
+    let app = http_server(|head| match path_of(head) {
+        "/" => response("200 OK", "", "home"),
+        "/private" => response("401 Unauthorized", "www-authenticate: Basic\r\n", ""),
+        "/boom" => response("500 Internal Server Error", "", "boom"),
+        "/haproxy" => response(
+            "503 Service Unavailable",
+            "cache-control: no-cache\r\n",
+            "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n",
+        ),
+        path if path.starts_with("/r/") => {
+            let hop: u32 = path[3..].parse().unwrap_or_default();
+            response("302 Found", &format!("location: /r/{}\r\n", hop + 1), "")
+        }
+        _ => response("404 Not Found", "", "no"),
+    })
+    .await;
+    let cases = [
+        ("/missing", "http.not_found", "/missing answers 404 while / answers 200"),
+        ("/private", "http.status", "401 (authentication required)"),
+        ("/boom", "http.server_error", "answered 500"),
+        ("/haproxy", "lb.unavailable", "answered 503"),
+        ("/r/0", "http.redirects", "more than 10 redirects"),
+    ];
+    for (path, code, says) in cases {
+        let url = format!("http://{app}{path}");
+        let (exit, layers, output) = diagnose(args(&[&url, "--health", "none"])).await;
+        assert_eq!(exit, Some(1), "{url}: {output}");
+        assert_eq!(failed(&layers), vec![("http".to_owned(), code.to_owned())], "{url}: {output}");
+        assert!(layers["http"]["cause"].as_str().is_some_and(|cause| cause.contains(says)), "{url}: {output}");
+        if code == "lb.unavailable" {
+            assert!(layers["http"]["likely_cause"].as_str().is_some_and(|likely| likely.starts_with("on HAProxy")), "{output}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn redirects_are_shown_and_a_loop_is_named() {
     let chain = http_server(|head| match path_of(head) {
         "/" => response("301 Moved Permanently", "location: /a\r\n", ""),
@@ -279,6 +316,7 @@ fn dns_answer(query: &[u8], tcp: bool) -> Option<Vec<u8>> {
         "drop.test" => return None,
         "nx.test" => answer.metadata.response_code = ResponseCode::NXDomain,
         "fail.test" => answer.metadata.response_code = ResponseCode::ServFail,
+        "refused.test" => answer.metadata.response_code = ResponseCode::Refused,
         "v6.test" if kind == RecordType::AAAA => {
             answer.answers.push(Record::from_rdata(question.name().clone(), 60, RData::AAAA(AAAA(std::net::Ipv6Addr::LOCALHOST))));
         }
@@ -309,6 +347,7 @@ async fn dns_failures_are_told_apart_through_a_resolver() {
         ("nx.test", vec![], "dns.nxdomain"),
         ("fail.test", vec![], "dns.servfail"),
         ("drop.test", vec![], "dns.timeout"),
+        ("refused.test", vec![], "dns.failure"),
         ("v6.test", vec!["-4"], "dns.no_address"),
     ];
     for (name, extra, code) in cases {
@@ -489,6 +528,11 @@ async fn tls_that_is_not_there_or_not_shared_is_named() {
     })
     .await;
     // A plain HTTP server answers what is not HTTP with 400, as most do.
+    let hangs_up = server(|mut stream| async move {
+        let mut buffer = [0u8; 2048];
+        let _ = stream.read(&mut buffer).await;
+    })
+    .await;
     let plain = server(|mut stream| async move {
         let mut buffer = [0u8; 2048];
         let _ = stream.read(&mut buffer).await;
@@ -505,6 +549,7 @@ async fn tls_that_is_not_there_or_not_shared_is_named() {
     let tls = tls_server(vec![certificate.der().to_vec()], &key, false).await;
     let cases = [
         (format!("https://{old}/"), "tls", "tls.protocol"),
+        (format!("https://{hangs_up}/"), "tls", "tls.handshake"),
         (format!("https://{plain}/"), "tls", "tls.plain_http"),
         (format!("https://{hold}/"), "tls", "tls.timeout"),
         (format!("http://{tls}/"), "http", "http.tls_expected"),
