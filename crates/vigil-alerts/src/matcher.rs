@@ -48,9 +48,12 @@ impl Matcher {
     /// A matcher; a regex is compiled anchored, `^(?:VALUE)$`.
     pub fn new(kind: MatchType, name: &str, value: &str) -> Result<Matcher, String> {
         let regex = match kind {
-            MatchType::Regexp | MatchType::NotRegexp => Some(
-                regex::Regex::new(&format!("^(?:{value})$")).map_err(|error| format!("invalid regular expression `{value}`: {error}"))?,
-            ),
+            MatchType::Regexp | MatchType::NotRegexp => Some(regex::Regex::new(&format!("^(?:{value})$")).map_err(|error| {
+                // The regex crate's message spans lines; its last line says why.
+                let text = error.to_string();
+                let why = text.lines().last().unwrap_or_default().trim_start_matches("error: ").to_owned();
+                format!("invalid regular expression `{value}`: {why}")
+            })?),
             _ => None,
         };
         Ok(Matcher { name: name.to_owned(), kind, value: value.to_owned(), regex })
@@ -389,7 +392,11 @@ impl<'a> Parser<'a> {
             self.lexer.scan()?;
         }
         if self.open_brace && !close {
-            let reason = if token.kind == Kind::Eof { "end of input".to_owned() } else { format!("{}:{}: unexpected {}", token.start, token.end, token.value) };
+            let reason = if token.kind == Kind::Eof {
+                "end of input".to_owned()
+            } else {
+                format!("{}:{}: unexpected {}", token.start, token.end, token.value)
+            };
             return Err(format!("0:{}: {reason}: expected close brace", self.lexer.cols));
         }
         if !self.open_brace && close {

@@ -147,4 +147,24 @@ impl Route {
         let group: Vec<String> = self.group_labels(labels).iter().map(|(name, value)| format!("{name}={value:?}")).collect();
         format!("{}:{{{}}}", self.key, group.join(", "))
     }
+
+    /// The tree as `amtool config routes show` draws it.
+    pub fn tree_text(&self) -> String {
+        let mut out = String::from("Routing tree:\n.\n");
+        self.draw(&mut out, "", true, true);
+        out.push('\n');
+        out
+    }
+
+    fn draw(&self, out: &mut String, prefix: &str, last: bool, root: bool) {
+        let label = if root { "default-route".to_owned() } else { matcher::to_string(&self.matchers) };
+        let continued = if self.continue_matching { "  continue: true" } else { "" };
+        let branch = if last { "└── " } else { "├── " };
+        out.push_str(&format!("{prefix}{branch}{label}{continued}  receiver: {}\n", self.options.receiver));
+        // amtool's tree library pads the bar with no-break spaces.
+        let child_prefix = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
+        for (index, child) in self.routes.iter().enumerate() {
+            child.draw(out, &child_prefix, index + 1 == self.routes.len(), false);
+        }
+    }
 }

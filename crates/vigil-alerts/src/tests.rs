@@ -94,7 +94,8 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn matchers_match_as_alertmanager_matches() {
     // (matcher, labels, matches): a missing label is the empty string; regexes are
     // anchored (pkg/labels/matcher_test.go).
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let cases: &[Case] = &[
         ("foo=bar", &[("foo", "bar")], true),
         ("foo=bar", &[("foo", "baz")], false),
         ("foo!=bar", &[("foo", "baz")], true),
@@ -175,7 +176,8 @@ fn tree(new_style: bool) -> RouteSpec {
 
 /// (labels, per matched route: receiver, group-by (None: all), group-wait s,
 /// group-interval s, repeat-interval s, key).
-type RouteCase = (&'static [(&'static str, &'static str)], &'static [(&'static str, Option<&'static [&'static str]>, u64, u64, u64, &'static str)]);
+type RouteCase =
+    (&'static [(&'static str, &'static str)], &'static [(&'static str, Option<&'static [&'static str]>, u64, u64, u64, &'static str)]);
 
 const ROUTE_MATCH: &[RouteCase] = &[
     (&[("owner", "team-A")], &[("notify-A", Some(&[]), 30, 300, 14400, "{}/{owner=\"team-A\"}")]),
@@ -190,7 +192,10 @@ const ROUTE_MATCH: &[RouteCase] = &[
         ],
     ),
     (&[("group_by", "role")], &[("notify-def", Some(&["role"]), 30, 300, 14400, "{}/{group_by=\"role\"}")]),
-    (&[("env", "testing"), ("group_by", "role")], &[("notify-testing", Some(&["role"]), 30, 300, 14400, "{}/{group_by=\"role\"}/{env=\"testing\"}")]),
+    (
+        &[("env", "testing"), ("group_by", "role")],
+        &[("notify-testing", Some(&["role"]), 30, 300, 14400, "{}/{group_by=\"role\"}/{env=\"testing\"}")],
+    ),
     (
         &[("env", "testing"), ("group_by", "role"), ("wait", "long")],
         &[("notify-testing", Some(&["role"]), 120, 300, 14400, "{}/{group_by=\"role\"}/{env=\"testing\"}/{wait=\"long\"}")],

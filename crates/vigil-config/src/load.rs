@@ -763,6 +763,12 @@ impl Loader {
         };
         let inbound = self.inbound(raw.inbound, &notifier_names, &action_names);
         let audit = self.audit(raw.audit);
+        let receivers = self.receivers(&raw.receivers, &notifier_names, &action_names);
+        let route = raw.route.as_ref().and_then(|route| self.root_route(route, &receivers));
+        if route.is_none() && !raw.receivers.is_empty() && raw.route.is_none() {
+            let span = raw.receivers.first().map(|receiver| *receiver.name.span());
+            self.warn(span.as_ref(), "receivers are defined but no `route:` sends to them");
+        }
         let mut seen_rules = BTreeSet::new();
         let rules = raw
             .rules
@@ -806,7 +812,127 @@ impl Loader {
             remediation,
             inbound,
             audit,
+            route,
+            receivers,
             warnings: Vec::new(),
+        })
+    }
+
+    fn receivers(
+        &mut self,
+        raw: &[RawReceiver],
+        notifiers: &BTreeSet<String>,
+        actions: &BTreeSet<String>,
+    ) -> BTreeMap<String, ReceiverConfig> {
+        let mut receivers = BTreeMap::new();
+        for receiver in raw {
+            self.check_notify(&receiver.notify, notifiers);
+            self.check_actions(&receiver.actions, actions);
+            let config = ReceiverConfig {
+                notify: receiver.notify.iter().map(|name| name.as_str().to_owned()).collect(),
+                actions: receiver.actions.iter().map(|name| name.as_str().to_owned()).collect(),
+            };
+            if receiver.name.is_empty() {
+                self.error(Some(receiver.name.span()), "a receiver needs a name");
+            } else if receivers.insert(receiver.name.as_str().to_owned(), config).is_some() {
+                self.error(Some(receiver.name.span()), format!("duplicate receiver `{}`", receiver.name.as_str()));
+            }
+        }
+        receivers
+    }
+
+    fn root_route(&mut self, raw: &RawTreeRoute, receivers: &BTreeMap<String, ReceiverConfig>) -> Option<vigil_alerts::RouteSpec> {
+        if raw.receiver.is_none() {
+            self.error(None, "the root route needs a `receiver` (where alerts go when no child route matches)");
+        }
+        let spec = self.route(raw, receivers, 0)?;
+        if !spec.matchers.is_empty() {
+            let span = raw.matchers.first().map(|matcher| *matcher.span());
+            self.error(span.as_ref(), "the root route must not have matchers: every alert enters the tree there");
+        }
+        Some(spec)
+    }
+
+    fn route(&mut self, raw: &RawTreeRoute, receivers: &BTreeMap<String, ReceiverConfig>, depth: usize) -> Option<vigil_alerts::RouteSpec> {
+        use vigil_alerts::{GroupBy, MatchType, Matcher};
+        const MAX_DEPTH: usize = 32;
+        if depth > MAX_DEPTH {
+            self.error(raw.receiver.as_ref().map(|receiver| receiver.span()), format!("routes nest deeper than {MAX_DEPTH}"));
+            return None;
+        }
+        if let Some(receiver) = &raw.receiver {
+            if !receivers.contains_key(receiver.as_str()) {
+                let known = if receivers.is_empty() {
+                    "no receivers are defined".to_owned()
+                } else {
+                    format!("defined: {}", receivers.keys().cloned().collect::<Vec<_>>().join(", "))
+                };
+                self.error(Some(receiver.span()), format!("unknown receiver `{}` ({known})", receiver.as_str()));
+            }
+        }
+        let mut matchers = Vec::new();
+        for text in &raw.matchers {
+            match vigil_alerts::matcher::parse(text) {
+                Ok(parsed) => matchers.extend(parsed),
+                Err(error) => self.error(Some(text.span()), format!("invalid matcher `{}`: {error}", text.as_str())),
+            }
+        }
+        for (name, value) in &raw.match_equal {
+            match Matcher::new(MatchType::Equal, name, value) {
+                Ok(matcher) => matchers.push(matcher),
+                Err(error) => self.error(Some(value.span()), error),
+            }
+        }
+        for (name, value) in &raw.match_re {
+            match Matcher::match_re(name, value) {
+                Ok(matcher) => matchers.push(matcher),
+                Err(error) => self.error(Some(value.span()), error),
+            }
+        }
+        let group_by = raw.group_by.as_ref().map(|names| {
+            if names.iter().any(|name| name.as_str() == "...") {
+                if names.len() > 1 {
+                    self.error(Some(names[0].span()), "group-by: `...` (every label) cannot be combined with other labels");
+                }
+                GroupBy::All
+            } else {
+                for name in names {
+                    let valid = !name.is_empty()
+                        && !name.chars().next().is_some_and(|c| c.is_ascii_digit())
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !valid {
+                        self.error(Some(name.span()), format!("group-by: invalid label name `{}`", name.as_str()));
+                    }
+                }
+                GroupBy::Labels(names.iter().map(|name| name.as_str().to_owned()).collect())
+            }
+        });
+        let timer = |this: &mut Self, value: &Option<Spanned<String>>| {
+            value.as_ref().map(|value| this.duration(Some(value), Duration::from_secs(1)))
+        };
+        let group_wait = timer(self, &raw.group_wait);
+        let group_interval = timer(self, &raw.group_interval);
+        let repeat_interval = timer(self, &raw.repeat_interval);
+        if let (Some(group), Some(repeat)) = (group_interval, repeat_interval) {
+            if repeat < group {
+                self.warn(
+                    raw.repeat_interval.as_ref().map(|value| value.span()),
+                    "repeat-interval is shorter than group-interval, so it acts as group-interval",
+                );
+            }
+        }
+        let routes = raw.routes.iter().filter_map(|child| self.route(child, receivers, depth + 1)).collect();
+        Some(vigil_alerts::RouteSpec {
+            receiver: raw.receiver.as_ref().map(|receiver| receiver.as_str().to_owned()),
+            matchers,
+            continue_matching: raw.continue_matching,
+            group_by,
+            group_wait,
+            group_interval,
+            repeat_interval,
+            mute_time_intervals: Vec::new(),
+            active_time_intervals: Vec::new(),
+            routes,
         })
     }
 

@@ -34,9 +34,21 @@ pub struct Config {
     pub remediation: RemediationConfig,
     pub inbound: InboundConfig,
     pub audit: AuditConfig,
+    /// The routing tree (`route:`), when configured; without it, each monitor's and
+    /// rule's `notify:` and `actions:` say where its alerts go.
+    pub route: Option<vigil_alerts::RouteSpec>,
+    /// Named receivers the routes send to.
+    pub receivers: BTreeMap<String, ReceiverConfig>,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,
+}
+
+/// A receiver: the notifiers told and the actions run for the alerts routed to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiverConfig {
+    pub notify: Vec<String>,
+    pub actions: Vec<String>,
 }
 
 /// Guards over all actions together.

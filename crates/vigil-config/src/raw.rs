@@ -45,6 +45,48 @@ pub(crate) struct RawConfig {
     pub inbound: Option<RawInbound>,
     /// Where remediation decisions are written besides the store.
     pub audit: Option<RawAudit>,
+    /// The routing tree, as Alertmanager's `route:`.
+    pub route: Option<RawTreeRoute>,
+    /// Who a route sends to: named sets of notifiers and actions.
+    #[serde(default)]
+    pub receivers: Vec<RawReceiver>,
+}
+
+/// One route of the tree (Alertmanager's `route`, in kebab-case).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTreeRoute {
+    pub receiver: Option<Spanned<String>>,
+    /// Alertmanager matchers, each entry one or more: `severity="page"`, `{a=~"x.*"}`.
+    #[serde(default)]
+    pub matchers: Vec<Spanned<String>>,
+    /// The older syntax: label = value.
+    #[serde(default, rename = "match")]
+    pub match_equal: BTreeMap<String, Spanned<String>>,
+    /// The older syntax: label =~ regex.
+    #[serde(default)]
+    pub match_re: BTreeMap<String, Spanned<String>>,
+    /// Go on to the next sibling after this route matches.
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+    /// Labels to group by; `[...]` groups by every label.
+    pub group_by: Option<Vec<Spanned<String>>>,
+    pub group_wait: Option<Spanned<String>>,
+    pub group_interval: Option<Spanned<String>>,
+    pub repeat_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub routes: Vec<RawTreeRoute>,
+}
+
+/// `receivers:` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawReceiver {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub actions: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

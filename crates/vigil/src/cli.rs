@@ -123,6 +123,9 @@ pub enum Command {
     /// Log rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The routing tree of `route:`: where an alert goes.
+    #[command(subcommand)]
+    Routes(RoutesCommand),
     /// Check infrastructure code for what breaks a load-balanced service.
     #[command(subcommand)]
     Lint(LintCommand),
@@ -296,6 +299,34 @@ pub enum SilenceCommand {
     /// End a silence now.
     Expire {
         id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutesCommand {
+    /// Print the receivers an alert with these labels reaches, as `amtool config routes
+    /// test` does (comma-separated, in order); exit 1 when --verify-receivers differs.
+    ///
+    /// Example: vigil routes test severity=page service=api -c vigil.yaml
+    Test {
+        /// LABEL=VALUE pairs: the alert's labels.
+        labels: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also print the tree.
+        #[arg(long)]
+        tree: bool,
+        /// Each matched route's receiver, key, group-by and timers as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The receivers expected, comma-separated; exit 1 when they differ.
+        #[arg(long, value_name = "A,B")]
+        verify_receivers: Option<String>,
+    },
+    /// Print the routing tree.
+    Show {
         #[command(flatten)]
         config: ConfigArg,
     },

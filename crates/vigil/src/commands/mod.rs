@@ -10,6 +10,7 @@ mod diagnose;
 mod lint_terraform;
 mod probe;
 mod record;
+mod routes;
 mod tokens;
 
 use std::path::Path;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::{ActionsCommand, BenchCommand, Command, LintCommand, RulesCommand, SilenceCommand, TokenCommand};
+use crate::cli::{ActionsCommand, BenchCommand, Command, LintCommand, RoutesCommand, RulesCommand, SilenceCommand, TokenCommand};
 
 pub const USAGE_ERROR: u8 = 2;
 
@@ -107,6 +108,15 @@ pub async fn execute(command: Command) -> ExitCode {
         Command::Demo(args) => report(crate::demo::run(args).await),
         Command::Rules(RulesCommand::Lint { expr }) => lint(&expr),
         Command::Lint(LintCommand::Terraform { dir, json }) => lint_terraform::execute(&dir, json),
+        Command::Routes(command) => {
+            let path = match &command {
+                RoutesCommand::Test { config, .. } | RoutesCommand::Show { config } => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => routes::execute(&config, command),
+                Err(code) => code,
+            }
+        }
         Command::Backtest { input, config, rule, timestamp_field, labels, json } => {
             let options = backtest::BacktestOptions { config: config.path, rule, json, timestamp_field, labels, input };
             report(tokio::task::spawn_blocking(move || backtest::run(options)).await.map_err(anyhow::Error::from).and_then(|result| result))

@@ -14,4 +14,5 @@ mod monitor;
 mod netns;
 mod probes;
 mod remediation;
+mod routes;
 mod webhook;
