@@ -1,8 +1,11 @@
 //! The pure part of Vigil's alert lifecycle, with Alertmanager's semantics: label
-//! matchers (`matcher.rs`) and the routing tree (`route.rs`). No IO; anything that
+//! matchers (`matcher.rs`), the routing tree (`route.rs`), inhibition (`inhibit.rs`)
+//! and the group timers and dedup that decide when a notification goes (`group.rs`). No IO; anything that
 //! depends on time takes the time as an argument. Alertmanager's own test cases are
-//! ported as tables in `tests.rs`.
+//! ported as tables in `tests.rs` and `tests_inhibit.rs`.
 
+pub mod group;
+pub mod inhibit;
 pub mod matcher;
 pub mod route;
 
@@ -19,3 +22,5 @@ impl Matcher {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_inhibit;
