@@ -43,6 +43,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing 
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$missing iptables"
 command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
+[ -e /usr/share/zoneinfo/Australia/Sydney ] || missing="$missing tzdata"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing$missing (the diagnose tests' proxy and firewall, amtool)"

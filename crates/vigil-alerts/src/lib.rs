@@ -1,11 +1,14 @@
 //! The pure part of Vigil's alert lifecycle, with Alertmanager's semantics: label
-//! matchers (`matcher.rs`), the routing tree (`route.rs`), inhibition (`inhibit.rs`)
-//! and the group timers and dedup that decide when a notification goes (`group.rs`). No IO; anything that
-//! depends on time takes the time as an argument. Alertmanager's own test cases are
-//! ported as tables in `tests.rs` and `tests_inhibit.rs`.
+//! matchers (`matcher.rs`), the routing tree (`route.rs`), inhibition (`inhibit.rs`),
+//! named time intervals (`interval.rs`) and the group timers and dedup that decide
+//! when a notification goes (`group.rs`). No IO but reading the system's time zone
+//! database for a `location`; anything that depends on time takes the time as an
+//! argument. Alertmanager's own test cases are
+//! ported as tables in `tests.rs`, `tests_inhibit.rs` and `tests_interval.rs`.
 
 pub mod group;
 pub mod inhibit;
+pub mod interval;
 pub mod matcher;
 pub mod route;
 
@@ -24,3 +27,5 @@ impl Matcher {
 mod tests;
 #[cfg(test)]
 mod tests_inhibit;
+#[cfg(test)]
+mod tests_interval;
