@@ -46,6 +46,21 @@ pub struct RouteOptions {
     pub active_time_intervals: Vec<String>,
 }
 
+impl RouteOptions {
+    /// Why this route sends nothing at `at_ms`, if it does not: inside one of its mute
+    /// intervals, or outside all of its active ones. Unknown names hold never.
+    pub fn muted_at(&self, intervals: &BTreeMap<String, Vec<crate::interval::TimeInterval>>, at_ms: i64) -> Option<String> {
+        let holds = |name: &String| intervals.get(name).is_some_and(|list| crate::interval::any_contains(list, at_ms));
+        if let Some(name) = self.mute_time_intervals.iter().find(|name| holds(name)) {
+            return Some(format!("muted during `{name}`"));
+        }
+        if !self.active_time_intervals.is_empty() && !self.active_time_intervals.iter().any(holds) {
+            return Some(format!("outside its active time intervals ({})", self.active_time_intervals.join(", ")));
+        }
+        None
+    }
+}
+
 impl Default for RouteOptions {
     /// Alertmanager's defaults: group-wait 30s, group-interval 5m, repeat-interval 4h.
     fn default() -> RouteOptions {

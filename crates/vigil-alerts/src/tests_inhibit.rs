@@ -9,6 +9,9 @@ use crate::group::{needs_update, Sent, Timers};
 use crate::inhibit::{muted_by, InhibitRule, Source};
 use crate::matcher::{MatchType, Matcher};
 
+/// Label pairs as written in the Go tests.
+type Pairs = &'static [(&'static str, &'static str)];
+
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
 }
@@ -21,7 +24,8 @@ fn matcher(kind: MatchType, name: &str, value: &str) -> Matcher {
 fn a_source_needs_the_equal_labels_and_to_be_firing() {
     // TestInhibitRuleHasEqual: (firing sources, equal, target, inhibited). Resolved
     // sources are not passed as firing.
-    let cases: &[(&[&[(&str, &str)]], &[&str], &[(&str, &str)], bool)] = &[
+    type Case = (&'static [Pairs], &'static [&'static str], Pairs, bool);
+    let cases: &[Case] = &[
         (&[], &[], &[("a", "b")], false),
         (&[&[]], &[], &[("a", "b")], true),
         (&[], &["a", "b"], &[("a", "b"), ("b", "c")], false),
@@ -32,7 +36,8 @@ fn a_source_needs_the_equal_labels_and_to_be_firing() {
     for (sources, equal, target, expected) in cases {
         let rule = InhibitRule { equal: equal.iter().map(|name| (*name).to_owned()).collect(), ..InhibitRule::default() };
         let sets: Vec<BTreeMap<String, String>> = sources.iter().map(|pairs| labels(pairs)).collect();
-        let firing: Vec<Source<'_>> = sets.iter().enumerate().map(|(index, labels)| Source { fingerprint: index as u64 + 1, labels }).collect();
+        let firing: Vec<Source<'_>> =
+            sets.iter().enumerate().map(|(index, labels)| Source { fingerprint: index as u64 + 1, labels }).collect();
         assert_eq!(rule.equal_source(&labels(target), &firing, false).is_some(), *expected, "{sources:?} {equal:?} {target:?}");
     }
 }
@@ -48,7 +53,7 @@ fn rules(new_style: bool) -> Vec<InhibitRule> {
 }
 
 /// (target, inhibited with TestInhibitRuleMatches' rules, with TestInhibitRuleMatchers').
-const TARGETS: &[(&[(&str, &str)], bool, bool)] = &[
+const TARGETS: &[(Pairs, bool, bool)] = &[
     (&[("t1", "1"), ("e", "1")], true, false),
     (&[("t2", "1"), ("e", "1")], true, true),
     (&[("t1", "1"), ("t3", "1"), ("e", "1")], true, false),
@@ -103,7 +108,8 @@ fn a_look_notifies_only_when_something_changed_or_repeat_is_due() {
     let minutes = |count: i64| count * 60_000;
     // TestDedupStageNeedsUpdate: (last sent, firing, resolved, repeat min, send resolved, notify).
     let sent = |firing: &[u64], resolved: &[u64], at_ms: i64| Some(Sent { firing: set(firing), resolved: set(resolved), at_ms });
-    let cases: &[(Option<Sent>, &[u64], &[u64], u64, bool, bool)] = &[
+    type Case = (Option<Sent>, &'static [u64], &'static [u64], u64, bool, bool);
+    let cases: &[Case] = &[
         (None, &[2, 3, 4], &[], 0, false, true),
         (None, &[], &[2, 3, 4], 0, false, false),
         (sent(&[1, 2, 3], &[], 0), &[2, 3, 4], &[], 0, false, true),

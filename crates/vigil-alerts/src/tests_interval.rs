@@ -103,7 +103,8 @@ fn intervals_hold_the_times_alertmanager_says_they_hold() {
 
 #[test]
 fn times_of_day_parse_as_alertmanager_parses_them() {
-    let cases: &[(Option<&str>, Option<&str>, Result<(i32, i32), &str>)] = &[
+    type Case = (Option<&'static str>, Option<&'static str>, Result<(i32, i32), &'static str>);
+    let cases: &[Case] = &[
         (Some("00:00"), Some("24:00"), Ok((0, 1440))),
         (Some("01:35"), Some("17:39"), Ok((95, 1059))),
         (Some("09:35"), Some("09:39"), Ok((575, 579))),
@@ -123,7 +124,8 @@ fn times_of_day_parse_as_alertmanager_parses_them() {
 #[test]
 fn ranges_parse_with_alertmanagers_messages() {
     type Parse = fn(&str) -> Result<(i32, i32), String>;
-    let cases: &[(Parse, &str, Result<(i32, i32), &str>)] = &[
+    type Case = (Parse, &'static str, Result<(i32, i32), &'static str>);
+    let cases: &[Case] = &[
         (weekdays, "monday:friday", Ok((1, 5))),
         (weekdays, "Saturday", Ok((6, 6))),
         (weekdays, "friday:monday", Err("start day cannot be before end day")),
@@ -150,4 +152,28 @@ fn ranges_parse_with_alertmanagers_messages() {
         assert_eq!(parse(text), expected.map_err(str::to_owned), "{text}");
     }
     assert_eq!(location("Mars/Olympus").err().as_deref(), Some("unknown time zone Mars/Olympus"));
+}
+
+#[test]
+fn routes_are_muted_inside_mute_intervals_and_outside_active_ones() {
+    use std::collections::BTreeMap;
+    let weekend = interval(|i| i.weekdays = Some(vec![(0, 0), (6, 6)]));
+    let office = interval(|i| {
+        i.times = Some(vec![(540, 1020)]);
+        i.weekdays = Some(vec![(1, 5)]);
+    });
+    let intervals: BTreeMap<String, Vec<TimeInterval>> =
+        [("weekends".to_owned(), vec![weekend]), ("office".to_owned(), vec![office])].into_iter().collect();
+    let options = |mute: &[&str], active: &[&str]| crate::RouteOptions {
+        mute_time_intervals: mute.iter().map(|name| (*name).to_owned()).collect(),
+        active_time_intervals: active.iter().map(|name| (*name).to_owned()).collect(),
+        ..crate::RouteOptions::default()
+    };
+    let saturday = at("02 May 20 12:00 +0000");
+    let monday_noon = at("04 May 20 12:00 +0000");
+    let monday_night = at("04 May 20 22:00 +0000");
+    assert_eq!(options(&["weekends"], &[]).muted_at(&intervals, saturday).as_deref(), Some("muted during `weekends`"));
+    assert_eq!(options(&["weekends"], &[]).muted_at(&intervals, monday_noon), None);
+    assert_eq!(options(&[], &["office"]).muted_at(&intervals, monday_noon), None);
+    assert_eq!(options(&[], &["office"]).muted_at(&intervals, monday_night).as_deref(), Some("outside its active time intervals (office)"));
 }

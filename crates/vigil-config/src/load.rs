@@ -764,7 +764,9 @@ impl Loader {
         let inbound = self.inbound(raw.inbound, &notifier_names, &action_names);
         let audit = self.audit(raw.audit);
         let receivers = self.receivers(&raw.receivers, &notifier_names, &action_names);
-        let route = raw.route.as_ref().and_then(|route| self.root_route(route, &receivers));
+        let time_intervals = self.time_intervals(&raw.time_intervals);
+        let inhibit_rules = raw.inhibit_rules.iter().map(|rule| self.inhibit_rule(rule)).collect();
+        let route = raw.route.as_ref().and_then(|route| self.root_route(route, &receivers, &time_intervals));
         if route.is_none() && !raw.receivers.is_empty() && raw.route.is_none() {
             let span = raw.receivers.first().map(|receiver| *receiver.name.span());
             self.warn(span.as_ref(), "receivers are defined but no `route:` sends to them");
@@ -814,6 +816,8 @@ impl Loader {
             audit,
             route,
             receivers,
+            time_intervals,
+            inhibit_rules,
             warnings: Vec::new(),
         })
     }
@@ -841,11 +845,119 @@ impl Loader {
         receivers
     }
 
-    fn root_route(&mut self, raw: &RawTreeRoute, receivers: &BTreeMap<String, ReceiverConfig>) -> Option<vigil_alerts::RouteSpec> {
+    fn matchers(
+        &mut self,
+        texts: &[Spanned<String>],
+        equal: &BTreeMap<String, Spanned<String>>,
+        regex: &BTreeMap<String, Spanned<String>>,
+    ) -> Vec<vigil_alerts::Matcher> {
+        use vigil_alerts::{MatchType, Matcher};
+        let mut matchers = Vec::new();
+        for text in texts {
+            match vigil_alerts::matcher::parse(text) {
+                Ok(parsed) => matchers.extend(parsed),
+                Err(error) => self.error(Some(text.span()), format!("invalid matcher `{}`: {error}", text.as_str())),
+            }
+        }
+        for (name, value) in equal {
+            match Matcher::new(MatchType::Equal, name, value) {
+                Ok(matcher) => matchers.push(matcher),
+                Err(error) => self.error(Some(value.span()), error),
+            }
+        }
+        for (name, value) in regex {
+            match Matcher::match_re(name, value) {
+                Ok(matcher) => matchers.push(matcher),
+                Err(error) => self.error(Some(value.span()), error),
+            }
+        }
+        matchers
+    }
+
+    fn inhibit_rule(&mut self, raw: &RawInhibitRule) -> vigil_alerts::inhibit::InhibitRule {
+        let source = self.matchers(&raw.source_matchers, &raw.source_match, &raw.source_match_re);
+        let target = self.matchers(&raw.target_matchers, &raw.target_match, &raw.target_match_re);
+        vigil_alerts::inhibit::InhibitRule {
+            name: raw.name.clone().unwrap_or_default(),
+            source,
+            target,
+            equal: raw.equal.iter().map(|name| name.as_str().to_owned()).collect(),
+        }
+    }
+
+    fn time_intervals(&mut self, raw: &[RawNamedInterval]) -> BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>> {
+        use vigil_alerts::interval;
+        let mut named = BTreeMap::new();
+        for entry in raw {
+            let mut intervals = Vec::new();
+            for raw_interval in &entry.time_intervals {
+                let mut parsed = interval::TimeInterval::default();
+                let mut ranges = |values: &Option<Vec<Spanned<String>>>, parse: fn(&str) -> Result<(i32, i32), String>| {
+                    values.as_ref().map(|values| {
+                        values
+                            .iter()
+                            .filter_map(|value| parse(value).map_err(|error| self.error(Some(value.span()), error)).ok())
+                            .collect::<Vec<_>>()
+                    })
+                };
+                parsed.weekdays = ranges(&raw_interval.weekdays, interval::weekdays);
+                parsed.days_of_month = ranges(&raw_interval.days_of_month, interval::days_of_month);
+                parsed.months = ranges(&raw_interval.months, interval::months);
+                parsed.years = ranges(&raw_interval.years, interval::years);
+                parsed.times = raw_interval.times.as_ref().map(|times| {
+                    times
+                        .iter()
+                        .filter_map(|range| {
+                            let span = range.start_time.as_ref().or(range.end_time.as_ref()).map(|value| *value.span());
+                            interval::time_range(
+                                range.start_time.as_deref().map(String::as_str),
+                                range.end_time.as_deref().map(String::as_str),
+                            )
+                            .map_err(|error| self.error(span.as_ref(), error))
+                            .ok()
+                        })
+                        .collect()
+                });
+                parsed.location = raw_interval
+                    .location
+                    .as_ref()
+                    .and_then(|name| interval::location(name).map_err(|error| self.error(Some(name.span()), error)).ok());
+                intervals.push(parsed);
+            }
+            if named.insert(entry.name.as_str().to_owned(), intervals).is_some() {
+                self.error(Some(entry.name.span()), format!("duplicate time interval `{}`", entry.name.as_str()));
+            }
+        }
+        named
+    }
+
+    fn check_intervals(&mut self, names: &[Spanned<String>], defined: &BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>>) {
+        for name in names {
+            if !defined.contains_key(name.as_str()) {
+                let known = if defined.is_empty() {
+                    "no time-intervals are defined".to_owned()
+                } else {
+                    format!("defined: {}", defined.keys().cloned().collect::<Vec<_>>().join(", "))
+                };
+                self.error(Some(name.span()), format!("unknown time interval `{}` ({known})", name.as_str()));
+            }
+        }
+    }
+
+    fn root_route(
+        &mut self,
+        raw: &RawTreeRoute,
+        receivers: &BTreeMap<String, ReceiverConfig>,
+        intervals: &BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>>,
+    ) -> Option<vigil_alerts::RouteSpec> {
         if raw.receiver.is_none() {
             self.error(None, "the root route needs a `receiver` (where alerts go when no child route matches)");
         }
-        let spec = self.route(raw, receivers, 0)?;
+        let spec = self.route(raw, receivers, intervals, 0)?;
+        if !raw.mute_time_intervals.is_empty() || !raw.active_time_intervals.is_empty() {
+            let span = raw.mute_time_intervals.first().or(raw.active_time_intervals.first()).map(|name| *name.span());
+            self.error(span.as_ref(), "the root route cannot have time intervals (as in Alertmanager): put them on a child route");
+        }
         if !spec.matchers.is_empty() {
             let span = raw.matchers.first().map(|matcher| *matcher.span());
             self.error(span.as_ref(), "the root route must not have matchers: every alert enters the tree there");
@@ -853,8 +965,14 @@ impl Loader {
         Some(spec)
     }
 
-    fn route(&mut self, raw: &RawTreeRoute, receivers: &BTreeMap<String, ReceiverConfig>, depth: usize) -> Option<vigil_alerts::RouteSpec> {
-        use vigil_alerts::{GroupBy, MatchType, Matcher};
+    fn route(
+        &mut self,
+        raw: &RawTreeRoute,
+        receivers: &BTreeMap<String, ReceiverConfig>,
+        intervals: &BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>>,
+        depth: usize,
+    ) -> Option<vigil_alerts::RouteSpec> {
+        use vigil_alerts::GroupBy;
         const MAX_DEPTH: usize = 32;
         if depth > MAX_DEPTH {
             self.error(raw.receiver.as_ref().map(|receiver| receiver.span()), format!("routes nest deeper than {MAX_DEPTH}"));
@@ -870,25 +988,9 @@ impl Loader {
                 self.error(Some(receiver.span()), format!("unknown receiver `{}` ({known})", receiver.as_str()));
             }
         }
-        let mut matchers = Vec::new();
-        for text in &raw.matchers {
-            match vigil_alerts::matcher::parse(text) {
-                Ok(parsed) => matchers.extend(parsed),
-                Err(error) => self.error(Some(text.span()), format!("invalid matcher `{}`: {error}", text.as_str())),
-            }
-        }
-        for (name, value) in &raw.match_equal {
-            match Matcher::new(MatchType::Equal, name, value) {
-                Ok(matcher) => matchers.push(matcher),
-                Err(error) => self.error(Some(value.span()), error),
-            }
-        }
-        for (name, value) in &raw.match_re {
-            match Matcher::match_re(name, value) {
-                Ok(matcher) => matchers.push(matcher),
-                Err(error) => self.error(Some(value.span()), error),
-            }
-        }
+        let matchers = self.matchers(&raw.matchers, &raw.match_equal, &raw.match_re);
+        self.check_intervals(&raw.mute_time_intervals, intervals);
+        self.check_intervals(&raw.active_time_intervals, intervals);
         let group_by = raw.group_by.as_ref().map(|names| {
             if names.iter().any(|name| name.as_str() == "...") {
                 if names.len() > 1 {
@@ -921,7 +1023,7 @@ impl Loader {
                 );
             }
         }
-        let routes = raw.routes.iter().filter_map(|child| self.route(child, receivers, depth + 1)).collect();
+        let routes = raw.routes.iter().filter_map(|child| self.route(child, receivers, intervals, depth + 1)).collect();
         Some(vigil_alerts::RouteSpec {
             receiver: raw.receiver.as_ref().map(|receiver| receiver.as_str().to_owned()),
             matchers,
@@ -930,8 +1032,8 @@ impl Loader {
             group_wait,
             group_interval,
             repeat_interval,
-            mute_time_intervals: Vec::new(),
-            active_time_intervals: Vec::new(),
+            mute_time_intervals: raw.mute_time_intervals.iter().map(|name| name.as_str().to_owned()).collect(),
+            active_time_intervals: raw.active_time_intervals.iter().map(|name| name.as_str().to_owned()).collect(),
             routes,
         })
     }

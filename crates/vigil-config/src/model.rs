@@ -39,6 +39,10 @@ pub struct Config {
     pub route: Option<vigil_alerts::RouteSpec>,
     /// Named receivers the routes send to.
     pub receivers: BTreeMap<String, ReceiverConfig>,
+    /// Named time intervals (`time-intervals:`).
+    pub time_intervals: BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>>,
+    /// `inhibit-rules:`.
+    pub inhibit_rules: Vec<vigil_alerts::inhibit::InhibitRule>,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,

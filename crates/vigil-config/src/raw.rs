@@ -50,6 +50,60 @@ pub(crate) struct RawConfig {
     /// Who a route sends to: named sets of notifiers and actions.
     #[serde(default)]
     pub receivers: Vec<RawReceiver>,
+    /// Named time intervals for routes' `mute-time-intervals`/`active-time-intervals`.
+    #[serde(default)]
+    pub time_intervals: Vec<RawNamedInterval>,
+    /// Alerts that mute others while they fire (Alertmanager's `inhibit_rules`).
+    #[serde(default)]
+    pub inhibit_rules: Vec<RawInhibitRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawNamedInterval {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub time_intervals: Vec<RawInterval>,
+}
+
+/// One interval: every field given must hold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawInterval {
+    pub times: Option<Vec<RawTimes>>,
+    pub weekdays: Option<Vec<Spanned<String>>>,
+    pub days_of_month: Option<Vec<Spanned<String>>>,
+    pub months: Option<Vec<Spanned<String>>>,
+    pub years: Option<Vec<Spanned<String>>>,
+    pub location: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTimes {
+    pub start_time: Option<Spanned<String>>,
+    pub end_time: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawInhibitRule {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub source_matchers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub target_matchers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub source_match: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub source_match_re: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub target_match: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub target_match_re: BTreeMap<String, Spanned<String>>,
+    /// Labels whose values the source and the target must share.
+    #[serde(default)]
+    pub equal: Vec<Spanned<String>>,
 }
 
 /// One route of the tree (Alertmanager's `route`, in kebab-case).
@@ -74,6 +128,12 @@ pub(crate) struct RawTreeRoute {
     pub group_wait: Option<Spanned<String>>,
     pub group_interval: Option<Spanned<String>>,
     pub repeat_interval: Option<Spanned<String>>,
+    /// Named time intervals during which this route sends nothing.
+    #[serde(default)]
+    pub mute_time_intervals: Vec<Spanned<String>>,
+    /// Named time intervals outside which this route sends nothing.
+    #[serde(default)]
+    pub active_time_intervals: Vec<Spanned<String>>,
     #[serde(default)]
     pub routes: Vec<RawTreeRoute>,
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use vigil_alerts::{GroupBy, Route};
 use vigil_config::Config;
+use vigil_core::Clock;
 
 use super::USAGE_ERROR;
 use crate::cli::RoutesCommand;
@@ -43,6 +44,7 @@ pub fn execute(config: &Config, command: RoutesCommand) -> ExitCode {
                     return ExitCode::from(USAGE_ERROR);
                 }
             };
+            let now = vigil_core::SystemClock.now().0;
             if show_tree {
                 print!("{}", tree.tree_text());
             }
@@ -65,6 +67,7 @@ pub fn execute(config: &Config, command: RoutesCommand) -> ExitCode {
                             "group_interval": vigil_core::time::format_duration(route.options.group_interval),
                             "repeat_interval": vigil_core::time::format_duration(route.options.repeat_interval),
                             "continue": route.continue_matching,
+                            "muted_now": route.options.muted_at(&config.time_intervals, now),
                         })
                     })
                     .collect();

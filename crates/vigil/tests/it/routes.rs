@@ -192,6 +192,30 @@ fn bad_routes_are_located() {
             "vigil.yaml:9:7: unknown key `receivers`, expected one of `receiver`",
         ),
         ("receivers:\n  - {name: team, notify: [pager]}\n", "unknown notifier `pager`"),
+        (
+            "route:\n  receiver: team\n  routes:\n    - {receiver: team, mute-time-intervals: [nights]}\n",
+            "vigil.yaml:9:46: unknown time interval `nights` (no time-intervals are defined)",
+        ),
+        (
+            "route:\n  receiver: team\n  mute-time-intervals: [nights]\ntime-intervals:\n  - name: nights\n",
+            "the root route cannot have time intervals",
+        ),
+        (
+            "time-intervals:\n  - name: nights\n    time-intervals:\n      - weekdays: ['friday:monday']\n",
+            "vigil.yaml:9:20: start day cannot be before end day",
+        ),
+        (
+            "time-intervals:\n  - name: nights\n    time-intervals:\n      - times: [{start-time: '22:00'}]\n",
+            "both start and end times must be provided",
+        ),
+        (
+            "time-intervals:\n  - name: nights\n    time-intervals:\n      - location: Mars/Olympus\n",
+            "vigil.yaml:9:19: unknown time zone Mars/Olympus",
+        ),
+        (
+            "inhibit-rules:\n  - source-matchers: ['severity=\"critical\"']\n    target-matchers: ['{severity']\n",
+            "vigil.yaml:8:23: invalid matcher `{severity`: end of input: expected an operator such as '=', '!=', '=~' or '!~'",
+        ),
     ];
     for (extra, expected) in cases {
         let text = if extra.starts_with("receivers:") { format!("storage: sqlite://r.db\n{extra}") } else { format!("{base}{extra}") };
