@@ -20,7 +20,7 @@ use crate::actions::worker::ActionWorker;
 use crate::actions::Planner;
 use crate::aws::AwsClient;
 use crate::effects::Effects;
-use crate::http::{router, AppState};
+use crate::http::AppState;
 use crate::inbound::Inbound;
 use crate::metrics::Metrics;
 use crate::monitor::engine::{Engine, MAX_BATCH};
@@ -106,7 +106,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let inbound = config.inbound.alertmanager.clone().map(|alertmanager| {
         Arc::new(Inbound { config: alertmanager, store: store.clone(), effects: effects.clone(), clock: clock.clone() })
     });
-    let app = router(AppState {
+    let state = AppState {
         metrics: metrics.clone(),
         store: store.clone(),
         ready: ready.clone(),
@@ -114,15 +114,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         inbound,
         monitors: Arc::clone(&monitors),
         clock: clock.clone(),
-    });
+    };
     let mut http_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                stopped(&mut http_stop).await;
-            })
-            .await
-    });
+    let server = crate::http::serve(listener, state, async move { stopped(&mut http_stop).await });
 
     let worker = ActionWorker {
         store: store.clone(),

@@ -36,6 +36,17 @@ pub struct AppState {
     pub clock: Arc<dyn vigil_core::Clock>,
 }
 
+/// Serves `router(state)` on `listener` until `stop` completes, then finishes the
+/// requests in flight.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let app = router(state);
+    tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))

@@ -15,4 +15,5 @@ mod netns;
 mod probes;
 mod remediation;
 mod routes;
+mod tidy;
 mod webhook;
