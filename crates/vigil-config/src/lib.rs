@@ -8,6 +8,7 @@
 
 mod env;
 mod error;
+pub mod import;
 mod load;
 mod model;
 mod raw;

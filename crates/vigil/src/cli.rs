@@ -123,6 +123,9 @@ pub enum Command {
     /// Log rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Translate another tool's config into Vigil's.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// The routing tree of `route:`: where an alert goes.
     #[command(subcommand)]
     Routes(RoutesCommand),
@@ -301,6 +304,20 @@ pub enum SilenceCommand {
         id: i64,
         #[command(flatten)]
         config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Translate an Alertmanager config (global SMTP settings, route tree, receivers
+    /// with email, webhook, Slack, PagerDuty and SNS configs, inhibit rules, time
+    /// intervals) into Vigil's YAML on standard output; what could not be carried over,
+    /// and the environment variables to set for secrets, go to standard error.
+    ///
+    /// Example: vigil import alertmanager alertmanager.yml > vigil.yaml && vigil check -c vigil.yaml
+    Alertmanager {
+        /// alertmanager.yml
+        file: std::path::PathBuf,
     },
 }
 

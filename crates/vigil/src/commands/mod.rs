@@ -20,7 +20,9 @@ use std::sync::Arc;
 use vigil_config::Config;
 use vigil_core::SystemClock;
 
-use crate::cli::{ActionsCommand, BenchCommand, Command, LintCommand, RoutesCommand, RulesCommand, SilenceCommand, TokenCommand};
+use crate::cli::{
+    ActionsCommand, BenchCommand, Command, ImportCommand, LintCommand, RoutesCommand, RulesCommand, SilenceCommand, TokenCommand,
+};
 
 pub const USAGE_ERROR: u8 = 2;
 
@@ -108,6 +110,28 @@ pub async fn execute(command: Command) -> ExitCode {
         Command::Demo(args) => report(crate::demo::run(args).await),
         Command::Rules(RulesCommand::Lint { expr }) => lint(&expr),
         Command::Lint(LintCommand::Terraform { dir, json }) => lint_terraform::execute(&dir, json),
+        Command::Import(ImportCommand::Alertmanager { file }) => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(error) => {
+                    eprintln!("error: cannot read {}: {error}", file.display());
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            };
+            match vigil_config::import::alertmanager(&text) {
+                Ok(imported) => {
+                    print!("{}", imported.yaml);
+                    for note in &imported.notes {
+                        eprintln!("note: {note}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {}: {error}", file.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Routes(command) => {
             let path = match &command {
                 RoutesCommand::Test { config, .. } | RoutesCommand::Show { config } => config.path.clone(),
