@@ -463,17 +463,19 @@ impl Loader {
         }
     }
 
-    fn check_actions(&mut self, actions: &[Spanned<String>], defined: &BTreeSet<String>) {
-        for action in actions {
-            if !defined.contains(action.as_str()) {
-                let known = if defined.is_empty() {
-                    "no actions are defined".to_owned()
-                } else {
-                    format!("defined: {}", defined.iter().cloned().collect::<Vec<_>>().join(", "))
-                };
-                self.error(Some(action.span()), format!("unknown action `{}` ({known})", action.as_str()));
+    /// An error for each of `names` not among `defined`: `unknown KIND `x` (defined: a, b)`.
+    fn check_known<'a>(&mut self, names: &[Spanned<String>], defined: impl Iterator<Item = &'a String> + Clone, kind: &str, plural: &str) {
+        for name in names {
+            if !defined.clone().any(|known| known == name.as_str()) {
+                let listed: Vec<&str> = defined.clone().map(String::as_str).collect();
+                let known = if listed.is_empty() { format!("no {plural} are defined") } else { format!("defined: {}", listed.join(", ")) };
+                self.error(Some(name.span()), format!("unknown {kind} `{}` ({known})", name.as_str()));
             }
         }
+    }
+
+    fn check_actions(&mut self, actions: &[Spanned<String>], defined: &BTreeSet<String>) {
+        self.check_known(actions, defined.iter(), "action", "actions");
     }
 
     fn inbound(&mut self, raw: Option<RawInbound>, notifiers: &BTreeSet<String>, actions: &BTreeSet<String>) -> InboundConfig {
@@ -932,16 +934,7 @@ impl Loader {
     }
 
     fn check_intervals(&mut self, names: &[Spanned<String>], defined: &BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>>) {
-        for name in names {
-            if !defined.contains_key(name.as_str()) {
-                let known = if defined.is_empty() {
-                    "no time-intervals are defined".to_owned()
-                } else {
-                    format!("defined: {}", defined.keys().cloned().collect::<Vec<_>>().join(", "))
-                };
-                self.error(Some(name.span()), format!("unknown time interval `{}` ({known})", name.as_str()));
-            }
-        }
+        self.check_known(names, defined.keys(), "time interval", "time-intervals");
     }
 
     fn root_route(
@@ -979,14 +972,7 @@ impl Loader {
             return None;
         }
         if let Some(receiver) = &raw.receiver {
-            if !receivers.contains_key(receiver.as_str()) {
-                let known = if receivers.is_empty() {
-                    "no receivers are defined".to_owned()
-                } else {
-                    format!("defined: {}", receivers.keys().cloned().collect::<Vec<_>>().join(", "))
-                };
-                self.error(Some(receiver.span()), format!("unknown receiver `{}` ({known})", receiver.as_str()));
-            }
+            self.check_known(std::slice::from_ref(receiver), receivers.keys(), "receiver", "receivers");
         }
         let matchers = self.matchers(&raw.matchers, &raw.match_equal, &raw.match_re);
         self.check_intervals(&raw.mute_time_intervals, intervals);
@@ -1039,16 +1025,7 @@ impl Loader {
     }
 
     fn check_notify(&mut self, notify: &[Spanned<String>], notifier_names: &BTreeSet<String>) {
-        for notifier in notify {
-            if !notifier_names.contains(notifier.as_str()) {
-                let known = if notifier_names.is_empty() {
-                    "no notifiers are defined".to_owned()
-                } else {
-                    format!("defined: {}", notifier_names.iter().cloned().collect::<Vec<_>>().join(", "))
-                };
-                self.error(Some(notifier.span()), format!("unknown notifier `{}` ({known})", notifier.as_str()));
-            }
-        }
+        self.check_known(notify, notifier_names.iter(), "notifier", "notifiers");
     }
 
     fn rule(&mut self, raw: RawRule, notifier_names: &BTreeSet<String>, action_names: &BTreeSet<String>) -> Option<RuleConfig> {
