@@ -184,11 +184,9 @@ async fn walk(client: &HttpClient, options: &Options, deadline: Instant, layers:
     };
 
     // TCP
-    let targets: Vec<SocketAddr> = if options.all_addresses {
-        addresses.iter().map(|ip| SocketAddr::new(*ip, port)).collect()
-    } else {
-        addresses.first().map(|ip| SocketAddr::new(*ip, port)).into_iter().collect()
-    };
+    // Every address at once, as clients fall back from one to the next; with
+    // `--all-addresses` each must answer, else one suffices.
+    let targets: Vec<SocketAddr> = addresses.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
     let (stream, address) = match tcp::connect(&targets, options, deadline).await {
         Ok((stream, address, evidence)) => {
             layers.push(Layer::ok("tcp", evidence));

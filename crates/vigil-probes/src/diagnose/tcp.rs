@@ -28,7 +28,9 @@ async fn attempt(address: SocketAddr, deadline: Instant) -> Attempt {
     }
 }
 
-/// Connects to each of `targets`; the first connection, or the failed layer.
+/// Connects to each of `targets` at once; the first (in the resolver's order) that
+/// connected, or the failed layer: when none did, or with `--all-addresses` when any
+/// did not.
 pub async fn connect(
     targets: &[SocketAddr],
     options: &Options,
@@ -52,12 +54,18 @@ pub async fn connect(
     }
     let mut evidence = serde_json::json!({ "addresses": tried });
     match (connected, failure) {
-        (Some((stream, address)), None) => {
+        (Some((stream, address)), failed) if failed.is_none() || !options.all_addresses => {
             evidence["address"] = serde_json::json!(address.to_string());
+            if let Some((failure, other)) = failed {
+                evidence["note"] = serde_json::json!(format!(
+                    "{other} fails ({}); clients that try the next address (curl, browsers) reach {address}, others may not (--all-addresses makes this a failure)",
+                    failure.code
+                ));
+            }
             Ok((stream, address, evidence))
         }
         (_, Some((failure, address))) => Err(Box::new(explain(failure, address, options, evidence).await)),
-        (None, None) => {
+        (Some(_), None) | (None, None) => {
             let failure = ProbeFailure::new(FailureCode::DnsNoAddress, "no address to connect to");
             Err(Box::new(Layer::fail("tcp", &failure, evidence)))
         }

@@ -360,10 +360,12 @@ async fn dns_failures_are_told_apart_through_a_resolver() {
             assert!(layers["dns"]["cause"].as_str().is_some_and(|cause| cause.contains("::1")), "names what it has: {output}");
         }
     }
-    // Two addresses, only the first listening: the first alone passes, all of them do not.
+    // Two addresses, only the first listening: one answering suffices, as a client
+    // falls back; with --all-addresses each must.
     let two = format!("http://two.test:{port}/");
-    let (exit, _, output) = diagnose(args(&[&two, "--resolver", &resolver, "--health", "none"])).await;
+    let (exit, layers, output) = diagnose(args(&[&two, "--resolver", &resolver, "--health", "none"])).await;
     assert_eq!(exit, Some(0), "{output}");
+    assert!(layers["tcp"]["evidence"]["note"].as_str().is_some_and(|note| note.contains("127.0.0.2")), "{output}");
     let (exit, layers, output) = diagnose(args(&[&two, "--resolver", &resolver, "--health", "none", "--all-addresses"])).await;
     assert_eq!(exit, Some(1), "{output}");
     assert_eq!(failed(&layers), vec![("tcp".to_owned(), "tcp.refused".to_owned())], "{output}");
