@@ -239,6 +239,8 @@ impl FirstBytes {
 struct Recording<S> {
     inner: S,
     first: FirstBytes,
+    /// Set once the first bytes are kept, so later reads skip the lock.
+    full: bool,
 }
 
 const RECORDED_BYTES: usize = 64;
@@ -246,7 +248,7 @@ const RECORDED_BYTES: usize = 64;
 impl<S> Recording<S> {
     fn new(inner: S) -> (Recording<S>, FirstBytes) {
         let first = FirstBytes::default();
-        (Recording { inner, first: first.clone() }, first)
+        (Recording { inner, first: first.clone(), full: false }, first)
     }
 }
 
@@ -258,12 +260,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
     ) -> std::task::Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Ok(mut first) = self.first.0.lock() {
-            if first.len() < RECORDED_BYTES {
+        if !self.full {
+            let mut full = false;
+            if let Ok(mut first) = self.first.0.lock() {
                 let new = &buf.filled()[before..];
                 let room = RECORDED_BYTES - first.len();
                 first.extend_from_slice(&new[..new.len().min(room)]);
+                full = first.len() >= RECORDED_BYTES;
             }
+            self.full = full;
         }
         poll
     }
