@@ -114,9 +114,14 @@ impl Judge<'_> {
         let name = server_name(self.host).ok();
         let middle =
             UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(not_before / 2 + not_after / 2).unwrap_or_default().max(1)));
-        if let (Some(name), Ok(verifier)) =
-            (&name, WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots.clone()), crate::tls::provider()).build())
-        {
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots.clone()), crate::tls::provider()).build();
+        if verifier.is_err() {
+            problems.push(ProbeFailure::new(
+                FailureCode::TlsUntrusted,
+                "this machine trusts no root certificates, so no chain can be verified (install ca-certificates, or pass --ca-file)",
+            ));
+        }
+        if let (Some(name), Ok(verifier)) = (&name, verifier) {
             use rustls::client::danger::ServerCertVerifier;
             match verifier.verify_server_cert(leaf_der, &chain[1..], name, &[], middle) {
                 Ok(_) => {}
