@@ -57,6 +57,11 @@ impl HttpClient {
         HttpClient { tls: TlsConfigs::new() }
     }
 
+    /// The system's trusted roots this client verifies with.
+    pub(crate) fn roots(&self) -> &rustls::RootCertStore {
+        &self.tls.roots
+    }
+
     /// Makes the request, following redirects if asked, within `request.timeout` overall.
     pub async fn send(&self, request: &HttpRequest) -> ProbeResult {
         self.send_via(request, None).await

@@ -13,6 +13,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 pub(crate) struct TlsConfigs {
     pub verified: Arc<ClientConfig>,
     pub unverified: Arc<ClientConfig>,
+    /// The system's roots, as `verified` trusts them (diagnose adds `--ca-file`'s).
+    pub roots: Arc<rustls::RootCertStore>,
 }
 
 impl TlsConfigs {
@@ -27,8 +29,9 @@ impl TlsConfigs {
                 .with_safe_default_protocol_versions()
                 .unwrap_or_else(|error| unreachable!("ring supports the default versions: {error}"))
         };
-        let verified = builder().with_root_certificates(roots).with_no_client_auth();
-        TlsConfigs { verified: Arc::new(verified), unverified: accept_any() }
+        let roots = Arc::new(roots);
+        let verified = builder().with_root_certificates(Arc::clone(&roots)).with_no_client_auth();
+        TlsConfigs { verified: Arc::new(verified), unverified: accept_any(), roots }
     }
 }
 

@@ -218,10 +218,15 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     for migration in MIGRATIONS {
         let failed = |source| StoreError::Migrate { version: migration.version, source };
         let mut transaction = store.pool.begin().await?;
-        if store.backend == Backend::Postgres {
-            // Nodes starting together must not migrate at the same time.
-            sqlx::query("SELECT pg_advisory_xact_lock(7414001)").execute(&mut *transaction).await.map_err(failed)?;
-        }
+        // Processes starting together (two nodes, or `vigil run` and a CLI command on a
+        // fresh database) must not migrate at the same time: take the write lock before
+        // reading what is applied.
+        let lock = match store.backend {
+            Backend::Postgres => "SELECT pg_advisory_xact_lock(7414001)",
+            // A write statement takes SQLite's write lock, even when it changes nothing.
+            Backend::Sqlite => "DELETE FROM schema_migrations WHERE version < 0",
+        };
+        sqlx::query(lock).execute(&mut *transaction).await.map_err(failed)?;
         let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
             .bind(migration.version)
             .fetch_optional(&mut *transaction)

@@ -206,7 +206,7 @@ async fn walk(client: &HttpClient, options: &Options, deadline: Instant, layers:
                 return;
             }
             Ok((chain, negotiated)) => {
-                let mut roots = crate::tls::system_roots();
+                let mut roots = client.roots().clone();
                 roots.add_parsable_certificates(options.extra_roots.iter().cloned());
                 let judge = tls::Judge {
                     host: &host,

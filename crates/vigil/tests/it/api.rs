@@ -3,26 +3,13 @@
 
 use std::time::Duration;
 
-use vigil::probes::{HttpClient, HttpRequest, ProbeResult};
+use vigil::probes::ProbeResult;
 
 use crate::helpers::*;
 
 async fn get(port: u16, path: &str, token: Option<&str>) -> ProbeResult {
-    let mut headers = std::collections::BTreeMap::new();
-    if let Some(token) = token {
-        headers.insert("Authorization".to_owned(), format!("Bearer {token}"));
-    }
-    let request = HttpRequest {
-        method: http::Method::GET,
-        url: format!("http://127.0.0.1:{port}{path}").parse().expect("url"),
-        headers,
-        body: None,
-        timeout: Duration::from_secs(5),
-        follow_redirects: false,
-        verify_tls: true,
-        host_from_address: false,
-    };
-    HttpClient::new().send(&request).await
+    let headers = token.map(|token| ("Authorization".to_owned(), format!("Bearer {token}"))).into_iter().collect();
+    crate::helpers::get(port, path, headers).await
 }
 
 fn error_of(result: &ProbeResult) -> String {
@@ -42,13 +29,13 @@ async fn tokens_guard_the_api_and_monitors_speak_a_load_balancers_words() {
             dir.display()
         )
     });
+    vigil_testkit::wait_for_port(vigil.port, Duration::from_secs(10));
     let (code, token, stderr) = vigil.command(&["token", "create", "grafana", "--role", "viewer"]);
     assert_eq!(code, Some(0), "{stderr}");
     let token = token.trim().to_owned();
     assert!(token.starts_with("vgl_"), "{token}");
     let (code, _, stderr) = vigil.command(&["token", "create", "grafana", "--role", "admin"]);
     assert_eq!(code, Some(1), "names are not reused: {stderr}");
-    vigil_testkit::wait_for_port(vigil.port, Duration::from_secs(10));
 
     let cases: [(Option<&str>, &str); 3] = [
         (None, "missing `Authorization: Bearer TOKEN`"),

@@ -150,17 +150,7 @@ impl Vigil {
 
     /// Reads one sample from `/metrics`, e.g. `vigil_checks_total{result="failure"}`.
     pub async fn metric(&self, sample: &str) -> f64 {
-        let request = HttpRequest {
-            method: http::Method::GET,
-            url: format!("http://127.0.0.1:{}/metrics", self.port).parse().expect("url"),
-            headers: Default::default(),
-            body: None,
-            timeout: Duration::from_secs(5),
-            follow_redirects: false,
-            verify_tls: true,
-            host_from_address: false,
-        };
-        let response = HttpClient::new().send(&request).await;
+        let response = get(self.port, "/metrics", Default::default()).await;
         let text = String::from_utf8_lossy(&response.body);
         text.lines().find_map(|line| line.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
     }
@@ -196,4 +186,19 @@ pub fn subject(message: &str) -> String {
 
 pub fn subjects(messages: &[String]) -> Vec<String> {
     messages.iter().map(|message| subject(message)).collect()
+}
+
+/// `GET http://127.0.0.1:PORT/PATH` with `headers`.
+pub async fn get(port: u16, path: &str, headers: std::collections::BTreeMap<String, String>) -> vigil::probes::ProbeResult {
+    let request = HttpRequest {
+        method: http::Method::GET,
+        url: format!("http://127.0.0.1:{port}{path}").parse().expect("url"),
+        headers,
+        body: None,
+        timeout: Duration::from_secs(5),
+        follow_redirects: false,
+        verify_tls: true,
+        host_from_address: false,
+    };
+    HttpClient::new().send(&request).await
 }
