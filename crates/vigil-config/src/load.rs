@@ -736,6 +736,18 @@ impl Loader {
             }),
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let mut api = ApiConfig::default();
+        if let Some(auth) = raw.api.as_ref().and_then(|api| api.alertmanager_auth.as_ref()) {
+            match auth.as_str() {
+                "token" => {}
+                "none" if listen.ip().is_loopback() => api.alertmanager_auth_none = true,
+                "none" => self.error(
+                    Some(auth.span()),
+                    format!("api.alertmanager-auth: none is allowed only on a loopback listener; `listen` is {listen}"),
+                ),
+                other => self.error(Some(auth.span()), format!("unknown api.alertmanager-auth `{other}`, expected token or none")),
+            }
+        }
         let max_concurrent_checks = match &raw.max_concurrent_checks {
             Some(value) if **value >= 1 => usize::try_from(**value).unwrap_or(usize::MAX),
             Some(value) => {
@@ -820,6 +832,7 @@ impl Loader {
             receivers,
             time_intervals,
             inhibit_rules,
+            api,
             warnings: Vec::new(),
         })
     }
@@ -837,6 +850,8 @@ impl Loader {
             let config = ReceiverConfig {
                 notify: receiver.notify.iter().map(|name| name.as_str().to_owned()).collect(),
                 actions: receiver.actions.iter().map(|name| name.as_str().to_owned()).collect(),
+                send_resolved: receiver.send_resolved.unwrap_or(true),
+                resolved_when_muted: receiver.resolved_when_muted.unwrap_or(true),
             };
             if receiver.name.is_empty() {
                 self.error(Some(receiver.name.span()), "a receiver needs a name");

@@ -43,16 +43,36 @@ pub struct Config {
     pub time_intervals: BTreeMap<String, Vec<vigil_alerts::interval::TimeInterval>>,
     /// `inhibit-rules:`.
     pub inhibit_rules: Vec<vigil_alerts::inhibit::InhibitRule>,
+    pub api: ApiConfig,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,
 }
 
+/// Who may use the HTTP API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApiConfig {
+    /// `api.alertmanager-auth: none`: Alertmanager's endpoints take no token (loopback
+    /// listeners only).
+    pub alertmanager_auth_none: bool,
+}
+
 /// A receiver: the notifiers told and the actions run for the alerts routed to it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiverConfig {
     pub notify: Vec<String>,
     pub actions: Vec<String>,
+    /// Tell it when alerts resolve (Alertmanager's `send_resolved`).
+    pub send_resolved: bool,
+    /// Tell it an alert resolved even if a silence or inhibition mutes it by then, when
+    /// it was told of the alert firing (Alertmanager drops those).
+    pub resolved_when_muted: bool,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> ReceiverConfig {
+        ReceiverConfig { notify: Vec::new(), actions: Vec::new(), send_resolved: true, resolved_when_muted: true }
+    }
 }
 
 /// Guards over all actions together.

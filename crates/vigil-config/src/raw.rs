@@ -56,6 +56,16 @@ pub(crate) struct RawConfig {
     /// Alerts that mute others while they fire (Alertmanager's `inhibit_rules`).
     #[serde(default)]
     pub inhibit_rules: Vec<RawInhibitRule>,
+    /// Who may use the HTTP API.
+    pub api: Option<RawApi>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawApi {
+    /// `token` (default) or `none`: Alertmanager's endpoints (`/api/v2/...`) without a
+    /// token, allowed only when `listen` is a loopback address.
+    pub alertmanager_auth: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,6 +157,11 @@ pub(crate) struct RawReceiver {
     pub notify: Vec<Spanned<String>>,
     #[serde(default)]
     pub actions: Vec<Spanned<String>>,
+    /// Tell the receiver when a group's alerts resolve. Default true.
+    pub send_resolved: Option<bool>,
+    /// Resolved notifications for alerts that were muted when they resolved, if the
+    /// receiver heard of them firing. Default true.
+    pub resolved_when_muted: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -101,12 +101,12 @@ const NON_TERMINAL: &str = "('pending', 'held', 'awaiting-approval', 'running', 
 /// What asked for an execution; its clearing is what verification waits for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Trigger {
-    /// `transition` (a monitor went DOWN), `alert` (a rule fired) or `inbound` (an
-    /// Alertmanager alert).
+    /// `transition` (a monitor went DOWN) or `episode` (an alert episode: a rule fired,
+    /// another system sent an alert, or the routing tree ran a receiver's actions).
     pub kind: String,
     /// The monitor, rule or inbound alert's name.
     pub name: String,
-    /// The transition, alert or inbound alert row.
+    /// The transition or episode row.
     pub id: i64,
 }
 
@@ -177,8 +177,7 @@ const COLUMNS: &str = "id, action, target, target_error, episode, attempt, trigg
 const CLEARED: &str = "CAST(CASE
         WHEN t.trigger_kind = 'transition' THEN (SELECT COUNT(*) FROM monitor_states m
             WHERE m.monitor = t.trigger_name AND m.state = 'up' AND m.transition_id > t.trigger_id)
-        WHEN t.trigger_kind = 'alert' THEN (SELECT COUNT(*) FROM alerts a WHERE a.id = t.trigger_id AND a.state = 'resolved')
-        WHEN t.trigger_kind = 'inbound' THEN (SELECT COUNT(*) FROM inbound_alerts i WHERE i.id = t.trigger_id AND i.state = 'resolved')
+        WHEN t.trigger_kind = 'episode' THEN (SELECT COUNT(*) FROM alert_episodes e WHERE e.id = t.trigger_id AND e.state = 'resolved')
         ELSE 0 END AS BIGINT) AS cleared";
 
 fn from_row(row: &AnyRow) -> Result<ExecutionRecord, StoreError> {
@@ -413,6 +412,14 @@ pub enum ApprovalAnswer {
 }
 
 impl Store {
+    /// Writes audit entries on their own (API writes: silences, posted alerts).
+    pub async fn record_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut db = self.pool.begin().await?;
+        insert_audit(&mut db, entries).await?;
+        db.commit().await?;
+        Ok(())
+    }
+
     /// Queues executions in their own transaction (inbound alerts, follow-up attempts).
     pub async fn enqueue_executions(&self, executions: &[NewExecution], trigger: &Trigger, now: Timestamp) -> Result<Vec<i64>, StoreError> {
         let mut db = self.pool.begin().await?;

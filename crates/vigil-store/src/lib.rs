@@ -1,4 +1,5 @@
-//! Vigil's store: transitions, alerts, the notification outbox and its attempts, runs, how
+//! Vigil's store: transitions, alert episodes and their groups' notification log, the
+//! notification outbox and its attempts, runs, how
 //! far each log file has been read, and remediation (executions, leases, breakers,
 //! silences, the audit log).
 //!
@@ -9,9 +10,8 @@
 //!
 //! The conformance suite in `tests/it` runs the same cases against both backends.
 
-mod alerts;
+mod episodes;
 mod executions;
-mod inbound;
 mod migrations;
 mod offsets;
 mod outbox;
@@ -26,15 +26,14 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
-pub use alerts::{AlertRecord, NewAlert};
+pub use episodes::{AlertSource, Applied, EpisodeChange, EpisodeRecord, EpisodeState, NotifyLogEntry};
 pub use executions::{
     ApprovalAnswer, AuditEntry, ExecutionRecord, ExecutionState, ExecutionUpdate, FactWindows, GuardFacts, NewExecution, Trigger,
 };
-pub use inbound::NewInbound;
 pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
-pub use silences::SilenceRecord;
+pub use silences::{NewSilence, SilenceRecord, StoredMatcher};
 pub use tokens::TokenRecord;
 pub use transitions::{NewTransition, TransitionRecord, TransitionWrite};
 

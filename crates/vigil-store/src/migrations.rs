@@ -205,6 +205,67 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 7,
+        statements: &[
+            // One table of alert episodes for monitors, rules and inbound alerts.
+            "CREATE TABLE alert_episodes (
+            id {id},
+            fingerprint TEXT NOT NULL,
+            source TEXT NOT NULL,
+            source_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            annotations TEXT NOT NULL,
+            state TEXT NOT NULL,
+            starts_at BIGINT NOT NULL,
+            ends_at BIGINT,
+            received_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            generator_url TEXT NOT NULL DEFAULT '',
+            value {float} NOT NULL DEFAULT 0,
+            evidence TEXT NOT NULL DEFAULT '[]',
+            receivers TEXT NOT NULL DEFAULT '[]',
+            legacy_kind TEXT,
+            legacy_id BIGINT,
+            legacy_severity TEXT
+        )",
+            "CREATE UNIQUE INDEX alert_episodes_firing ON alert_episodes (fingerprint) WHERE state = 'firing'",
+            "CREATE INDEX alert_episodes_updated ON alert_episodes (updated_at)",
+            "CREATE INDEX alert_episodes_name ON alert_episodes (name, id)",
+            // The old shapes move in; `fix_legacy` computes their fingerprints.
+            "INSERT INTO alert_episodes (fingerprint, source, source_key, name, labels, annotations, state, starts_at, ends_at,
+                received_at, updated_at, value, evidence, legacy_kind, legacy_id, legacy_severity)
+             SELECT 'legacy:alert:' || CAST(id AS TEXT), 'rule', fingerprint, rule, labels, '{}', state, fired_at, resolved_at,
+                fired_at, COALESCE(resolved_at, fired_at), value, sample_lines, 'alert', id, severity FROM alerts",
+            "INSERT INTO alert_episodes (fingerprint, source, source_key, name, labels, annotations, state, starts_at, ends_at,
+                received_at, updated_at, legacy_kind, legacy_id)
+             SELECT 'legacy:inbound:' || CAST(id AS TEXT), 'inbound', fingerprint, name, labels, annotations, state, starts_at,
+                resolved_at, received_at, COALESCE(resolved_at, received_at), 'inbound', id FROM inbound_alerts",
+            "UPDATE executions SET trigger_id = (SELECT e.id FROM alert_episodes e
+                WHERE e.legacy_kind = executions.trigger_kind AND e.legacy_id = executions.trigger_id),
+                trigger_kind = 'episode'
+             WHERE trigger_kind IN ('alert', 'inbound')",
+            "DROP TABLE alerts",
+            "DROP TABLE inbound_alerts",
+            // What each receiver was last told about each group.
+            "CREATE TABLE alert_notify_log (
+            receiver TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            first_at BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            sent_at BIGINT NOT NULL,
+            firing TEXT NOT NULL,
+            resolved TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            PRIMARY KEY (receiver, group_key)
+        )",
+            // Silences get Alertmanager's ids and matchers; `fix_legacy_silences` converts old rows.
+            "ALTER TABLE silences ADD COLUMN uid TEXT",
+            "ALTER TABLE silences ADD COLUMN updated_at BIGINT",
+            "CREATE INDEX silences_uid ON silences (uid)",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
@@ -248,5 +309,7 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             .map_err(failed)?;
         transaction.commit().await.map_err(failed)?;
     }
+    crate::episodes::fix_legacy(store).await?;
+    crate::silences::fix_legacy(store).await?;
     Ok(())
 }

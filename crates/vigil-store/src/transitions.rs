@@ -1,4 +1,5 @@
-//! Stored state transitions, written in one transaction with the notifications they cause.
+//! Stored state transitions, written in one transaction with the notifications they cause
+//! and the monitor's alert episode.
 
 use std::time::Duration;
 
@@ -66,6 +67,8 @@ pub struct TransitionWrite {
     pub notifications: Vec<NewNotification>,
     /// Remediation to queue; their trigger is this transition.
     pub executions: Vec<NewExecution>,
+    /// The monitor's alert starting (DOWN) or ending, stored with the transition.
+    pub episode: Option<crate::EpisodeChange>,
 }
 
 impl Store {
@@ -79,7 +82,12 @@ impl Store {
         notifications: &[NewNotification],
         give_up_after: Duration,
     ) -> Result<Option<TransitionRecord>, StoreError> {
-        let write = TransitionWrite { transition: transition.clone(), notifications: notifications.to_vec(), executions: Vec::new() };
+        let write = TransitionWrite {
+            transition: transition.clone(),
+            notifications: notifications.to_vec(),
+            executions: Vec::new(),
+            episode: None,
+        };
         let mut records = self.record_transitions(&[write], give_up_after).await?;
         records.pop().ok_or_else(|| StoreError::Corrupt("no transition returned".to_owned()))
     }
@@ -99,7 +107,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
         );
         let mut records = Vec::with_capacity(batch.len());
-        for TransitionWrite { transition, notifications, executions } in batch {
+        for TransitionWrite { transition, notifications, executions, episode } in batch {
             // The row lock this takes (or the insert) serializes nodes recording the same
             // monitor; the loser sees the new state and records nothing.
             let changed: Option<String> = sqlx::query_scalar(
@@ -139,6 +147,9 @@ impl Store {
             }
             let trigger = Trigger { kind: "transition".to_owned(), name: record.monitor.clone(), id: record.id };
             insert_executions(&mut db, executions, &trigger, transition.at).await?;
+            if let Some(change) = episode {
+                crate::episodes::apply_change(&mut db, change, transition.at, give_up_after).await?;
+            }
             records.push(Some(record));
         }
         db.commit().await?;

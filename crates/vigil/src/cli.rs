@@ -275,10 +275,13 @@ pub enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SilenceCommand {
-    /// Silence alerts whose labels match, e.g. `vigil silence add monitor=api --duration 2h
-    /// --comment "deploy"`.
+    /// Silence alerts whose labels match: their notifications and their actions, e.g.
+    /// `vigil silence add 'service=~"api|web"' --duration 2h --comment deploy`. Prints the
+    /// new silence's id.
     Add {
-        /// LABEL=VALUE; every one must match. At least one.
+        /// Alertmanager matchers (`=`, `!=`, `=~`, `!~`; regexes match whole values), one
+        /// per argument or a list such as `{service="api",env!="dev"}`; every one must
+        /// match. At least one must not match the empty string.
         #[arg(required = true)]
         matchers: Vec<String>,
         #[command(flatten)]
@@ -299,9 +302,10 @@ pub enum SilenceCommand {
         #[arg(long)]
         json: bool,
     },
-    /// End a silence now.
+    /// End a silence now (or, if it has not started, cancel it); it is kept as history.
     Expire {
-        id: i64,
+        /// Its id, or the start of it (at least 4 characters).
+        id: String,
         #[command(flatten)]
         config: ConfigArg,
     },

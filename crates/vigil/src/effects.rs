@@ -1,5 +1,6 @@
-//! What a decision sets in motion besides its own record: notifications (delivered by the
-//! outbox dispatcher) and remediation (run by the action worker). Shared by everything
+//! What a decision sets in motion besides its own record: routing through the alert
+//! lifecycle, notifications (delivered by the outbox dispatcher) and remediation (run by
+//! the action worker). Shared by everything
 //! that decides — the monitor engine, the rule engine, inbound alerts — so each stores
 //! both with the decision and wakes whoever acts on them.
 
@@ -9,19 +10,36 @@ use tokio::sync::Notify;
 use vigil_config::DeliveryConfig;
 
 use crate::actions::Planner;
+use crate::alerts::{AlertChange, Routing};
 
 #[derive(Debug, Clone)]
 pub struct Effects {
     pub delivery: DeliveryConfig,
     pub planner: Arc<Planner>,
+    /// The routing tree every alert is decided by.
+    pub routing: Arc<Routing>,
     pub wake_outbox: Arc<Notify>,
     pub wake_actions: Arc<Notify>,
+    /// Wakes the alert dispatcher: an episode changed.
+    pub wake_alerts: Arc<Notify>,
 }
 
 impl Effects {
     /// Effects with no actions configured.
     pub fn new(delivery: DeliveryConfig) -> Effects {
-        Effects { delivery, planner: Arc::default(), wake_outbox: Arc::default(), wake_actions: Arc::default() }
+        Effects {
+            delivery,
+            planner: Arc::default(),
+            routing: Arc::default(),
+            wake_outbox: Arc::default(),
+            wake_actions: Arc::default(),
+            wake_alerts: Arc::default(),
+        }
+    }
+
+    /// Routes an alert change and plans its remediation.
+    pub fn decide(&self, change: AlertChange) -> vigil_store::EpisodeChange {
+        self.routing.decide(change, &self.planner)
     }
 
     /// After a commit: wakes the dispatcher and the action worker if there is work.

@@ -1,5 +1,5 @@
 //! `vigil run`: wires store, engine, scheduler, log sources and rules, the action worker,
-//! the outbox dispatcher and the HTTP server, and shuts them down in order: stop
+//! the alert dispatcher, the outbox dispatcher and the HTTP server, and shuts them down in order: stop
 //! scheduling, finish and record checks in flight, finish running actions, make a last
 //! delivery pass, record the run's end.
 
@@ -18,10 +18,12 @@ use vigil_store::Store;
 use crate::actions::execute::Executor;
 use crate::actions::worker::ActionWorker;
 use crate::actions::Planner;
+use crate::alerts::dispatcher::AlertDispatcher;
+use crate::alerts::inbound::Inbound;
+use crate::alerts::Routing;
 use crate::aws::AwsClient;
 use crate::effects::Effects;
 use crate::http::AppState;
-use crate::inbound::Inbound;
 use crate::metrics::Metrics;
 use crate::monitor::engine::{Engine, MAX_BATCH};
 use crate::monitor::{scheduler, Monitor, Monitors};
@@ -81,8 +83,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let effects = Effects {
         delivery: config.delivery,
         planner: Planner::new(config.actions.clone(), config.remediation.dry_run),
+        routing: Arc::new(Routing::new(&config)),
         wake_outbox: Arc::new(Notify::new()),
         wake_actions: Arc::new(Notify::new()),
+        wake_alerts: Arc::new(Notify::new()),
     };
     if config.remediation.dry_run {
         tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
@@ -103,8 +107,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.rules.is_empty() && !config.sources.is_empty() {
         tracing::warn!(sources = config.sources.len(), "log sources are configured but no rules: their lines are not read");
     }
-    let inbound = config.inbound.alertmanager.clone().map(|alertmanager| {
-        Arc::new(Inbound { config: alertmanager, store: store.clone(), effects: effects.clone(), clock: clock.clone() })
+    let inbound = Arc::new(Inbound {
+        config: config.inbound.alertmanager.clone(),
+        store: store.clone(),
+        effects: effects.clone(),
+        clock: clock.clone(),
     });
     let state = AppState {
         metrics: metrics.clone(),
@@ -114,6 +121,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         inbound,
         monitors: Arc::clone(&monitors),
         clock: clock.clone(),
+        alertmanager_open: config.api.alertmanager_auth_none,
+        node: node.clone(),
+        started: clock.now(),
     };
     let mut http_stop = stop_rx.clone();
     let server = crate::http::serve(listener, state, async move { stopped(&mut http_stop).await });
@@ -129,6 +139,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         metrics: metrics.clone(),
         wake_outbox: effects.wake_outbox.clone(),
         audit_sink: config.audit.cloudwatch_logs.is_some(),
+        inhibit_rules: Arc::new(config.inhibit_rules.clone()),
         in_flight: Arc::default(),
     };
     let (worker_stop, worker_stop_rx) = watch::channel(false);
@@ -144,6 +155,15 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     });
     let (dispatcher_stop, dispatcher_stop_rx) = watch::channel(false);
     let dispatcher_task = tokio::spawn(Arc::clone(&dispatcher).run(dispatcher_stop_rx));
+    let alerts = AlertDispatcher::new(
+        store.clone(),
+        effects.routing.clone(),
+        clock.clone(),
+        config.delivery.give_up_after,
+        effects.wake_outbox.clone(),
+    );
+    let (alerts_stop, alerts_stop_rx) = watch::channel(false);
+    let alerts_task = tokio::spawn(alerts.run(effects.wake_alerts.clone(), alerts_stop_rx));
 
     let (events_tx, mut events) = mpsc::channel(1024);
     let mut checks = scheduler::spawn(
@@ -194,6 +214,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         if let Some(rules_task) = rules_task {
             rules_task.await.context("rule engine panicked")?;
         }
+        // The last group notifications are written before the outbox's last pass.
+        let _ = alerts_stop.send(true);
+        alerts_task.await.context("alert dispatcher panicked")?;
         // Actions running now finish and are recorded; their notifications go out below.
         let _ = worker_stop.send(true);
         worker_task.await.context("action worker panicked")?;

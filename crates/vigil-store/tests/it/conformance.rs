@@ -165,6 +165,7 @@ pub async fn other_live_nodes_are_the_running_ones(store: Store, _: &str) {
 pub async fn a_batch_of_transitions_commits_together(store: Store, _: &str) {
     let batch: Vec<TransitionWrite> = (0..50)
         .map(|index| TransitionWrite {
+            episode: None,
             transition: transition(&format!("m{index}"), index, Health::Unknown, Health::Down),
             notifications: vec![notification("oncall")],
             executions: Vec::new(),
@@ -179,28 +180,84 @@ pub async fn a_batch_of_transitions_commits_together(store: Store, _: &str) {
     assert_eq!(keys.len(), 50, "one episode key per transition");
 }
 
-pub async fn alerts_fire_and_resolve_once_with_their_notifications(store: Store, _: &str) {
-    use vigil_store::NewAlert;
-    let alert = NewAlert {
-        rule: "slow-api-data".to_owned(),
-        fingerprint: "slow-api-data{}".to_owned(),
-        labels: "{}".to_owned(),
-        severity: "page".to_owned(),
-        at: Timestamp(1_000),
+fn episode_change(name: &str, firing: bool, at: i64) -> vigil_store::EpisodeChange {
+    let labels = BTreeMap::from([("alertname".to_owned(), name.to_owned()), ("service".to_owned(), "api".to_owned())]);
+    vigil_store::EpisodeChange {
+        source: vigil_store::AlertSource::Rule,
+        source_key: format!("{name}{{}}"),
+        name: name.to_owned(),
+        fingerprint: vigil_alerts::fingerprint_hex(&labels),
+        labels,
+        annotations: BTreeMap::new(),
+        firing,
+        at: Timestamp(at),
+        ends_at: None,
+        received_at: Timestamp(at),
+        generator_url: String::new(),
         value: 6.5,
-        sample_lines: "[]".to_owned(),
-    };
-    let record = store.fire_alert(&alert, &[notification("oncall")], &[], DAY).await.expect("fire");
-    assert_eq!((record.state.as_str(), record.value), ("firing", 6.5));
-    assert_eq!(store.open_alerts().await.expect("open").len(), 1);
-    assert!(store.resolve_alert(record.id, Timestamp(2_000), &[notification("oncall")], DAY).await.expect("resolve"));
-    assert!(!store.resolve_alert(record.id, Timestamp(3_000), &[notification("oncall")], DAY).await.expect("again"), "once");
-    assert!(store.open_alerts().await.expect("open").is_empty());
-    let history = store.alerts("slow-api-data", 10).await.expect("history");
-    assert_eq!(history[0].resolved_at, Some(Timestamp(2_000)));
+        evidence: "[]".to_owned(),
+        receivers: vec!["oncall".to_owned()],
+        notifications: vec![notification("oncall")],
+        executions: Vec::new(),
+    }
+}
+
+pub async fn alerts_fire_and_resolve_once_with_their_notifications(store: Store, _: &str) {
+    use vigil_store::Applied;
+    let applied = store.apply_changes(&[episode_change("slow-api-data", true, 1_000)], Timestamp(1_000), DAY).await.expect("fire");
+    let Applied::Started(record) = &applied[0] else { panic!("a new episode: {applied:?}") };
+    assert_eq!(
+        (record.state, record.value, record.receivers.as_slice()),
+        (vigil_store::EpisodeState::Firing, 6.5, &["oncall".to_owned()][..])
+    );
+    let again = store.apply_changes(&[episode_change("slow-api-data", true, 1_500)], Timestamp(1_500), DAY).await.expect("again");
+    assert_eq!(again, [Applied::Refreshed(record.id)], "firing again continues the episode");
+    assert_eq!(store.firing_episodes(None).await.expect("open").len(), 1);
+    let resolved = store.apply_changes(&[episode_change("slow-api-data", false, 2_000)], Timestamp(2_000), DAY).await.expect("resolve");
+    assert!(matches!(&resolved[0], Applied::Resolved(r) if r.ends_at == Some(Timestamp(2_000))));
+    let twice = store.apply_changes(&[episode_change("slow-api-data", false, 3_000)], Timestamp(3_000), DAY).await.expect("twice");
+    assert_eq!(twice, [Applied::Unchanged], "once");
+    assert!(store.firing_episodes(None).await.expect("open").is_empty());
+    let history = store.episodes(Some("slow-api-data"), 10).await.expect("history");
+    assert_eq!(history[0].ends_at, Some(Timestamp(2_000)));
     let mut keys: Vec<String> = store.notifications(10).await.expect("list").into_iter().map(|item| item.idempotency_key).collect();
     keys.sort();
-    assert_eq!(keys, [format!("alert:{}:firing:oncall", record.id), format!("alert:{}:resolved:oncall", record.id)]);
+    assert_eq!(keys, [format!("episode:{}:firing:oncall", record.id), format!("episode:{}:resolved:oncall", record.id)]);
+}
+
+pub async fn a_group_notification_is_written_once(store: Store, _: &str) {
+    let entry = |seq: i64| vigil_store::NotifyLogEntry {
+        receiver: "oncall".to_owned(),
+        group_key: "{}:{alertname=\"x\"}".to_owned(),
+        first_at: Timestamp(1_000),
+        seq,
+        sent_at: Timestamp(1_000 * seq),
+        firing: vec!["00000000000000aa".to_owned()],
+        resolved: Vec::new(),
+        thread: "t".to_owned(),
+    };
+    let outbox = |seq: i64| vec![(format!("group:oncall:x:{seq}:mail"), notification("mail"))];
+    assert!(store.record_group_notification(&entry(1), &outbox(1), DAY).await.expect("first"));
+    assert!(!store.record_group_notification(&entry(1), &outbox(1), DAY).await.expect("again"), "a second node loses");
+    assert!(!store.record_group_notification(&entry(3), &outbox(3), DAY).await.expect("skip"), "numbers follow one another");
+    assert!(store.record_group_notification(&entry(2), &outbox(2), DAY).await.expect("second"));
+    assert_eq!(store.notify_log("oncall", &entry(1).group_key).await.expect("log").map(|log| log.seq), Some(2));
+    assert_eq!(store.outbox_summary().await.expect("summary").pending, 2, "one outbox row per notification won");
+    store.forget_group("oncall", &entry(1).group_key, 1).await.expect("stale forget");
+    assert_eq!(store.notify_logs().await.expect("logs").len(), 1, "forgetting an older number changes nothing");
+    store.forget_group("oncall", &entry(1).group_key, 2).await.expect("forget");
+    assert!(store.notify_logs().await.expect("logs").is_empty());
+}
+
+pub async fn expired_inbound_alerts_resolve(store: Store, _: &str) {
+    let mut change = episode_change("HighLatency", true, 1_000);
+    change.source = vigil_store::AlertSource::Inbound;
+    change.ends_at = Some(Timestamp(5_000));
+    store.apply_changes(&[change], Timestamp(1_000), DAY).await.expect("post");
+    assert!(store.expire_episodes(Timestamp(4_999)).await.expect("early").is_empty());
+    let expired = store.expire_episodes(Timestamp(5_000)).await.expect("expire");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].state, vigil_store::EpisodeState::Resolved);
 }
 
 pub async fn source_offsets_are_kept_per_source(store: Store, url: &str) {
@@ -245,7 +302,7 @@ fn execution(action: &str, target: Result<&str, &str>) -> NewExecution {
 }
 
 fn down_with(executions: Vec<NewExecution>, at: i64) -> TransitionWrite {
-    TransitionWrite { transition: transition("api", at, Health::Up, Health::Down), notifications: Vec::new(), executions }
+    TransitionWrite { transition: transition("api", at, Health::Up, Health::Down), notifications: Vec::new(), executions, episode: None }
 }
 
 pub async fn executions_queue_with_their_trigger_once_per_episode(store: Store, _: &str) {
@@ -363,6 +420,7 @@ pub async fn target_leases_hand_out_increasing_fencing_tokens(store: Store, _: &
     // Starting an execution takes its target's lease in the same transaction: not while
     // another holds it, and not twice.
     let write = TransitionWrite {
+        episode: None,
         transition: transition("api", 100, Health::Up, Health::Down),
         notifications: Vec::new(),
         executions: vec![execution("reboot", Ok("ec2:i-2"))],
@@ -394,37 +452,36 @@ pub async fn target_leases_hand_out_increasing_fencing_tokens(store: Store, _: &
 }
 
 pub async fn silences_approvals_and_inbound_episodes(store: Store, _: &str) {
-    let matchers = BTreeMap::from([("monitor".to_owned(), "api".to_owned())]);
-    let silence = store.add_silence(&matchers, Timestamp(0), Timestamp(1_000), "alice", "deploy").await.expect("silence");
-    let labels = BTreeMap::from([("monitor".to_owned(), "api".to_owned()), ("env".to_owned(), "prod".to_owned())]);
-    assert!(silence.matches(&labels, Timestamp(500)));
-    assert!(!silence.matches(&labels, Timestamp(1_000)), "over at its end");
-    assert_eq!(store.silences(Timestamp(500), false).await.expect("list"), std::slice::from_ref(&silence));
-    assert!(store.expire_silence(silence.id, Timestamp(600)).await.expect("expire"));
-    assert!(store.silences(Timestamp(700), false).await.expect("list").is_empty());
-
-    let alert = NewInbound {
-        source: "alertmanager".into(),
-        fingerprint: "abc".into(),
-        starts_at: Timestamp(100),
-        name: "HighLatency".into(),
-        labels: "{}".into(),
-        annotations: "{}".into(),
+    let matcher = vigil_store::StoredMatcher { name: "monitor".to_owned(), value: "api".to_owned(), is_regex: false, is_equal: true };
+    let new = vigil_store::NewSilence {
+        id: "6f1c2d3e-0000-4000-8000-000000000001".to_owned(),
+        matchers: vec![matcher],
+        starts_at: Timestamp(0),
+        ends_at: Timestamp(1_000),
+        created_by: "alice".to_owned(),
+        comment: "deploy".to_owned(),
     };
-    let id = store
-        .start_inbound(&alert, &[notification("oncall")], &[execution("reboot", Ok("ec2:i-9"))], Timestamp(100), DAY)
-        .await
-        .expect("start");
-    let id = id.expect("a new episode");
-    assert_eq!(
-        store.start_inbound(&alert, &[notification("oncall")], &[], Timestamp(200), DAY).await.expect("again"),
-        None,
-        "repeats change nothing"
-    );
-    let trigger = Trigger { kind: "inbound".into(), name: "HighLatency".into(), id };
+    let silence = store.add_silence(&new, Timestamp(0)).await.expect("silence");
+    let labels = BTreeMap::from([("monitor".to_owned(), "api".to_owned()), ("env".to_owned(), "prod".to_owned())]);
+    assert!(silence.silence().mutes(&labels, 500));
+    assert!(!silence.silence().mutes(&labels, 1_001), "over after its end");
+    assert_eq!(store.silences(Timestamp(500), false).await.expect("list"), std::slice::from_ref(&silence));
+    assert_eq!(store.silence("6f1c").await.expect("by prefix").map(|s| s.id), Some(silence.id.clone()));
+    assert!(store.expire_silence(&silence.id, Timestamp(600)).await.expect("expire"));
+    assert!(!store.expire_silence(&silence.id, Timestamp(700)).await.expect("expire again"), "already expired");
+    assert!(store.silences(Timestamp(700), false).await.expect("list").is_empty());
+    assert_eq!(store.silences(Timestamp(700), true).await.expect("history").len(), 1, "expired silences are kept");
+
+    let mut change = episode_change("HighLatency", true, 100);
+    change.source = vigil_store::AlertSource::Inbound;
+    change.executions = vec![execution("reboot", Ok("ec2:i-9"))];
+    let applied = store.apply_changes(std::slice::from_ref(&change), Timestamp(100), DAY).await.expect("start");
+    let vigil_store::Applied::Started(record) = &applied[0] else { panic!("a new episode") };
+    let trigger = Trigger { kind: "episode".into(), name: "HighLatency".into(), id: record.id };
     assert!(!store.trigger_cleared(&trigger).await.expect("cleared"));
-    let resolved = store.resolve_inbound("alertmanager", "abc", Timestamp(100), &[notification("oncall")], Timestamp(300), DAY).await;
-    assert_eq!(resolved.expect("resolve"), Some(id));
+    change.firing = false;
+    change.at = Timestamp(300);
+    store.apply_changes(&[change], Timestamp(300), DAY).await.expect("resolve");
     assert!(store.trigger_cleared(&trigger).await.expect("cleared"));
 
     let claimed = store.due_executions(Timestamp(400), 10).await.expect("due");

@@ -44,6 +44,8 @@ store_suite!(
     other_live_nodes_are_the_running_ones,
     a_batch_of_transitions_commits_together,
     alerts_fire_and_resolve_once_with_their_notifications,
+    a_group_notification_is_written_once,
+    expired_inbound_alerts_resolve,
     source_offsets_are_kept_per_source,
     a_change_already_recorded_by_another_node_is_skipped,
     executions_queue_with_their_trigger_once_per_episode,

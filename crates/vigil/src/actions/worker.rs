@@ -58,6 +58,8 @@ pub struct ActionWorker {
     pub metrics: Arc<Metrics>,
     pub wake_outbox: Arc<Notify>,
     pub audit_sink: bool,
+    /// Inhibition mutes actions as it mutes notifications.
+    pub inhibit_rules: Arc<Vec<vigil_alerts::inhibit::InhibitRule>>,
     /// Executions this node is working on, so it does not pick one up twice.
     pub in_flight: Arc<Mutex<HashSet<i64>>>,
 }
@@ -351,13 +353,26 @@ impl ActionWorker {
     async fn guard_inputs(&self, record: &ExecutionRecord, action: &ActionConfig, now: Timestamp) -> Result<GuardInputs, StoreError> {
         let facts = self.store.guard_facts(&record.action, &record.target, now, self.windows(action)).await?;
         let labels: BTreeMap<String, String> = serde_json::from_str(&record.labels).unwrap_or_default();
-        let silenced_by = self
+        let mut silenced_by = self
             .store
             .silences(now, false)
             .await?
             .into_iter()
-            .find(|silence| silence.matches(&labels, now))
+            .find(|silence| silence.silence().mutes(&labels, now.0))
             .map(|silence| silence.describe());
+        if silenced_by.is_none() && !self.inhibit_rules.is_empty() {
+            let firing = self.store.firing_episodes(None).await?;
+            let sources: Vec<vigil_alerts::inhibit::Source<'_>> = firing
+                .iter()
+                .map(|episode| vigil_alerts::inhibit::Source {
+                    fingerprint: vigil_alerts::alert::parse_fingerprint(&episode.fingerprint).unwrap_or(0),
+                    labels: &episode.labels,
+                })
+                .collect();
+            silenced_by = vigil_alerts::inhibit::muted_by(&self.inhibit_rules, &labels, &sources).map(|(rule, source)| {
+                format!("inhibited by alert {source:016x} (inhibit rule {})", if rule.name.is_empty() { "unnamed" } else { &rule.name })
+            });
+        }
         let mut budgets = vec![(
             "global".to_owned(),
             Budget { used: facts.global_used, max: self.remediation.budget, window: self.remediation.budget_window },

@@ -1,7 +1,5 @@
 //! `vigil actions`, `vigil silence` and `vigil iam-policy`: operating remediation by hand.
 
-use std::collections::BTreeMap;
-
 use vigil_config::Config;
 use vigil_core::time::format_duration;
 use vigil_core::{Clock, SystemClock};
@@ -152,17 +150,17 @@ pub async fn silence(config: &Config, command: SilenceCommand) -> anyhow::Result
     match command {
         SilenceCommand::Add { matchers, duration, comment, .. } => {
             let duration = vigil_core::parse_duration(&duration).map_err(|error| anyhow::anyhow!("--duration: {error}"))?;
-            let mut parsed = BTreeMap::new();
-            for matcher in &matchers {
-                let (name, value) =
-                    matcher.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid matcher `{matcher}`, expected LABEL=VALUE"))?;
-                parsed.insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-            if parsed.is_empty() {
-                anyhow::bail!("a silence needs at least one LABEL=VALUE matcher; it never silences everything");
-            }
-            let silence = store.add_silence(&parsed, now, now.saturating_add(duration), &operator(), &comment).await?;
-            println!("silence {} until {}: actions for alerts with {matchers:?} are suppressed", silence.id, silence.ends_at);
+            let silence =
+                crate::alerts::silences::create(&store, &matchers.join(","), now, now.saturating_add(duration), &operator(), &comment, now)
+                    .await?
+                    .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("{}", silence.id);
+            eprintln!(
+                "silence {} until {}: alerts matching {} are muted (notifications and actions)",
+                silence.id,
+                silence.ends_at,
+                silence.matcher_text()
+            );
             Ok(())
         }
         SilenceCommand::List { all, json, .. } => {
@@ -170,25 +168,30 @@ pub async fn silence(config: &Config, command: SilenceCommand) -> anyhow::Result
                 if json {
                     println!("{}", serde_json::to_string(&silence)?);
                 } else {
-                    let left = if silence.ends_at > now {
-                        format!("{} left", format_duration(silence.ends_at.since(now)))
-                    } else {
-                        "over".to_owned()
+                    let state = silence.state(now);
+                    let left = match state {
+                        vigil_alerts::SilenceState::Expired => "expired".to_owned(),
+                        vigil_alerts::SilenceState::Pending => format!("starts {}", silence.starts_at),
+                        vigil_alerts::SilenceState::Active => format!("{} left", format_duration(silence.ends_at.since(now))),
                     };
                     println!(
-                        "#{:<4} {:?}  until {} ({left})  by {}  {}",
-                        silence.id, silence.matchers, silence.ends_at, silence.created_by, silence.comment
+                        "{}  {}  until {} ({left})  by {}  {}",
+                        silence.id,
+                        silence.matcher_text(),
+                        silence.ends_at,
+                        silence.created_by,
+                        silence.comment
                     );
                 }
             }
             Ok(())
         }
         SilenceCommand::Expire { id, .. } => {
-            if store.expire_silence(id, now).await? {
+            if store.expire_silence(&id, now).await? {
                 println!("silence {id} expired");
                 Ok(())
             } else {
-                anyhow::bail!("no active silence {id}")
+                anyhow::bail!("no active or pending silence {id}")
             }
         }
     }

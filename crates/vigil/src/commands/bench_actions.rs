@@ -62,6 +62,7 @@ pub async fn actions(alerts: usize) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         wake_outbox: effects.wake_outbox.clone(),
         audit_sink: false,
+        inhibit_rules: Arc::default(),
         in_flight: Arc::default(),
     };
     let (stop, stop_rx) = watch::channel(false);

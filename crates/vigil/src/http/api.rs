@@ -13,6 +13,8 @@ use crate::auth::{authenticate, Principal, Refused};
 /// Every way an API request fails.
 #[derive(Debug)]
 pub enum ApiError {
+    BadRequest(String),
+    TooLarge(String),
     Unauthorized(String),
     Forbidden(String),
     NotFound(String),
@@ -23,6 +25,8 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, reason) = match self {
+            ApiError::BadRequest(reason) => (StatusCode::BAD_REQUEST, reason),
+            ApiError::TooLarge(reason) => (StatusCode::PAYLOAD_TOO_LARGE, reason),
             ApiError::Unauthorized(reason) => (StatusCode::UNAUTHORIZED, reason),
             ApiError::Forbidden(reason) => (StatusCode::FORBIDDEN, reason),
             ApiError::NotFound(reason) => (StatusCode::NOT_FOUND, reason),
@@ -36,6 +40,16 @@ impl IntoResponse for ApiError {
             (status, [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigil\"")], body).into_response()
         } else {
             (status, body).into_response()
+        }
+    }
+}
+
+impl From<super::intake::Refusal> for ApiError {
+    fn from(refusal: super::intake::Refusal) -> ApiError {
+        match refusal.status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(refusal.reason),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(refusal.reason),
+            _ => ApiError::BadRequest(refusal.reason),
         }
     }
 }

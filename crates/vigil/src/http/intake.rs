@@ -1,6 +1,6 @@
 //! The routes that take bodies from outside: Loki's push API (`/loki/api/v1/push`),
 //! OTLP/HTTP logs (`/v1/logs`) and Alertmanager's webhook (`/api/v1/alertmanager`).
-//! Decoding is the domain's (`logs::loki`, `logs::otlp`, `inbound`); this module reads
+//! Decoding is the domain's (`logs::loki`, `logs::otlp`, `alerts::inbound`); this module reads
 //! bodies within their limits, authenticates, and maps outcomes to status codes.
 //!
 //! A body over its limit gets 413 with the reason. The rest of the upload is read and
@@ -35,7 +35,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: StatusCode, reason: impl Into<String>) -> Refusal {
+    pub fn new(status: StatusCode, reason: impl Into<String>) -> Refusal {
         Refusal { status, reason: reason.into() }
     }
 }
@@ -165,18 +165,19 @@ fn deliver(state: &AppState, batch: LogBatch) -> Result<StatusCode, Refusal> {
 
 /// `POST /api/v1/alertmanager`: Alertmanager's webhook, version 4.
 pub async fn alertmanager_webhook(State(state): State<AppState>, request: Request) -> Result<Response, Refusal> {
-    let Some(inbound) = &state.inbound else {
+    let inbound = &state.inbound;
+    let Some(config) = &inbound.config else {
         return Err(refuse_unread(request, Refusal::new(StatusCode::NOT_FOUND, "inbound.alertmanager is not configured")).await);
     };
     // The token is checked before the body is used.
-    if let Some(token) = &inbound.config.token {
+    if let Some(token) = &config.token {
         let given = header_text(request.headers(), header::AUTHORIZATION).and_then(|value| value.strip_prefix("Bearer "));
         if !given.is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())) {
             return Err(refuse_unread(request, Refusal::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")).await);
         }
     }
-    let (_, body) = read_body(request, crate::inbound::MAX_BODY_BYTES).await?;
-    let payload: crate::inbound::WebhookPayload = serde_json::from_slice(&body)
+    let (_, body) = read_body(request, crate::alerts::inbound::MAX_BODY_BYTES).await?;
+    let payload: crate::alerts::inbound::WebhookPayload = serde_json::from_slice(&body)
         .map_err(|error| Refusal::new(StatusCode::BAD_REQUEST, format!("invalid Alertmanager webhook body: {error}")))?;
     if payload.version != "4" {
         return Err(Refusal::new(StatusCode::BAD_REQUEST, format!("unsupported webhook version `{}`, expected \"4\"", payload.version)));

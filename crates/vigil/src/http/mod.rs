@@ -1,6 +1,7 @@
 //! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics`, log intake
 //! (`/loki/api/v1/push`, OTLP `/v1/logs`), Alertmanager's webhook
-//! (`/api/v1/alertmanager`) and Vigil's API (`api.rs`: bearer tokens and roles).
+//! (`/api/v1/alertmanager`), Vigil's API (`api.rs`: bearer tokens and roles) and
+//! Alertmanager's API v2 (`alertmanager.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use vigil_store::Store;
 
 use crate::metrics::Metrics;
 
+pub mod alertmanager;
 pub mod api;
 pub mod intake;
 
@@ -29,11 +31,16 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Where pushed log lines go; `None` when no rules are configured.
     pub logs: Option<tokio::sync::mpsc::Sender<crate::logs::LogBatch>>,
-    /// Alertmanager's webhook; `None` when `inbound.alertmanager` is not configured.
-    pub inbound: Option<Arc<crate::inbound::Inbound>>,
+    /// Alerts from other systems: Alertmanager's webhook and API v2.
+    pub inbound: Arc<crate::alerts::inbound::Inbound>,
     /// The configured monitors, for the API.
     pub monitors: crate::monitor::Monitors,
     pub clock: Arc<dyn vigil_core::Clock>,
+    /// `api.alertmanager-auth: none`: `/api/v2` takes no token.
+    pub alertmanager_open: bool,
+    /// This node's name and start, for `/api/v2/status`.
+    pub node: String,
+    pub started: vigil_core::Timestamp,
 }
 
 /// Serves `router(state)` on `listener` until `stop` completes, then finishes the
@@ -58,6 +65,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alertmanager", post(intake::alertmanager_webhook))
         .route("/api/v1/monitors", get(api::monitors))
         .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
+        .route("/api/v2/alerts", get(alertmanager::get_alerts).post(alertmanager::post_alerts))
+        .route("/api/v2/alerts/groups", get(alertmanager::get_groups))
+        .route("/api/v2/silences", get(alertmanager::get_silences).post(alertmanager::post_silence))
+        .route("/api/v2/silence/{id}", get(alertmanager::get_silence).delete(alertmanager::delete_silence))
+        .route("/api/v2/receivers", get(alertmanager::get_receivers))
+        .route("/api/v2/status", get(alertmanager::get_status))
+        .route("/api/v2/{*rest}", axum::routing::any(alertmanager::not_found))
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .with_state(state)
 }

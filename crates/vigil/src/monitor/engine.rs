@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use vigil_core::hysteresis::{Health, MonitorState};
-use vigil_store::{NewExecution, NewNotification, NewTransition, Store, StoreError, TransitionWrite};
+use vigil_store::{AlertSource, EpisodeChange, NewExecution, NewNotification, NewTransition, Store, StoreError, TransitionWrite};
 
 use super::scheduler::CheckDone;
-use super::Monitors;
-use crate::actions::TriggerContext;
+use super::{Monitor, Monitors};
+use crate::alerts::AlertChange;
 use crate::effects::Effects;
 use crate::metrics::{Metrics, StateLabels};
 use crate::notifiers::{Message, TransitionMessage};
@@ -27,6 +27,7 @@ struct Pending {
     transition: NewTransition,
     notifications: Vec<NewNotification>,
     executions: Vec<NewExecution>,
+    episode: Option<EpisodeChange>,
 }
 
 pub struct Engine {
@@ -107,26 +108,25 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let executions = if transition.to == Health::Down {
-            let labels = BTreeMap::from([
-                ("monitor".to_owned(), name.to_owned()),
-                ("url".to_owned(), monitor.config.target.url()),
-                ("state".to_owned(), "down".to_owned()),
-            ]);
-            let trigger = TriggerContext { summary: format!("{name} is DOWN: {reason}"), labels: &labels, notify: &monitor.config.notify };
-            self.effects.planner.plan(&monitor.config.actions, &trigger)
-        } else {
-            Vec::new()
+        let name = name.to_owned();
+        let alert = alert_change(&name, monitor, &transition, &reason);
+        let (executions, episode) = match alert {
+            Some(change) => {
+                let mut episode = self.effects.decide(change);
+                // Its remediation is triggered by the transition: it clears when the monitor is UP.
+                (std::mem::take(&mut episode.executions), Some(episode))
+            }
+            None => (Vec::new(), None),
         };
         let transition = NewTransition {
-            monitor: name.to_owned(),
+            monitor: name,
             at: transition.at,
             from: transition.from,
             to: transition.to,
             reason,
             previous_period: transition.previous_period,
         };
-        self.pending.push(Pending { index, before, transition, notifications, executions });
+        self.pending.push(Pending { index, before, transition, notifications, executions, episode });
     }
 
     /// Stores every pending transition with its notifications in one transaction. If
@@ -143,6 +143,7 @@ impl Engine {
                 transition: p.transition.clone(),
                 notifications: p.notifications.clone(),
                 executions: p.executions.clone(),
+                episode: p.episode.clone(),
             })
             .collect();
         match self.store.record_transitions(&batch, self.effects.delivery.give_up_after).await {
@@ -169,6 +170,9 @@ impl Engine {
                     batch.iter().any(|write| !write.notifications.is_empty()),
                     batch.iter().any(|write| !write.executions.is_empty()),
                 );
+                if batch.iter().any(|write| write.episode.is_some()) {
+                    self.effects.wake_alerts.notify_one();
+                }
             }
             Err(error) => {
                 tracing::error!(%error, transitions = pending.len(), "storing transitions failed; the next checks will decide them again");
@@ -186,4 +190,43 @@ impl Engine {
             self.metrics.monitors.get_or_create(&StateLabels { state: health.as_str().to_owned() }).set(count as i64);
         }
     }
+}
+
+/// A monitor's alert: firing when it goes DOWN, resolved when it comes back. Its labels
+/// are `alertname` and `monitor` (the monitor's name) and `severity="page"`; actions'
+/// templates also see `url` and `state`.
+fn alert_change(name: &str, monitor: &Monitor, transition: &vigil_core::hysteresis::Transition, reason: &str) -> Option<AlertChange> {
+    let firing = transition.to == Health::Down;
+    if !firing && transition.from != Health::Down {
+        return None;
+    }
+    let labels = BTreeMap::from([
+        ("alertname".to_owned(), name.to_owned()),
+        ("monitor".to_owned(), name.to_owned()),
+        ("severity".to_owned(), "page".to_owned()),
+    ]);
+    let url = monitor.config.target.url();
+    let mut template_labels = labels.clone();
+    template_labels.extend([("url".to_owned(), url.clone()), ("state".to_owned(), "down".to_owned())]);
+    let summary = format!("{name} is DOWN: {reason}");
+    let annotations = BTreeMap::from([("summary".to_owned(), summary.clone()), ("url".to_owned(), url)]);
+    let evidence = if firing { serde_json::json!([reason]) } else { serde_json::json!([]) };
+    Some(AlertChange {
+        source: AlertSource::Monitor,
+        source_key: name.to_owned(),
+        labels,
+        annotations,
+        firing,
+        at: transition.at,
+        ends_at: None,
+        received_at: transition.at,
+        generator_url: String::new(),
+        value: 0.0,
+        evidence,
+        notify: monitor.config.notify.clone(),
+        payload: None,
+        actions: monitor.config.actions.clone(),
+        summary,
+        template_labels: Some(template_labels),
+    })
 }

@@ -47,9 +47,15 @@ impl EmailNotifier {
         let mut builder = lettre::Message::builder()
             .from(from)
             .subject(message.subject())
-            // Derived from the episode, so a mail sent twice after a crash is one message to MTAs.
-            .message_id(Some(format!("<{}@vigil>", key.replace(':', "."))))
+            .message_id(Some(message_id(key, message)))
             .header(ContentType::TEXT_PLAIN);
+        // A group's later notifications answer its first, so they thread.
+        if let Message::Group(group) = message {
+            if group.seq > 1 {
+                let first = format!("<{}@vigil>", group.thread);
+                builder = builder.in_reply_to(first.clone()).references(first);
+            }
+        }
         for to in &self.config.to {
             builder = builder.to(to.parse().map_err(|error| invalid("to address", &error))?);
         }
@@ -75,5 +81,14 @@ fn classify(error: &lettre::transport::smtp::Error) -> DeliveryError {
         DeliveryError::Permanent(format!("smtp rejected the message: {error}"))
     } else {
         DeliveryError::Transient(format!("smtp delivery failed: {error}"))
+    }
+}
+
+/// Derived from the notification, so a mail sent twice after a crash is one message to
+/// MTAs; a group's first mail is its thread's root.
+fn message_id(key: &str, message: &Message) -> String {
+    match message {
+        Message::Group(group) if group.seq == 1 => format!("<{}@vigil>", group.thread),
+        _ => format!("<{}@vigil>", key.replace(':', ".")),
     }
 }

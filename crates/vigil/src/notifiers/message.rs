@@ -14,6 +14,8 @@ use vigil_core::{Health, Timestamp};
 pub enum Message {
     Transition(TransitionMessage),
     Alert(AlertMessage),
+    /// A routing-tree group's alerts, for one receiver.
+    Group(super::group::GroupMessage),
     /// What became of a remediation: run, verified, failed, held, suppressed, ...
     Action(ActionMessage),
     /// Audit entries, for audit sinks (CloudWatch Logs).
@@ -31,6 +33,7 @@ impl Message {
         match self {
             Message::Transition(message) => message.subject(),
             Message::Alert(message) => message.subject(),
+            Message::Group(message) => message.subject(),
             Message::Action(message) => message.subject(),
             Message::Audit(message) => format!("[Vigil] audit: {} entries", message.entries.len()),
         }
@@ -40,6 +43,7 @@ impl Message {
         match self {
             Message::Transition(message) => message.text(),
             Message::Alert(message) => message.text(),
+            Message::Group(message) => message.text(),
             Message::Action(message) => message.text(),
             Message::Audit(message) => message.entries.iter().map(|entry| format!("{}\n", entry.line())).collect(),
         }
@@ -51,6 +55,7 @@ impl Message {
         match self {
             Message::Transition(message) => Some(message.is_down()),
             Message::Alert(message) => Some(message.state == "firing"),
+            Message::Group(message) => Some(!message.firing.is_empty()),
             Message::Action(message) => (message.outcome == "breaker-open").then_some(true),
             Message::Audit(_) => None,
         }
@@ -65,6 +70,7 @@ impl Message {
                 format!("vigil/monitor/{}/{down_at}", message.monitor)
             }
             Message::Alert(message) => format!("vigil/alert/{}{}/{}", message.rule, message.label_text(), message.started_at),
+            Message::Group(message) => format!("vigil/group/{}", message.thread),
             Message::Action(message) => format!("vigil/action/{}/{}", message.action, message.target),
             Message::Audit(_) => "vigil/audit".to_owned(),
         }
@@ -99,6 +105,7 @@ impl Message {
                 "description": message.summary,
                 "sample_lines": message.sample_lines,
             }),
+            Message::Group(message) => message.json(key),
             Message::Action(message) => serde_json::json!({
                 "idempotency_key": key,
                 "kind": "action",

@@ -5,6 +5,7 @@
 
 mod aws;
 mod email;
+pub mod group;
 pub mod message;
 pub mod outbox;
 pub mod pagerduty;
@@ -18,6 +19,7 @@ use vigil_config::NotifierConfig;
 
 use crate::aws::AwsClient;
 use crate::probes::HttpClient;
+pub use group::{GroupAlert, GroupMessage};
 pub use message::{AlertMessage, Message, TransitionMessage};
 
 /// Why a delivery failed.

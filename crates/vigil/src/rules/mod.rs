@@ -16,9 +16,9 @@ use vigil_config::RuleConfig;
 use vigil_core::{Clock, Timestamp};
 use vigil_logql::eval::pipeline::Labels;
 use vigil_logql::eval::{AlertState, Entry, EvaluatorOptions, EvaluatorStats, RuleEvaluator, RuleEvent};
-use vigil_store::{NewAlert, NewNotification, Store};
+use vigil_store::{AlertSource, Applied, Store};
 
-use crate::actions::TriggerContext;
+use crate::alerts::AlertChange;
 use crate::effects::Effects;
 use crate::logs::LogBatch;
 use crate::metrics::{Metrics, RuleLabels, RuleLineLabels, StateLabels};
@@ -39,6 +39,8 @@ struct Rule {
 
 struct OpenAlert {
     id: i64,
+    /// The episode's fingerprint, which its resolution names.
+    fingerprint: String,
     fired_at: Timestamp,
     /// Adopted from an earlier run and not confirmed by this one yet.
     adopted: bool,
@@ -90,10 +92,13 @@ impl RuleEngine {
             })
             .collect();
         let open = store
-            .open_alerts()
+            .firing_episodes(Some(AlertSource::Rule))
             .await?
             .into_iter()
-            .map(|alert| (alert.fingerprint, OpenAlert { id: alert.id, fired_at: alert.fired_at, adopted: true }))
+            .map(|alert| {
+                let open = OpenAlert { id: alert.id, fingerprint: alert.fingerprint, fired_at: alert.starts_at, adopted: true };
+                (alert.source_key, open)
+            })
             .collect::<HashMap<_, _>>();
         if !open.is_empty() {
             tracing::info!(alerts = open.len(), "alerts still firing from the last run adopted");
@@ -230,22 +235,20 @@ impl RuleEngine {
                     open.adopted = false;
                     return;
                 }
-                let (alert, notifications) = self.message(&config, &event, samples, "firing", Timestamp(event.at));
-                let mut labels: BTreeMap<String, String> = config.labels.clone();
-                labels.extend(event.labels.clone());
-                labels.insert("rule".to_owned(), config.name.as_str().to_owned());
-                let summary = match &config.summary {
-                    Some(template) => format!("{} firing: {}", config.name, render_summary(template, &labels, event.value)),
-                    None => format!("{} firing (value {})", config.name, event.value),
-                };
-                let trigger = TriggerContext { summary, labels: &labels, notify: &config.notify };
-                let executions = self.effects.planner.plan(&config.actions, &trigger);
-                match self.store.fire_alert(&alert, &notifications, &executions, self.effects.delivery.give_up_after).await {
-                    Ok(record) => {
-                        tracing::warn!(rule = %config.name, id = record.id, labels = %alert.labels, value = event.value, severity = config.severity.as_str(), "alert firing");
-                        self.open.insert(key, OpenAlert { id: record.id, fired_at: record.fired_at, adopted: false });
+                let change = self.effects.decide(self.change(&config, &event, samples, true, Timestamp(event.at)));
+                match self.store.apply_changes(std::slice::from_ref(&change), self.clock.now(), self.effects.delivery.give_up_after).await {
+                    Ok(applied) => {
+                        let id = match applied.first() {
+                            Some(Applied::Started(record)) => record.id,
+                            Some(Applied::Refreshed(id)) => *id,
+                            _ => 0,
+                        };
+                        tracing::warn!(rule = %config.name, id, labels = ?event.labels, value = event.value, severity = config.severity.as_str(), receivers = ?change.receivers, "alert firing");
+                        let open = OpenAlert { id, fingerprint: change.fingerprint.clone(), fired_at: Timestamp(event.at), adopted: false };
+                        self.open.insert(key, open);
                         self.metrics.rule_alerts.get_or_create(&StateLabels { state: "firing".to_owned() }).inc();
-                        self.effects.stored(!notifications.is_empty(), !executions.is_empty());
+                        self.effects.stored(!change.notifications.is_empty(), !change.executions.is_empty());
+                        self.effects.wake_alerts.notify_one();
                     }
                     Err(error) => tracing::error!(rule = %config.name, %error, "storing an alert failed"),
                 }
@@ -256,13 +259,15 @@ impl RuleEngine {
 
     async fn resolve(&mut self, key: &str, config: &RuleConfig, event: RuleEvent, samples: Vec<String>) {
         let Some(open) = self.open.remove(key) else { return };
-        let (_, notifications) = self.message(config, &event, samples, "resolved", open.fired_at);
-        match self.store.resolve_alert(open.id, Timestamp(event.at), &notifications, self.effects.delivery.give_up_after).await {
+        let mut change = self.effects.decide(self.change(config, &event, samples, false, open.fired_at));
+        change.fingerprint = open.fingerprint.clone();
+        match self.store.apply_changes(std::slice::from_ref(&change), self.clock.now(), self.effects.delivery.give_up_after).await {
             Ok(_) => {
                 tracing::info!(rule = %config.name, id = open.id, "alert resolved");
                 self.metrics.rule_alerts.get_or_create(&StateLabels { state: "resolved".to_owned() }).inc();
                 // A resolution may be what a verifying execution waits for.
-                self.effects.stored(!notifications.is_empty(), true);
+                self.effects.stored(!change.notifications.is_empty(), true);
+                self.effects.wake_alerts.notify_one();
             }
             Err(error) => {
                 tracing::error!(rule = %config.name, %error, "storing a resolution failed; it will be tried again");
@@ -271,40 +276,55 @@ impl RuleEngine {
         }
     }
 
-    fn message(
-        &self,
-        config: &RuleConfig,
-        event: &RuleEvent,
-        samples: Vec<String>,
-        state: &str,
-        started_at: Timestamp,
-    ) -> (NewAlert, Vec<NewNotification>) {
-        let mut labels: BTreeMap<String, String> = config.labels.clone();
-        labels.extend(event.labels.clone());
+    /// The alert change of a rule's firing or resolution: its labels are the rule's
+    /// `labels:`, the group's labels, `alertname` and `rule` (the rule's name) and
+    /// `severity`; its shorthand notification is the rule's alert message.
+    fn change(&self, config: &RuleConfig, event: &RuleEvent, samples: Vec<String>, firing: bool, started_at: Timestamp) -> AlertChange {
+        let mut message_labels: BTreeMap<String, String> = config.labels.clone();
+        message_labels.extend(event.labels.clone());
+        let summary_text = config.summary.as_ref().map(|template| render_summary(template, &message_labels, event.value));
         let message = AlertMessage {
             rule: config.name.as_str().to_owned(),
-            state: state.to_owned(),
+            state: if firing { "firing" } else { "resolved" }.to_owned(),
             severity: config.severity.as_str().to_owned(),
             at: event.at,
-            labels: labels.clone(),
+            labels: message_labels.clone(),
             value: event.value,
             expr: config.expr_text.clone(),
-            summary: config.summary.as_ref().map(|template| render_summary(template, &labels, event.value)),
+            summary: summary_text.clone(),
             sample_lines: samples.clone(),
             started_at: started_at.0,
         };
         let payload = serde_json::to_string(&Message::Alert(message)).unwrap_or_else(|_| unreachable!("the message serializes"));
-        let notifications =
-            config.notify.iter().map(|notifier| NewNotification { notifier: notifier.clone(), payload: payload.clone() }).collect();
-        let alert = NewAlert {
-            rule: config.name.as_str().to_owned(),
-            fingerprint: fingerprint(config.name.as_str(), &event.labels),
-            labels: serde_json::to_string(&event.labels).unwrap_or_default(),
-            severity: config.severity.as_str().to_owned(),
-            at: Timestamp(event.at),
-            value: event.value,
-            sample_lines: serde_json::to_string(&samples).unwrap_or_default(),
+        let mut labels = message_labels.clone();
+        labels.insert("rule".to_owned(), config.name.as_str().to_owned());
+        let summary = match &summary_text {
+            Some(text) => format!("{} firing: {text}", config.name),
+            None => format!("{} firing (value {})", config.name, event.value),
         };
-        (alert, notifications)
+        labels.insert("alertname".to_owned(), config.name.as_str().to_owned());
+        labels.insert("severity".to_owned(), config.severity.as_str().to_owned());
+        let mut annotations = BTreeMap::from([("expr".to_owned(), config.expr_text.clone())]);
+        if let Some(text) = summary_text {
+            annotations.insert("summary".to_owned(), text);
+        }
+        AlertChange {
+            source: AlertSource::Rule,
+            source_key: fingerprint(config.name.as_str(), &event.labels),
+            labels,
+            annotations,
+            firing,
+            at: Timestamp(event.at),
+            ends_at: None,
+            received_at: self.clock.now(),
+            generator_url: String::new(),
+            value: event.value,
+            evidence: serde_json::json!(samples),
+            notify: config.notify.clone(),
+            payload: Some(payload),
+            actions: config.actions.clone(),
+            summary,
+            template_labels: None,
+        }
     }
 }

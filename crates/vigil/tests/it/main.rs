@@ -1,6 +1,7 @@
 //! Integration tests through the real `vigil` binary, a real SMTP server (aiosmtpd) and,
 //! where installed, a throwaway PostgreSQL cluster.
 
+mod alertmanager;
 mod api;
 mod aws;
 mod backtest;

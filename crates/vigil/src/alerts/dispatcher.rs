@@ -1,0 +1,382 @@
+//! The alert dispatcher: turns stored episodes into one notification per group and
+//! receiver, with Alertmanager's timers (group-wait, group-interval, repeat-interval)
+//! and dedup (`vigil_alerts::group`), muted by silences, inhibition and the route's
+//! time intervals.
+//!
+//! Everything it decides on is read from the store — episodes (polled by change time),
+//! silences, and the notification log of each group — so a restart picks up where the
+//! last run stopped, and several nodes on one PostgreSQL send each notification once:
+//! notification number N of a group is written only if the log still holds N − 1
+//! ([`Store::record_group_notification`]), in the same transaction as its outbox rows.
+//!
+//! [`AlertDispatcher::pass`] is one look at the time it is given; the loop in
+//! [`AlertDispatcher::run`] calls it when a change is stored, when a group falls due,
+//! and once a second. Tests drive `pass` with a test clock.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::Digest;
+use tokio::sync::{watch, Notify};
+use vigil_alerts::group::{needs_update, Sent, Timers};
+use vigil_alerts::Silence;
+use vigil_core::{Clock, Timestamp};
+use vigil_store::{EpisodeRecord, EpisodeState, NewNotification, NotifyLogEntry, Store, StoreError};
+
+use super::status::{fingerprint, MuteContext};
+use super::Routing;
+use crate::node::stopped;
+use crate::notifiers::{GroupAlert, GroupMessage, Message};
+
+/// Changes are read again from this far back, for commits that landed out of order.
+const OVERLAP: Duration = Duration::from_secs(5);
+/// Resolved episodes this old are not loaded at start.
+const RESOLVED_HORIZON: Duration = Duration::from_secs(24 * 3600);
+/// At most this long between passes.
+const POLL: Duration = Duration::from_secs(1);
+
+type GroupId = (String, String);
+
+struct Member {
+    record: EpisodeRecord,
+    groups: Vec<GroupId>,
+}
+
+struct Group {
+    route_key: String,
+    labels: BTreeMap<String, String>,
+    /// The next look; `None` until scheduled.
+    next_look: Option<i64>,
+    looked: bool,
+}
+
+/// What one pass did, for tests and logs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    /// `(receiver, group key, seq)` of each notification written.
+    pub sent: Vec<(String, String, i64)>,
+    /// Groups that looked and found nothing to say.
+    pub quiet: usize,
+}
+
+pub struct AlertDispatcher {
+    store: Store,
+    routing: Arc<Routing>,
+    clock: Arc<dyn Clock>,
+    give_up_after: Duration,
+    wake_outbox: Arc<Notify>,
+    episodes: BTreeMap<i64, Member>,
+    groups: BTreeMap<GroupId, Group>,
+    silences: Vec<Silence>,
+    active_silences: BTreeSet<String>,
+    polled_at: Option<Timestamp>,
+}
+
+fn ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A short stable name for a group key, for idempotency keys and mail threads.
+fn digest(text: &str) -> String {
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
+}
+
+impl AlertDispatcher {
+    pub fn new(store: Store, routing: Arc<Routing>, clock: Arc<dyn Clock>, give_up_after: Duration, wake_outbox: Arc<Notify>) -> Self {
+        AlertDispatcher {
+            store,
+            routing,
+            clock,
+            give_up_after,
+            wake_outbox,
+            episodes: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            silences: Vec::new(),
+            active_silences: BTreeSet::new(),
+            polled_at: None,
+        }
+    }
+
+    /// Runs until `stop`; `wake` says a change was stored.
+    pub async fn run(mut self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        loop {
+            let now = self.clock.now();
+            if let Err(error) = self.pass(now).await {
+                tracing::warn!(%error, "alert dispatcher pass failed; will try again");
+            }
+            let next = self.next_look().map_or(ms(POLL), |at| (at - self.clock.now().0).clamp(0, ms(POLL)));
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(u64::try_from(next).unwrap_or(0))) => {}
+                () = wake.notified() => {}
+                () = stopped(&mut stop) => break,
+            }
+        }
+    }
+
+    fn next_look(&self) -> Option<i64> {
+        self.groups.values().filter_map(|group| group.next_look).min()
+    }
+
+    /// Reads what changed, then looks at every group that is due at `now`.
+    pub async fn pass(&mut self, now: Timestamp) -> Result<PassReport, StoreError> {
+        self.store.expire_episodes(now).await?;
+        self.refresh(now).await?;
+        let logs: HashMap<GroupId, NotifyLogEntry> =
+            self.store.notify_logs().await?.into_iter().map(|entry| ((entry.receiver.clone(), entry.group_key.clone()), entry)).collect();
+        let mut report = PassReport::default();
+        let ids: Vec<GroupId> = self.groups.keys().cloned().collect();
+        for id in ids {
+            let log = logs.get(&id);
+            let Some(next) = self.schedule(&id, log) else {
+                self.drop_group(&id);
+                continue;
+            };
+            if next > now.0 {
+                continue;
+            }
+            self.look(&id, log, now, &mut report).await?;
+        }
+        self.prune(&logs);
+        Ok(report)
+    }
+
+    /// Loads changed episodes and the silences; a silence ending makes every group that
+    /// has looked before look again now.
+    async fn refresh(&mut self, now: Timestamp) -> Result<(), StoreError> {
+        let changed = match self.polled_at {
+            Some(polled) => self.store.episodes_changed_since(polled.saturating_sub(OVERLAP)).await?,
+            None => {
+                let mut all = self.store.firing_episodes(None).await?;
+                let recent = self.store.episodes_changed_since(now.saturating_sub(RESOLVED_HORIZON)).await?;
+                all.extend(recent.into_iter().filter(|record| record.state == EpisodeState::Resolved));
+                all
+            }
+        };
+        self.polled_at = Some(now);
+        for record in changed {
+            let groups: Vec<GroupId> = self
+                .routing
+                .routes_for(&record.labels)
+                .into_iter()
+                .map(|(route, key)| {
+                    let id = (route.options.receiver.clone(), key);
+                    self.groups.entry(id.clone()).or_insert_with(|| Group {
+                        route_key: route.key.clone(),
+                        labels: route.group_labels(&record.labels),
+                        next_look: None,
+                        looked: false,
+                    });
+                    id
+                })
+                .collect();
+            if groups.is_empty() {
+                continue;
+            }
+            self.episodes.insert(record.id, Member { record, groups });
+        }
+        let silences: Vec<Silence> = self.store.silences(now, false).await?.iter().map(vigil_store::SilenceRecord::silence).collect();
+        let active: BTreeSet<String> = silences
+            .iter()
+            .filter(|silence| silence.state(now.0) == vigil_alerts::SilenceState::Active)
+            .map(|silence| silence.id.clone())
+            .collect();
+        if self.active_silences.difference(&active).next().is_some() {
+            tracing::info!("a silence ended: groups look again now");
+            for group in self.groups.values_mut().filter(|group| group.looked) {
+                group.next_look = Some(now.0);
+            }
+        }
+        self.active_silences = active;
+        self.silences = silences;
+        Ok(())
+    }
+
+    fn members<'a>(&'a self, id: &'a GroupId) -> impl Iterator<Item = &'a EpisodeRecord> + 'a {
+        self.episodes.values().filter(move |member| member.groups.contains(id)).map(|member| &member.record)
+    }
+
+    /// When the group looks next; `None` when it has nothing left to say.
+    fn schedule(&mut self, id: &GroupId, log: Option<&NotifyLogEntry>) -> Option<i64> {
+        let firing: Vec<&EpisodeRecord> = self.members(id).filter(|record| record.state == EpisodeState::Firing).collect();
+        if firing.is_empty() && log.is_none_or(|log| log.firing.is_empty()) {
+            return None;
+        }
+        let created = firing.iter().map(|record| record.received_at.0).min();
+        let started = firing.iter().map(|record| record.starts_at.0).min();
+        let group = self.groups.get(id)?;
+        if let Some(next) = group.next_look {
+            return Some(next);
+        }
+        let options = self.routing.routes.get(&group.route_key)?;
+        let next = match log {
+            // Looks follow every group-interval after the group's first.
+            Some(log) => {
+                let interval = ms(options.group_interval).max(1);
+                let now = self.clock.now().0;
+                let behind = (now - log.first_at.0).max(0);
+                log.first_at.0 + behind.div_euclid(interval) * interval + if behind % interval == 0 { 0 } else { interval }
+            }
+            None => {
+                let timers = Timers { group_wait: options.group_wait, group_interval: options.group_interval };
+                let created = created.unwrap_or(self.clock.now().0);
+                timers.first_flush(created, started.unwrap_or(created))
+            }
+        };
+        if let Some(group) = self.groups.get_mut(id) {
+            group.next_look = Some(next);
+        }
+        Some(next)
+    }
+
+    fn drop_group(&mut self, id: &GroupId) {
+        self.groups.remove(id);
+        for member in self.episodes.values_mut() {
+            member.groups.retain(|group| group != id);
+        }
+    }
+
+    /// Forgets resolved episodes no group still has to announce.
+    fn prune(&mut self, logs: &HashMap<GroupId, NotifyLogEntry>) {
+        let groups = &self.groups;
+        self.episodes.retain(|_, member| {
+            member.record.state == EpisodeState::Firing
+                || member.groups.iter().any(|id| {
+                    groups.get(id).is_some_and(|group| !group.looked)
+                        || logs.get(id).is_some_and(|log| log.firing.contains(&member.record.fingerprint))
+                })
+        });
+    }
+
+    async fn look(
+        &mut self,
+        id: &GroupId,
+        log: Option<&NotifyLogEntry>,
+        now: Timestamp,
+        report: &mut PassReport,
+    ) -> Result<(), StoreError> {
+        let Some(group) = self.groups.get(id) else { return Ok(()) };
+        let Some(options) = self.routing.routes.get(&group.route_key).cloned() else { return Ok(()) };
+        let (receiver, group_key) = id;
+        let next = group.next_look.unwrap_or(now.0).saturating_add(ms(options.group_interval).max(1));
+        let next = if next <= now.0 { now.0 + ms(options.group_interval).max(1) } else { next };
+        let group_labels = group.labels.clone();
+        if let Some(group) = self.groups.get_mut(id) {
+            group.next_look = Some(next);
+            group.looked = true;
+        }
+        if let Some(why) = options.muted_at(&self.routing.time_intervals, now.0) {
+            tracing::debug!(receiver = %receiver, group = %group_key, %why, "group muted");
+            return Ok(());
+        }
+        let config = self.routing.receivers.get(receiver).cloned().unwrap_or_default();
+        let context = MuteContext::new(&self.silences, &self.routing.inhibit_rules, self.episodes.values().map(|m| &m.record), now.0);
+        let notified_firing: BTreeSet<&str> = log.map(|log| log.firing.iter().map(String::as_str).collect()).unwrap_or_default();
+        let mut firing = Vec::new();
+        let mut resolved = Vec::new();
+        let firing_fingerprints: BTreeSet<&str> =
+            self.members(id).filter(|r| r.state == EpisodeState::Firing).map(|r| r.fingerprint.as_str()).collect();
+        for record in self.members(id) {
+            let muted = context.mutes(&record.labels).muted();
+            match record.state {
+                EpisodeState::Firing if !muted => firing.push(record),
+                EpisodeState::Firing => {}
+                EpisodeState::Resolved => {
+                    let told = notified_firing.contains(record.fingerprint.as_str());
+                    if told && !firing_fingerprints.contains(record.fingerprint.as_str()) && (config.resolved_when_muted || !muted) {
+                        resolved.push(record);
+                    }
+                }
+            }
+        }
+        let firing_set: BTreeSet<u64> = firing.iter().map(|r| fingerprint(&r.fingerprint)).collect();
+        let resolved_set: BTreeSet<u64> = resolved.iter().map(|r| fingerprint(&r.fingerprint)).collect();
+        let sent = log.map(|log| Sent {
+            firing: log.firing.iter().map(|f| fingerprint(f)).collect(),
+            resolved: log.resolved.iter().map(|f| fingerprint(f)).collect(),
+            at_ms: log.sent_at.0,
+        });
+        let any_firing = !firing_fingerprints.is_empty();
+        if !needs_update(sent.as_ref(), &firing_set, &resolved_set, options.repeat_interval, config.send_resolved, now.0) {
+            report.quiet += 1;
+            return Ok(());
+        }
+        let seq = log.map_or(1, |log| log.seq + 1);
+        let thread =
+            log.map_or_else(|| format!("group.{}.{}", digest(&format!("{receiver}\n{group_key}")), now.0), |log| log.thread.clone());
+        let mut firing_list: Vec<String> = firing.iter().map(|r| r.fingerprint.clone()).collect();
+        firing_list.sort();
+        firing_list.dedup();
+        let mut resolved_list: Vec<String> = resolved.iter().map(|r| r.fingerprint.clone()).collect();
+        resolved_list.sort();
+        resolved_list.dedup();
+        let entry = NotifyLogEntry {
+            receiver: receiver.clone(),
+            group_key: group_key.clone(),
+            first_at: log.map_or(now, |log| log.first_at),
+            seq,
+            sent_at: now,
+            firing: firing_list,
+            resolved: resolved_list,
+            thread: thread.clone(),
+        };
+        // Without send-resolved, an all-resolved look updates the log and tells no one.
+        let tell = !firing.is_empty() || config.send_resolved;
+        let notifications: Vec<(String, NewNotification)> = if tell {
+            let message = Message::Group(GroupMessage {
+                receiver: receiver.clone(),
+                group_key: group_key.clone(),
+                group_labels,
+                firing: firing.iter().map(|r| group_alert(r)).collect(),
+                resolved: if config.send_resolved { resolved.iter().map(|r| group_alert(r)).collect() } else { Vec::new() },
+                thread,
+                seq,
+                at: now.0,
+            });
+            let payload = serde_json::to_string(&message).unwrap_or_else(|_| unreachable!("the message serializes"));
+            let short = digest(group_key);
+            config
+                .notify
+                .iter()
+                .map(|notifier| {
+                    (
+                        format!("group:{receiver}:{short}:{seq}:{notifier}"),
+                        NewNotification { notifier: notifier.clone(), payload: payload.clone() },
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !self.store.record_group_notification(&entry, &notifications, self.give_up_after).await? {
+            tracing::info!(receiver = %receiver, group = %group_key, seq, "another node sent this group's notification");
+            return Ok(());
+        }
+        tracing::info!(receiver = %receiver, group = %group_key, seq, firing = firing.len(), resolved = resolved.len(), "group notification");
+        report.sent.push((receiver.clone(), group_key.clone(), seq));
+        if !notifications.is_empty() {
+            self.wake_outbox.notify_one();
+        }
+        if !any_firing {
+            self.store.forget_group(receiver, group_key, seq).await?;
+            self.drop_group(id);
+        }
+        Ok(())
+    }
+}
+
+fn group_alert(record: &EpisodeRecord) -> GroupAlert {
+    let evidence = match &record.evidence {
+        serde_json::Value::Array(lines) => lines.iter().filter_map(|line| line.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    };
+    GroupAlert {
+        fingerprint: record.fingerprint.clone(),
+        labels: record.labels.clone(),
+        annotations: record.annotations.clone(),
+        starts_at: record.starts_at.0,
+        ends_at: (record.state == EpisodeState::Resolved).then_some(record.ends_at).flatten().map(|at| at.0),
+        generator_url: record.generator_url.clone(),
+        evidence,
+    }
+}

@@ -1,0 +1,195 @@
+//! Alerts as the API and the CLI show them: each firing alert with the receivers it
+//! reaches and what mutes it, in Alertmanager's API v2 shapes (`gettableAlert`,
+//! `alertGroup`, `gettableSilence`), filtered as Alertmanager filters them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use vigil_alerts::Matcher;
+use vigil_core::Timestamp;
+use vigil_store::{EpisodeRecord, EpisodeState, SilenceRecord, Store, StoreError, StoredMatcher};
+
+use super::status::{MuteContext, Mutes};
+use super::Routing;
+
+/// Go's zero time: Alertmanager's "not set".
+const ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiverName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertStatus {
+    /// `active` or `suppressed`.
+    pub state: &'static str,
+    pub silenced_by: Vec<String>,
+    pub inhibited_by: Vec<String>,
+}
+
+/// Alertmanager's `gettableAlert`, with Vigil's episode id and source beside it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub updated_at: String,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: String,
+    pub fingerprint: String,
+    pub receivers: Vec<ReceiverName>,
+    pub status: AlertStatus,
+    /// Vigil's: the episode, its source and the inhibit rules that mute it.
+    pub episode: i64,
+    pub source: vigil_store::AlertSource,
+    pub inhibit_rules: Vec<String>,
+}
+
+/// What to list (Alertmanager's query parameters of `GET /api/v2/alerts`).
+#[derive(Debug, Clone)]
+pub struct AlertFilter {
+    pub matchers: Vec<Matcher>,
+    pub active: bool,
+    pub silenced: bool,
+    pub inhibited: bool,
+    /// A regex the receiver's name must match, anchored (as a `receiver=~` matcher).
+    pub receiver: Option<Matcher>,
+}
+
+impl Default for AlertFilter {
+    fn default() -> AlertFilter {
+        AlertFilter { matchers: Vec::new(), active: true, silenced: true, inhibited: true, receiver: None }
+    }
+}
+
+fn view(record: &EpisodeRecord, mutes: Mutes, routing: &Routing) -> AlertView {
+    let receivers = routing.receivers_for(&record.labels).into_iter().map(|name| ReceiverName { name }).collect();
+    AlertView {
+        labels: record.labels.clone(),
+        annotations: record.annotations.clone(),
+        starts_at: record.starts_at.to_rfc3339(),
+        ends_at: record.ends_at.map_or_else(|| ZERO_TIME.to_owned(), Timestamp::to_rfc3339),
+        updated_at: record.updated_at.to_rfc3339(),
+        generator_url: record.generator_url.clone(),
+        fingerprint: record.fingerprint.clone(),
+        receivers,
+        status: AlertStatus {
+            state: if mutes.muted() { "suppressed" } else { "active" },
+            silenced_by: mutes.silenced_by,
+            inhibited_by: mutes.inhibited_by,
+        },
+        episode: record.id,
+        source: record.source,
+        inhibit_rules: mutes.inhibit_rules,
+    }
+}
+
+/// The firing alerts, each with its receivers and mutes, filtered.
+pub async fn alerts(store: &Store, routing: &Routing, filter: &AlertFilter, now: Timestamp) -> Result<Vec<AlertView>, StoreError> {
+    let firing = store.firing_episodes(None).await?;
+    let silences: Vec<vigil_alerts::Silence> = store.silences(now, false).await?.iter().map(SilenceRecord::silence).collect();
+    let context = MuteContext::new(&silences, &routing.inhibit_rules, &firing, now.0);
+    let mut views = Vec::new();
+    for record in firing.iter().filter(|record| record.state == EpisodeState::Firing && record.ends_at.is_none_or(|end| end > now)) {
+        if !vigil_alerts::matcher::all_match(&filter.matchers, &record.labels) {
+            continue;
+        }
+        let mutes = context.mutes(&record.labels);
+        let keep = (filter.active || mutes.muted())
+            && (filter.silenced || mutes.silenced_by.is_empty())
+            && (filter.inhibited || mutes.inhibited_by.is_empty());
+        if !keep {
+            continue;
+        }
+        let view = view(record, mutes, routing);
+        if let Some(receiver) = &filter.receiver {
+            if !view.receivers.iter().any(|name| receiver.matches_value(&name.name)) {
+                continue;
+            }
+        }
+        views.push(view);
+    }
+    Ok(views)
+}
+
+/// Alertmanager's `alertGroup`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    pub labels: BTreeMap<String, String>,
+    pub receiver: ReceiverName,
+    pub alerts: Vec<AlertView>,
+}
+
+/// The firing alerts by group and receiver, in route order.
+pub async fn groups(store: &Store, routing: &Routing, filter: &AlertFilter, now: Timestamp) -> Result<Vec<GroupView>, StoreError> {
+    let alerts = alerts(store, routing, filter, now).await?;
+    let mut groups: BTreeMap<(String, String), GroupView> = BTreeMap::new();
+    for alert in alerts {
+        for (route, key) in routing.routes_for(&alert.labels) {
+            let receiver = route.options.receiver.clone();
+            groups
+                .entry((receiver.clone(), key))
+                .or_insert_with(|| GroupView {
+                    labels: route.group_labels(&alert.labels),
+                    receiver: ReceiverName { name: receiver },
+                    alerts: Vec::new(),
+                })
+                .alerts
+                .push(alert.clone());
+        }
+    }
+    Ok(groups.into_values().collect())
+}
+
+/// Alertmanager's `gettableSilence`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SilenceView {
+    pub id: String,
+    pub status: SilenceStatus,
+    pub updated_at: String,
+    pub comment: String,
+    pub created_by: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub matchers: Vec<StoredMatcher>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SilenceStatus {
+    pub state: &'static str,
+}
+
+pub fn silence_view(record: &SilenceRecord, now: Timestamp) -> SilenceView {
+    SilenceView {
+        id: record.id.clone(),
+        status: SilenceStatus { state: record.state(now).as_str() },
+        updated_at: record.updated_at.to_rfc3339(),
+        comment: record.comment.clone(),
+        created_by: record.created_by.clone(),
+        starts_at: record.starts_at.to_rfc3339(),
+        ends_at: record.ends_at.to_rfc3339(),
+        matchers: record.matchers.clone(),
+    }
+}
+
+/// Every silence whose matchers include all of `filter` (Alertmanager's silence
+/// filter compares matchers, not labels), active first, then pending, then expired.
+pub async fn silences(store: &Store, filter: &[Matcher], now: Timestamp) -> Result<Vec<SilenceView>, StoreError> {
+    let mut records = store.silences(now, true).await?;
+    records.retain(|record| {
+        let silence = record.silence();
+        filter.iter().all(|wanted| silence.matchers.iter().any(|matcher| matcher == wanted))
+    });
+    let rank = |record: &SilenceRecord| match record.state(now) {
+        vigil_alerts::SilenceState::Active => 0,
+        vigil_alerts::SilenceState::Pending => 1,
+        vigil_alerts::SilenceState::Expired => 2,
+    };
+    records.sort_by_key(|record| (rank(record), record.ends_at));
+    Ok(records.iter().map(|record| silence_view(record, now)).collect())
+}

@@ -1,0 +1,128 @@
+//! Vigil as a drop-in Alertmanager, through the real clients: Debian's `amtool` posts
+//! alerts to API v2 with a bearer token, queries them, adds, queries and expires a
+//! silence; an inhibit rule mutes a dependent alert; the group's notification arrives
+//! as one mail through real SMTP (aiosmtpd) after group-wait.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use vigil_testkit::{skip_or_fail, SmtpServer};
+
+use crate::helpers::{subjects, Vigil};
+
+fn amtool_present() -> bool {
+    Command::new("amtool").arg("--version").output().is_ok_and(|output| output.status.success())
+}
+
+struct Amtool {
+    url: String,
+    http_config: std::path::PathBuf,
+}
+
+impl Amtool {
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let output = Command::new("amtool")
+            .arg(format!("--alertmanager.url={}", self.url))
+            .arg(format!("--http.config.file={}", self.http_config.display()))
+            .args(args)
+            .output()
+            .expect("run amtool");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "amtool {args:?} failed:\n{stdout}\n{stderr}");
+        stdout
+    }
+}
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amtool_works_against_vigil_and_a_group_mails_once() {
+    if !amtool_present() {
+        skip_or_fail("amtool (Debian's prometheus-alertmanager) is not installed");
+        return;
+    }
+    let Some(smtp) = SmtpServer::start() else { return };
+    let vigil = Vigil::start(|port, _| {
+        format!(
+            "listen: 127.0.0.1:{port}\n\
+             delivery:\n  initial-backoff: 100ms\n  max-backoff: 200ms\n\
+             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp}\n    tls: none\n\
+             \x20   from: vigil@example.com\n    to: [oncall@example.com]\n\
+             receivers:\n  - name: oncall\n    notify: [mail]\n\
+             route:\n  receiver: oncall\n  group-by: [alertname]\n  group-wait: 1s\n  group-interval: 1s\n  repeat-interval: 1h\n\
+             inhibit-rules:\n  - source-matchers: ['severity=\"critical\"']\n    target-matchers: ['severity=\"warning\"']\n    equal: [service]\n",
+            smtp = smtp.port()
+        )
+    });
+    vigil_testkit::wait_for_port(vigil.port, Duration::from_secs(10));
+    let (code, token, stderr) = vigil.command(&["token", "create", "amtool", "--role", "responder"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let http_config = vigil.dir.path().join("amtool-http.yml");
+    std::fs::write(&http_config, format!("authorization:\n  credentials: {}\n", token.trim())).expect("write http config");
+    let amtool = Amtool { url: format!("http://127.0.0.1:{}", vigil.port), http_config };
+
+    // Without the token, amtool is refused.
+    let bare = Command::new("amtool")
+        .args([&format!("--alertmanager.url=http://127.0.0.1:{}", vigil.port), "alert", "query"])
+        .output()
+        .expect("amtool");
+    assert!(!bare.status.success(), "no token, no answer");
+
+    amtool.ok(&["alert", "add", "alertname=Errors", "service=api", "severity=warning", "--annotation=summary=api errors"]);
+    amtool.ok(&["alert", "add", "alertname=Errors", "service=web", "severity=warning"]);
+    let listed = amtool.ok(&["alert", "query"]);
+    assert_eq!(listed.matches("Errors").count(), 2, "{listed}");
+    assert!(listed.contains("api errors"), "{listed}");
+
+    // One group (alertname=Errors): one mail after group-wait, listing both.
+    let mails = smtp.wait_for_messages(1, Duration::from_secs(20));
+    assert_eq!(subjects(&mails), ["[Vigil] [FIRING:2] alertname=Errors"]);
+
+    // A silence, by amtool: the web alert leaves the default query, shows with --silenced.
+    let id = amtool.ok(&["silence", "add", "service=web", "--comment=deploy", "--duration=1h"]).trim().to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let silences = amtool.ok(&["silence", "query"]);
+    assert!(silences.contains(&id) && silences.contains("deploy"), "{silences}");
+    let quiet = amtool.ok(&["alert", "query", "-o", "extended"]);
+    assert!(!quiet.contains("service=\"web\"") && quiet.contains("service=\"api\""), "{quiet}");
+    let silenced = amtool.ok(&["alert", "query", "--silenced", "-o", "extended"]);
+    assert!(silenced.contains("web"), "{silenced}");
+
+    // Inhibition: a critical alert of the api service mutes its warning.
+    amtool.ok(&["alert", "add", "alertname=Down", "service=api", "severity=critical"]);
+    wait_until("the inhibition", || {
+        let (_, out, _) = amtool.run(&["alert", "query", "--inhibited", "-o", "json"]);
+        let alerts: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_default();
+        alerts
+            .iter()
+            .any(|alert| alert["labels"]["service"] == "api" && alert["status"]["inhibitedBy"].as_array().is_some_and(|by| !by.is_empty()))
+    });
+    let active = amtool.ok(&["alert", "query", "alertname=Errors"]);
+    assert!(!active.contains("Errors"), "the api warning is inhibited, the web one silenced: {active}");
+
+    // Expired by amtool, the silence is history and the web alert is back.
+    amtool.ok(&["silence", "expire", &id]);
+    wait_until("the expiry", || !amtool.ok(&["silence", "query"]).contains(&id));
+    let expired = amtool.ok(&["silence", "query", "--expired"]);
+    assert!(expired.contains(&id), "expired silences are kept: {expired}");
+    assert!(amtool.ok(&["alert", "query", "-o", "extended"]).contains("service=\"web\""));
+
+    // The audit trail names the token behind each write.
+    let (code, audit, stderr) = vigil.command(&["token", "audit", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(audit.contains("by amtool"), "{audit}");
+}
