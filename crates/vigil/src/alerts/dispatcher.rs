@@ -68,6 +68,8 @@ pub struct AlertDispatcher {
     wake_outbox: Arc<Notify>,
     episodes: BTreeMap<i64, Member>,
     groups: BTreeMap<GroupId, Group>,
+    /// Each group's episodes, rebuilt once a pass.
+    index: HashMap<GroupId, Vec<i64>>,
     silences: Vec<Silence>,
     active_silences: BTreeSet<String>,
     polled_at: Option<Timestamp>,
@@ -92,6 +94,7 @@ impl AlertDispatcher {
             wake_outbox,
             episodes: BTreeMap::new(),
             groups: BTreeMap::new(),
+            index: HashMap::new(),
             silences: Vec::new(),
             active_silences: BTreeSet::new(),
             polled_at: None,
@@ -122,13 +125,19 @@ impl AlertDispatcher {
     pub async fn pass(&mut self, now: Timestamp) -> Result<PassReport, StoreError> {
         self.store.expire_episodes(now).await?;
         self.refresh(now).await?;
+        self.index.clear();
+        for (id, member) in &self.episodes {
+            for group in &member.groups {
+                self.index.entry(group.clone()).or_default().push(*id);
+            }
+        }
         let logs: HashMap<GroupId, NotifyLogEntry> =
             self.store.notify_logs().await?.into_iter().map(|entry| ((entry.receiver.clone(), entry.group_key.clone()), entry)).collect();
         let mut report = PassReport::default();
         let ids: Vec<GroupId> = self.groups.keys().cloned().collect();
         for id in ids {
             let log = logs.get(&id);
-            let Some(next) = self.schedule(&id, log) else {
+            let Some(next) = self.schedule(&id, log, now) else {
                 self.drop_group(&id);
                 continue;
             };
@@ -193,11 +202,11 @@ impl AlertDispatcher {
     }
 
     fn members<'a>(&'a self, id: &'a GroupId) -> impl Iterator<Item = &'a EpisodeRecord> + 'a {
-        self.episodes.values().filter(move |member| member.groups.contains(id)).map(|member| &member.record)
+        self.index.get(id).into_iter().flatten().filter_map(|episode| self.episodes.get(episode)).map(|member| &member.record)
     }
 
     /// When the group looks next; `None` when it has nothing left to say.
-    fn schedule(&mut self, id: &GroupId, log: Option<&NotifyLogEntry>) -> Option<i64> {
+    fn schedule(&mut self, id: &GroupId, log: Option<&NotifyLogEntry>, now: Timestamp) -> Option<i64> {
         let firing: Vec<&EpisodeRecord> = self.members(id).filter(|record| record.state == EpisodeState::Firing).collect();
         if firing.is_empty() && log.is_none_or(|log| log.firing.is_empty()) {
             return None;
@@ -213,13 +222,12 @@ impl AlertDispatcher {
             // Looks follow every group-interval after the group's first.
             Some(log) => {
                 let interval = ms(options.group_interval).max(1);
-                let now = self.clock.now().0;
-                let behind = (now - log.first_at.0).max(0);
+                let behind = (now.0 - log.first_at.0).max(0);
                 log.first_at.0 + behind.div_euclid(interval) * interval + if behind % interval == 0 { 0 } else { interval }
             }
             None => {
                 let timers = Timers { group_wait: options.group_wait, group_interval: options.group_interval };
-                let created = created.unwrap_or(self.clock.now().0);
+                let created = created.unwrap_or(now.0);
                 timers.first_flush(created, started.unwrap_or(created))
             }
         };
@@ -231,6 +239,7 @@ impl AlertDispatcher {
 
     fn drop_group(&mut self, id: &GroupId) {
         self.groups.remove(id);
+        self.index.remove(id);
         for member in self.episodes.values_mut() {
             member.groups.retain(|group| group != id);
         }
