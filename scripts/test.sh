@@ -37,19 +37,21 @@ fi
 
 # nginx (a real reverse proxy in front of dead and slow backends), iproute2 and iptables
 # (network namespaces with a firewall, for the filtered, rejected and unroutable cases),
-# and amtool (prometheus-alertmanager: routes resolved and drawn alike).
+# amtool (prometheus-alertmanager: routes resolved and drawn alike, the API v2 client)
+# and prometheus (an alert rule sending to Vigil's API v2).
 missing=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$missing iptables"
 command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
+command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 [ -e /usr/share/zoneinfo/Australia/Sydney ] || missing="$missing tzdata"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing$missing (the diagnose tests' proxy and firewall, amtool)"
+    echo "installing$missing (the diagnose tests' proxy and firewall, amtool, prometheus)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || echo "warning: could not install$missing"
   else
-    echo "warning:$missing not found; the nginx, network-namespace and amtool tests will skip"
+    echo "warning:$missing not found; the nginx, network-namespace, amtool and prometheus tests will skip"
   fi
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
