@@ -259,3 +259,58 @@ async fn prometheus_alerts_mail_their_group_and_amtool_silences_them() {
         prometheus_log()
     );
 }
+
+/// Two `vigil run` nodes on one PostgreSQL, alerts posted to both: each group
+/// notification (the firing one, then the resolved one) is sent once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_on_one_postgres_send_each_group_notification_once() {
+    if !amtool_present() {
+        skip_or_fail("amtool (Debian's prometheus-alertmanager) is not installed");
+        return;
+    }
+    let Some(cluster) = vigil_testkit::PostgresCluster::start() else { return };
+    let Some(smtp) = SmtpServer::start() else { return };
+    let storage = cluster.database("vigil");
+    let config = |port: u16| {
+        format!(
+            "storage: {storage}\nlisten: 127.0.0.1:{port}\n\
+             delivery:\n  initial-backoff: 100ms\n  max-backoff: 200ms\n\
+             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp}\n    tls: none\n\
+             \x20   from: vigil@example.com\n    to: [oncall@example.com]\n\
+             receivers:\n  - name: oncall\n    notify: [mail]\n\
+             route:\n  receiver: oncall\n  group-by: [alertname]\n  group-wait: 2s\n  group-interval: 1s\n  repeat-interval: 1h\n",
+            smtp = smtp.port()
+        )
+    };
+    let first = Vigil::start(|port, _| config(port));
+    let second = Vigil::start(|port, _| config(port));
+    let (code, token, stderr) = first.command(&["token", "create", "amtool", "--role", "responder"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let http_config = first.dir.path().join("amtool-http.yml");
+    std::fs::write(&http_config, format!("authorization:\n  credentials: {}\n", token.trim())).expect("write http config");
+    let node = |vigil: &Vigil| Amtool { url: format!("http://127.0.0.1:{}", vigil.port), http_config: http_config.clone() };
+    let (one, two) = (node(&first), node(&second));
+
+    one.ok(&["alert", "add", "alertname=Errors", "service=api"]);
+    two.ok(&["alert", "add", "alertname=Errors", "service=web"]);
+    one.ok(&["alert", "add", "alertname=Errors", "service=db"]);
+    let mails = smtp.wait_for_messages(1, Duration::from_secs(20));
+    assert_eq!(subjects(&mails), ["[Vigil] [FIRING:3] alertname=Errors"]);
+
+    // Resolved on both nodes (amtool's end time in the past), announced once.
+    let ended = "--end=2000-01-01T00:00:00Z";
+    for (amtool, service) in [(&two, "service=api"), (&one, "service=web"), (&two, "service=db")] {
+        amtool.ok(&["alert", "add", "alertname=Errors", service, "--start=1999-12-31T00:00:00Z", ended]);
+    }
+    let mails = smtp.wait_for_messages(2, Duration::from_secs(20));
+    // Several group intervals later, still nothing more.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        subjects(&smtp.messages()),
+        ["[Vigil] [FIRING:3] alertname=Errors", "[Vigil] [RESOLVED] alertname=Errors"],
+        "{mails:?}\n{}\n{}",
+        first.logs(),
+        second.logs()
+    );
+    drop((first, second, cluster));
+}
