@@ -35,19 +35,39 @@ pub fn parse_fingerprint(text: &str) -> Option<u64> {
     u64::from_str_radix(text, 16).ok()
 }
 
-/// Flap detection: an alert whose state changed more than `max_changes` times within
-/// `window_ms` is flapping, and stays so until it has changed no more than that within
-/// a whole window.
+/// Flap detection. An alert flaps once it has changed state (fired or resolved) more
+/// than `max_changes` times within `window_ms`; it stays flapping until it has held one
+/// state for `settle_ms`. Changes exactly `window_ms` apart are not in one window;
+/// a hold of exactly `settle_ms` settles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flapping {
     pub max_changes: usize,
     pub window_ms: i64,
+    pub settle_ms: i64,
 }
 
 impl Flapping {
-    /// Whether an alert that changed state at `changes` (any order) flaps at `now_ms`.
+    /// Whether an alert that changed state at `changes` (any order) is flapping at
+    /// `now_ms`. Only changes up to `now_ms` count.
     pub fn is_flapping(&self, changes: &[i64], now_ms: i64) -> bool {
-        let since = now_ms.saturating_sub(self.window_ms);
-        changes.iter().filter(|at| **at > since && **at <= now_ms).count() > self.max_changes
+        let mut times: Vec<i64> = changes.iter().copied().filter(|at| *at <= now_ms).collect();
+        times.sort_unstable();
+        let Some(&last) = times.last() else { return false };
+        if now_ms - last >= self.settle_ms {
+            return false;
+        }
+        // The unsettled run: the changes since the last hold of `settle_ms`.
+        let run_start = times.windows(2).rposition(|pair| pair[1] - pair[0] >= self.settle_ms).map_or(0, |index| index + 1);
+        // Flapping if, at any change of the run, the window ending there held too many.
+        let mut first = 0;
+        for (index, &at) in times.iter().enumerate() {
+            while at - times[first] >= self.window_ms {
+                first += 1;
+            }
+            if index >= run_start && index + 1 - first > self.max_changes {
+                return true;
+            }
+        }
+        false
     }
 }

@@ -117,10 +117,23 @@ fn fingerprints_are_prometheus_label_set_fingerprints() {
 }
 
 #[test]
-fn flapping_counts_changes_within_the_window() {
-    let flapping = Flapping { max_changes: 3, window_ms: 10 * MINUTE };
-    let changes = [NOW - 9 * MINUTE, NOW - 6 * MINUTE, NOW - 3 * MINUTE, NOW - MINUTE];
-    assert!(flapping.is_flapping(&changes, NOW));
-    assert!(!flapping.is_flapping(&changes[1..], NOW), "three changes are not more than three");
-    assert!(!flapping.is_flapping(&changes, NOW + 2 * MINUTE), "the oldest change left the window");
+fn flapping_starts_past_the_count_and_ends_once_settled() {
+    let flapping = Flapping { max_changes: 3, window_ms: 10 * MINUTE, settle_ms: 5 * MINUTE };
+    // (changes as minutes before NOW, minutes after NOW asked, flapping?, why)
+    let cases: &[(&[i64], i64, bool, &str)] = &[
+        (&[9, 6, 3, 1], 0, true, "four changes within ten minutes"),
+        (&[6, 3, 1], 0, false, "three changes are not more than three"),
+        (&[9, 6, 3, 1], 2, true, "the oldest change left the window, but it has not settled"),
+        (&[9, 6, 3, 1], 3, true, "held for four minutes: not yet settled"),
+        (&[9, 6, 3, 1], 4, false, "held for five minutes: settled"),
+        (&[11, 6, 3, 1], 0, false, "changes exactly a window apart are not in one window"),
+        (&[30, 29, 28, 27, 3, 1], 0, false, "the earlier flapping settled; two changes since"),
+        (&[30, 29, 28, 27, 26, 22, 18, 14, 10, 6, 2], 0, true, "never held for five minutes since it began to flap"),
+        (&[], 0, false, "no changes"),
+        (&[9, 6, 3, -1], 0, false, "a change in the future does not count"),
+    ];
+    for (ago, after, expected, why) in cases {
+        let changes: Vec<i64> = ago.iter().map(|minutes| NOW - minutes * MINUTE).collect();
+        assert_eq!(flapping.is_flapping(&changes, NOW + after * MINUTE), *expected, "{why}: {ago:?} at +{after}m");
+    }
 }

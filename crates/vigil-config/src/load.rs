@@ -601,6 +601,30 @@ impl Loader {
         checked
     }
 
+    /// `flapping:`: on by default (more than 5 changes in 30m, settled after 10m).
+    fn flapping(&mut self, raw: Option<&RawFlapping>) -> Option<vigil_alerts::Flapping> {
+        const HORIZON: Duration = Duration::from_secs(24 * 3600);
+        let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        if raw.and_then(|raw| raw.enabled) == Some(false) {
+            return None;
+        }
+        let changes = match raw.and_then(|raw| raw.changes.as_ref()) {
+            Some(changes) if **changes >= 1 => usize::try_from(**changes).unwrap_or(usize::MAX),
+            Some(changes) => {
+                self.error(Some(changes.span()), "flapping.changes must be at least 1 (or set enabled: false)");
+                5
+            }
+            None => 5,
+        };
+        let window_value = raw.and_then(|raw| raw.window.as_ref());
+        let window = self.duration(window_value, Duration::from_secs(30 * 60));
+        if window > HORIZON {
+            self.error(window_value.map(Spanned::span), "flapping.window must be at most 24h");
+        }
+        let settle = self.duration(raw.and_then(|raw| raw.settle.as_ref()), Duration::from_secs(10 * 60));
+        Some(vigil_alerts::Flapping { max_changes: changes, window_ms: millis(window), settle_ms: millis(settle) })
+    }
+
     /// A duration such as `5s`, greater than zero; `default` when absent.
     pub fn duration(&mut self, value: Option<&Spanned<String>>, default: Duration) -> Duration {
         /// Longer would overflow clocks and timers, and is never meant.
@@ -748,6 +772,7 @@ impl Loader {
                 other => self.error(Some(auth.span()), format!("unknown api.alertmanager-auth `{other}`, expected token or none")),
             }
         }
+        let flapping = self.flapping(raw.flapping.as_ref());
         let max_concurrent_checks = match &raw.max_concurrent_checks {
             Some(value) if **value >= 1 => usize::try_from(**value).unwrap_or(usize::MAX),
             Some(value) => {
@@ -833,6 +858,7 @@ impl Loader {
             time_intervals,
             inhibit_rules,
             api,
+            flapping,
             warnings: Vec::new(),
         })
     }

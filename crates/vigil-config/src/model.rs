@@ -44,6 +44,8 @@ pub struct Config {
     /// `inhibit-rules:`.
     pub inhibit_rules: Vec<vigil_alerts::inhibit::InhibitRule>,
     pub api: ApiConfig,
+    /// Flap detection (`flapping:`); `None` when turned off.
+    pub flapping: Option<vigil_alerts::Flapping>,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,

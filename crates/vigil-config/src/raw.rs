@@ -58,6 +58,21 @@ pub(crate) struct RawConfig {
     pub inhibit_rules: Vec<RawInhibitRule>,
     /// Who may use the HTTP API.
     pub api: Option<RawApi>,
+    /// When an alert that keeps firing and resolving is held as flapping.
+    pub flapping: Option<RawFlapping>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawFlapping {
+    /// `false` turns flap detection off.
+    pub enabled: Option<bool>,
+    /// More state changes than this within `window` make an alert flap. Default 5.
+    pub changes: Option<Spanned<u64>>,
+    /// Default `30m`, at most `24h`.
+    pub window: Option<Spanned<String>>,
+    /// A flapping alert settles once it has held one state this long. Default `10m`.
+    pub settle: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use vigil_core::Timestamp;
 
+use crate::decisions::{insert_decision, NewDecision};
 use crate::executions::{insert_executions, NewExecution, Trigger};
 use crate::outbox::{insert_notification, NewNotification};
 use crate::{Store, StoreError};
@@ -253,6 +254,8 @@ pub struct NotifyLogEntry {
     pub resolved: Vec<String>,
     /// The first notification's message id, which later ones answer (mail threads).
     pub thread: String,
+    /// Fingerprints notified as flapping (held firing until they settle).
+    pub flapping: Vec<String>,
 }
 
 fn log_from_row(row: &AnyRow) -> Result<NotifyLogEntry, StoreError> {
@@ -269,10 +272,11 @@ fn log_from_row(row: &AnyRow) -> Result<NotifyLogEntry, StoreError> {
         firing: list("firing")?,
         resolved: list("resolved")?,
         thread: row.try_get("thread")?,
+        flapping: list("flapping")?,
     })
 }
 
-const LOG_COLUMNS: &str = "receiver, group_key, first_at, seq, sent_at, firing, resolved, thread";
+const LOG_COLUMNS: &str = "receiver, group_key, first_at, seq, sent_at, firing, resolved, thread, flapping";
 
 impl Store {
     /// Stores changes, each with its notifications and executions, in one transaction.
@@ -338,22 +342,23 @@ impl Store {
 
     /// Records that the group's notification number `entry.seq` goes out, with its
     /// notifications, if the log still holds number `entry.seq - 1` (none for the
-    /// first). False when another node (or an earlier run) got there first: nothing is
-    /// written, and the caller reads the log again.
+    /// first), with the decisions it stands for. False when another node (or an earlier
+    /// run) got there first: nothing is written, and the caller reads the log again.
     pub async fn record_group_notification(
         &self,
         entry: &NotifyLogEntry,
         notifications: &[(String, NewNotification)],
+        decisions: &[NewDecision],
         give_up_after: std::time::Duration,
     ) -> Result<bool, StoreError> {
         let mut db = self.pool.begin().await?;
         let won = if entry.seq == 1 {
-            let sql = "INSERT INTO alert_notify_log (receiver, group_key, first_at, seq, sent_at, firing, resolved, thread)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (receiver, group_key) DO NOTHING";
+            let sql = "INSERT INTO alert_notify_log (receiver, group_key, first_at, seq, sent_at, firing, resolved, thread, flapping)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (receiver, group_key) DO NOTHING";
             sqlx::query(sql)
         } else {
-            let sql = "UPDATE alert_notify_log SET first_at = $3, seq = $4, sent_at = $5, firing = $6, resolved = $7, thread = $8
-                 WHERE receiver = $1 AND group_key = $2 AND seq = $4 - 1";
+            let sql = "UPDATE alert_notify_log SET first_at = $3, seq = $4, sent_at = $5, firing = $6, resolved = $7, thread = $8,
+                 flapping = $9 WHERE receiver = $1 AND group_key = $2 AND seq = $4 - 1";
             sqlx::query(sql)
         }
         .bind(&entry.receiver)
@@ -364,6 +369,7 @@ impl Store {
         .bind(to_json(&entry.firing))
         .bind(to_json(&entry.resolved))
         .bind(&entry.thread)
+        .bind(to_json(&entry.flapping))
         .execute(&mut *db)
         .await?
         .rows_affected()
@@ -374,6 +380,9 @@ impl Store {
         let ordering = format!("group:{}:{}", entry.receiver, entry.group_key);
         for (key, notification) in notifications {
             insert_notification(&mut db, key, &ordering, notification, entry.sent_at, give_up_after).await?;
+        }
+        for decision in decisions {
+            insert_decision(&mut db, decision).await?;
         }
         db.commit().await?;
         Ok(true)

@@ -10,6 +10,7 @@
 //!
 //! The conformance suite in `tests/it` runs the same cases against both backends.
 
+mod decisions;
 mod episodes;
 mod executions;
 mod migrations;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
+pub use decisions::{DecisionKind, DecisionRecord, NewDecision};
 pub use episodes::{AlertSource, Applied, EpisodeChange, EpisodeRecord, EpisodeState, NotifyLogEntry};
 pub use executions::{
     ApprovalAnswer, AuditEntry, ExecutionRecord, ExecutionState, ExecutionUpdate, FactWindows, GuardFacts, NewExecution, Trigger,

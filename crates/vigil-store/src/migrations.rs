@@ -266,6 +266,26 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX silences_uid ON silences (uid)",
         ],
     },
+    Migration {
+        version: 8,
+        statements: &[
+            // What the alert dispatcher decided about each episode, per receiver and group
+            // (notified, silenced, inhibited, muted by time, flapping), for `vigil alerts show`.
+            "CREATE TABLE alert_decisions (
+            id {id},
+            episode_id BIGINT NOT NULL,
+            at BIGINT NOT NULL,
+            receiver TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            seq BIGINT
+        )",
+            "CREATE INDEX alert_decisions_episode ON alert_decisions (episode_id, id)",
+            // Fingerprints a group's last notification called flapping.
+            "ALTER TABLE alert_notify_log ADD COLUMN flapping TEXT NOT NULL DEFAULT '[]'",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

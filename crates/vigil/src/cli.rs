@@ -163,6 +163,14 @@ pub enum Command {
     /// Silences: while one matches an alert's labels, its actions are suppressed.
     #[command(subcommand)]
     Silence(SilenceCommand),
+    /// Alert episodes (monitors DOWN, rules firing, alerts sent to Vigil) and every
+    /// decision about each: routed to, grouped into, notified, silenced, inhibited,
+    /// flapping.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Print the OpenAPI 3.0 document of Vigil's own API (`/api/v1`), as served at
+    /// `/api/v1/openapi.json` and committed as `docs/openapi.json`.
+    Openapi,
     /// API tokens: `Authorization: Bearer TOKEN` on every /api route. Stored hashed;
     /// shown once.
     #[command(subcommand)]
@@ -308,6 +316,36 @@ pub enum SilenceCommand {
         id: String,
         #[command(flatten)]
         config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Firing alerts, newest first, with what mutes each now; --all for every state.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Resolved episodes too.
+        #[arg(long)]
+        all: bool,
+        /// Only this alert name.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: i64,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One episode: labels, annotations, its groups (receiver, group key, timers), what
+    /// mutes it now, and every stored decision, oldest first.
+    Show {
+        /// The episode's id (from `vigil alerts list`).
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
     },
 }
 

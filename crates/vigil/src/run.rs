@@ -161,7 +161,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         clock.clone(),
         config.delivery.give_up_after,
         effects.wake_outbox.clone(),
-    );
+    )
+    .with_flapping(config.flapping);
     let (alerts_stop, alerts_stop_rx) = watch::channel(false);
     let alerts_task = tokio::spawn(alerts.run(effects.wake_alerts.clone(), alerts_stop_rx));
 

@@ -235,18 +235,61 @@ pub async fn a_group_notification_is_written_once(store: Store, _: &str) {
         firing: vec!["00000000000000aa".to_owned()],
         resolved: Vec::new(),
         thread: "t".to_owned(),
+        flapping: vec!["00000000000000aa".to_owned()],
     };
     let outbox = |seq: i64| vec![(format!("group:oncall:x:{seq}:mail"), notification("mail"))];
-    assert!(store.record_group_notification(&entry(1), &outbox(1), DAY).await.expect("first"));
-    assert!(!store.record_group_notification(&entry(1), &outbox(1), DAY).await.expect("again"), "a second node loses");
-    assert!(!store.record_group_notification(&entry(3), &outbox(3), DAY).await.expect("skip"), "numbers follow one another");
-    assert!(store.record_group_notification(&entry(2), &outbox(2), DAY).await.expect("second"));
-    assert_eq!(store.notify_log("oncall", &entry(1).group_key).await.expect("log").map(|log| log.seq), Some(2));
+    let decided = |seq: i64| {
+        vec![vigil_store::NewDecision {
+            episode_id: 7,
+            at: Timestamp(1_000 * seq),
+            receiver: "oncall".to_owned(),
+            group_key: entry(1).group_key,
+            kind: DecisionKind::Notified,
+            detail: "firing".to_owned(),
+            seq: Some(seq),
+        }]
+    };
+    assert!(store.record_group_notification(&entry(1), &outbox(1), &decided(1), DAY).await.expect("first"));
+    assert!(!store.record_group_notification(&entry(1), &outbox(1), &decided(1), DAY).await.expect("again"), "a second node loses");
+    assert!(!store.record_group_notification(&entry(3), &outbox(3), &decided(3), DAY).await.expect("skip"), "numbers follow one another");
+    assert!(store.record_group_notification(&entry(2), &outbox(2), &decided(2), DAY).await.expect("second"));
+    let log = store.notify_log("oncall", &entry(1).group_key).await.expect("log").expect("kept");
+    assert_eq!((log.seq, log.flapping), (2, entry(1).flapping));
+    let decisions = store.decisions(7).await.expect("decisions");
+    assert_eq!(decisions.iter().map(|d| d.seq).collect::<Vec<_>>(), [Some(1), Some(2)], "only the winners' decisions are kept");
     assert_eq!(store.outbox_summary().await.expect("summary").pending, 2, "one outbox row per notification won");
     store.forget_group("oncall", &entry(1).group_key, 1).await.expect("stale forget");
     assert_eq!(store.notify_logs().await.expect("logs").len(), 1, "forgetting an older number changes nothing");
     store.forget_group("oncall", &entry(1).group_key, 2).await.expect("forget");
     assert!(store.notify_logs().await.expect("logs").is_empty());
+}
+
+pub async fn decisions_are_written_when_they_change(store: Store, _: &str) {
+    let decision = |kind: DecisionKind, detail: &str, at: i64| vigil_store::NewDecision {
+        episode_id: 3,
+        at: Timestamp(at),
+        receiver: "oncall".to_owned(),
+        group_key: "{}:{}".to_owned(),
+        kind,
+        detail: detail.to_owned(),
+        seq: None,
+    };
+    let silenced = decision(DecisionKind::Silenced, "by 1234", 1_000);
+    assert_eq!(store.record_decisions(std::slice::from_ref(&silenced)).await.expect("first"), 1);
+    assert_eq!(store.record_decisions(&[decision(DecisionKind::Silenced, "by 1234", 2_000)]).await.expect("same"), 0, "unchanged");
+    let other = vigil_store::NewDecision { receiver: "team".to_owned(), ..silenced.clone() };
+    let inhibited = decision(DecisionKind::Inhibited, "by 00000000000000aa (rule #1)", 3_000);
+    assert_eq!(store.record_decisions(&[other, inhibited, silenced]).await.expect("changes"), 3, "per receiver, and a return counts");
+    let kinds: Vec<(String, DecisionKind)> = store.decisions(3).await.expect("list").into_iter().map(|d| (d.receiver, d.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("oncall".to_owned(), DecisionKind::Silenced),
+            ("team".to_owned(), DecisionKind::Silenced),
+            ("oncall".to_owned(), DecisionKind::Inhibited),
+            ("oncall".to_owned(), DecisionKind::Silenced)
+        ]
+    );
 }
 
 pub async fn expired_inbound_alerts_resolve(store: Store, _: &str) {

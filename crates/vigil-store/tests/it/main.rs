@@ -45,6 +45,7 @@ store_suite!(
     a_batch_of_transitions_commits_together,
     alerts_fire_and_resolve_once_with_their_notifications,
     a_group_notification_is_written_once,
+    decisions_are_written_when_they_change,
     expired_inbound_alerts_resolve,
     source_offsets_are_kept_per_source,
     a_change_already_recorded_by_another_node_is_skipped,

@@ -9,20 +9,25 @@
 //! notification number N of a group is written only if the log still holds N − 1
 //! ([`Store::record_group_notification`]), in the same transaction as its outbox rows.
 //!
+//! Beyond Alertmanager: an alert that keeps firing and resolving (`flapping:`) is held
+//! firing in its groups, announced once as flapping, until it settles; and what each
+//! look decides about each alert (notified, silenced, inhibited, muted by time,
+//! flapping, settled) is stored when it changes, for `vigil alerts show`.
+//!
 //! [`AlertDispatcher::pass`] is one look at the time it is given; the loop in
 //! [`AlertDispatcher::run`] calls it when a change is stored, when a group falls due,
 //! and once a second. Tests drive `pass` with a test clock.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::Digest;
 use tokio::sync::{watch, Notify};
 use vigil_alerts::group::{needs_update, Sent, Timers};
-use vigil_alerts::Silence;
+use vigil_alerts::{Flapping, Silence};
 use vigil_core::{Clock, Timestamp};
-use vigil_store::{EpisodeRecord, EpisodeState, NewNotification, NotifyLogEntry, Store, StoreError};
+use vigil_store::{DecisionKind, EpisodeRecord, EpisodeState, NewDecision, NewNotification, NotifyLogEntry, Store, StoreError};
 
 use super::status::{fingerprint, MuteContext};
 use super::Routing;
@@ -73,6 +78,13 @@ pub struct AlertDispatcher {
     silences: Vec<Silence>,
     active_silences: BTreeSet<String>,
     polled_at: Option<Timestamp>,
+    flapping: Option<Flapping>,
+    /// Each fingerprint's state changes (fired, resolved) within the horizon.
+    changes: HashMap<String, BTreeSet<i64>>,
+    /// Fingerprints known to flap now, per group.
+    flapping_now: HashSet<(String, GroupId)>,
+    /// The last decision written per episode and group.
+    decided: Decided,
 }
 
 fn ms(duration: Duration) -> i64 {
@@ -98,7 +110,25 @@ impl AlertDispatcher {
             silences: Vec::new(),
             active_silences: BTreeSet::new(),
             polled_at: None,
+            flapping: None,
+            changes: HashMap::new(),
+            flapping_now: HashSet::new(),
+            decided: HashMap::new(),
         }
+    }
+
+    /// Holds alerts that flap (see [`Flapping`]); off unless set.
+    pub fn with_flapping(mut self, flapping: Option<Flapping>) -> Self {
+        self.flapping = flapping;
+        self
+    }
+
+    fn flaps(&self, fingerprint: &str, now: Timestamp) -> bool {
+        let Some(flapping) = self.flapping else { return false };
+        self.changes.get(fingerprint).is_some_and(|changes| {
+            let changes: Vec<i64> = changes.iter().copied().collect();
+            flapping.is_flapping(&changes, now.0)
+        })
     }
 
     /// Runs until `stop`; `wake` says a change was stored.
@@ -163,7 +193,21 @@ impl AlertDispatcher {
             }
         };
         self.polled_at = Some(now);
+        let horizon = now.0 - ms(RESOLVED_HORIZON);
+        if self.flapping.is_some() {
+            for changes in self.changes.values_mut() {
+                changes.retain(|at| *at >= horizon);
+            }
+            self.changes.retain(|_, changes| !changes.is_empty());
+        }
         for record in changed {
+            if self.flapping.is_some() {
+                let changes = self.changes.entry(record.fingerprint.clone()).or_default();
+                changes.insert(record.starts_at.0);
+                if record.state == EpisodeState::Resolved {
+                    changes.insert(record.ends_at.unwrap_or(record.updated_at).0);
+                }
+            }
             let groups: Vec<GroupId> = self
                 .routing
                 .routes_for(&record.labels)
@@ -202,7 +246,7 @@ impl AlertDispatcher {
     }
 
     fn members<'a>(&'a self, id: &'a GroupId) -> impl Iterator<Item = &'a EpisodeRecord> + 'a {
-        self.index.get(id).into_iter().flatten().filter_map(|episode| self.episodes.get(episode)).map(|member| &member.record)
+        members(&self.index, &self.episodes, id)
     }
 
     /// When the group looks next; `None` when it has nothing left to say.
@@ -240,6 +284,7 @@ impl AlertDispatcher {
     fn drop_group(&mut self, id: &GroupId) {
         self.groups.remove(id);
         self.index.remove(id);
+        self.flapping_now.retain(|(_, group)| group != id);
         for member in self.episodes.values_mut() {
             member.groups.retain(|group| group != id);
         }
@@ -248,13 +293,62 @@ impl AlertDispatcher {
     /// Forgets resolved episodes no group still has to announce.
     fn prune(&mut self, logs: &HashMap<GroupId, NotifyLogEntry>) {
         let groups = &self.groups;
+        let flapping: HashSet<&str> = self.flapping_now.iter().map(|(fingerprint, _)| fingerprint.as_str()).collect();
         self.episodes.retain(|_, member| {
             member.record.state == EpisodeState::Firing
+                || flapping.contains(member.record.fingerprint.as_str())
                 || member.groups.iter().any(|id| {
                     groups.get(id).is_some_and(|group| !group.looked)
                         || logs.get(id).is_some_and(|log| log.firing.contains(&member.record.fingerprint))
                 })
         });
+        let episodes = &self.episodes;
+        self.decided.retain(|(episode, _), _| episodes.contains_key(episode));
+    }
+
+    /// Notes fingerprints that began or stopped flapping, as decisions.
+    fn flap_decisions(&mut self, id: &GroupId, now: Timestamp, decisions: &mut Vec<NewDecision>) {
+        let Some(flapping) = self.flapping else { return };
+        let mut latest: BTreeMap<&str, i64> = BTreeMap::new();
+        for record in self.members(id) {
+            let entry = latest.entry(record.fingerprint.as_str()).or_insert(record.id);
+            *entry = (*entry).max(record.id);
+        }
+        let mut began = Vec::new();
+        let mut settled = Vec::new();
+        for (fingerprint, episode) in latest {
+            match (self.flaps(fingerprint, now), self.flapping_now.contains(&(fingerprint.to_owned(), id.clone()))) {
+                (true, false) => began.push((fingerprint.to_owned(), episode)),
+                (false, true) => settled.push((fingerprint.to_owned(), episode)),
+                _ => {}
+            }
+        }
+        let (receiver, group_key) = id;
+        let decision = |episode_id, kind, detail: String| NewDecision {
+            episode_id,
+            at: now,
+            receiver: receiver.clone(),
+            group_key: group_key.clone(),
+            kind,
+            detail,
+            seq: None,
+        };
+        let rule = format!(
+            "more than {} changes within {}; held firing until it holds one state for {}",
+            flapping.max_changes,
+            vigil_core::time::format_duration(Duration::from_millis(u64::try_from(flapping.window_ms).unwrap_or(0))),
+            vigil_core::time::format_duration(Duration::from_millis(u64::try_from(flapping.settle_ms).unwrap_or(0)))
+        );
+        for (fingerprint, episode) in began {
+            tracing::info!(receiver = %receiver, group = %group_key, %fingerprint, "alert flapping");
+            decisions.push(decision(episode, DecisionKind::Flapping, rule.clone()));
+            self.flapping_now.insert((fingerprint, id.clone()));
+        }
+        for (fingerprint, episode) in settled {
+            tracing::info!(receiver = %receiver, group = %group_key, %fingerprint, "alert settled");
+            decisions.push(decision(episode, DecisionKind::Settled, String::new()));
+            self.flapping_now.remove(&(fingerprint, id.clone()));
+        }
     }
 
     async fn look(
@@ -274,30 +368,75 @@ impl AlertDispatcher {
             group.next_look = Some(next);
             group.looked = true;
         }
+        let mut decisions = Vec::new();
+        let decision = |record: &EpisodeRecord, kind: DecisionKind, detail: String| NewDecision {
+            episode_id: record.id,
+            at: now,
+            receiver: receiver.clone(),
+            group_key: group_key.clone(),
+            kind,
+            detail,
+            seq: None,
+        };
+        self.flap_decisions(id, now, &mut decisions);
         if let Some(why) = options.muted_at(&self.routing.time_intervals, now.0) {
             tracing::debug!(receiver = %receiver, group = %group_key, %why, "group muted");
+            decisions.extend(
+                members(&self.index, &self.episodes, id).map(|record| decision(record, DecisionKind::MutedByTime, why.to_string())),
+            );
+            let decisions = changed(&mut self.decided, decisions);
+            self.store.record_decisions(&decisions).await?;
             return Ok(());
         }
         let config = self.routing.receivers.get(receiver).cloned().unwrap_or_default();
         let context = MuteContext::new(&self.silences, &self.routing.inhibit_rules, self.episodes.values().map(|m| &m.record), now.0);
         let notified_firing: BTreeSet<&str> = log.map(|log| log.firing.iter().map(String::as_str).collect()).unwrap_or_default();
         let mut firing = Vec::new();
-        let mut resolved = Vec::new();
+        // One entry per alert: its latest resolved episode.
+        let mut resolved: BTreeMap<&str, &EpisodeRecord> = BTreeMap::new();
         let firing_fingerprints: BTreeSet<&str> =
-            self.members(id).filter(|r| r.state == EpisodeState::Firing).map(|r| r.fingerprint.as_str()).collect();
-        for record in self.members(id) {
-            let muted = context.mutes(&record.labels).muted();
+            members(&self.index, &self.episodes, id).filter(|r| r.state == EpisodeState::Firing).map(|r| r.fingerprint.as_str()).collect();
+        // Flapping alerts that resolved stay firing here, once each (their latest episode).
+        let mut held: BTreeMap<&str, &EpisodeRecord> = BTreeMap::new();
+        let mut flapping: BTreeSet<String> = BTreeSet::new();
+        for record in members(&self.index, &self.episodes, id) {
+            let mutes = context.mutes(&record.labels);
+            let muted = mutes.muted();
+            if !mutes.silenced_by.is_empty() {
+                decisions.push(decision(record, DecisionKind::Silenced, format!("by {}", mutes.silenced_by.join(", "))));
+            } else if muted {
+                let by: Vec<String> =
+                    mutes.inhibited_by.iter().zip(&mutes.inhibit_rules).map(|(source, rule)| format!("{source} (rule {rule})")).collect();
+                decisions.push(decision(record, DecisionKind::Inhibited, format!("by {}", by.join(", "))));
+            }
+            let flaps = self.flaps(&record.fingerprint, now);
+            if flaps && !muted {
+                flapping.insert(record.fingerprint.clone());
+            }
             match record.state {
                 EpisodeState::Firing if !muted => firing.push(record),
                 EpisodeState::Firing => {}
+                EpisodeState::Resolved if flaps => {
+                    if !muted && !firing_fingerprints.contains(record.fingerprint.as_str()) {
+                        let latest = held.entry(record.fingerprint.as_str()).or_insert(record);
+                        if record.id > latest.id {
+                            *latest = record;
+                        }
+                    }
+                }
                 EpisodeState::Resolved => {
                     let told = notified_firing.contains(record.fingerprint.as_str());
                     if told && !firing_fingerprints.contains(record.fingerprint.as_str()) && (config.resolved_when_muted || !muted) {
-                        resolved.push(record);
+                        let latest = resolved.entry(record.fingerprint.as_str()).or_insert(record);
+                        if record.id > latest.id {
+                            *latest = record;
+                        }
                     }
                 }
             }
         }
+        firing.extend(held.values().copied());
+        let resolved: Vec<&EpisodeRecord> = resolved.into_values().collect();
         let firing_set: BTreeSet<u64> = firing.iter().map(|r| fingerprint(&r.fingerprint)).collect();
         let resolved_set: BTreeSet<u64> = resolved.iter().map(|r| fingerprint(&r.fingerprint)).collect();
         let sent = log.map(|log| Sent {
@@ -305,8 +444,12 @@ impl AlertDispatcher {
             resolved: log.resolved.iter().map(|f| fingerprint(f)).collect(),
             at_ms: log.sent_at.0,
         });
-        let any_firing = !firing_fingerprints.is_empty();
-        if !needs_update(sent.as_ref(), &firing_set, &resolved_set, options.repeat_interval, config.send_resolved, now.0) {
+        let any_firing = !firing_fingerprints.is_empty() || !held.is_empty();
+        let flapping_changed = log.map_or(!flapping.is_empty(), |log| log.flapping.iter().cloned().collect::<BTreeSet<_>>() != flapping);
+        let update = needs_update(sent.as_ref(), &firing_set, &resolved_set, options.repeat_interval, config.send_resolved, now.0);
+        let mutes = changed(&mut self.decided, decisions);
+        self.store.record_decisions(&mutes).await?;
+        if !update && !flapping_changed {
             report.quiet += 1;
             return Ok(());
         }
@@ -328,6 +471,7 @@ impl AlertDispatcher {
             firing: firing_list,
             resolved: resolved_list,
             thread: thread.clone(),
+            flapping: flapping.iter().cloned().collect(),
         };
         // Without send-resolved, an all-resolved look updates the log and tells no one.
         let tell = !firing.is_empty() || config.send_resolved;
@@ -336,8 +480,8 @@ impl AlertDispatcher {
                 receiver: receiver.clone(),
                 group_key: group_key.clone(),
                 group_labels,
-                firing: firing.iter().map(|r| group_alert(r)).collect(),
-                resolved: if config.send_resolved { resolved.iter().map(|r| group_alert(r)).collect() } else { Vec::new() },
+                firing: firing.iter().map(|r| group_alert(r, flapping.contains(&r.fingerprint))).collect(),
+                resolved: if config.send_resolved { resolved.iter().map(|r| group_alert(r, false)).collect() } else { Vec::new() },
                 thread,
                 seq,
                 at: now.0,
@@ -357,7 +501,20 @@ impl AlertDispatcher {
         } else {
             Vec::new()
         };
-        if !self.store.record_group_notification(&entry, &notifications, self.give_up_after).await? {
+        let told: Vec<NewDecision> = firing
+            .iter()
+            .map(|record| {
+                let detail = if flapping.contains(&record.fingerprint) { "firing (flapping)" } else { "firing" };
+                (record, detail)
+            })
+            .chain(resolved.iter().map(|record| (record, "resolved")))
+            .map(|(record, detail)| NewDecision { seq: Some(seq), ..decision(record, DecisionKind::Notified, detail.to_owned()) })
+            .collect();
+        let told = changed(&mut self.decided, told);
+        if !self.store.record_group_notification(&entry, &notifications, &told, self.give_up_after).await? {
+            for decision in &told {
+                self.decided.remove(&(decision.episode_id, id.clone()));
+            }
             tracing::info!(receiver = %receiver, group = %group_key, seq, "another node sent this group's notification");
             return Ok(());
         }
@@ -374,7 +531,33 @@ impl AlertDispatcher {
     }
 }
 
-fn group_alert(record: &EpisodeRecord) -> GroupAlert {
+fn members<'a>(
+    index: &'a HashMap<GroupId, Vec<i64>>,
+    episodes: &'a BTreeMap<i64, Member>,
+    id: &'a GroupId,
+) -> impl Iterator<Item = &'a EpisodeRecord> + 'a {
+    index.get(id).into_iter().flatten().filter_map(|episode| episodes.get(episode)).map(|member| &member.record)
+}
+
+type Decided = HashMap<(i64, GroupId), (DecisionKind, String)>;
+
+/// Keeps the decisions that changed since the last one written for their episode and group.
+fn changed(decided: &mut Decided, decisions: Vec<NewDecision>) -> Vec<NewDecision> {
+    decisions
+        .into_iter()
+        .filter(|decision| {
+            let key = (decision.episode_id, (decision.receiver.clone(), decision.group_key.clone()));
+            let value = (decision.kind, decision.detail.clone());
+            if decided.get(&key) == Some(&value) {
+                return false;
+            }
+            decided.insert(key, value);
+            true
+        })
+        .collect()
+}
+
+fn group_alert(record: &EpisodeRecord, flapping: bool) -> GroupAlert {
     let evidence = match &record.evidence {
         serde_json::Value::Array(lines) => lines.iter().filter_map(|line| line.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
@@ -384,8 +567,10 @@ fn group_alert(record: &EpisodeRecord) -> GroupAlert {
         labels: record.labels.clone(),
         annotations: record.annotations.clone(),
         starts_at: record.starts_at.0,
-        ends_at: (record.state == EpisodeState::Resolved).then_some(record.ends_at).flatten().map(|at| at.0),
+        // A held (flapping) alert is sent as firing, whatever its episode says now.
+        ends_at: (record.state == EpisodeState::Resolved && !flapping).then_some(record.ends_at).flatten().map(|at| at.0),
         generator_url: record.generator_url.clone(),
         evidence,
+        flapping,
     }
 }

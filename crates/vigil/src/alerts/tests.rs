@@ -187,3 +187,81 @@ async fn a_silence_mutes_and_its_end_notifies_at_once_and_the_resolution_still_g
     let last = group_payloads(&store).await.pop().expect("last");
     assert_eq!(last["resolved"][0]["labels"]["service"], "api", "{last}");
 }
+
+/// An alert that fires and resolves every minute: held firing and announced once as
+/// flapping; once it has stayed resolved for the settle time, one resolved notification.
+/// Every decision is stored, for `vigil alerts show`.
+#[tokio::test]
+async fn a_flapping_alert_is_held_until_it_settles() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = CONFIG.replace("group-interval: 5m", "group-interval: 1m");
+    let config = vigil_config::load_str(Path::new("vigil.yaml"), &config, &|_| None).expect("config");
+    let routing = Arc::new(Routing::new(&config));
+    let (store, clock) = (store(&dir).await, TestClock::at(T0));
+    let flapping = vigil_alerts::Flapping { max_changes: 3, window_ms: 10 * 60_000, settle_ms: 5 * 60_000 };
+    let mut dispatcher = dispatcher(&store, &routing, &clock).with_flapping(Some(flapping));
+    apply(&store, &routing, change("api", true, T0)).await;
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(pass(&mut dispatcher, &clock).await, [1], "first firing after group-wait");
+    let mut sent = Vec::new();
+    // Resolves and fires again, every 30 s, for five minutes.
+    for step in 0..10 {
+        clock.advance(Duration::from_secs(30));
+        apply(&store, &routing, change("api", step % 2 == 1, clock.now())).await;
+        sent.extend(pass(&mut dispatcher, &clock).await);
+    }
+    // It flapped from the fourth change on: one notification said so, no other.
+    assert_eq!(sent, [2], "the resolution at 1 m, then the flapping notice; nothing while it flaps");
+    let payloads = group_payloads(&store).await;
+    assert_eq!(payloads.len(), 2);
+    let notice = &payloads[1];
+    assert_eq!(notice["firing"][0]["flapping"], true, "{notice}");
+    assert_eq!(notice["resolved"].as_array().map(Vec::len), Some(0), "held firing: {notice}");
+
+    // The last change (step 9) fired it; it resolves and stays resolved.
+    clock.advance(Duration::from_secs(30));
+    apply(&store, &routing, change("api", false, clock.now())).await;
+    let mut after = Vec::new();
+    for _ in 0..6 {
+        clock.advance(Duration::from_secs(60));
+        after.extend(pass(&mut dispatcher, &clock).await);
+    }
+    assert_eq!(after, [3], "one resolved notification once it has settled");
+    let last = group_payloads(&store).await.pop().expect("last");
+    assert_eq!(last["resolved"].as_array().map(Vec::len), Some(1), "{last}");
+    assert_eq!(last["firing"].as_array().map(Vec::len), Some(0), "{last}");
+
+    let episodes = store.episodes(Some("Errors"), 100).await.expect("episodes");
+    let mut kinds = Vec::new();
+    for episode in episodes.iter().rev() {
+        kinds.extend(store.decisions(episode.id).await.expect("decisions").into_iter().map(|d| (d.kind.as_str(), d.detail)));
+    }
+    let kinds: Vec<&str> = kinds.iter().map(|(kind, _)| *kind).collect();
+    assert!(kinds.starts_with(&["notified"]), "{kinds:?}");
+    assert!(kinds.contains(&"flapping") && kinds.contains(&"settled"), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|kind| **kind == "flapping").count(), 1, "{kinds:?}");
+}
+
+/// Silences and inhibitions are stored as decisions when they start to mute an alert.
+#[tokio::test]
+async fn mutes_are_stored_as_decisions() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (store, routing, clock) = (store(&dir).await, routing(), TestClock::at(T0));
+    let mut dispatcher = dispatcher(&store, &routing, &clock);
+    apply(&store, &routing, change("api", true, T0)).await;
+    let silence =
+        super::silences::create(&store, "service=api", clock.now(), clock.now().saturating_add(DAY), "alice", "deploy", clock.now())
+            .await
+            .expect("store")
+            .expect("silence")
+            .id;
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(30));
+        assert!(pass(&mut dispatcher, &clock).await.is_empty(), "silenced");
+    }
+    let episode = store.firing_episodes(None).await.expect("firing").remove(0);
+    let decisions = store.decisions(episode.id).await.expect("decisions");
+    assert_eq!(decisions.len(), 1, "written once, not every look: {decisions:?}");
+    assert_eq!(decisions[0].kind, vigil_store::DecisionKind::Silenced);
+    assert_eq!(decisions[0].detail, format!("by {silence}"));
+}

@@ -193,3 +193,173 @@ pub async fn silences(store: &Store, filter: &[Matcher], now: Timestamp) -> Resu
     records.sort_by_key(|record| (rank(record), record.ends_at));
     Ok(records.iter().map(|record| silence_view(record, now)).collect())
 }
+
+/// What mutes an alert now, in Vigil's own API.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct MuteView {
+    /// `active` (notified) or `suppressed` (silenced or inhibited).
+    pub state: &'static str,
+    /// Ids of the active silences that match it.
+    pub silenced_by: Vec<String>,
+    /// Fingerprints of the firing alerts that inhibit it.
+    pub inhibited_by: Vec<String>,
+    /// The inhibit rules that do (by name, or `#N` for the Nth).
+    pub inhibit_rules: Vec<String>,
+}
+
+/// One alert episode (one firing → resolved cycle) in Vigil's own API and `vigil alerts`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct EpisodeView {
+    pub id: i64,
+    /// Prometheus's fingerprint of the label set, 16 hex digits.
+    pub fingerprint: String,
+    /// `monitor`, `rule` or `inbound`.
+    #[schemars(with = "String")]
+    pub source: vigil_store::AlertSource,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// `firing` or `resolved`.
+    #[schemars(with = "String")]
+    pub state: EpisodeState,
+    /// RFC 3339.
+    pub starts_at: String,
+    /// Firing: the expected end, if the sender gave one; resolved: when it resolved.
+    pub ends_at: Option<String>,
+    /// The receivers the routing tree sent it to when it fired.
+    pub receivers: Vec<String>,
+    /// Firing only: whether it is muted now, and by what.
+    pub status: Option<MuteView>,
+}
+
+/// Where an alert is grouped: one per receiver the routing tree reaches.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct PlacementView {
+    pub receiver: String,
+    pub group_key: String,
+    pub group_labels: BTreeMap<String, String>,
+    pub group_wait: String,
+    pub group_interval: String,
+    pub repeat_interval: String,
+}
+
+/// One stored decision of the alert dispatcher.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DecisionView {
+    /// RFC 3339.
+    pub at: String,
+    pub receiver: String,
+    pub group_key: String,
+    /// `notified`, `silenced`, `inhibited`, `muted-by-time`, `flapping` or `settled`.
+    #[schemars(with = "String")]
+    pub kind: vigil_store::DecisionKind,
+    pub detail: String,
+    /// The group notification's number, for `notified`.
+    pub seq: Option<i64>,
+}
+
+/// One episode with everything decided about it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct EpisodeDetail {
+    #[serde(flatten)]
+    pub episode: EpisodeView,
+    pub generator_url: String,
+    pub value: f64,
+    /// The lines or failures that made it fire.
+    pub evidence: serde_json::Value,
+    /// Its groups under the current routing tree.
+    pub groups: Vec<PlacementView>,
+    /// Oldest first.
+    pub decisions: Vec<DecisionView>,
+}
+
+fn episode_view(record: &EpisodeRecord, context: &MuteContext<'_>) -> EpisodeView {
+    let status = (record.state == EpisodeState::Firing).then(|| {
+        let mutes = context.mutes(&record.labels);
+        MuteView {
+            state: if mutes.muted() { "suppressed" } else { "active" },
+            silenced_by: mutes.silenced_by,
+            inhibited_by: mutes.inhibited_by,
+            inhibit_rules: mutes.inhibit_rules,
+        }
+    });
+    EpisodeView {
+        id: record.id,
+        fingerprint: record.fingerprint.clone(),
+        source: record.source,
+        name: record.name.clone(),
+        labels: record.labels.clone(),
+        annotations: record.annotations.clone(),
+        state: record.state,
+        starts_at: record.starts_at.to_rfc3339(),
+        ends_at: record.ends_at.map(Timestamp::to_rfc3339),
+        receivers: record.receivers.clone(),
+        status,
+    }
+}
+
+/// Firing episodes (with `all`, the newest episodes whatever their state), of one alert
+/// name when given, newest first.
+pub async fn episodes(
+    store: &Store,
+    routing: &Routing,
+    all: bool,
+    name: Option<&str>,
+    limit: i64,
+    now: Timestamp,
+) -> Result<Vec<EpisodeView>, StoreError> {
+    let firing = store.firing_episodes(None).await?;
+    let silences: Vec<vigil_alerts::Silence> = store.silences(now, false).await?.iter().map(SilenceRecord::silence).collect();
+    let context = MuteContext::new(&silences, &routing.inhibit_rules, &firing, now.0);
+    let records = if all {
+        store.episodes(name, limit).await?
+    } else {
+        let mut firing: Vec<EpisodeRecord> = firing.iter().filter(|record| name.is_none_or(|name| record.name == name)).cloned().collect();
+        firing.reverse();
+        firing.truncate(usize::try_from(limit).unwrap_or(0));
+        firing
+    };
+    Ok(records.iter().map(|record| episode_view(record, &context)).collect())
+}
+
+/// One episode with its groups and decisions; `None` when there is no such episode.
+pub async fn episode(store: &Store, routing: &Routing, id: i64, now: Timestamp) -> Result<Option<EpisodeDetail>, StoreError> {
+    let Some(record) = store.episode(id).await? else { return Ok(None) };
+    let firing = store.firing_episodes(None).await?;
+    let silences: Vec<vigil_alerts::Silence> = store.silences(now, false).await?.iter().map(SilenceRecord::silence).collect();
+    let context = MuteContext::new(&silences, &routing.inhibit_rules, &firing, now.0);
+    let text = |duration: std::time::Duration| vigil_core::time::format_duration(duration);
+    let groups = routing
+        .routes_for(&record.labels)
+        .into_iter()
+        .map(|(route, group_key)| PlacementView {
+            receiver: route.options.receiver.clone(),
+            group_key,
+            group_labels: route.group_labels(&record.labels),
+            group_wait: text(route.options.group_wait),
+            group_interval: text(route.options.group_interval),
+            repeat_interval: text(route.options.repeat_interval),
+        })
+        .collect();
+    let decisions = store
+        .decisions(id)
+        .await?
+        .into_iter()
+        .map(|decision| DecisionView {
+            at: decision.at.to_rfc3339(),
+            receiver: decision.receiver,
+            group_key: decision.group_key,
+            kind: decision.kind,
+            detail: decision.detail,
+            seq: decision.seq,
+        })
+        .collect();
+    Ok(Some(EpisodeDetail {
+        episode: episode_view(&record, &context),
+        generator_url: record.generator_url.clone(),
+        value: record.value,
+        evidence: record.evidence.clone(),
+        groups,
+        decisions,
+    }))
+}

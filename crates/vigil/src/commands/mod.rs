@@ -2,6 +2,7 @@
 //! unhealthy probe), 2 bad usage or config.
 
 mod actions;
+mod alerts;
 mod backtest;
 mod bench;
 mod bench_actions;
@@ -21,7 +22,8 @@ use vigil_config::Config;
 use vigil_core::SystemClock;
 
 use crate::cli::{
-    ActionsCommand, BenchCommand, Command, ImportCommand, LintCommand, RoutesCommand, RulesCommand, SilenceCommand, TokenCommand,
+    ActionsCommand, AlertsCommand, BenchCommand, Command, ImportCommand, LintCommand, RoutesCommand, RulesCommand, SilenceCommand,
+    TokenCommand,
 };
 
 pub const USAGE_ERROR: u8 = 2;
@@ -60,6 +62,22 @@ pub async fn execute(command: Command) -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Alerts(command) => {
+            let path = match &command {
+                AlertsCommand::List { config, .. } | AlertsCommand::Show { config, .. } => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => report(alerts::execute(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::Openapi => match serde_json::to_string_pretty(&crate::http::openapi::document()) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => report(Err(error.into())),
+        },
         Command::Token(command) => {
             let path = match &command {
                 TokenCommand::Create { config, .. }

@@ -16,7 +16,7 @@ use vigil_core::auth::Role;
 use vigil_core::Timestamp;
 use vigil_store::{AuditEntry, StoredMatcher};
 
-use super::api::{authorize, ApiError};
+use super::api::{authorize, flag_or, params, ApiError};
 use super::intake::read_body;
 use super::AppState;
 use crate::alerts::inbound::{InboundError, PostableAlert, MAX_BODY_BYTES};
@@ -45,21 +45,8 @@ async fn audit(state: &AppState, who: &str, target: &str, event: &str, detail: S
     }
 }
 
-/// Query parameters, repeated ones (`filter`) kept.
-fn params(query: Option<String>) -> Result<HashMap<String, Vec<String>>, ApiError> {
-    let mut params: HashMap<String, Vec<String>> = HashMap::new();
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        params.entry(name.into_owned()).or_default().push(value.into_owned());
-    }
-    Ok(params)
-}
-
 fn flag(params: &HashMap<String, Vec<String>>, name: &str) -> Result<bool, ApiError> {
-    match params.get(name).and_then(|values| values.last()).map(String::as_str) {
-        None | Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(other) => Err(ApiError::BadRequest(format!("`{name}` must be true or false, not `{other}`"))),
-    }
+    flag_or(params, name, true)
 }
 
 fn filter_matchers(params: &HashMap<String, Vec<String>>) -> Result<Vec<vigil_alerts::Matcher>, ApiError> {

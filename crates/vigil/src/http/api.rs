@@ -1,14 +1,119 @@
 //! Vigil's own API under `/api/v1`: bearer tokens, a role per route, and one error
-//! type whose responses say why (401, 403, 404) without leaking internals.
+//! type whose responses say why (400, 401, 403, 404) without leaking internals.
+//!
+//! [`ROUTES`] lists every route with its role, parameters and response type; the
+//! router serves exactly these, and [`super::openapi`] documents them from the same
+//! list (the committed `docs/openapi.json` is checked against it by the tests).
 
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use vigil_core::auth::Role;
 
 use super::AppState;
+use crate::alerts::view::{self, EpisodeDetail, EpisodeView};
 use crate::auth::{authenticate, Principal, Refused};
+use crate::monitor::overview::MonitorView;
+
+/// A query parameter of a route.
+pub struct Param {
+    pub name: &'static str,
+    /// `boolean`, `integer` or `string`.
+    pub kind: &'static str,
+    pub description: &'static str,
+}
+
+/// One route of `/api/v1`, for the router's tests and the OpenAPI document.
+pub struct ApiRoute {
+    pub method: &'static str,
+    /// With `{name}` for path parameters.
+    pub path: &'static str,
+    pub role: Role,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    /// The 200 response body's schema.
+    pub response: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+    /// The statuses besides 200 it may answer.
+    pub errors: &'static [u16],
+}
+
+/// `GET /api/v1/monitors`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct MonitorList {
+    pub monitors: Vec<MonitorView>,
+}
+
+/// `GET /api/v1/alerts`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct AlertList {
+    pub alerts: Vec<EpisodeView>,
+}
+
+/// Every error's body.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ErrorBody {
+    /// Why, in words.
+    pub error: String,
+}
+
+/// Most episodes one `GET /api/v1/alerts` returns.
+const MAX_LIMIT: i64 = 10_000;
+
+pub const ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/monitors",
+        role: Role::Viewer,
+        summary: "Every monitor's state and since when, with a load balancer's words for health-check monitors",
+        params: &[],
+        response: |generator| generator.subschema_for::<MonitorList>(),
+        errors: &[401, 403],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/alerts",
+        role: Role::Viewer,
+        summary: "Alert episodes, newest first: the firing ones (with what mutes each now), or with all=true every state",
+        params: &[
+            Param { name: "all", kind: "boolean", description: "Resolved episodes too (default false)" },
+            Param { name: "name", kind: "string", description: "Only this alert name (alertname)" },
+            Param { name: "limit", kind: "integer", description: "At most this many (default 100, at most 10000)" },
+        ],
+        response: |generator| generator.subschema_for::<AlertList>(),
+        errors: &[400, 401, 403],
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/alerts/{id}",
+        role: Role::Viewer,
+        summary: "One alert episode with its groups and every decision stored about it (notified, silenced, inhibited, flapping)",
+        params: &[],
+        response: |generator| generator.subschema_for::<EpisodeDetail>(),
+        errors: &[400, 401, 403, 404],
+    },
+];
+
+/// Query parameters, repeated ones (`filter`) kept.
+pub(super) fn params(query: Option<String>) -> Result<HashMap<String, Vec<String>>, ApiError> {
+    let mut params: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        params.entry(name.into_owned()).or_default().push(value.into_owned());
+    }
+    Ok(params)
+}
+
+/// A `true`/`false` parameter; `default` when absent.
+pub(super) fn flag_or(params: &HashMap<String, Vec<String>>, name: &str, default: bool) -> Result<bool, ApiError> {
+    match params.get(name).and_then(|values| values.last()).map(String::as_str) {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ApiError::BadRequest(format!("`{name}` must be true or false, not `{other}`"))),
+    }
+}
 
 /// Every way an API request fails.
 #[derive(Debug)]
@@ -85,10 +190,42 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap, needed: Role) -> R
 
 /// `GET /api/v1/monitors` (viewer): every monitor's state, with a load balancer's
 /// vocabulary for `health-check:` monitors.
-pub async fn monitors(State(state): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+pub async fn monitors(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<MonitorList>, ApiError> {
     authorize(&state, &headers, Role::Viewer).await?;
-    let views = crate::monitor::overview::overview(&state.store, &state.monitors).await?;
-    Ok(Json(serde_json::json!({ "monitors": views })))
+    let monitors = crate::monitor::overview::overview(&state.store, &state.monitors).await?;
+    Ok(Json(MonitorList { monitors }))
+}
+
+/// `GET /api/v1/alerts` (viewer).
+pub async fn alerts(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Json<AlertList>, ApiError> {
+    authorize(&state, &headers, Role::Viewer).await?;
+    let params = params(query)?;
+    let all = flag_or(&params, "all", false)?;
+    let name = params.get("name").and_then(|values| values.last()).map(String::as_str);
+    let limit = match params.get("limit").and_then(|values| values.last()) {
+        None => 100,
+        Some(text) => match text.parse::<i64>() {
+            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            _ => return Err(ApiError::BadRequest(format!("`limit` must be a whole number from 1 to {MAX_LIMIT}, not `{text}`"))),
+        },
+    };
+    let alerts = view::episodes(&state.store, &state.inbound.effects.routing, all, name, limit, state.clock.now()).await?;
+    Ok(Json(AlertList { alerts }))
+}
+
+/// `GET /api/v1/alerts/{id}` (viewer).
+pub async fn alert(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<EpisodeDetail>, ApiError> {
+    authorize(&state, &headers, Role::Viewer).await?;
+    let id: i64 = id.parse().map_err(|_| ApiError::BadRequest(format!("`{id}` is not an episode id (a whole number)")))?;
+    match view::episode(&state.store, &state.inbound.effects.routing, id, state.clock.now()).await? {
+        Some(detail) => Ok(Json(detail)),
+        None => Err(ApiError::NotFound(format!("no alert episode {id}"))),
+    }
+}
+
+/// `GET /api/v1/openapi.json` (no token: it documents, it reveals nothing).
+pub async fn openapi() -> Json<serde_json::Value> {
+    Json(super::openapi::document())
 }
 
 /// Any other path under `/api/v1`.

@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 pub mod alertmanager;
 pub mod api;
 pub mod intake;
+pub mod openapi;
 
 /// Routes that do not read their own bodies take at most this much.
 const SMALL_BODY_BYTES: usize = 64 * 1024;
@@ -64,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logs", post(intake::otlp_logs))
         .route("/api/v1/alertmanager", post(intake::alertmanager_webhook))
         .route("/api/v1/monitors", get(api::monitors))
+        .route("/api/v1/alerts", get(api::alerts))
+        .route("/api/v1/alerts/{id}", get(api::alert))
+        .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .route("/api/v2/alerts", get(alertmanager::get_alerts).post(alertmanager::post_alerts))
         .route("/api/v2/alerts/groups", get(alertmanager::get_groups))

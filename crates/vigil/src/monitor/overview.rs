@@ -6,12 +6,16 @@ use vigil_store::{Store, StoreError};
 
 use super::Monitors;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct MonitorView {
     pub name: String,
     /// The URL or address, credentials shown as `***`.
     pub target: String,
+    /// `up`, `down` or `unknown`.
+    #[schemars(with = "String")]
     pub state: Health,
+    /// RFC 3339: the latest transition.
+    #[schemars(with = "Option<String>")]
     pub since: Option<vigil_core::Timestamp>,
     /// Why the latest transition happened.
     pub reason: Option<String>,

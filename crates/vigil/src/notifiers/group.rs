@@ -22,6 +22,9 @@ pub struct GroupAlert {
     /// Evidence lines (failures, matching log lines).
     #[serde(default)]
     pub evidence: Vec<String>,
+    /// Held firing while it keeps firing and resolving.
+    #[serde(default)]
+    pub flapping: bool,
 }
 
 /// The payload of a group notification.
@@ -82,6 +85,9 @@ impl GroupMessage {
                 text.push_str(&format!("\n- {{{}}}\n  since {}", labels.join(", "), Timestamp(alert.starts_at)));
                 if let Some(ends_at) = alert.ends_at {
                     text.push_str(&format!(", resolved {}", Timestamp(ends_at)));
+                }
+                if alert.flapping {
+                    text.push_str(", flapping: held firing until it settles");
                 }
                 text.push('\n');
                 for name in ["summary", "description", "runbook_url"] {
@@ -156,6 +162,7 @@ mod tests {
             ends_at: None,
             generator_url: String::new(),
             evidence: vec!["GET /pay 503".to_owned()],
+            flapping: false,
         }
     }
 

@@ -93,3 +93,151 @@ async fn tokens_guard_the_api_and_monitors_speak_a_load_balancers_words() {
         .collect();
     assert_eq!(events, ["token grafana create", "token grafana revoke"], "{audit}");
 }
+
+/// Whether `value` fits `schema` (resolving `$ref`s in `document`): every required
+/// property present, no property the schema does not name, types as documented.
+fn fits(document: &serde_json::Value, schema: &serde_json::Value, value: &serde_json::Value, at: &str) -> Result<(), String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return fits(document, &document["components"]["schemas"][name], value, at);
+    }
+    if value.is_null() {
+        return if schema["nullable"] == true || schema.get("type").is_none() { Ok(()) } else { Err(format!("{at}: null")) };
+    }
+    if let Some(any) = schema["anyOf"].as_array().or_else(|| schema["oneOf"].as_array()) {
+        return if any.iter().any(|schema| fits(document, schema, value, at).is_ok()) { Ok(()) } else { Err(format!("{at}: {value}")) };
+    }
+    let kind = schema["type"].as_str().unwrap_or_default();
+    let ok = match kind {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        _ => true,
+    };
+    if !ok {
+        return Err(format!("{at}: expected {kind}, got {value}"));
+    }
+    if let (Some(object), "object") = (value.as_object(), kind) {
+        let properties = schema["properties"].as_object();
+        for required in schema["required"].as_array().into_iter().flatten().filter_map(|name| name.as_str()) {
+            if !object.contains_key(required) {
+                return Err(format!("{at}: `{required}` missing"));
+            }
+        }
+        for (name, item) in object {
+            match properties.and_then(|properties| properties.get(name)) {
+                Some(schema) => fits(document, schema, item, &format!("{at}.{name}"))?,
+                None if schema.get("additionalProperties").is_some() => {
+                    fits(document, &schema["additionalProperties"], item, &format!("{at}.{name}"))?;
+                }
+                None => return Err(format!("{at}: `{name}` is not documented")),
+            }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (index, item) in items.iter().enumerate() {
+            fits(document, &schema["items"], item, &format!("{at}[{index}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The committed OpenAPI document is what the code generates; every documented route
+/// answers, in the documented shape; undocumented paths are 404; bad parameters 400.
+/// Alert episodes carry their decisions, through the API and `vigil alerts show`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_is_the_codes_and_alert_decisions_are_shown() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).expect("docs/openapi.json");
+    let (code, generated, stderr) = vigil_command(&["openapi"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        committed.trim() == generated.trim(),
+        "docs/openapi.json is stale: run `cargo run -p vigil -- openapi > docs/openapi.json` and commit it"
+    );
+    let document: serde_json::Value = serde_json::from_str(&committed).expect("json");
+
+    let vigil = Vigil::start(|port, dir| {
+        format!(
+            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
+             notifiers:\n  hook:\n    type: webhook\n    url: http://127.0.0.1:9/hook\n\
+             receivers:\n  - name: oncall\n    notify: [hook]\n\
+             route:\n  receiver: oncall\n  group-by: [alertname]\n  group-wait: 1s\n  group-interval: 1s\n",
+            dir.display()
+        )
+    });
+    let token = |role: &str| {
+        let (code, token, stderr) = vigil.command(&["token", "create", role, "--role", role]);
+        assert_eq!(code, Some(0), "{stderr}");
+        token.trim().to_owned()
+    };
+    let (viewer, responder) = (token("viewer"), token("responder"));
+    let bearer = |token: &str| [("Authorization".to_owned(), format!("Bearer {token}"))].into_iter().collect();
+    let alerts = r#"[{"labels":{"alertname":"Errors","service":"api"},"annotations":{"summary":"api errors"}},
+                     {"labels":{"alertname":"Errors","service":"web"}}]"#;
+    let posted = request(vigil.port, http::Method::POST, "/api/v2/alerts", bearer(&responder), Some(alerts.to_owned())).await;
+    assert_eq!(posted.status, Some(200), "{}", String::from_utf8_lossy(&posted.body));
+    let (code, silence, stderr) = vigil.command(&["silence", "add", "service=web", "--comment", "deploy"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let silence = silence.trim().to_owned();
+
+    // Both alerts listed, the web one suppressed by the silence.
+    let listed = get(vigil.port, "/api/v1/alerts", Some(&viewer)).await;
+    assert_eq!(listed.status, Some(200));
+    let listed: serde_json::Value = serde_json::from_slice(&listed.body).expect("json");
+    let web = listed["alerts"].as_array().and_then(|alerts| alerts.iter().find(|alert| alert["labels"]["service"] == "web")).expect("web");
+    assert_eq!(web["status"]["state"], "suppressed", "{listed}");
+    assert_eq!(web["status"]["silenced_by"][0], silence.as_str());
+    let id = web["id"].as_i64().expect("id");
+
+    // The dispatcher's decisions: the api alert notified, the web one silenced.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let detail = loop {
+        let detail = get(vigil.port, &format!("/api/v1/alerts/{id}"), Some(&viewer)).await;
+        let detail: serde_json::Value = serde_json::from_slice(&detail.body).expect("json");
+        if detail["decisions"].as_array().is_some_and(|decisions| !decisions.is_empty()) {
+            break detail;
+        }
+        assert!(std::time::Instant::now() < deadline, "no decision stored: {detail}\n{}", vigil.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(detail["decisions"][0]["kind"], "silenced", "{detail}");
+    assert_eq!(detail["decisions"][0]["detail"], format!("by {silence}"));
+    assert_eq!(detail["groups"][0]["group_key"], "{}:{alertname=\"Errors\"}", "{detail}");
+    let (code, shown, stderr) = vigil.command(&["alerts", "show", &id.to_string()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(shown.contains(&format!("silenced by {silence}")) && shown.contains("grouped:     oncall in"), "{shown}");
+    let (code, list, _) = vigil.command(&["alerts", "list"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(list.lines().count(), 2, "{list}");
+
+    // Every documented route answers in its documented shape, and refuses without a token.
+    let paths = document["paths"].as_object().expect("paths");
+    for (path, operations) in paths {
+        let path = path.replace("{id}", &id.to_string());
+        let schema = &operations["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        let answer = get(vigil.port, &path, Some(&viewer)).await;
+        assert_eq!(answer.status, Some(200), "{path}: {}", String::from_utf8_lossy(&answer.body));
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).expect("json");
+        fits(&document, schema, &body, &path).unwrap_or_else(|error| panic!("{path} differs from docs/openapi.json: {error}"));
+        if operations["get"]["security"].as_array().is_some_and(|security| !security.is_empty()) {
+            assert_eq!(get(vigil.port, &path, None).await.status, Some(401), "{path} without a token");
+        }
+    }
+    let served = get(vigil.port, "/api/v1/openapi.json", None).await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&served.body).expect("json"), document, "the served document");
+
+    for (path, status, says) in [
+        ("/api/v1/nothing-here", 404, "no such API route"),
+        ("/api/v1/alerts?limit=0", 400, "`limit` must be"),
+        ("/api/v1/alerts?all=maybe", 400, "`all` must be true or false"),
+        ("/api/v1/alerts/abc", 400, "not an episode id"),
+        ("/api/v1/alerts/999999", 404, "no alert episode 999999"),
+    ] {
+        let answer = get(vigil.port, path, Some(&viewer)).await;
+        assert_eq!(answer.status, Some(status), "{path}");
+        assert!(error_of(&answer).contains(says), "{path}: {}", error_of(&answer));
+    }
+}

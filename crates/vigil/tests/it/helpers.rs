@@ -190,11 +190,22 @@ pub fn subjects(messages: &[String]) -> Vec<String> {
 
 /// `GET http://127.0.0.1:PORT/PATH` with `headers`.
 pub async fn get(port: u16, path: &str, headers: std::collections::BTreeMap<String, String>) -> vigil::probes::ProbeResult {
+    request(port, http::Method::GET, path, headers, None).await
+}
+
+/// `METHOD http://127.0.0.1:PORT/PATH` with `headers` and `body`.
+pub async fn request(
+    port: u16,
+    method: http::Method,
+    path: &str,
+    headers: std::collections::BTreeMap<String, String>,
+    body: Option<String>,
+) -> vigil::probes::ProbeResult {
     let request = HttpRequest {
-        method: http::Method::GET,
+        method,
         url: format!("http://127.0.0.1:{port}{path}").parse().expect("url"),
         headers,
-        body: None,
+        body: body.map(Into::into),
         timeout: Duration::from_secs(5),
         follow_redirects: false,
         verify_tls: true,
