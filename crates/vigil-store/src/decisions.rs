@@ -63,6 +63,9 @@ pub struct NewDecision {
     pub detail: String,
     /// The group notification's number, for `Notified`.
     pub seq: Option<i64>,
+    /// For `Notified`: the group's mail thread (its first mail's Message-ID), which the
+    /// episode's action outcomes answer.
+    pub thread: String,
 }
 
 /// A stored decision.
@@ -93,16 +96,20 @@ fn from_row(row: &AnyRow) -> Result<DecisionRecord, StoreError> {
 }
 
 pub(crate) async fn insert_decision(db: &mut Transaction<'static, Any>, decision: &NewDecision) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(decision.episode_id)
-        .bind(decision.at.0)
-        .bind(&decision.receiver)
-        .bind(&decision.group_key)
-        .bind(decision.kind.as_str())
-        .bind(&decision.detail)
-        .bind(decision.seq)
-        .execute(&mut **db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq, thread)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(decision.episode_id)
+    .bind(decision.at.0)
+    .bind(&decision.receiver)
+    .bind(&decision.group_key)
+    .bind(decision.kind.as_str())
+    .bind(&decision.detail)
+    .bind(decision.seq)
+    .bind(&decision.thread)
+    .execute(&mut **db)
+    .await?;
     Ok(())
 }
 
@@ -136,6 +143,40 @@ impl Store {
         }
         db.commit().await?;
         Ok(written)
+    }
+
+    /// The mail an action outcome of `trigger` answers through `notifier`, as a Message-ID
+    /// without its brackets and domain: the first group mail that announced its episode,
+    /// else the trigger's own firing notification to the same notifier (a monitor's DOWN
+    /// mail, a rule's `notify:`), else none.
+    pub async fn mail_thread(&self, trigger: &crate::Trigger, notifier: &str) -> Result<Option<String>, StoreError> {
+        let episode: Option<i64> = match trigger.kind.as_str() {
+            "episode" => Some(trigger.id),
+            _ => {
+                sqlx::query_scalar("SELECT id FROM alert_episodes WHERE source = 'monitor' AND source_key = $1 ORDER BY id DESC LIMIT 1")
+                    .bind(&trigger.name)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        if let Some(episode) = episode {
+            let thread: Option<String> = sqlx::query_scalar(
+                "SELECT thread FROM alert_decisions WHERE episode_id = $1 AND kind = 'notified' AND thread <> '' ORDER BY id LIMIT 1",
+            )
+            .bind(episode)
+            .fetch_optional(&self.pool)
+            .await?;
+            if thread.is_some() {
+                return Ok(thread);
+            }
+        }
+        let key = match trigger.kind.as_str() {
+            "episode" => format!("episode:{}:firing:{notifier}", trigger.id),
+            _ => format!("transition:{}:{notifier}", trigger.id),
+        };
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1").bind(&key).fetch_optional(&self.pool).await?;
+        Ok(found.map(|_| key.replace(':', ".")))
     }
 
     /// An episode's decisions, oldest first.

@@ -279,7 +279,8 @@ const MIGRATIONS: &[Migration] = &[
             group_key TEXT NOT NULL,
             kind TEXT NOT NULL,
             detail TEXT NOT NULL,
-            seq BIGINT
+            seq BIGINT,
+            thread TEXT NOT NULL DEFAULT ''
         )",
             "CREATE INDEX alert_decisions_episode ON alert_decisions (episode_id, id)",
             // Fingerprints a group's last notification called flapping.

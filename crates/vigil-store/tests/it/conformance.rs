@@ -247,6 +247,7 @@ pub async fn a_group_notification_is_written_once(store: Store, _: &str) {
             kind: DecisionKind::Notified,
             detail: "firing".to_owned(),
             seq: Some(seq),
+            thread: "t".to_owned(),
         }]
     };
     assert!(store.record_group_notification(&entry(1), &outbox(1), &decided(1), DAY).await.expect("first"));
@@ -273,6 +274,7 @@ pub async fn decisions_are_written_when_they_change(store: Store, _: &str) {
         kind,
         detail: detail.to_owned(),
         seq: None,
+        thread: String::new(),
     };
     let silenced = decision(DecisionKind::Silenced, "by 1234", 1_000);
     assert_eq!(store.record_decisions(std::slice::from_ref(&silenced)).await.expect("first"), 1);

@@ -319,7 +319,7 @@ impl ActionWorker {
                 );
                 tracing::error!(action = %record.action, target = %record.target, failures = facts.failures, "circuit breaker open: a human is needed");
                 let message = self.message(record, "breaker-open", &reason, Vec::new(), now);
-                let mut notifications = self.notifications(record, &message);
+                let mut notifications = self.notifications(record, &message).await?;
                 let audit = vec![self.audit_entry(record, now, "breaker-open", reason)];
                 notifications.extend(self.audit_notifications(&audit));
                 let update = ExecutionUpdate { outcome: "breaker-open".to_owned(), notifications, audit, ..ExecutionUpdate::default() };
@@ -433,7 +433,7 @@ impl ActionWorker {
         let stored_decisions = if decisions.is_empty() { None } else { Some(serde_json::to_string(&decisions).unwrap_or_default()) };
         let shown_decisions = if decisions.is_empty() { serde_json::from_str(&record.decisions).unwrap_or_default() } else { decisions };
         let message = self.message(record, outcome, reason, shown_decisions, now);
-        let mut notifications = self.notifications(record, &message);
+        let mut notifications = self.notifications(record, &message).await?;
         notifications.extend(self.audit_notifications(&audit));
         let notify = !notifications.is_empty();
         let update = ExecutionUpdate {
@@ -488,12 +488,23 @@ impl ActionWorker {
             dry_run: record.dry_run,
             at: now.0,
             decisions,
+            thread: None,
         })
     }
 
-    fn notifications(&self, record: &ExecutionRecord, message: &Message) -> Vec<NewNotification> {
-        let payload = serde_json::to_string(message).unwrap_or_default();
-        record.notify.iter().map(|notifier| NewNotification { notifier: notifier.clone(), payload: payload.clone() }).collect()
+    /// One notification per notifier of the action, each answering the mail its episode
+    /// was announced in through that notifier, so outcomes thread under it.
+    async fn notifications(&self, record: &ExecutionRecord, message: &Message) -> Result<Vec<NewNotification>, StoreError> {
+        let mut notifications = Vec::with_capacity(record.notify.len());
+        for notifier in &record.notify {
+            let mut message = message.clone();
+            if let Message::Action(action) = &mut message {
+                action.thread = self.store.mail_thread(&record.trigger, notifier).await?;
+            }
+            let payload = serde_json::to_string(&message).unwrap_or_default();
+            notifications.push(NewNotification { notifier: notifier.clone(), payload });
+        }
+        Ok(notifications)
     }
 
     fn audit_notifications(&self, audit: &[AuditEntry]) -> Vec<NewNotification> {

@@ -332,6 +332,7 @@ impl AlertDispatcher {
             kind,
             detail,
             seq: None,
+            thread: String::new(),
         };
         let rule = format!(
             "more than {} changes within {}; held firing until it holds one state for {}",
@@ -377,6 +378,7 @@ impl AlertDispatcher {
             kind,
             detail,
             seq: None,
+            thread: String::new(),
         };
         self.flap_decisions(id, now, &mut decisions);
         if let Some(why) = options.muted_at(&self.routing.time_intervals, now.0) {
@@ -482,7 +484,7 @@ impl AlertDispatcher {
                 group_labels,
                 firing: firing.iter().map(|r| group_alert(r, flapping.contains(&r.fingerprint))).collect(),
                 resolved: if config.send_resolved { resolved.iter().map(|r| group_alert(r, false)).collect() } else { Vec::new() },
-                thread,
+                thread: thread.clone(),
                 seq,
                 at: now.0,
             });
@@ -508,7 +510,11 @@ impl AlertDispatcher {
                 (record, detail)
             })
             .chain(resolved.iter().map(|record| (record, "resolved")))
-            .map(|(record, detail)| NewDecision { seq: Some(seq), ..decision(record, DecisionKind::Notified, detail.to_owned()) })
+            .map(|(record, detail)| NewDecision {
+                seq: Some(seq),
+                thread: thread.clone(),
+                ..decision(record, DecisionKind::Notified, detail.to_owned())
+            })
             .collect();
         let told = changed(&mut self.decided, told);
         if !self.store.record_group_notification(&entry, &notifications, &told, self.give_up_after).await? {

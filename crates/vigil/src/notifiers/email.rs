@@ -49,12 +49,16 @@ impl EmailNotifier {
             .subject(message.subject())
             .message_id(Some(message_id(key, message)))
             .header(ContentType::TEXT_PLAIN);
-        // A group's later notifications answer its first, so they thread.
-        if let Message::Group(group) = message {
-            if group.seq > 1 {
-                let first = format!("<{}@vigil>", group.thread);
-                builder = builder.in_reply_to(first.clone()).references(first);
-            }
+        // A group's later notifications answer its first, and an action's outcomes the
+        // mail that announced its alert, so they thread.
+        let answers = match message {
+            Message::Group(group) if group.seq > 1 => Some(group.thread.as_str()),
+            Message::Action(action) => action.thread.as_deref(),
+            _ => None,
+        };
+        if let Some(thread) = answers {
+            let first = format!("<{thread}@vigil>");
+            builder = builder.in_reply_to(first.clone()).references(first);
         }
         for to in &self.config.to {
             builder = builder.to(to.parse().map_err(|error| invalid("to address", &error))?);

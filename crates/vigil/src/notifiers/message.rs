@@ -147,6 +147,10 @@ pub struct ActionMessage {
     pub at: i64,
     /// Every guard's decision on the way.
     pub decisions: Vec<vigil_core::guards::Decision>,
+    /// The mail this one answers (its Message-ID's local part): the group mail that
+    /// announced the alert, or the alert's own mail; mails thread under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
 }
 
 impl ActionMessage {

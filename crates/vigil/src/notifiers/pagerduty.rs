@@ -85,6 +85,7 @@ mod tests {
             dry_run: false,
             at: 0,
             decisions: Vec::new(),
+            thread: None,
         });
         assert!(event("key", "k", &outcome).is_none(), "outcomes are not paged");
         let Message::Action(mut escalation) = outcome else { unreachable!() };

@@ -321,6 +321,15 @@ async fn two_nodes_on_one_postgres_reboot_once_and_mail_once() {
     wait_until("the outcome mail", &first, || smtp.messages().len() >= 2).await;
     let expected = ["[Vigil] fitpay-api is DOWN".to_owned(), format!("[Vigil] reboot-api on ec2:us-east-1:{}: ran", cloud.instance)];
     assert_eq!(subjects(&smtp.messages()), expected, "one outage mail, one outcome mail: {messages:?}");
+    // The outcome answers the outage mail, so the two thread.
+    let header = |mail: &str, name: &str| {
+        mail.lines().find_map(|line| line.strip_prefix(name).map(|value| value.trim().to_owned())).unwrap_or_default()
+    };
+    let mails = smtp.messages();
+    let down_id = header(&mails[0], "Message-ID:");
+    assert!(down_id.starts_with("<transition."), "{}", mails[0]);
+    assert_eq!(header(&mails[1], "In-Reply-To:"), down_id, "{}", mails[1]);
+    assert_eq!(header(&mails[1], "References:"), down_id);
     assert_eq!(executions(&first).len(), 1, "one execution in the shared store");
     let skipped = format!("{}{}", first.logs(), second.logs());
     assert!(skipped.contains("already recorded by another node"), "the second node saw the outage too");
