@@ -121,3 +121,42 @@ pub fn expired_times(starts_at: i64, ends_at: i64, now_ms: i64) -> (i64, i64) {
         SilenceState::Pending => (now_ms, now_ms),
     }
 }
+
+/// The silences active at one moment, indexed by one equality matcher each, so an
+/// alert is checked against the silences that can match it rather than all of them.
+pub struct SilenceIndex<'a> {
+    silences: &'a [Silence],
+    by_label: std::collections::HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Active silences without a non-empty equality matcher: checked for every alert.
+    scan: Vec<usize>,
+}
+
+impl<'a> SilenceIndex<'a> {
+    pub fn new(silences: &'a [Silence], now_ms: i64) -> SilenceIndex<'a> {
+        let mut by_label: std::collections::HashMap<(&'a str, &'a str), Vec<usize>> = std::collections::HashMap::new();
+        let mut scan = Vec::new();
+        for (index, silence) in silences.iter().enumerate().filter(|(_, silence)| silence.state(now_ms) == SilenceState::Active) {
+            let key = silence.matchers.iter().find(|matcher| matcher.kind == MatchType::Equal && !matcher.value.is_empty());
+            match key {
+                Some(matcher) => by_label.entry((matcher.name.as_str(), matcher.value.as_str())).or_default().push(index),
+                None => scan.push(index),
+            }
+        }
+        SilenceIndex { silences, by_label, scan }
+    }
+
+    /// The active silences that mute `labels`, in the order given.
+    pub fn muting(&self, labels: &BTreeMap<String, String>) -> Vec<&'a Silence> {
+        let mut candidates: Vec<usize> = self.scan.clone();
+        if !self.by_label.is_empty() {
+            for (name, value) in labels {
+                if let Some(indices) = self.by_label.get(&(name.as_str(), value.as_str())) {
+                    candidates.extend(indices);
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.into_iter().map(|index| &self.silences[index]).filter(|silence| all_match(&silence.matchers, labels)).collect()
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::group::{needs_update, Sent, Timers};
-use crate::inhibit::{muted_by, InhibitRule, Source};
+use crate::inhibit::{muted_by, InhibitIndex, InhibitRule, InhibitState, Source};
 use crate::matcher::{MatchType, Matcher};
 
 /// Label pairs as written in the Go tests.
@@ -75,6 +75,9 @@ fn rules_mute_as_alertmanager_mutes() {
         for (target, old, new) in TARGETS {
             let expected = if column == 1 { *old } else { *new };
             assert_eq!(muted_by(&rules, &labels(target), &firing).is_some(), expected, "new style {new_style}, target {target:?}");
+            let index = InhibitIndex::new(&rules, &firing);
+            let indexed = (0..rules.len()).find_map(|rule| index.muted_by(rule, &labels(target)));
+            assert_eq!(indexed, muted_by(&rules, &labels(target), &firing).map(|(_, source)| source), "the index agrees: {target:?}");
         }
     }
 }
@@ -96,6 +99,21 @@ fn two_alerts_matching_both_sides_do_not_mute_each_other() {
     assert_eq!(rule.muted_by(&warning, &firing), Some(1));
     let other_cluster = labels(&[("alertname", "C"), ("severity", "warning"), ("cluster", "y")]);
     assert_eq!(rule.muted_by(&other_cluster, &firing), None);
+    let rules = [rule];
+    let index = InhibitIndex::new(&rules, &firing);
+    let answers: Vec<Option<u64>> = [&a, &b, &warning, &other_cluster].iter().map(|target| index.muted_by(0, target)).collect();
+    assert_eq!(answers, [None, None, Some(1), None], "the index agrees");
+
+    // Kept up to date as alerts fire and resolve, it agrees too.
+    let mut state = InhibitState::new(rules.to_vec());
+    state.add(1, 1, &a);
+    state.add(2, 2, &b);
+    let answers: Vec<Option<u64>> = [&a, &b, &warning, &other_cluster].iter().map(|target| state.muted_by(0, target)).collect();
+    assert_eq!(answers, [None, None, Some(1), None]);
+    state.remove(1, &a);
+    assert_eq!(state.muted_by(0, &warning), Some(2), "the other source still mutes it");
+    state.remove(2, &b);
+    assert_eq!(state.muted_by(0, &warning), None, "no source left");
 }
 
 fn set(items: &[u64]) -> BTreeSet<u64> {

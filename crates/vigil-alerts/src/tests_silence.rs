@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::matcher::parse;
-use crate::silence::{can_update, expired_times, validate, Silence, SilenceState};
+use crate::silence::{can_update, expired_times, validate, Silence, SilenceIndex, SilenceState};
 use crate::{fingerprint, Flapping};
 
 const HOUR: i64 = 3_600_000;
@@ -45,6 +45,19 @@ fn silences_match_as_alertmanager_queries_them() {
         assert_eq!(silence.mutes(&alert, NOW), muted, "{matchers}");
         assert!(!silence.mutes(&alert, NOW + 2 * HOUR), "{matchers}: expired silences mute nothing");
     }
+    // The index answers as each silence does, in the order given.
+    let mut all: Vec<Silence> = cases.iter().map(|(matchers, _)| silence(matchers, NOW - HOUR, NOW + HOUR)).collect();
+    all.push(silence(r#"job="other""#, NOW - HOUR, NOW + HOUR));
+    all.push(silence(r#"job="test""#, NOW + HOUR, NOW + 2 * HOUR));
+    all.push(silence(r#"job="", method="GET""#, NOW - HOUR, NOW + HOUR));
+    for (index, silence) in all.iter_mut().enumerate() {
+        silence.id = index.to_string();
+    }
+    let index = SilenceIndex::new(&all, NOW);
+    let indexed: Vec<&str> = index.muting(&alert).iter().map(|silence| silence.id.as_str()).collect();
+    let scanned: Vec<&str> = all.iter().filter(|silence| silence.mutes(&alert, NOW)).map(|silence| silence.id.as_str()).collect();
+    assert_eq!(indexed, scanned);
+    assert_eq!(indexed, ["0", "3", "4"]);
 }
 
 #[test]

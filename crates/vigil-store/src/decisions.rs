@@ -95,21 +95,32 @@ fn from_row(row: &AnyRow) -> Result<DecisionRecord, StoreError> {
     })
 }
 
-pub(crate) async fn insert_decision(db: &mut Transaction<'static, Any>, decision: &NewDecision) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq, thread)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(decision.episode_id)
-    .bind(decision.at.0)
-    .bind(&decision.receiver)
-    .bind(&decision.group_key)
-    .bind(decision.kind.as_str())
-    .bind(&decision.detail)
-    .bind(decision.seq)
-    .bind(&decision.thread)
-    .execute(&mut **db)
-    .await?;
+/// Writes decisions with one statement per 64 (a row each).
+pub(crate) async fn insert_decisions(db: &mut Transaction<'static, Any>, decisions: &[NewDecision]) -> Result<(), StoreError> {
+    for chunk in decisions.chunks(64) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = row * 8 + 1;
+                let places: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+                format!("({})", places.join(", "))
+            })
+            .collect();
+        let sql =
+            format!("INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq, thread) VALUES {}", rows.join(", "));
+        let mut query = sqlx::query(&sql);
+        for decision in chunk {
+            query = query
+                .bind(decision.episode_id)
+                .bind(decision.at.0)
+                .bind(&decision.receiver)
+                .bind(&decision.group_key)
+                .bind(decision.kind.as_str())
+                .bind(&decision.detail)
+                .bind(decision.seq)
+                .bind(&decision.thread);
+        }
+        query.execute(&mut **db).await?;
+    }
     Ok(())
 }
 
@@ -120,26 +131,32 @@ impl Store {
         if decisions.is_empty() {
             return Ok(0);
         }
+        // One statement each, no read first: a transaction that reads before it writes
+        // cannot wait for SQLite's write lock, it fails at once.
         let mut db = self.pool.begin().await?;
         let mut written = 0;
         for decision in decisions {
-            let latest = sqlx::query(
-                "SELECT kind, detail FROM alert_decisions WHERE episode_id = $1 AND receiver = $2 AND group_key = $3
-                 ORDER BY id DESC LIMIT 1",
+            let inserted = sqlx::query(
+                "INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq, thread)
+                 SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS TEXT),
+                        CAST($6 AS TEXT), CAST($7 AS BIGINT), CAST($8 AS TEXT)
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM (SELECT kind, detail FROM alert_decisions
+                                    WHERE episode_id = $1 AND receiver = $3 AND group_key = $4 ORDER BY id DESC LIMIT 1) latest
+                     WHERE latest.kind = $5 AND latest.detail = $6)",
             )
             .bind(decision.episode_id)
+            .bind(decision.at.0)
             .bind(&decision.receiver)
             .bind(&decision.group_key)
-            .fetch_optional(&mut *db)
-            .await?;
-            let same = latest.is_some_and(|row| {
-                row.try_get::<String, _>("kind").is_ok_and(|kind| kind == decision.kind.as_str())
-                    && row.try_get::<String, _>("detail").is_ok_and(|detail| detail == decision.detail)
-            });
-            if !same {
-                insert_decision(&mut db, decision).await?;
-                written += 1;
-            }
+            .bind(decision.kind.as_str())
+            .bind(&decision.detail)
+            .bind(decision.seq)
+            .bind(&decision.thread)
+            .execute(&mut *db)
+            .await?
+            .rows_affected();
+            written += usize::try_from(inserted).unwrap_or(0);
         }
         db.commit().await?;
         Ok(written)

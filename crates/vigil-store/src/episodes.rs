@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use vigil_core::Timestamp;
 
-use crate::decisions::{insert_decision, NewDecision};
+use crate::decisions::{insert_decisions, NewDecision};
 use crate::executions::{insert_executions, NewExecution, Trigger};
 use crate::outbox::{insert_notification, NewNotification};
 use crate::{Store, StoreError};
@@ -120,10 +120,17 @@ pub struct EpisodeRecord {
     pub value: f64,
     pub evidence: serde_json::Value,
     pub receivers: Vec<String>,
+    /// The number of its latest write (see [`Store::episodes_changed_after`]).
+    pub change_seq: i64,
 }
 
 const COLUMNS: &str = "id, fingerprint, source, source_key, name, labels, annotations, state, starts_at, ends_at, received_at, updated_at,
-    generator_url, value, evidence, receivers";
+    generator_url, value, evidence, receivers, change_seq";
+
+/// The next change number, held (row-locked) until `db` commits.
+async fn next_change_seq(db: &mut Transaction<'_, Any>) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("UPDATE alert_change_seq SET value = value + 1 WHERE id = 1 RETURNING value").fetch_one(&mut **db).await?)
+}
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
@@ -150,6 +157,7 @@ fn from_row(row: &AnyRow) -> Result<EpisodeRecord, StoreError> {
         value: row.try_get("value")?,
         evidence: json(row, "evidence").unwrap_or(serde_json::Value::Null),
         receivers: json(row, "receivers")?,
+        change_seq: row.try_get("change_seq")?,
     })
 }
 
@@ -165,22 +173,24 @@ pub(crate) async fn apply_change(
     give_up_after: std::time::Duration,
 ) -> Result<Applied, StoreError> {
     let ordering = format!("{}:{}", change.source.as_str(), change.source_key);
+    let seq = next_change_seq(db).await?;
     if change.firing {
         if change.source == AlertSource::Inbound {
             // A sender's alert that starts later than the firing one is a new episode:
             // the old one's resolution was lost (webhook senders keep `startsAt` per episode).
             sqlx::query(
-                "UPDATE alert_episodes SET state = 'resolved', ends_at = $2, updated_at = $3
+                "UPDATE alert_episodes SET state = 'resolved', ends_at = $2, updated_at = $3, change_seq = $4
                  WHERE fingerprint = $1 AND state = 'firing' AND starts_at < $2",
             )
             .bind(&change.fingerprint)
             .bind(change.at.0)
             .bind(now.0)
+            .bind(seq)
             .execute(&mut **db)
             .await?;
         }
         let refreshed: Option<i64> = sqlx::query_scalar(
-            "UPDATE alert_episodes SET annotations = $2, ends_at = $3, updated_at = $4, value = $5
+            "UPDATE alert_episodes SET annotations = $2, ends_at = $3, updated_at = $4, value = $5, change_seq = $6
              WHERE fingerprint = $1 AND state = 'firing' RETURNING id",
         )
         .bind(&change.fingerprint)
@@ -188,6 +198,7 @@ pub(crate) async fn apply_change(
         .bind(change.ends_at.map(|at| at.0))
         .bind(now.0)
         .bind(change.value)
+        .bind(seq)
         .fetch_optional(&mut **db)
         .await?;
         if let Some(id) = refreshed {
@@ -195,8 +206,8 @@ pub(crate) async fn apply_change(
         }
         let sql = format!(
             "INSERT INTO alert_episodes (fingerprint, source, source_key, name, labels, annotations, state, starts_at, ends_at,
-                received_at, updated_at, generator_url, value, evidence, receivers)
-             VALUES ($1, $2, $3, $4, $5, $6, 'firing', $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+                received_at, updated_at, generator_url, value, evidence, receivers, change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, 'firing', $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(&change.fingerprint)
@@ -213,6 +224,7 @@ pub(crate) async fn apply_change(
             .bind(change.value)
             .bind(&change.evidence)
             .bind(to_json(&change.receivers))
+            .bind(seq)
             .fetch_one(&mut **db)
             .await?;
         let record = from_row(&row)?;
@@ -225,10 +237,10 @@ pub(crate) async fn apply_change(
         Ok(Applied::Started(record))
     } else {
         let sql = format!(
-            "UPDATE alert_episodes SET state = 'resolved', ends_at = $2, updated_at = $3
+            "UPDATE alert_episodes SET state = 'resolved', ends_at = $2, updated_at = $3, change_seq = $4
              WHERE fingerprint = $1 AND state = 'firing' RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(&sql).bind(&change.fingerprint).bind(change.at.0).bind(now.0).fetch_optional(&mut **db).await?;
+        let row = sqlx::query(&sql).bind(&change.fingerprint).bind(change.at.0).bind(now.0).bind(seq).fetch_optional(&mut **db).await?;
         let Some(row) = row else { return Ok(Applied::Unchanged) };
         let record = from_row(&row)?;
         for notification in &change.notifications {
@@ -286,10 +298,26 @@ impl Store {
         now: Timestamp,
         give_up_after: std::time::Duration,
     ) -> Result<Vec<Applied>, StoreError> {
+        self.apply_changes_audited(changes, now, give_up_after, |_| Vec::new()).await
+    }
+
+    /// [`Store::apply_changes`], with the audit rows `audit` makes of what they did, in
+    /// the same transaction.
+    pub async fn apply_changes_audited(
+        &self,
+        changes: &[EpisodeChange],
+        now: Timestamp,
+        give_up_after: std::time::Duration,
+        audit: impl FnOnce(&[Applied]) -> Vec<crate::AuditEntry>,
+    ) -> Result<Vec<Applied>, StoreError> {
         let mut db = self.pool.begin().await?;
         let mut applied = Vec::with_capacity(changes.len());
         for change in changes {
             applied.push(apply_change(&mut db, change, now, give_up_after).await?);
+        }
+        let entries = audit(&applied);
+        if !entries.is_empty() {
+            crate::executions::insert_audit(&mut db, &entries).await?;
         }
         db.commit().await?;
         Ok(applied)
@@ -298,11 +326,36 @@ impl Store {
     /// Resolves firing episodes whose end has passed (senders that stopped repeating
     /// them); returns them.
     pub async fn expire_episodes(&self, now: Timestamp) -> Result<Vec<EpisodeRecord>, StoreError> {
+        // Most looks find none; only then take the write lock.
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM alert_episodes WHERE state = 'firing' AND ends_at IS NOT NULL AND ends_at <= $1 LIMIT 1")
+                .bind(now.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut db = self.pool.begin().await?;
+        let seq = next_change_seq(&mut db).await?;
         let sql = format!(
-            "UPDATE alert_episodes SET state = 'resolved', updated_at = $1
+            "UPDATE alert_episodes SET state = 'resolved', updated_at = $1, change_seq = $2
              WHERE state = 'firing' AND ends_at IS NOT NULL AND ends_at <= $1 RETURNING {COLUMNS}"
         );
-        sqlx::query(&sql).bind(now.0).fetch_all(&self.pool).await?.iter().map(from_row).collect()
+        let expired = sqlx::query(&sql).bind(now.0).bind(seq).fetch_all(&mut *db).await?.iter().map(from_row).collect();
+        db.commit().await?;
+        expired
+    }
+
+    /// The number of the latest episode write.
+    pub async fn change_seq(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM alert_change_seq WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
+    /// Episodes written after change number `seq`, in write order. Numbers follow commit
+    /// order, so nothing committed later can carry a smaller one.
+    pub async fn episodes_changed_after(&self, seq: i64) -> Result<Vec<EpisodeRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM alert_episodes WHERE change_seq > $1 ORDER BY change_seq, id");
+        sqlx::query(&sql).bind(seq).fetch_all(&self.pool).await?.iter().map(from_row).collect()
     }
 
     /// Firing episodes, oldest first; with `source`, only that detector's.
@@ -381,9 +434,7 @@ impl Store {
         for (key, notification) in notifications {
             insert_notification(&mut db, key, &ordering, notification, entry.sent_at, give_up_after).await?;
         }
-        for decision in decisions {
-            insert_decision(&mut db, decision).await?;
-        }
+        insert_decisions(&mut db, decisions).await?;
         db.commit().await?;
         Ok(true)
     }

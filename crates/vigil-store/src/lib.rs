@@ -77,6 +77,25 @@ impl Store {
     /// Opens the store at `url` (creating an SQLite file if needed) and migrates it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
+        // `?synchronous=full`: every SQLite commit fsynced (default `normal`, see below).
+        let mut synchronous = "NORMAL";
+        let url = &match url.split_once('?') {
+            Some((base, query)) if url.starts_with("sqlite:") => {
+                let mut kept = Vec::new();
+                for pair in query.split('&') {
+                    match pair.to_ascii_lowercase().as_str() {
+                        "synchronous=full" => synchronous = "FULL",
+                        "synchronous=normal" => synchronous = "NORMAL",
+                        other if other.starts_with("synchronous=") => {
+                            return Err(StoreError::UnsupportedUrl(format!("{pair}: expected synchronous=full or synchronous=normal")));
+                        }
+                        _ => kept.push(pair),
+                    }
+                }
+                if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) }
+            }
+            _ => url.to_owned(),
+        };
         let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             let separator = if path.contains('?') { '&' } else { '?' };
             let url = if path.contains("mode=") { format!("sqlite://{path}") } else { format!("sqlite://{path}{separator}mode=rwc") };
@@ -90,10 +109,17 @@ impl Store {
         let pool_options =
             AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 }).acquire_timeout(Duration::from_secs(10));
         let pool_options = if backend == Backend::Sqlite {
-            pool_options.after_connect(|connection, _| {
+            // WAL with synchronous = NORMAL: a commit survives Vigil's crash or kill; only a
+            // power loss or OS crash can lose the last commits (the database stays
+            // consistent). One fsync per checkpoint instead of one per commit.
+            let pragmas = format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+            );
+            pool_options.after_connect(move |connection, _| {
+                let pragmas = pragmas.clone();
                 Box::pin(async move {
                     use sqlx::Executor;
-                    connection.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                    connection.execute(pragmas.as_str()).await?;
                     Ok(())
                 })
             })

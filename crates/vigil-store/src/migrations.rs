@@ -285,6 +285,14 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX alert_decisions_episode ON alert_decisions (episode_id, id)",
             // Fingerprints a group's last notification called flapping.
             "ALTER TABLE alert_notify_log ADD COLUMN flapping TEXT NOT NULL DEFAULT '[]'",
+            // Every episode write takes the next number from one counter row, whose lock
+            // it holds until commit: numbers follow commit order, so the alert dispatcher
+            // reads what changed after the last number it saw, exactly.
+            "CREATE TABLE alert_change_seq (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO alert_change_seq (id, value) VALUES (1, 0)",
+            "ALTER TABLE alert_episodes ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0",
+            "CREATE INDEX alert_episodes_change ON alert_episodes (change_seq)",
+            "CREATE INDEX alert_episodes_expiry ON alert_episodes (state, ends_at)",
         ],
     },
 ];

@@ -166,6 +166,18 @@ impl Store {
         sqlx::query(&sql).bind(now.0).bind(i64::from(all)).fetch_all(&self.pool).await?.iter().map(from_row).collect()
     }
 
+    /// A number that changes whenever a silence is added, changed or expired, so a reader
+    /// that keeps them can tell when to read them again.
+    pub async fn silences_version(&self) -> Result<(i64, i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(MAX(id), 0) AS BIGINT) AS last,
+                    CAST(COALESCE(SUM(ends_at), 0) + COALESCE(SUM(COALESCE(updated_at, 0)), 0) AS BIGINT) AS times FROM silences",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("last")?, row.try_get("times")?))
+    }
+
     /// The silence with this id, or the one whose id starts with it (at least 4 characters).
     pub async fn silence(&self, id: &str) -> Result<Option<SilenceRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM silences WHERE uid = $1 OR (LENGTH($1) >= 4 AND uid LIKE $1 || '%') ORDER BY id LIMIT 2");

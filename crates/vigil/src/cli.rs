@@ -473,6 +473,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         alerts: usize,
     },
+    /// Vigil as an Alertmanager: 10,000 alerts in 1,000 groups with 100 silences and 20
+    /// inhibit rules posted to API v2 one per request (latency p50/p99), all of them
+    /// read back (latency), CPU seconds and peak RSS; beside Debian's Alertmanager
+    /// (`prometheus-alertmanager`) on the same workload when it is installed.
+    Alerts {
+        #[arg(long, default_value_t = 10_000)]
+        alerts: usize,
+        /// Reads of each list.
+        #[arg(long, default_value_t = 10)]
+        reads: usize,
+        /// SQLite's `synchronous` for Vigil's store: `normal` (the default) or `full`
+        /// (an fsync per commit).
+        #[arg(long, default_value = "normal")]
+        synchronous: String,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

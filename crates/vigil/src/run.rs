@@ -113,12 +113,32 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         effects: effects.clone(),
         clock: clock.clone(),
     });
+    // Loaded now, so the first listing does not wait for every firing row.
+    let episodes = Arc::new(crate::alerts::cache::EpisodeCache::new(store.clone()));
+    episodes.firing().await?;
+    {
+        // Kept warm, so a listing after a burst reads no more than a second of changes.
+        let (episodes, mut stop) = (Arc::clone(&episodes), stop_rx.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                        if let Err(error) = episodes.firing().await {
+                            tracing::debug!(%error, "refreshing the firing alerts failed; the next listing reads them");
+                        }
+                    }
+                    () = stopped(&mut stop) => break,
+                }
+            }
+        });
+    }
     let state = AppState {
         metrics: metrics.clone(),
         store: store.clone(),
         ready: ready.clone(),
         logs,
         inbound,
+        episodes: Arc::clone(&episodes),
         monitors: Arc::clone(&monitors),
         clock: clock.clone(),
         alertmanager_open: config.api.alertmanager_auth_none,

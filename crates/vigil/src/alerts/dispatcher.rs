@@ -3,8 +3,9 @@
 //! and dedup (`vigil_alerts::group`), muted by silences, inhibition and the route's
 //! time intervals.
 //!
-//! Everything it decides on is read from the store — episodes (polled by change time),
-//! silences, and the notification log of each group — so a restart picks up where the
+//! Everything it decides on is read from the store — episodes (what was written after
+//! the last change number it saw), silences, and the notification log of each group —
+//! so a restart picks up where the
 //! last run stopped, and several nodes on one PostgreSQL send each notification once:
 //! notification number N of a group is written only if the log still holds N − 1
 //! ([`Store::record_group_notification`]), in the same transaction as its outbox rows.
@@ -25,21 +26,26 @@ use std::time::Duration;
 use sha2::Digest;
 use tokio::sync::{watch, Notify};
 use vigil_alerts::group::{needs_update, Sent, Timers};
+use vigil_alerts::inhibit::InhibitState;
+use vigil_alerts::silence::SilenceIndex;
 use vigil_alerts::{Flapping, Silence};
 use vigil_core::{Clock, Timestamp};
 use vigil_store::{DecisionKind, EpisodeRecord, EpisodeState, NewDecision, NewNotification, NotifyLogEntry, Store, StoreError};
 
-use super::status::{fingerprint, MuteContext};
+use super::status::{fingerprint, mutes_with, Mutes};
 use super::Routing;
 use crate::node::stopped;
 use crate::notifiers::{GroupAlert, GroupMessage, Message};
 
-/// Changes are read again from this far back, for commits that landed out of order.
-const OVERLAP: Duration = Duration::from_secs(5);
 /// Resolved episodes this old are not loaded at start.
 const RESOLVED_HORIZON: Duration = Duration::from_secs(24 * 3600);
 /// At most this long between passes.
 const POLL: Duration = Duration::from_secs(1);
+/// The notification logs are read again in full this often (other nodes' notifications).
+const LOG_REFRESH: Duration = Duration::from_secs(10);
+/// At least this long between passes that changes wake (a burst of stored alerts makes
+/// one pass, not one each); due groups still look on time.
+const MIN_GAP: Duration = Duration::from_millis(250);
 
 type GroupId = (String, String);
 
@@ -73,11 +79,25 @@ pub struct AlertDispatcher {
     wake_outbox: Arc<Notify>,
     episodes: BTreeMap<i64, Member>,
     groups: BTreeMap<GroupId, Group>,
-    /// Each group's episodes, rebuilt once a pass.
+    /// Each group's episodes: grown as episodes arrive, rebuilt when they are pruned.
     index: HashMap<GroupId, Vec<i64>>,
+    /// The firing alerts as inhibition sources, kept up to date as episodes change.
+    inhibit: InhibitState,
+    /// The silences as last read, and the version they were read at.
+    silences_version: Option<(i64, i64, i64)>,
+    /// Each group's notification log as last read or written; read again in full every
+    /// [`LOG_REFRESH`], and a group's own entry whenever writing it finds another node
+    /// got there first.
+    logs: HashMap<GroupId, NotifyLogEntry>,
+    logs_read_at: Option<i64>,
+    /// When resolved episodes were last pruned.
+    pruned_at: Option<i64>,
     silences: Vec<Silence>,
     active_silences: BTreeSet<String>,
-    polled_at: Option<Timestamp>,
+    /// The latest change number read; `None` before the first pass.
+    seen_seq: Option<i64>,
+    /// When episodes past their end were last resolved.
+    expired_at: Option<i64>,
     flapping: Option<Flapping>,
     /// Each fingerprint's state changes (fired, resolved) within the horizon.
     changes: HashMap<String, BTreeSet<i64>>,
@@ -98,6 +118,7 @@ fn digest(text: &str) -> String {
 
 impl AlertDispatcher {
     pub fn new(store: Store, routing: Arc<Routing>, clock: Arc<dyn Clock>, give_up_after: Duration, wake_outbox: Arc<Notify>) -> Self {
+        let rules = routing.inhibit_rules.clone();
         AlertDispatcher {
             store,
             routing,
@@ -107,9 +128,15 @@ impl AlertDispatcher {
             episodes: BTreeMap::new(),
             groups: BTreeMap::new(),
             index: HashMap::new(),
+            inhibit: InhibitState::new(rules),
+            silences_version: None,
+            logs: HashMap::new(),
+            logs_read_at: None,
+            pruned_at: None,
             silences: Vec::new(),
             active_silences: BTreeSet::new(),
-            polled_at: None,
+            seen_seq: None,
+            expired_at: None,
             flapping: None,
             changes: HashMap::new(),
             flapping_now: HashSet::new(),
@@ -139,9 +166,13 @@ impl AlertDispatcher {
                 tracing::warn!(%error, "alert dispatcher pass failed; will try again");
             }
             let next = self.next_look().map_or(ms(POLL), |at| (at - self.clock.now().0).clamp(0, ms(POLL)));
+            let next = Duration::from_millis(u64::try_from(next).unwrap_or(0));
             tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(u64::try_from(next).unwrap_or(0))) => {}
-                () = wake.notified() => {}
+                () = tokio::time::sleep(next) => {}
+                () = wake.notified() => {
+                    let since = self.clock.now().since(now);
+                    tokio::time::sleep(MIN_GAP.saturating_sub(since).min(next)).await;
+                }
                 () = stopped(&mut stop) => break,
             }
         }
@@ -153,46 +184,80 @@ impl AlertDispatcher {
 
     /// Reads what changed, then looks at every group that is due at `now`.
     pub async fn pass(&mut self, now: Timestamp) -> Result<PassReport, StoreError> {
-        self.store.expire_episodes(now).await?;
+        if self.expired_at.is_none_or(|at| now.0 - at >= ms(POLL)) {
+            self.store.expire_episodes(now).await?;
+            self.expired_at = Some(now.0);
+        }
         self.refresh(now).await?;
-        self.index.clear();
-        for (id, member) in &self.episodes {
-            for group in &member.groups {
-                self.index.entry(group.clone()).or_default().push(*id);
-            }
-        }
-        let logs: HashMap<GroupId, NotifyLogEntry> =
-            self.store.notify_logs().await?.into_iter().map(|entry| ((entry.receiver.clone(), entry.group_key.clone()), entry)).collect();
         let mut report = PassReport::default();
-        let ids: Vec<GroupId> = self.groups.keys().cloned().collect();
-        for id in ids {
-            let log = logs.get(&id);
-            let Some(next) = self.schedule(&id, log, now) else {
-                self.drop_group(&id);
-                continue;
-            };
-            if next > now.0 {
-                continue;
-            }
-            self.look(&id, log, now, &mut report).await?;
+        // Groups that must look now or be scheduled; with none, nothing more to read.
+        let pending: Vec<GroupId> =
+            self.groups.iter().filter(|(_, group)| group.next_look.is_none_or(|at| at <= now.0)).map(|(id, _)| id.clone()).collect();
+        if pending.is_empty() {
+            return Ok(report);
         }
-        self.prune(&logs);
+        if self.logs_read_at.is_none_or(|at| now.0 - at >= ms(LOG_REFRESH)) {
+            self.logs = self
+                .store
+                .notify_logs()
+                .await?
+                .into_iter()
+                .map(|entry| ((entry.receiver.clone(), entry.group_key.clone()), entry))
+                .collect();
+            self.logs_read_at = Some(now.0);
+        }
+        let logs = std::mem::take(&mut self.logs);
+        let mut due = Vec::new();
+        for id in pending {
+            let log = logs.get(&id);
+            match self.schedule(&id, log, now) {
+                None => self.drop_group(&id),
+                Some(next) if next <= now.0 => due.push(id),
+                Some(_) => {}
+            }
+        }
+        // What mutes each alert of the due groups, now.
+        let silences = SilenceIndex::new(&self.silences, now.0);
+        let mutes: HashMap<i64, Mutes> = due
+            .iter()
+            .flat_map(|id| members(&self.index, &self.episodes, id))
+            .map(|record| {
+                let mutes =
+                    mutes_with(&silences, &self.routing.inhibit_rules, |rule, labels| self.inhibit.muted_by(rule, labels), &record.labels);
+                (record.id, mutes)
+            })
+            .collect();
+        self.logs = logs;
+        for id in due {
+            let log = self.logs.get(&id).cloned();
+            self.look(&id, log.as_ref(), now, &mutes, &mut report).await?;
+        }
+        let logs = std::mem::take(&mut self.logs);
+        if self.pruned_at.is_none_or(|at| now.0 - at >= ms(POLL)) {
+            self.prune(&logs);
+            self.pruned_at = Some(now.0);
+        }
+        self.logs = logs;
         Ok(report)
     }
 
     /// Loads changed episodes and the silences; a silence ending makes every group that
     /// has looked before look again now.
     async fn refresh(&mut self, now: Timestamp) -> Result<(), StoreError> {
-        let changed = match self.polled_at {
-            Some(polled) => self.store.episodes_changed_since(polled.saturating_sub(OVERLAP)).await?,
+        let changed = match self.seen_seq {
+            Some(seq) => self.store.episodes_changed_after(seq).await?,
             None => {
+                // Anything written while these load is read again by the next pass.
+                self.seen_seq = Some(self.store.change_seq().await?);
                 let mut all = self.store.firing_episodes(None).await?;
                 let recent = self.store.episodes_changed_since(now.saturating_sub(RESOLVED_HORIZON)).await?;
                 all.extend(recent.into_iter().filter(|record| record.state == EpisodeState::Resolved));
                 all
             }
         };
-        self.polled_at = Some(now);
+        if let Some(latest) = changed.iter().map(|record| record.change_seq).max() {
+            self.seen_seq = Some(self.seen_seq.unwrap_or(0).max(latest));
+        }
         let horizon = now.0 - ms(RESOLVED_HORIZON);
         if self.flapping.is_some() {
             for changes in self.changes.values_mut() {
@@ -226,9 +291,29 @@ impl AlertDispatcher {
             if groups.is_empty() {
                 continue;
             }
+            let was_firing = match self.episodes.get(&record.id) {
+                Some(member) => member.record.state == EpisodeState::Firing,
+                None => {
+                    for group in &groups {
+                        self.index.entry(group.clone()).or_default().push(record.id);
+                    }
+                    false
+                }
+            };
+            match (was_firing, record.state) {
+                (false, EpisodeState::Firing) => self.inhibit.add(record.id, fingerprint(&record.fingerprint), &record.labels),
+                (true, EpisodeState::Resolved) => self.inhibit.remove(record.id, &record.labels),
+                _ => {}
+            }
             self.episodes.insert(record.id, Member { record, groups });
         }
-        let silences: Vec<Silence> = self.store.silences(now, false).await?.iter().map(vigil_store::SilenceRecord::silence).collect();
+        let version = self.store.silences_version().await?;
+        let silences: Vec<Silence> = if self.silences_version == Some(version) {
+            std::mem::take(&mut self.silences)
+        } else {
+            self.silences_version = Some(version);
+            self.store.silences(now, false).await?.iter().map(vigil_store::SilenceRecord::silence).collect()
+        };
         let active: BTreeSet<String> = silences
             .iter()
             .filter(|silence| silence.state(now.0) == vigil_alerts::SilenceState::Active)
@@ -302,6 +387,12 @@ impl AlertDispatcher {
                         || logs.get(id).is_some_and(|log| log.firing.contains(&member.record.fingerprint))
                 })
         });
+        self.index.clear();
+        for (id, member) in &self.episodes {
+            for group in &member.groups {
+                self.index.entry(group.clone()).or_default().push(*id);
+            }
+        }
         let episodes = &self.episodes;
         self.decided.retain(|(episode, _), _| episodes.contains_key(episode));
     }
@@ -357,6 +448,7 @@ impl AlertDispatcher {
         id: &GroupId,
         log: Option<&NotifyLogEntry>,
         now: Timestamp,
+        mutes: &HashMap<i64, Mutes>,
         report: &mut PassReport,
     ) -> Result<(), StoreError> {
         let Some(group) = self.groups.get(id) else { return Ok(()) };
@@ -391,7 +483,6 @@ impl AlertDispatcher {
             return Ok(());
         }
         let config = self.routing.receivers.get(receiver).cloned().unwrap_or_default();
-        let context = MuteContext::new(&self.silences, &self.routing.inhibit_rules, self.episodes.values().map(|m| &m.record), now.0);
         let notified_firing: BTreeSet<&str> = log.map(|log| log.firing.iter().map(String::as_str).collect()).unwrap_or_default();
         let mut firing = Vec::new();
         // One entry per alert: its latest resolved episode.
@@ -402,7 +493,7 @@ impl AlertDispatcher {
         let mut held: BTreeMap<&str, &EpisodeRecord> = BTreeMap::new();
         let mut flapping: BTreeSet<String> = BTreeSet::new();
         for record in members(&self.index, &self.episodes, id) {
-            let mutes = context.mutes(&record.labels);
+            let mutes = mutes.get(&record.id).cloned().unwrap_or_default();
             let muted = mutes.muted();
             if !mutes.silenced_by.is_empty() {
                 decisions.push(decision(record, DecisionKind::Silenced, format!("by {}", mutes.silenced_by.join(", "))));
@@ -521,6 +612,10 @@ impl AlertDispatcher {
             for decision in &told {
                 self.decided.remove(&(decision.episode_id, id.clone()));
             }
+            match self.store.notify_log(receiver, group_key).await? {
+                Some(current) => self.logs.insert(id.clone(), current),
+                None => self.logs.remove(id),
+            };
             tracing::info!(receiver = %receiver, group = %group_key, seq, "another node sent this group's notification");
             return Ok(());
         }
@@ -529,8 +624,11 @@ impl AlertDispatcher {
         if !notifications.is_empty() {
             self.wake_outbox.notify_one();
         }
-        if !any_firing {
+        if any_firing {
+            self.logs.insert(id.clone(), entry);
+        } else {
             self.store.forget_group(receiver, group_key, seq).await?;
+            self.logs.remove(id);
             self.drop_group(id);
         }
         Ok(())

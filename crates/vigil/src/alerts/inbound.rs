@@ -97,8 +97,9 @@ fn parse_time(text: Option<&str>) -> Result<Option<Timestamp>, String> {
 
 impl Inbound {
     /// Checks and stores `POST /api/v2/alerts`. A bad alert refuses the whole body and
-    /// stores nothing, as Alertmanager does.
-    pub async fn post_alerts(&self, alerts: Vec<PostableAlert>) -> Result<Received, InboundError> {
+    /// stores nothing, as Alertmanager does. With `by` (the caller's token), a body that
+    /// started or resolved an alert leaves an audit row in the same transaction.
+    pub async fn post_alerts(&self, alerts: Vec<PostableAlert>, by: Option<&str>) -> Result<Received, InboundError> {
         let now = self.clock.now();
         let mut changes = Vec::with_capacity(alerts.len());
         for (index, alert) in alerts.into_iter().enumerate() {
@@ -144,12 +145,32 @@ impl Inbound {
                 template_labels: None,
             }));
         }
-        self.store_changes(&changes).await
+        self.store_changes(&changes, by).await
     }
 
-    async fn store_changes(&self, changes: &[vigil_store::EpisodeChange]) -> Result<Received, InboundError> {
+    async fn store_changes(&self, changes: &[vigil_store::EpisodeChange], by: Option<&str>) -> Result<Received, InboundError> {
         let now = self.clock.now();
-        let applied = self.store.apply_changes(changes, now, self.effects.delivery.give_up_after).await.map_err(InboundError::Store)?;
+        let audit = |applied: &[Applied]| {
+            let started = applied.iter().filter(|applied| matches!(applied, Applied::Started(_))).count();
+            let resolved = applied.iter().filter(|applied| matches!(applied, Applied::Resolved(_))).count();
+            match by {
+                Some(who) if started + resolved > 0 => vec![vigil_store::AuditEntry {
+                    at: now,
+                    execution_id: None,
+                    action: "api".to_owned(),
+                    target: "/api/v2/alerts".to_owned(),
+                    event: "post".to_owned(),
+                    detail: format!("by {who}: {} alerts: {started} new, {resolved} resolved", applied.len()),
+                    node: String::new(),
+                }],
+                _ => Vec::new(),
+            }
+        };
+        let applied = self
+            .store
+            .apply_changes_audited(changes, now, self.effects.delivery.give_up_after, audit)
+            .await
+            .map_err(InboundError::Store)?;
         let mut received = Received::default();
         let (mut notifications, mut executions) = (false, false);
         for (change, applied) in changes.iter().zip(applied) {
@@ -227,7 +248,7 @@ impl Inbound {
                 template_labels: None,
             }));
         }
-        let mut received = self.store_changes(&changes).await?;
+        let mut received = self.store_changes(&changes, None).await?;
         received.unrouted = unrouted;
         Ok(received)
     }

@@ -20,6 +20,7 @@ use vigil_store::{AlertSource, EpisodeChange, NewExecution, NewNotification};
 
 use crate::actions::{Planner, TriggerContext};
 
+pub mod cache;
 pub mod dispatcher;
 pub mod inbound;
 pub mod silences;

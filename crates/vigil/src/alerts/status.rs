@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use vigil_alerts::inhibit::{InhibitRule, Source};
+use vigil_alerts::inhibit::{InhibitIndex, InhibitRule, Source};
+use vigil_alerts::silence::SilenceIndex;
 use vigil_alerts::Silence;
 use vigil_store::{EpisodeRecord, EpisodeState};
 
@@ -26,10 +27,9 @@ impl Mutes {
 
 /// What mutes are judged against: the silences and every firing alert.
 pub struct MuteContext<'a> {
-    pub silences: &'a [Silence],
     pub rules: &'a [InhibitRule],
-    sources: Vec<Source<'a>>,
-    now_ms: i64,
+    silences: SilenceIndex<'a>,
+    index: InhibitIndex<'a>,
 }
 
 impl<'a> MuteContext<'a> {
@@ -39,7 +39,7 @@ impl<'a> MuteContext<'a> {
         episodes: impl IntoIterator<Item = &'a EpisodeRecord>,
         now_ms: i64,
     ) -> MuteContext<'a> {
-        let sources = if rules.is_empty() {
+        let sources: Vec<Source<'a>> = if rules.is_empty() {
             Vec::new()
         } else {
             episodes
@@ -48,22 +48,32 @@ impl<'a> MuteContext<'a> {
                 .map(|episode| Source { fingerprint: fingerprint(&episode.fingerprint), labels: &episode.labels })
                 .collect()
         };
-        MuteContext { silences, rules, sources, now_ms }
+        MuteContext { rules, silences: SilenceIndex::new(silences, now_ms), index: InhibitIndex::new(rules, &sources) }
     }
 
     pub fn mutes(&self, labels: &BTreeMap<String, String>) -> Mutes {
-        let silenced_by =
-            self.silences.iter().filter(|silence| silence.mutes(labels, self.now_ms)).map(|silence| silence.id.clone()).collect();
-        let mut mutes = Mutes { silenced_by, ..Mutes::default() };
-        for (index, rule) in self.rules.iter().enumerate() {
-            if let Some(source) = rule.muted_by(labels, &self.sources) {
-                let name = if rule.name.is_empty() { format!("#{}", index + 1) } else { rule.name.clone() };
-                mutes.inhibited_by.push(format!("{source:016x}"));
-                mutes.inhibit_rules.push(name);
-            }
-        }
-        mutes
+        mutes_with(&self.silences, self.rules, |rule, labels| self.index.muted_by(rule, labels), labels)
     }
+}
+
+/// An alert's mutes from the active silences and, per inhibit rule, the source that
+/// mutes it (`inhibited(rule number, labels)`).
+pub fn mutes_with(
+    silences: &SilenceIndex<'_>,
+    rules: &[InhibitRule],
+    inhibited: impl Fn(usize, &BTreeMap<String, String>) -> Option<u64>,
+    labels: &BTreeMap<String, String>,
+) -> Mutes {
+    let silenced_by = silences.muting(labels).into_iter().map(|silence| silence.id.clone()).collect();
+    let mut mutes = Mutes { silenced_by, ..Mutes::default() };
+    for (index, rule) in rules.iter().enumerate() {
+        if let Some(source) = inhibited(index, labels) {
+            let name = if rule.name.is_empty() { format!("#{}", index + 1) } else { rule.name.clone() };
+            mutes.inhibited_by.push(format!("{source:016x}"));
+            mutes.inhibit_rules.push(name);
+        }
+    }
+    mutes
 }
 
 /// A stored fingerprint as a number (0 for one that is not hex).

@@ -3,12 +3,14 @@
 //! `alertGroup`, `gettableSilence`), filtered as Alertmanager filters them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use vigil_alerts::Matcher;
 use vigil_core::Timestamp;
 use vigil_store::{EpisodeRecord, EpisodeState, SilenceRecord, Store, StoreError, StoredMatcher};
 
+use super::cache::EpisodeCache;
 use super::status::{MuteContext, Mutes};
 use super::Routing;
 
@@ -29,24 +31,36 @@ pub struct AlertStatus {
     pub inhibited_by: Vec<String>,
 }
 
-/// Alertmanager's `gettableAlert`, with Vigil's episode id and source beside it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Alertmanager's `gettableAlert`, with Vigil's episode id, source and the inhibit rules
+/// that mute it beside it. It shares the episode it shows (listing thousands copies none).
+#[derive(Debug, Clone)]
 pub struct AlertView {
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub updated_at: String,
-    #[serde(rename = "generatorURL")]
-    pub generator_url: String,
-    pub fingerprint: String,
-    pub receivers: Vec<ReceiverName>,
+    pub record: Arc<EpisodeRecord>,
+    pub receivers: Vec<String>,
     pub status: AlertStatus,
-    /// Vigil's: the episode, its source and the inhibit rules that mute it.
-    pub episode: i64,
-    pub source: vigil_store::AlertSource,
     pub inhibit_rules: Vec<String>,
+}
+
+impl Serialize for AlertView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let record = &self.record;
+        let receivers: Vec<ReceiverName> = self.receivers.iter().map(|name| ReceiverName { name: name.clone() }).collect();
+        let mut out = serializer.serialize_struct("gettableAlert", 12)?;
+        out.serialize_field("labels", &record.labels)?;
+        out.serialize_field("annotations", &record.annotations)?;
+        out.serialize_field("startsAt", &record.starts_at.to_rfc3339())?;
+        out.serialize_field("endsAt", &record.ends_at.map_or_else(|| ZERO_TIME.to_owned(), Timestamp::to_rfc3339))?;
+        out.serialize_field("updatedAt", &record.updated_at.to_rfc3339())?;
+        out.serialize_field("generatorURL", &record.generator_url)?;
+        out.serialize_field("fingerprint", &record.fingerprint)?;
+        out.serialize_field("receivers", &receivers)?;
+        out.serialize_field("status", &self.status)?;
+        out.serialize_field("episode", &record.id)?;
+        out.serialize_field("source", &record.source)?;
+        out.serialize_field("inhibitRules", &self.inhibit_rules)?;
+        out.end()
+    }
 }
 
 /// What to list (Alertmanager's query parameters of `GET /api/v2/alerts`).
@@ -66,33 +80,30 @@ impl Default for AlertFilter {
     }
 }
 
-fn view(record: &EpisodeRecord, mutes: Mutes, routing: &Routing) -> AlertView {
-    let receivers = routing.receivers_for(&record.labels).into_iter().map(|name| ReceiverName { name }).collect();
+fn view(record: &Arc<EpisodeRecord>, mutes: Mutes, routing: &Routing) -> AlertView {
     AlertView {
-        labels: record.labels.clone(),
-        annotations: record.annotations.clone(),
-        starts_at: record.starts_at.to_rfc3339(),
-        ends_at: record.ends_at.map_or_else(|| ZERO_TIME.to_owned(), Timestamp::to_rfc3339),
-        updated_at: record.updated_at.to_rfc3339(),
-        generator_url: record.generator_url.clone(),
-        fingerprint: record.fingerprint.clone(),
-        receivers,
+        record: Arc::clone(record),
+        receivers: routing.receivers_for(&record.labels),
         status: AlertStatus {
             state: if mutes.muted() { "suppressed" } else { "active" },
             silenced_by: mutes.silenced_by,
             inhibited_by: mutes.inhibited_by,
         },
-        episode: record.id,
-        source: record.source,
         inhibit_rules: mutes.inhibit_rules,
     }
 }
 
 /// The firing alerts, each with its receivers and mutes, filtered.
-pub async fn alerts(store: &Store, routing: &Routing, filter: &AlertFilter, now: Timestamp) -> Result<Vec<AlertView>, StoreError> {
-    let firing = store.firing_episodes(None).await?;
+pub async fn alerts(
+    store: &Store,
+    cache: &EpisodeCache,
+    routing: &Routing,
+    filter: &AlertFilter,
+    now: Timestamp,
+) -> Result<Vec<AlertView>, StoreError> {
+    let firing = cache.firing().await?;
     let silences: Vec<vigil_alerts::Silence> = store.silences(now, false).await?.iter().map(SilenceRecord::silence).collect();
-    let context = MuteContext::new(&silences, &routing.inhibit_rules, &firing, now.0);
+    let context = MuteContext::new(&silences, &routing.inhibit_rules, firing.iter().map(|record| &**record), now.0);
     let mut views = Vec::new();
     for record in firing.iter().filter(|record| record.state == EpisodeState::Firing && record.ends_at.is_none_or(|end| end > now)) {
         if !vigil_alerts::matcher::all_match(&filter.matchers, &record.labels) {
@@ -107,7 +118,7 @@ pub async fn alerts(store: &Store, routing: &Routing, filter: &AlertFilter, now:
         }
         let view = view(record, mutes, routing);
         if let Some(receiver) = &filter.receiver {
-            if !view.receivers.iter().any(|name| receiver.matches_value(&name.name)) {
+            if !view.receivers.iter().any(|name| receiver.matches_value(name)) {
                 continue;
             }
         }
@@ -125,16 +136,22 @@ pub struct GroupView {
 }
 
 /// The firing alerts by group and receiver, in route order.
-pub async fn groups(store: &Store, routing: &Routing, filter: &AlertFilter, now: Timestamp) -> Result<Vec<GroupView>, StoreError> {
-    let alerts = alerts(store, routing, filter, now).await?;
+pub async fn groups(
+    store: &Store,
+    cache: &EpisodeCache,
+    routing: &Routing,
+    filter: &AlertFilter,
+    now: Timestamp,
+) -> Result<Vec<GroupView>, StoreError> {
+    let alerts = alerts(store, cache, routing, filter, now).await?;
     let mut groups: BTreeMap<(String, String), GroupView> = BTreeMap::new();
     for alert in alerts {
-        for (route, key) in routing.routes_for(&alert.labels) {
+        for (route, key) in routing.routes_for(&alert.record.labels) {
             let receiver = route.options.receiver.clone();
             groups
                 .entry((receiver.clone(), key))
                 .or_insert_with(|| GroupView {
-                    labels: route.group_labels(&alert.labels),
+                    labels: route.group_labels(&alert.record.labels),
                     receiver: ReceiverName { name: receiver },
                     alerts: Vec::new(),
                 })

@@ -186,7 +186,12 @@ pub(crate) fn peak_rss_kb() -> u64 {
 
 /// A size field of /proc/self/status in KiB, e.g. `VmRSS:`.
 pub(crate) fn proc_status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    proc_status_kb_of("self", field)
+}
+
+/// A size field of /proc/PID/status in KiB (`self` for this process).
+pub(crate) fn proc_status_kb_of(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
         .find_map(|line| line.strip_prefix(field))

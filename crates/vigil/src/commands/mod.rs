@@ -6,6 +6,7 @@ mod alerts;
 mod backtest;
 mod bench;
 mod bench_actions;
+mod bench_alerts;
 mod bench_logs;
 mod diagnose;
 mod lint_terraform;
@@ -169,6 +170,9 @@ pub async fn execute(command: Command) -> ExitCode {
         }
         Command::Bench(BenchCommand::Rules { alerts, groups }) => report(bench_logs::rules(alerts.max(1), groups.max(1)).await),
         Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),
+        Command::Bench(BenchCommand::Alerts { alerts, reads, synchronous }) => {
+            report(bench_alerts::alerts(bench_alerts::AlertBench { alerts: alerts.max(1), reads: reads.max(1), synchronous }).await)
+        }
         Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
             let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));
             let options = match (parse(&interval, "--interval"), parse(&duration, "--duration")) {

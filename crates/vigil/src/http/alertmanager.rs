@@ -79,7 +79,7 @@ fn alert_filter(query: Option<String>) -> Result<AlertFilter, ApiError> {
 pub async fn get_alerts(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     caller(&state, &headers, Role::Viewer).await?;
     let filter = alert_filter(query)?;
-    let alerts = view::alerts(&state.store, &state.inbound.effects.routing, &filter, state.clock.now()).await?;
+    let alerts = view::alerts(&state.store, &state.episodes, &state.inbound.effects.routing, &filter, state.clock.now()).await?;
     Ok(Json(alerts).into_response())
 }
 
@@ -87,7 +87,7 @@ pub async fn get_alerts(State(state): State<AppState>, headers: HeaderMap, RawQu
 pub async fn get_groups(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     caller(&state, &headers, Role::Viewer).await?;
     let filter = alert_filter(query)?;
-    let groups = view::groups(&state.store, &state.inbound.effects.routing, &filter, state.clock.now()).await?;
+    let groups = view::groups(&state.store, &state.episodes, &state.inbound.effects.routing, &filter, state.clock.now()).await?;
     Ok(Json(groups).into_response())
 }
 
@@ -97,21 +97,8 @@ pub async fn post_alerts(State(state): State<AppState>, request: Request) -> Res
     let (_, body) = read_body(request, MAX_BODY_BYTES).await?;
     let alerts: Vec<PostableAlert> =
         serde_json::from_slice(&body).map_err(|error| ApiError::BadRequest(format!("invalid alerts body: {error}")))?;
-    let count = alerts.len();
-    match state.inbound.post_alerts(alerts).await {
-        Ok(received) => {
-            if received.started + received.resolved > 0 {
-                audit(
-                    &state,
-                    &who,
-                    "/api/v2/alerts",
-                    "post",
-                    format!("{count} alerts: {} new, {} resolved", received.started, received.resolved),
-                )
-                .await;
-            }
-            Ok(StatusCode::OK.into_response())
-        }
+    match state.inbound.post_alerts(alerts, Some(&who)).await {
+        Ok(_) => Ok(StatusCode::OK.into_response()),
         Err(InboundError::Invalid(why)) => Err(ApiError::BadRequest(why)),
         Err(InboundError::Store(error)) => Err(error.into()),
     }

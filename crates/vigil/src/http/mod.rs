@@ -34,6 +34,8 @@ pub struct AppState {
     pub logs: Option<tokio::sync::mpsc::Sender<crate::logs::LogBatch>>,
     /// Alerts from other systems: Alertmanager's webhook and API v2.
     pub inbound: Arc<crate::alerts::inbound::Inbound>,
+    /// The firing episodes, for listing them.
+    pub episodes: Arc<crate::alerts::cache::EpisodeCache>,
     /// The configured monitors, for the API.
     pub monitors: crate::monitor::Monitors,
     pub clock: Arc<dyn vigil_core::Clock>,
