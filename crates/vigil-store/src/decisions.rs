@@ -105,8 +105,10 @@ pub(crate) async fn insert_decisions(db: &mut Transaction<'static, Any>, decisio
                 format!("({})", places.join(", "))
             })
             .collect();
-        let sql =
-            format!("INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq, thread) VALUES {}", rows.join(", "));
+        let sql = format!(
+            "INSERT INTO alert_decisions (episode_id, at, receiver, group_key, kind, detail, seq, thread) VALUES {}",
+            rows.join(", ")
+        );
         let mut query = sqlx::query(&sql);
         for decision in chunk {
             query = query

@@ -92,7 +92,11 @@ impl Store {
                         _ => kept.push(pair),
                     }
                 }
-                if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) }
+                if kept.is_empty() {
+                    base.to_owned()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
             }
             _ => url.to_owned(),
         };

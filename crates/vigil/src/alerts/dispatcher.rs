@@ -415,16 +415,7 @@ impl AlertDispatcher {
             }
         }
         let (receiver, group_key) = id;
-        let decision = |episode_id, kind, detail: String| NewDecision {
-            episode_id,
-            at: now,
-            receiver: receiver.clone(),
-            group_key: group_key.clone(),
-            kind,
-            detail,
-            seq: None,
-            thread: String::new(),
-        };
+        let decision = |episode_id, kind, detail: String| group_decision(id, episode_id, now, kind, detail);
         let rule = format!(
             "more than {} changes within {}; held firing until it holds one state for {}",
             flapping.max_changes,
@@ -462,16 +453,7 @@ impl AlertDispatcher {
             group.looked = true;
         }
         let mut decisions = Vec::new();
-        let decision = |record: &EpisodeRecord, kind: DecisionKind, detail: String| NewDecision {
-            episode_id: record.id,
-            at: now,
-            receiver: receiver.clone(),
-            group_key: group_key.clone(),
-            kind,
-            detail,
-            seq: None,
-            thread: String::new(),
-        };
+        let decision = |record: &EpisodeRecord, kind: DecisionKind, detail: String| group_decision(id, record.id, now, kind, detail);
         self.flap_decisions(id, now, &mut decisions);
         if let Some(why) = options.muted_at(&self.routing.time_intervals, now.0) {
             tracing::debug!(receiver = %receiver, group = %group_key, %why, "group muted");
@@ -632,6 +614,21 @@ impl AlertDispatcher {
             self.drop_group(id);
         }
         Ok(())
+    }
+}
+
+/// A decision about `episode` in group `id`.
+fn group_decision(id: &GroupId, episode: i64, at: Timestamp, kind: DecisionKind, detail: String) -> NewDecision {
+    let (receiver, group_key) = id;
+    NewDecision {
+        episode_id: episode,
+        at,
+        receiver: receiver.clone(),
+        group_key: group_key.clone(),
+        kind,
+        detail,
+        seq: None,
+        thread: String::new(),
     }
 }
 

@@ -16,6 +16,17 @@ use vigil_testkit::{skip_or_fail, SmtpServer};
 
 use crate::helpers::{subjects, Vigil};
 
+/// Notifier, receiver and route: one mail per group (group-wait and group-interval 1 s).
+fn mail_route(smtp: u16, group_by: &str) -> String {
+    format!(
+        "delivery:\n  initial-backoff: 100ms\n  max-backoff: 200ms\n\
+         notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp}\n    tls: none\n\
+         \x20   from: vigil@example.com\n    to: [oncall@example.com]\n\
+         receivers:\n  - name: oncall\n    notify: [mail]\n\
+         route:\n  receiver: oncall\n  group-by: {group_by}\n  group-wait: 1s\n  group-interval: 1s\n  repeat-interval: 1h\n"
+    )
+}
+
 fn present(program: &str) -> bool {
     Command::new(program).arg("--version").output().is_ok_and(|output| output.status.success())
 }
@@ -68,14 +79,9 @@ async fn amtool_works_against_vigil_and_a_group_mails_once() {
     let Some(smtp) = SmtpServer::start() else { return };
     let vigil = Vigil::start(|port, _| {
         format!(
-            "listen: 127.0.0.1:{port}\n\
-             delivery:\n  initial-backoff: 100ms\n  max-backoff: 200ms\n\
-             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp}\n    tls: none\n\
-             \x20   from: vigil@example.com\n    to: [oncall@example.com]\n\
-             receivers:\n  - name: oncall\n    notify: [mail]\n\
-             route:\n  receiver: oncall\n  group-by: [alertname]\n  group-wait: 1s\n  group-interval: 1s\n  repeat-interval: 1h\n\
+            "listen: 127.0.0.1:{port}\n{}\
              inhibit-rules:\n  - source-matchers: ['severity=\"critical\"']\n    target-matchers: ['severity=\"warning\"']\n    equal: [service]\n",
-            smtp = smtp.port()
+            mail_route(smtp.port(), "[alertname]")
         )
     });
     vigil_testkit::wait_for_port(vigil.port, Duration::from_secs(10));
@@ -174,17 +180,7 @@ async fn prometheus_alerts_mail_their_group_and_amtool_silences_them() {
         return;
     }
     let Some(smtp) = SmtpServer::start() else { return };
-    let vigil = Vigil::start(|port, _| {
-        format!(
-            "listen: 127.0.0.1:{port}\n\
-             delivery:\n  initial-backoff: 100ms\n  max-backoff: 200ms\n\
-             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp}\n    tls: none\n\
-             \x20   from: vigil@example.com\n    to: [oncall@example.com]\n\
-             receivers:\n  - name: oncall\n    notify: [mail]\n\
-             route:\n  receiver: oncall\n  group-by: [alertname, service]\n  group-wait: 1s\n  group-interval: 1s\n  repeat-interval: 1h\n",
-            smtp = smtp.port()
-        )
-    });
+    let vigil = Vigil::start(|port, _| format!("listen: 127.0.0.1:{port}\n{}", mail_route(smtp.port(), "[alertname, service]")));
     let (code, token, stderr) = vigil.command(&["token", "create", "prometheus", "--role", "responder"]);
     assert_eq!(code, Some(0), "{stderr}");
     let token = token.trim().to_owned();
@@ -273,13 +269,8 @@ async fn two_nodes_on_one_postgres_send_each_group_notification_once() {
     let storage = cluster.database("vigil");
     let config = |port: u16| {
         format!(
-            "storage: {storage}\nlisten: 127.0.0.1:{port}\n\
-             delivery:\n  initial-backoff: 100ms\n  max-backoff: 200ms\n\
-             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp}\n    tls: none\n\
-             \x20   from: vigil@example.com\n    to: [oncall@example.com]\n\
-             receivers:\n  - name: oncall\n    notify: [mail]\n\
-             route:\n  receiver: oncall\n  group-by: [alertname]\n  group-wait: 2s\n  group-interval: 1s\n  repeat-interval: 1h\n",
-            smtp = smtp.port()
+            "storage: {storage}\nlisten: 127.0.0.1:{port}\n{}",
+            mail_route(smtp.port(), "[alertname]").replace("group-wait: 1s", "group-wait: 2s")
         )
     };
     let first = Vigil::start(|port, _| config(port));
