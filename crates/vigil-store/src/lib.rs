@@ -76,6 +76,13 @@ pub struct Store {
 impl Store {
     /// Opens the store at `url` (creating an SQLite file if needed) and migrates it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        migrations::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub(crate) async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         // `?synchronous=full`: every SQLite commit fsynced (default `normal`, see below).
         let mut synchronous = "NORMAL";
@@ -131,9 +138,7 @@ impl Store {
             pool_options
         };
         let pool = pool_options.connect_with(options).await.map_err(StoreError::Connect)?;
-        let store = Store { pool, backend };
-        migrations::run(&store).await?;
-        Ok(store)
+        Ok(Store { pool, backend })
     }
 
     pub fn backend(&self) -> Backend {
