@@ -177,12 +177,8 @@ async fn send(port: u16, method: http::Method, path: &str, body: Option<String>)
 
 /// User + system CPU seconds and peak RSS (KiB) of process `pid`, from /proc (Linux).
 fn usage(pid: u32) -> (f64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok()).unwrap_or(0.0);
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    (cpu, super::bench::proc_status_kb_of(&pid.to_string(), "VmHWM:"))
+    let pid = pid.to_string();
+    (super::bench::cpu_seconds_of(&pid), super::bench::proc_status_kb_of(&pid, "VmHWM:"))
 }
 
 fn percentile(sorted: &[Duration], share: f64) -> f64 {
