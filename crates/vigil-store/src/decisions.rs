@@ -135,7 +135,7 @@ impl Store {
         }
         // One statement each, no read first: a transaction that reads before it writes
         // cannot wait for SQLite's write lock, it fails at once.
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let mut written = 0;
         for decision in decisions {
             let inserted = sqlx::query(
@@ -155,7 +155,7 @@ impl Store {
             .bind(&decision.detail)
             .bind(decision.seq)
             .bind(&decision.thread)
-            .execute(&mut *db)
+            .execute(&mut **db)
             .await?
             .rows_affected();
             written += usize::try_from(inserted).unwrap_or(0);
@@ -169,16 +169,7 @@ impl Store {
     /// else the trigger's own firing notification to the same notifier (a monitor's DOWN
     /// mail, a rule's `notify:`), else none.
     pub async fn mail_thread(&self, trigger: &crate::Trigger, notifier: &str) -> Result<Option<String>, StoreError> {
-        let episode: Option<i64> = match trigger.kind.as_str() {
-            "episode" => Some(trigger.id),
-            _ => {
-                sqlx::query_scalar("SELECT id FROM alert_episodes WHERE source = 'monitor' AND source_key = $1 ORDER BY id DESC LIMIT 1")
-                    .bind(&trigger.name)
-                    .fetch_optional(&self.pool)
-                    .await?
-            }
-        };
-        if let Some(episode) = episode {
+        if let Some(episode) = self.trigger_episode(trigger).await? {
             let thread: Option<String> = sqlx::query_scalar(
                 "SELECT thread FROM alert_decisions WHERE episode_id = $1 AND kind = 'notified' AND thread <> '' ORDER BY id LIMIT 1",
             )
@@ -196,6 +187,20 @@ impl Store {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1").bind(&key).fetch_optional(&self.pool).await?;
         Ok(found.map(|_| key.replace(':', ".")))
+    }
+
+    /// The episode an execution's trigger stands for: the episode itself, or a monitor's
+    /// latest.
+    pub async fn trigger_episode(&self, trigger: &crate::Trigger) -> Result<Option<i64>, StoreError> {
+        Ok(match trigger.kind.as_str() {
+            "episode" => Some(trigger.id),
+            _ => {
+                sqlx::query_scalar("SELECT id FROM alert_episodes WHERE source = 'monitor' AND source_key = $1 ORDER BY id DESC LIMIT 1")
+                    .bind(&trigger.name)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        })
     }
 
     /// An episode's decisions, oldest first.

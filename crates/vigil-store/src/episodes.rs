@@ -310,7 +310,7 @@ impl Store {
         give_up_after: std::time::Duration,
         audit: impl FnOnce(&[Applied]) -> Vec<crate::AuditEntry>,
     ) -> Result<Vec<Applied>, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let mut applied = Vec::with_capacity(changes.len());
         for change in changes {
             applied.push(apply_change(&mut db, change, now, give_up_after).await?);
@@ -335,13 +335,13 @@ impl Store {
         if due.is_none() {
             return Ok(Vec::new());
         }
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let seq = next_change_seq(&mut db).await?;
         let sql = format!(
             "UPDATE alert_episodes SET state = 'resolved', updated_at = $1, change_seq = $2
              WHERE state = 'firing' AND ends_at IS NOT NULL AND ends_at <= $1 RETURNING {COLUMNS}"
         );
-        let expired = sqlx::query(&sql).bind(now.0).bind(seq).fetch_all(&mut *db).await?.iter().map(from_row).collect();
+        let expired = sqlx::query(&sql).bind(now.0).bind(seq).fetch_all(&mut **db).await?.iter().map(from_row).collect();
         db.commit().await?;
         expired
     }
@@ -404,7 +404,7 @@ impl Store {
         decisions: &[NewDecision],
         give_up_after: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let won = if entry.seq == 1 {
             let sql = "INSERT INTO alert_notify_log (receiver, group_key, first_at, seq, sent_at, firing, resolved, thread, flapping)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (receiver, group_key) DO NOTHING";
@@ -423,11 +423,15 @@ impl Store {
         .bind(to_json(&entry.resolved))
         .bind(&entry.thread)
         .bind(to_json(&entry.flapping))
-        .execute(&mut *db)
+        .execute(&mut **db)
         .await?
         .rows_affected()
             == 1;
         if !won {
+            return Ok(false);
+        }
+        if entry.seq == 1 && take_thread(&mut db, &entry.receiver, &entry.group_key, &entry.thread).await? != entry.thread {
+            // An action outcome took the group's thread since the caller looked.
             return Ok(false);
         }
         let ordering = format!("group:{}:{}", entry.receiver, entry.group_key);
@@ -442,14 +446,67 @@ impl Store {
     /// Forgets a group whose alerts have all resolved and been notified, if its log
     /// still holds notification `seq`.
     pub async fn forget_group(&self, receiver: &str, group_key: &str, seq: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM alert_notify_log WHERE receiver = $1 AND group_key = $2 AND seq = $3")
+        let mut db = self.begin_write().await?;
+        let forgotten = sqlx::query("DELETE FROM alert_notify_log WHERE receiver = $1 AND group_key = $2 AND seq = $3")
             .bind(receiver)
             .bind(group_key)
             .bind(seq)
-            .execute(&self.pool)
-            .await?;
+            .execute(&mut **db)
+            .await?
+            .rows_affected();
+        if forgotten > 0 {
+            // The group's next life starts a new thread.
+            sqlx::query("DELETE FROM alert_group_threads WHERE receiver = $1 AND group_key = $2")
+                .bind(receiver)
+                .bind(group_key)
+                .execute(&mut **db)
+                .await?;
+        }
+        db.commit().await?;
         Ok(())
     }
+
+    /// The thread a group's first notification starts, when something already took it
+    /// (see [`Store::group_thread`]).
+    pub async fn taken_thread(&self, receiver: &str, group_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT thread FROM alert_group_threads WHERE receiver = $1 AND group_key = $2")
+            .bind(receiver)
+            .bind(group_key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The mail thread of a group: the one its notifications are in, else the one its
+    /// first notification will start (taking `proposed` for it when nothing has yet).
+    pub async fn group_thread(&self, receiver: &str, group_key: &str, proposed: &str) -> Result<String, StoreError> {
+        if let Some(log) = self.notify_log(receiver, group_key).await? {
+            return Ok(log.thread);
+        }
+        if let Some(taken) = self.taken_thread(receiver, group_key).await? {
+            return Ok(taken);
+        }
+        let mut db = self.begin_write().await?;
+        let thread = take_thread(&mut db, receiver, group_key, proposed).await?;
+        db.commit().await?;
+        Ok(thread)
+    }
+}
+
+/// Takes `proposed` as the group's thread unless one is taken; returns the group's.
+async fn take_thread(db: &mut Transaction<'_, Any>, receiver: &str, group_key: &str, proposed: &str) -> Result<String, StoreError> {
+    sqlx::query(
+        "INSERT INTO alert_group_threads (receiver, group_key, thread) VALUES ($1, $2, $3) ON CONFLICT (receiver, group_key) DO NOTHING",
+    )
+    .bind(receiver)
+    .bind(group_key)
+    .bind(proposed)
+    .execute(&mut **db)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT thread FROM alert_group_threads WHERE receiver = $1 AND group_key = $2")
+        .bind(receiver)
+        .bind(group_key)
+        .fetch_one(&mut **db)
+        .await?)
 }
 
 /// Gives episodes migrated from the old tables their fingerprint (migration 7 cannot
@@ -470,10 +527,10 @@ pub(crate) async fn fix_legacy(store: &Store) -> Result<(), StoreError> {
         }
         record.labels.entry("alertname".to_owned()).or_insert_with(|| record.name.clone());
         let fingerprint = vigil_alerts::fingerprint_hex(&record.labels);
-        let mut db = store.pool.begin().await?;
+        let mut db = store.begin_write().await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM alert_episodes WHERE fingerprint = $1 AND state = 'firing'")
             .bind(&fingerprint)
-            .fetch_optional(&mut *db)
+            .fetch_optional(&mut **db)
             .await?;
         let state = if taken.is_some() { "resolved" } else { record.state.as_str() };
         sqlx::query("UPDATE alert_episodes SET fingerprint = $2, labels = $3, state = $4 WHERE id = $1")
@@ -481,7 +538,7 @@ pub(crate) async fn fix_legacy(store: &Store) -> Result<(), StoreError> {
             .bind(&fingerprint)
             .bind(to_json(&record.labels))
             .bind(state)
-            .execute(&mut *db)
+            .execute(&mut **db)
             .await?;
         db.commit().await?;
     }

@@ -414,7 +414,7 @@ pub enum ApprovalAnswer {
 impl Store {
     /// Writes audit entries on their own (API writes: silences, posted alerts).
     pub async fn record_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         insert_audit(&mut db, entries).await?;
         db.commit().await?;
         Ok(())
@@ -422,7 +422,7 @@ impl Store {
 
     /// Queues executions in their own transaction (inbound alerts, follow-up attempts).
     pub async fn enqueue_executions(&self, executions: &[NewExecution], trigger: &Trigger, now: Timestamp) -> Result<Vec<i64>, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let ids = insert_executions(&mut db, executions, trigger, now).await?;
         db.commit().await?;
         Ok(ids)
@@ -487,7 +487,7 @@ impl Store {
         now: Timestamp,
         give_up_after: Duration,
     ) -> Result<bool, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         if !apply_update(&mut db, id, expected, update, now, give_up_after).await? {
             return Ok(false);
         }
@@ -512,7 +512,7 @@ impl Store {
         now: Timestamp,
         give_up_after: Duration,
     ) -> Result<Option<i64>, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let Some(token) = acquire_lease(&mut db, target, holder, now, lease_until).await? else { return Ok(None) };
         let update = ExecutionUpdate { fencing_token: Some(token), ..update(token) };
         if !apply_update(&mut db, id, Some(expected), &update, now, give_up_after).await? {
@@ -532,7 +532,7 @@ impl Store {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let token = acquire_lease(&mut db, target, owner, now, until).await?;
         db.commit().await?;
         Ok(token)
@@ -550,6 +550,7 @@ impl Store {
 
     /// Lets go of `target`'s lease if `token` is still the current one.
     pub async fn release_target_lease(&self, target: &str, token: i64) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
         let released = sqlx::query("UPDATE target_leases SET expires_at = 0 WHERE target = $1 AND token = $2")
             .bind(target)
             .bind(token)
@@ -610,6 +611,7 @@ impl Store {
     /// Opens the breaker of (`action`, `target`). Returns true when it was closed before,
     /// so the escalation goes out once per opening.
     pub async fn open_breaker(&self, action: &str, target: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
         let opened: Option<i64> = sqlx::query_scalar(
             "INSERT INTO breakers (action, target, opened_at) VALUES ($1, $2, $3)
              ON CONFLICT (action, target) DO UPDATE SET opened_at = $3 WHERE breakers.opened_at IS NULL
@@ -626,11 +628,11 @@ impl Store {
     /// Closes every breaker of `action`; earlier failures no longer count. Returns how
     /// many were open.
     pub async fn reset_breakers(&self, action: &str, now: Timestamp) -> Result<u64, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let reset = sqlx::query("UPDATE breakers SET opened_at = NULL, reset_at = $2 WHERE action = $1 AND opened_at IS NOT NULL")
             .bind(action)
             .bind(now.0)
-            .execute(&mut *db)
+            .execute(&mut **db)
             .await?
             .rows_affected();
         // Failures before the reset stop counting even where the breaker never opened.
@@ -640,7 +642,7 @@ impl Store {
         )
         .bind(action)
         .bind(now.0)
-        .execute(&mut *db)
+        .execute(&mut **db)
         .await?;
         insert_audit(
             &mut db,
@@ -669,14 +671,14 @@ impl Store {
 
     /// Turns the kill switch on (`true`: no action runs) or off, with an audit entry.
     pub async fn set_paused(&self, paused: bool, by: &str, now: Timestamp) -> Result<(), StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO settings (name, value, updated_at) VALUES ('actions-paused', $1, $2)
              ON CONFLICT (name) DO UPDATE SET value = $1, updated_at = $2",
         )
         .bind(if paused { "true" } else { "false" })
         .bind(now.0)
-        .execute(&mut *db)
+        .execute(&mut **db)
         .await?;
         let event = if paused { "paused" } else { "resumed" };
         let entry = AuditEntry {
@@ -706,7 +708,7 @@ impl Store {
         if record.state != ExecutionState::AwaitingApproval {
             return Ok(ApprovalAnswer::NotWaiting(record.state));
         }
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let answer = if approve { by.to_owned() } else { format!("!{by}") };
         let updated = sqlx::query(
             "UPDATE executions SET state = 'pending', approved_by = $2, not_before = $3
@@ -715,7 +717,7 @@ impl Store {
         .bind(id)
         .bind(&answer)
         .bind(now.0)
-        .execute(&mut *db)
+        .execute(&mut **db)
         .await?
         .rows_affected();
         if updated == 0 {

@@ -21,11 +21,14 @@ mod silences;
 mod tokens;
 mod transitions;
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use decisions::{DecisionKind, DecisionRecord, NewDecision};
 pub use episodes::{AlertSource, Applied, EpisodeChange, EpisodeRecord, EpisodeState, NotifyLogEntry};
@@ -71,6 +74,38 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite takes one writer at a time; its busy handler makes the others sleep 1, 2,
+    /// 5, 10 ms... between tries. Writers of this process queue here instead and start
+    /// the moment the one before them commits (other processes still meet the busy
+    /// handler). Unused on PostgreSQL.
+    writer: Arc<Mutex<()>>,
+}
+
+/// A write transaction holding this process's turn to write (SQLite). Dropped without
+/// [`Write::commit`], it rolls back.
+pub(crate) struct Write {
+    // Declared first so that it rolls back before the turn passes on.
+    db: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Write {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.db.commit().await
+    }
+}
+
+impl Deref for Write {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.db
+    }
+}
+
+impl DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.db
+    }
 }
 
 impl Store {
@@ -138,7 +173,23 @@ impl Store {
             pool_options
         };
         let pool = pool_options.connect_with(options).await.map_err(StoreError::Connect)?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, writer: Arc::new(Mutex::new(())) })
+    }
+
+    /// Waits for this process's turn to write (SQLite only), for a statement that
+    /// writes outside a transaction; the turn passes on when the guard drops.
+    pub(crate) async fn turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    /// Begins a write transaction in this process's turn.
+    pub(crate) async fn begin_write(&self) -> Result<Write, StoreError> {
+        let turn = self.turn().await;
+        let db = self.pool.begin().await?;
+        Ok(Write { db, _turn: turn })
     }
 
     pub fn backend(&self) -> Backend {

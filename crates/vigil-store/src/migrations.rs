@@ -295,6 +295,20 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX alert_episodes_expiry ON alert_episodes (state, ends_at)",
         ],
     },
+    Migration {
+        version: 9,
+        statements: &[
+            // The mail thread a group's first notification will start, taken by whichever
+            // comes first: that notification, or an action outcome that goes out before it
+            // (remediation does not wait for group-wait), so both land in one thread.
+            "CREATE TABLE alert_group_threads (
+            receiver TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            PRIMARY KEY (receiver, group_key)
+        )",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -37,7 +37,7 @@ impl Store {
 
     /// Stores the positions of several sources in one transaction.
     pub async fn save_source_offsets(&self, offsets: &[(String, SourceOffset)], at: Timestamp) -> Result<(), StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         for (source, offset) in offsets {
             sqlx::query(
                 "INSERT INTO source_offsets (source, file_id, head, position, updated_at) VALUES ($1, $2, $3, $4, $5)
@@ -48,7 +48,7 @@ impl Store {
             .bind(&offset.head)
             .bind(i64::try_from(offset.position).unwrap_or(i64::MAX))
             .bind(at.0)
-            .execute(&mut *db)
+            .execute(&mut **db)
             .await?;
         }
         db.commit().await?;

@@ -140,6 +140,7 @@ impl Store {
         limit: i64,
         reclaim_own: bool,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        let _turn = self.turn().await;
         let claimable = "status = 'pending' AND (lease_until IS NULL OR lease_until <= $3 OR (lease_owner = $1 AND $5))";
         let sql = format!(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2
@@ -171,7 +172,7 @@ impl Store {
     /// Records one attempt and its outcome. Returns false, recording nothing, when
     /// `owner` no longer holds the lease (another node took the notification over).
     pub async fn finish_attempt(&self, id: i64, owner: &str, at: Timestamp, outcome: &AttemptOutcome) -> Result<bool, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let (status, next_attempt_at, error, delivered_at) = match outcome {
             AttemptOutcome::Delivered => (OutboxStatus::Delivered, None, None, Some(at.0)),
             AttemptOutcome::Retry { next_attempt_at, error } => {
@@ -190,7 +191,7 @@ impl Store {
         .bind(next_attempt_at)
         .bind(error)
         .bind(delivered_at)
-        .execute(&mut *db)
+        .execute(&mut **db)
         .await?
         .rows_affected();
         if updated == 0 {
@@ -201,7 +202,7 @@ impl Store {
             .bind(at.0)
             .bind(matches!(outcome, AttemptOutcome::Delivered))
             .bind(error)
-            .execute(&mut *db)
+            .execute(&mut **db)
             .await?;
         db.commit().await?;
         Ok(true)
@@ -210,6 +211,7 @@ impl Store {
     /// Gives up `owner`'s leases on `ids` (deliveries abandoned at shutdown), so the next
     /// start, or another node, takes them at once.
     pub async fn release_leases(&self, owner: &str, ids: &[i64]) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         for id in ids {
             sqlx::query(
                 "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",

@@ -13,6 +13,7 @@ pub struct RunId(pub i64);
 impl Store {
     /// Records that `node` started at `at`.
     pub async fn start_run(&self, node: &str, at: Timestamp) -> Result<RunId, StoreError> {
+        let _turn = self.turn().await;
         let id: i64 = sqlx::query_scalar("INSERT INTO runs (node, started_at, last_seen_at) VALUES ($1, $2, $2) RETURNING id")
             .bind(node)
             .bind(at.0)
@@ -23,12 +24,14 @@ impl Store {
 
     /// Extends the run to `at`. A run that crashed ends at its last heartbeat.
     pub async fn heartbeat(&self, run: RunId, at: Timestamp) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         sqlx::query("UPDATE runs SET last_seen_at = $2 WHERE id = $1").bind(run.0).bind(at.0).execute(&self.pool).await?;
         Ok(())
     }
 
     /// Records a clean stop.
     pub async fn stop_run(&self, run: RunId, at: Timestamp) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         sqlx::query("UPDATE runs SET last_seen_at = $2, stopped_at = $2 WHERE id = $1").bind(run.0).bind(at.0).execute(&self.pool).await?;
         Ok(())
     }

@@ -125,6 +125,7 @@ fn from_row(row: &AnyRow) -> Result<SilenceRecord, StoreError> {
 
 impl Store {
     pub async fn add_silence(&self, silence: &NewSilence, now: Timestamp) -> Result<SilenceRecord, StoreError> {
+        let _turn = self.turn().await;
         let sql = format!(
             "INSERT INTO silences (uid, matchers, starts_at, ends_at, updated_at, created_by, comment) VALUES ($1, $2, $3, $4, $5, $6, $7)
              RETURNING {COLUMNS}"
@@ -145,6 +146,7 @@ impl Store {
     /// Changes a silence's times, author and comment in place (the caller checked
     /// `can_update`).
     pub async fn update_silence(&self, silence: &NewSilence, now: Timestamp) -> Result<bool, StoreError> {
+        let _turn = self.turn().await;
         let updated =
             sqlx::query("UPDATE silences SET starts_at = $2, ends_at = $3, updated_at = $4, created_by = $5, comment = $6 WHERE uid = $1")
                 .bind(&silence.id)
@@ -197,6 +199,7 @@ impl Store {
         if record.state(now) == SilenceState::Expired {
             return Ok(false);
         }
+        let _turn = self.turn().await;
         let (starts_at, ends_at) = silence::expired_times(record.starts_at.0, record.ends_at.0, now.0);
         let updated = sqlx::query("UPDATE silences SET starts_at = $2, ends_at = $3, updated_at = $4 WHERE uid = $1 AND ends_at >= $4")
             .bind(&record.id)

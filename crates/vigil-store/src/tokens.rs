@@ -40,9 +40,9 @@ impl Store {
     /// Stores a new token and its audit row in one transaction. `Ok(false)` when a
     /// token of that name exists (revoked ones included: names are not reused).
     pub async fn create_token(&self, record: &TokenRecord, actor: &str) -> Result<bool, StoreError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let taken: Option<String> =
-            sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = $1").bind(&record.name).fetch_optional(&mut *transaction).await?;
+            sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = $1").bind(&record.name).fetch_optional(&mut **transaction).await?;
         if taken.is_some() {
             return Ok(false);
         }
@@ -52,7 +52,7 @@ impl Store {
             .bind(record.role.as_str())
             .bind(&record.secret_sha256)
             .bind(record.created_at.0)
-            .execute(&mut *transaction)
+            .execute(&mut **transaction)
             .await?;
         insert_audit(&mut transaction, record.created_at, "create", &record.name, &format!("role {}, by {actor}", record.role)).await?;
         transaction.commit().await?;
@@ -75,6 +75,7 @@ impl Store {
 
     /// Notes a token's use, at most once a minute per token.
     pub async fn touch_token(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let _turn = self.turn().await;
         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
             .bind(id)
             .bind(now.0)
@@ -86,11 +87,11 @@ impl Store {
 
     /// Revokes the token called `name`; false when there is none, or it is revoked.
     pub async fn revoke_token(&self, name: &str, actor: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let updated = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
             .bind(name)
             .bind(now.0)
-            .execute(&mut *transaction)
+            .execute(&mut **transaction)
             .await?
             .rows_affected();
         if updated > 0 {

@@ -101,7 +101,7 @@ impl Store {
         batch: &[TransitionWrite],
         give_up_after: Duration,
     ) -> Result<Vec<Option<TransitionRecord>>, StoreError> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO transitions (monitor, at, from_state, state, healthy, reason, previous_period_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
@@ -118,7 +118,7 @@ impl Store {
             .bind(&transition.monitor)
             .bind(transition.to.as_str())
             .bind(transition.at.0)
-            .fetch_optional(&mut *db)
+            .fetch_optional(&mut **db)
             .await?;
             if changed.is_none() {
                 records.push(None);
@@ -132,13 +132,13 @@ impl Store {
                 .bind(transition.to == Health::Up)
                 .bind(&transition.reason)
                 .bind(transition.previous_period.map(millis))
-                .fetch_one(&mut *db)
+                .fetch_one(&mut **db)
                 .await?;
             let record = from_row(&row)?;
             sqlx::query("UPDATE monitor_states SET transition_id = $2 WHERE monitor = $1")
                 .bind(&record.monitor)
                 .bind(record.id)
-                .execute(&mut *db)
+                .execute(&mut **db)
                 .await?;
             for notification in notifications {
                 let key = format!("transition:{}:{}", record.id, notification.notifier);

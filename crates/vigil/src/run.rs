@@ -118,11 +118,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     episodes.firing().await?;
     {
         // Kept warm, so a listing after a burst reads no more than a second of changes.
-        let (episodes, mut stop) = (Arc::clone(&episodes), stop_rx.clone());
+        let (episodes, mut stop, clock) = (Arc::clone(&episodes), stop_rx.clone(), clock.clone());
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                    () = clock.sleep(Duration::from_secs(1)) => {
                         if let Err(error) = episodes.firing().await {
                             tracing::debug!(%error, "refreshing the firing alerts failed; the next listing reads them");
                         }
@@ -160,6 +160,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         wake_outbox: effects.wake_outbox.clone(),
         audit_sink: config.audit.cloudwatch_logs.is_some(),
         inhibit_rules: Arc::new(config.inhibit_rules.clone()),
+        group_of: {
+            let routing = effects.routing.clone();
+            Arc::new(move |labels, notifier| routing.group_of(labels, notifier))
+        },
         in_flight: Arc::default(),
     };
     let (worker_stop, worker_stop_rx) = watch::channel(false);
@@ -202,7 +206,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         // The loop holds a sender until stop, so the channel closes only after every
         // monitor task has reported its last check.
         let mut own_sender = Some(events_tx);
-        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        let mut heartbeat = clock.sleep(Duration::ZERO);
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -217,7 +221,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
                     }
                     None => break,
                 },
-                _ = heartbeat.tick() => {
+                () = &mut heartbeat => {
+                    heartbeat = clock.sleep(HEARTBEAT);
                     if let Err(error) = store.heartbeat(run, clock.now()).await {
                         tracing::warn!(%error, "recording heartbeat failed");
                     }

@@ -35,6 +35,10 @@ const POLL: Duration = Duration::from_secs(1);
 /// The outbox notifier name of the audit sink, when one is configured.
 pub const AUDIT_SINK: &str = "audit:cloudwatch-logs";
 
+/// For an alert's labels and a notifier: the first group (receiver, group key) the
+/// alert joins whose receiver notifies through it.
+pub type GroupOf = Arc<dyn Fn(&BTreeMap<String, String>, &str) -> Option<(String, String)> + Send + Sync>;
+
 /// What the loop reacts to.
 enum Event {
     /// Something was queued or answered: look now.
@@ -60,6 +64,9 @@ pub struct ActionWorker {
     pub audit_sink: bool,
     /// Inhibition mutes actions as it mutes notifications.
     pub inhibit_rules: Arc<Vec<vigil_alerts::inhibit::InhibitRule>>,
+    /// The group an alert's outcomes through a notifier thread under (the routing
+    /// tree's, passed in: responders do not import the alert layer).
+    pub group_of: GroupOf,
     /// Executions this node is working on, so it does not pick one up twice.
     pub in_flight: Arc<Mutex<HashSet<i64>>>,
 }
@@ -79,7 +86,7 @@ impl ActionWorker {
             };
             let event = tokio::select! {
                 () = wake.notified() => Event::Wake,
-                () = tokio::time::sleep(wait) => Event::Tick,
+                () = self.clock.sleep(wait) => Event::Tick,
                 () = crate::node::stopped(&mut stop) => Event::Stop,
             };
             match event {
@@ -499,12 +506,26 @@ impl ActionWorker {
         for notifier in &record.notify {
             let mut message = message.clone();
             if let Message::Action(action) = &mut message {
-                action.thread = self.store.mail_thread(&record.trigger, notifier).await?;
+                action.thread = self.thread(record, notifier).await?;
             }
             let payload = serde_json::to_string(&message).unwrap_or_default();
             notifications.push(NewNotification { notifier: notifier.clone(), payload });
         }
         Ok(notifications)
+    }
+
+    /// The mail an outcome through `notifier` answers: the one that announced its episode,
+    /// else its group's thread, which the group's first notification will start when
+    /// the outcome goes out before it (remediation does not wait for group-wait).
+    async fn thread(&self, record: &ExecutionRecord, notifier: &str) -> Result<Option<String>, StoreError> {
+        if let Some(thread) = self.store.mail_thread(&record.trigger, notifier).await? {
+            return Ok(Some(thread));
+        }
+        let Some(episode) = self.store.trigger_episode(&record.trigger).await? else { return Ok(None) };
+        let Some(episode) = self.store.episode(episode).await? else { return Ok(None) };
+        let Some((receiver, group_key)) = (self.group_of)(&episode.labels, notifier) else { return Ok(None) };
+        let proposed = crate::notifiers::group::new_thread(&receiver, &group_key, self.clock.now());
+        Ok(Some(self.store.group_thread(&receiver, &group_key, &proposed).await?))
     }
 
     fn audit_notifications(&self, audit: &[AuditEntry]) -> Vec<NewNotification> {

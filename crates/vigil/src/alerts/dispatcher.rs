@@ -23,7 +23,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::Digest;
 use tokio::sync::{watch, Notify};
 use vigil_alerts::group::{needs_update, Sent, Timers};
 use vigil_alerts::inhibit::InhibitState;
@@ -35,6 +34,7 @@ use vigil_store::{DecisionKind, EpisodeRecord, EpisodeState, NewDecision, NewNot
 use super::status::{fingerprint, mutes_with, Mutes};
 use super::Routing;
 use crate::node::stopped;
+use crate::notifiers::group::{digest, new_thread};
 use crate::notifiers::{GroupAlert, GroupMessage, Message};
 
 /// Resolved episodes this old are not loaded at start.
@@ -111,11 +111,6 @@ fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A short stable name for a group key, for idempotency keys and mail threads.
-fn digest(text: &str) -> String {
-    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
-}
-
 impl AlertDispatcher {
     pub fn new(store: Store, routing: Arc<Routing>, clock: Arc<dyn Clock>, give_up_after: Duration, wake_outbox: Arc<Notify>) -> Self {
         let rules = routing.inhibit_rules.clone();
@@ -168,10 +163,10 @@ impl AlertDispatcher {
             let next = self.next_look().map_or(ms(POLL), |at| (at - self.clock.now().0).clamp(0, ms(POLL)));
             let next = Duration::from_millis(u64::try_from(next).unwrap_or(0));
             tokio::select! {
-                () = tokio::time::sleep(next) => {}
+                () = self.clock.sleep(next) => {}
                 () = wake.notified() => {
                     let since = self.clock.now().since(now);
-                    tokio::time::sleep(MIN_GAP.saturating_sub(since).min(next)).await;
+                    self.clock.sleep(MIN_GAP.saturating_sub(since).min(next)).await;
                 }
                 () = stopped(&mut stop) => break,
             }
@@ -529,8 +524,11 @@ impl AlertDispatcher {
             return Ok(());
         }
         let seq = log.map_or(1, |log| log.seq + 1);
-        let thread =
-            log.map_or_else(|| format!("group.{}.{}", digest(&format!("{receiver}\n{group_key}")), now.0), |log| log.thread.clone());
+        let thread = match log {
+            Some(log) => log.thread.clone(),
+            // An action outcome may have gone out first, in the thread this starts.
+            None => self.store.taken_thread(receiver, group_key).await?.unwrap_or_else(|| new_thread(receiver, group_key, now)),
+        };
         let mut firing_list: Vec<String> = firing.iter().map(|r| r.fingerprint.clone()).collect();
         firing_list.sort();
         firing_list.dedup();

@@ -93,6 +93,16 @@ impl Routing {
         }
     }
 
+    /// The first group an alert with `labels` joins whose receiver notifies through
+    /// `notifier`, as (receiver, group key).
+    pub fn group_of(&self, labels: &BTreeMap<String, String>, notifier: &str) -> Option<(String, String)> {
+        self.routes_for(labels).into_iter().find_map(|(route, group_key)| {
+            let receiver = &route.options.receiver;
+            let notifies = self.receivers.get(receiver).is_some_and(|config| config.notify.iter().any(|name| name == notifier));
+            notifies.then(|| (receiver.clone(), group_key))
+        })
+    }
+
     /// The receivers an alert with `labels` reaches, each once, in route order.
     pub fn receivers_for(&self, labels: &BTreeMap<String, String>) -> Vec<String> {
         let mut seen = BTreeSet::new();

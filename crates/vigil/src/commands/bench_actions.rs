@@ -63,6 +63,7 @@ pub async fn actions(alerts: usize) -> anyhow::Result<()> {
         wake_outbox: effects.wake_outbox.clone(),
         audit_sink: false,
         inhibit_rules: Arc::default(),
+        group_of: Arc::new(|_, _| None),
         in_flight: Arc::default(),
     };
     let (stop, stop_rx) = watch::channel(false);

@@ -8,6 +8,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use vigil_core::Timestamp;
 
+/// A short stable name for a group key, for idempotency keys and mail threads.
+pub fn digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
+}
+
+/// A new mail thread for the group `group_key` of `receiver`, started at `now`.
+pub fn new_thread(receiver: &str, group_key: &str, now: Timestamp) -> String {
+    format!("group.{}.{}", digest(&format!("{receiver}\n{group_key}")), now.0)
+}
+
 /// One alert in a group's notification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupAlert {

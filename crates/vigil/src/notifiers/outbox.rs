@@ -112,7 +112,7 @@ impl Dispatcher {
             };
             tokio::select! {
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+                () = self.clock.sleep(wait) => {}
                 () = in_flight.next() => {}
                 _ = stop.changed() => {}
             }

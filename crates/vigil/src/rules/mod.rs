@@ -109,14 +109,16 @@ impl RuleEngine {
 
     /// Runs until the intake channel closes (every sender dropped at shutdown).
     pub async fn run(mut self, mut batches: mpsc::Receiver<LogBatch>) {
-        let mut tick = tokio::time::interval(TICK);
+        // Kept across batches; a new one only once it has fired.
+        let mut tick = self.clock.sleep(Duration::ZERO);
         loop {
             tokio::select! {
                 batch = batches.recv() => match batch {
                     Some(batch) => self.ingest(batch).await,
                     None => break,
                 },
-                _ = tick.tick() => {
+                () = &mut tick => {
+                    tick = self.clock.sleep(TICK);
                     self.advance().await;
                     self.save_offsets().await;
                 }

@@ -6,6 +6,7 @@ mod api;
 mod aws;
 mod backtest;
 mod cli;
+mod clocked;
 mod delivery;
 mod diagnose;
 mod helpers;
