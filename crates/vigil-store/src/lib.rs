@@ -113,6 +113,9 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let store = Store::connect(url).await?;
         migrations::run(&store).await?;
+        if store.backend == Backend::Sqlite {
+            tokio::spawn(checkpoints(store.pool.clone(), Arc::downgrade(&store.writer)));
+        }
         Ok(store)
     }
 
@@ -158,8 +161,12 @@ impl Store {
             // WAL with synchronous = NORMAL: a commit survives Vigil's crash or kill; only a
             // power loss or OS crash can lose the last commits (the database stays
             // consistent). One fsync per checkpoint instead of one per commit.
+            // Checkpoints (which write the WAL back and fsync) run beside the writers, from
+            // `checkpoints`, instead of inside whichever commit fills 1000 pages; a WAL
+            // that grows past 10,000 pages (another process writing alone) still gets one.
             let pragmas = format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;
+                 PRAGMA wal_autocheckpoint = 10000;"
             );
             pool_options.after_connect(move |connection, _| {
                 let pragmas = pragmas.clone();
@@ -204,6 +211,23 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Writes the WAL back into the database once a second while the store is open (a
+/// passive checkpoint: it waits for no reader or writer, and writers do not wait for it).
+/// Ends once the store is closed or every clone of it dropped (`alive` gone).
+async fn checkpoints(pool: AnyPool, alive: std::sync::Weak<Mutex<()>>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if pool.is_closed() || alive.strong_count() == 0 {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::debug!(%error, "checkpointing the SQLite WAL failed; the next second tries again");
+        }
     }
 }
 
