@@ -107,6 +107,15 @@ pub struct AlertDispatcher {
     decided: Decided,
 }
 
+/// What the dispatcher's loop reacts to.
+enum Event {
+    /// A group's next look (or the poll interval) came.
+    Due,
+    /// A change was stored (an episode, a silence).
+    Changed,
+    Stop,
+}
+
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -162,13 +171,16 @@ impl AlertDispatcher {
             }
             let next = self.next_look().map_or(ms(POLL), |at| (at - self.clock.now().0).clamp(0, ms(POLL)));
             let next = Duration::from_millis(u64::try_from(next).unwrap_or(0));
-            tokio::select! {
-                () = self.clock.sleep(next) => {}
-                () = wake.notified() => {
-                    let since = self.clock.now().since(now);
-                    self.clock.sleep(MIN_GAP.saturating_sub(since).min(next)).await;
-                }
-                () = stopped(&mut stop) => break,
+            let event = tokio::select! {
+                () = self.clock.sleep(next) => Event::Due,
+                () = wake.notified() => Event::Changed,
+                () = stopped(&mut stop) => Event::Stop,
+            };
+            match event {
+                Event::Due => {}
+                // Passes a change wakes are MIN_GAP apart: a burst is read in one.
+                Event::Changed => self.clock.sleep(MIN_GAP.saturating_sub(self.clock.now().since(now)).min(next)).await,
+                Event::Stop => break,
             }
         }
     }
