@@ -168,7 +168,29 @@ impl Loader {
         let notifiers = self.notifiers(&root);
         let sources = self.sources(&root);
         let actions = self.actions(&root);
-        self.config(raw, notifiers, sources, actions)
+        let slo_alerts = self.slo_alerts(&root);
+        self.config(raw, notifiers, sources, actions, slo_alerts)
+    }
+
+    /// Each SLO's `alerts:` (a name or a list), by position; `None` where absent or broken.
+    fn slo_alerts(&mut self, root: &Node) -> Vec<Option<RawSloAlerts>> {
+        let Some(slos) = root.as_mapping().and_then(|map| map.get_node("slos")).and_then(Node::as_sequence) else {
+            return Vec::new();
+        };
+        let mut all = Vec::new();
+        for slo in slos.iter() {
+            let alerts = slo.as_mapping().and_then(|map| map.get_node("alerts"));
+            all.push(match alerts {
+                None => None,
+                Some(Node::Scalar(name)) => Some(RawSloAlerts::Named(Spanned::new(*name.span(), name.as_str().to_owned()))),
+                Some(node @ Node::Sequence(_)) => self.deserialize::<Vec<RawBurnAlert>>(node).map(RawSloAlerts::List),
+                Some(node) => {
+                    self.error(Some(node.span()), "`alerts` must be `default` or a list of burn alerts");
+                    None
+                }
+            });
+        }
+        all
     }
 
     fn yaml_error(&mut self, error: &LoadError) {
@@ -728,6 +750,7 @@ impl Loader {
         notifiers: BTreeMap<String, NotifierConfig>,
         sources: Vec<SourceConfig>,
         actions: BTreeMap<String, ActionConfig>,
+        slo_alerts: Vec<Option<RawSloAlerts>>,
     ) -> Option<Config> {
         let storage = match &raw.storage {
             Some(storage)
@@ -822,7 +845,7 @@ impl Loader {
             })
             .collect();
         let mut seen = BTreeSet::new();
-        let monitors = raw
+        let monitors: Vec<MonitorConfig> = raw
             .monitors
             .into_iter()
             .filter_map(|monitor| {
@@ -830,6 +853,19 @@ impl Loader {
                     self.error(Some(monitor.name.span()), format!("duplicate monitor name `{}`", monitor.name.as_str()));
                 }
                 self.monitor(monitor, &notifier_names, &action_names)
+            })
+            .collect();
+        let monitor_names: BTreeSet<String> = monitors.iter().map(|monitor| monitor.name.as_str().to_owned()).collect();
+        let mut seen_slos = BTreeSet::new();
+        let mut slo_alerts = slo_alerts.into_iter();
+        let slos = raw
+            .slos
+            .into_iter()
+            .filter_map(|slo| {
+                if !seen_slos.insert(slo.name.as_str().to_owned()) {
+                    self.error(Some(slo.name.span()), format!("duplicate slo name `{}`", slo.name.as_str()));
+                }
+                self.slo(slo, slo_alerts.next().flatten(), &monitor_names)
             })
             .collect();
         Some(Config {
@@ -848,6 +884,7 @@ impl Loader {
             notifiers,
             monitors,
             rules,
+            slos,
             sources,
             actions,
             remediation,
@@ -1124,6 +1161,131 @@ impl Loader {
             max_groups,
             actions: raw.actions.iter().map(|name| name.as_str().to_owned()).collect(),
         })
+    }
+
+    fn slo(&mut self, raw: RawSlo, alerts: Option<RawSloAlerts>, monitor_names: &BTreeSet<String>) -> Option<SloConfig> {
+        const DAY: Duration = Duration::from_secs(86_400);
+        let name = MonitorName::parse(&raw.name)
+            .map_err(|error| self.error(Some(raw.name.span()), error.to_string().replace("monitor", "slo")))
+            .ok();
+        let objective =
+            vigil_core::slo::Objective::parse(&raw.objective).map_err(|error| self.error(Some(raw.objective.span()), error)).ok();
+        let window = self.duration(raw.window.as_ref(), 30 * DAY);
+        if let Some(text) = &raw.window {
+            if window.as_secs() % DAY.as_secs() != 0 || window < DAY || window > 90 * DAY {
+                self.error(Some(text.span()), "window must be whole days from 1d to 90d, e.g. 30d, 28d or 7d");
+            }
+        }
+        let period = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let sources = [raw.monitor.is_some(), raw.monitor_time.is_some(), raw.errors.is_some() || raw.good.is_some()];
+        let sli = match (&raw.monitor, &raw.monitor_time, &raw.errors, &raw.good, &raw.total) {
+            _ if sources.iter().filter(|&&given| given).count() > 1 || (raw.errors.is_some() && raw.good.is_some()) => {
+                self.error(Some(raw.name.span()), "an slo takes one SLI: `monitor`, `monitor-time`, or `errors` (or `good`) with `total`");
+                None
+            }
+            (Some(monitor), None, None, None, None) | (None, Some(monitor), None, None, None) => {
+                if !monitor_names.contains(monitor.as_str()) {
+                    self.error(Some(monitor.span()), format!("unknown monitor `{}`", monitor.as_str()));
+                }
+                Some(Sli::Monitor { monitor: monitor.as_str().to_owned(), time_weighted: raw.monitor_time.is_some() })
+            }
+            (None, None, errors, good, Some(total)) if errors.is_some() || good.is_some() => {
+                let bad = errors.as_ref().or(good.as_ref()).and_then(|query| self.log_query(query));
+                let total = self.log_query(total);
+                Some(Sli::Logs { bad: bad?, good_query: good.is_some(), total: total? })
+            }
+            (None, None, Some(query), None, None) | (None, None, None, Some(query), None) => {
+                self.error(Some(query.span()), "a log SLI needs `total:` too, the log query of every line that counts");
+                None
+            }
+            (_, _, _, _, Some(total)) if raw.errors.is_none() && raw.good.is_none() => {
+                self.error(Some(total.span()), "`total:` goes with `errors:` or `good:`");
+                None
+            }
+            _ => {
+                self.error(Some(raw.name.span()), "an slo needs an SLI: `monitor`, `monitor-time`, or `errors` (or `good`) with `total`");
+                None
+            }
+        };
+        let alerts = match &alerts {
+            None => vigil_core::slo::default_alerts(period),
+            Some(RawSloAlerts::Named(text)) if text.as_str() == "default" => vigil_core::slo::default_alerts(period),
+            Some(RawSloAlerts::Named(text)) => {
+                self.error(Some(text.span()), format!("unknown alerts `{}`, expected `default` or a list", text.as_str()));
+                Vec::new()
+            }
+            Some(RawSloAlerts::List(list)) => list.iter().filter_map(|alert| self.burn_alert(alert, window, period)).collect(),
+        };
+        Some(SloConfig {
+            name: name?,
+            service: raw.service,
+            description: raw.description,
+            objective: objective?,
+            window,
+            sli: sli?,
+            labels: raw.labels,
+            annotations: raw.annotations,
+            alerts,
+        })
+    }
+
+    fn log_query(&mut self, text: &Spanned<String>) -> Option<LogQuery> {
+        match vigil_logql::parse(text) {
+            Ok(vigil_logql::Expr::Log(expr)) => Some(LogQuery { text: text.as_str().to_owned(), expr }),
+            Ok(vigil_logql::Expr::Metric(_)) => {
+                self.error(
+                    Some(text.span()),
+                    "an SLI takes a log query (a stream selector and a pipeline, no range or aggregation), e.g. {app=\"api\"} | json | status >= 500",
+                );
+                None
+            }
+            Err(error) => {
+                self.error(Some(text.span()), format!("invalid log query: {error}"));
+                None
+            }
+        }
+    }
+
+    fn burn_alert(&mut self, raw: &RawBurnAlert, window: Duration, period: i64) -> Option<vigil_core::slo::BurnAlert> {
+        use vigil_core::slo::{BurnAlert, Factor, Tier};
+        let tier = match raw.severity.as_str() {
+            "page" => Some(Tier::Page),
+            "ticket" => Some(Tier::Ticket),
+            other => {
+                self.error(Some(raw.severity.span()), format!("unknown severity `{other}`, expected `page` or `ticket`"));
+                None
+            }
+        };
+        let long = self.duration(Some(&raw.long), Duration::from_secs(3600));
+        let short = self.duration(Some(&raw.short), Duration::from_secs(300));
+        if short >= long {
+            self.error(Some(raw.short.span()), "the short window must be shorter than the long one");
+        }
+        if long > window {
+            self.error(Some(raw.long.span()), "the long window must not be longer than the slo's window");
+        }
+        let (long_ms, short_ms) =
+            (i64::try_from(long.as_millis()).unwrap_or(i64::MAX), i64::try_from(short.as_millis()).unwrap_or(i64::MAX));
+        let factor = match (&raw.burn_rate, &raw.budget) {
+            (Some(rate), None) => Factor::parse(rate).map_err(|error| self.error(Some(rate.span()), error)).ok(),
+            (None, Some(budget)) => {
+                let share = budget.as_str().trim().strip_suffix('%').and_then(|number| number.trim().parse::<u32>().ok());
+                match share {
+                    Some(share) if (1..=100).contains(&share) => {
+                        Some(BurnAlert::consuming(Tier::Page, long_ms, short_ms, share, period).factor)
+                    }
+                    _ => {
+                        self.error(Some(budget.span()), "budget must be a whole percentage from 1% to 100%, e.g. 2%");
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.error(Some(raw.severity.span()), "a burn alert takes `burn-rate:` or `budget:`, one of them");
+                None
+            }
+        };
+        Some(BurnAlert { tier: tier?, long: long_ms, short: short_ms, factor: factor? })
     }
 
     fn threshold_or(&mut self, value: Option<&Spanned<i64>>, default: Option<Threshold>) -> Threshold {

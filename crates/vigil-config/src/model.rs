@@ -29,6 +29,7 @@ pub struct Config {
     pub notifiers: BTreeMap<String, NotifierConfig>,
     pub monitors: Vec<MonitorConfig>,
     pub rules: Vec<RuleConfig>,
+    pub slos: Vec<SloConfig>,
     pub sources: Vec<SourceConfig>,
     pub actions: BTreeMap<String, ActionConfig>,
     pub remediation: RemediationConfig,
@@ -251,6 +252,38 @@ pub struct RuleConfig {
     pub lateness: Duration,
     pub max_groups: usize,
     pub actions: Vec<String>,
+}
+
+/// A service level objective (`slos:`).
+#[derive(Debug, Clone)]
+pub struct SloConfig {
+    pub name: MonitorName,
+    pub service: Option<String>,
+    pub description: Option<String>,
+    pub objective: vigil_core::slo::Objective,
+    /// The rolling window its budget is spent over.
+    pub window: Duration,
+    pub sli: Sli,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub alerts: Vec<vigil_core::slo::BurnAlert>,
+}
+
+/// Where an SLO's good and bad events come from.
+#[derive(Debug, Clone)]
+pub enum Sli {
+    /// A monitor's checks; `time_weighted`: the share of time it was up instead.
+    Monitor { monitor: String, time_weighted: bool },
+    /// Lines: those `total` keeps count, and of them those `bad` keeps (or, with
+    /// `good_query`, those it does not keep) are bad.
+    Logs { bad: LogQuery, good_query: bool, total: LogQuery },
+}
+
+/// A LogQL log query: a stream selector and a pipeline.
+#[derive(Debug, Clone)]
+pub struct LogQuery {
+    pub text: String,
+    pub expr: vigil_logql::LogExpr,
 }
 
 /// How the outbox retries a notification.

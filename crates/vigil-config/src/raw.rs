@@ -31,6 +31,10 @@ pub(crate) struct RawConfig {
     /// Log rules: LogQL metric expressions evaluated on every line as it arrives.
     #[serde(default)]
     pub rules: Vec<RawRule>,
+    /// Service level objectives, with burn-rate alerts, from a monitor's checks or from
+    /// log lines.
+    #[serde(default)]
+    pub slos: Vec<RawSlo>,
     /// Log sources Vigil reads itself, besides lines pushed to `listen`; each has a
     /// `type` (`file` or `stdin`). Read node by node.
     #[serde(rename = "sources")]
@@ -402,6 +406,67 @@ pub(crate) struct RawRule {
     /// Names of actions run when it fires.
     #[serde(default)]
     pub actions: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSlo {
+    /// Unique name: letters, digits, `-`, `_`, `.`.
+    pub name: Spanned<String>,
+    /// The service it is about (the alert's `service` label).
+    pub service: Option<String>,
+    /// One line for people.
+    pub description: Option<String>,
+    /// The share of good events: `99.9%`, `99.9` or `0.999`, to a billionth.
+    pub objective: Spanned<String>,
+    /// The rolling window the budget is spent over: `30d` (default), `28d`, `7d`; whole
+    /// days from 1d to 90d.
+    pub window: Option<Spanned<String>>,
+    /// SLI from a monitor: good checks over all checks.
+    pub monitor: Option<Spanned<String>>,
+    /// SLI from a monitor, time-weighted: the share of time it was up (unknown time
+    /// left out).
+    pub monitor_time: Option<Spanned<String>>,
+    /// SLI from logs: a LogQL log query (a stream selector and a pipeline, no range, no
+    /// aggregation) keeping the bad lines, e.g. `{app="api"} | json | status >= 500`.
+    pub errors: Option<Spanned<String>>,
+    /// Instead of `errors`: a log query keeping the good lines.
+    pub good: Option<Spanned<String>>,
+    /// With `errors` or `good`: the log query keeping every line that counts.
+    pub total: Option<Spanned<String>>,
+    /// Labels added to its burn alerts.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of its burn alerts (`summary`, `description`, `runbook_url`).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// `default` (the SRE Workbook's four, as Sloth generates them) or a list of burn
+    /// alerts. Read node by node.
+    #[serde(rename = "alerts")]
+    pub _alerts: Option<serde::de::IgnoredAny>,
+}
+
+/// An SLO's `alerts:`, read from its node.
+#[derive(Debug)]
+pub(crate) enum RawSloAlerts {
+    Named(Spanned<String>),
+    List(Vec<RawBurnAlert>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawBurnAlert {
+    /// `page` or `ticket`.
+    pub severity: Spanned<String>,
+    /// The long window, e.g. `1h`.
+    pub long: Spanned<String>,
+    /// The short window, e.g. `5m`; shorter than `long`.
+    pub short: Spanned<String>,
+    /// Fires above this burn rate over both windows, e.g. `14.4`.
+    pub burn_rate: Option<Spanned<String>>,
+    /// Instead of `burn-rate`: the share of the window's budget the long window may
+    /// consume, e.g. `2%` (2% of 30d in 1h is a burn rate of 14.4).
+    pub budget: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -325,3 +325,104 @@ fn health_check_presets_set_the_checkers_defaults() {
         assert!(error.contains(expected), "{extra}: {error}");
     }
 }
+
+#[test]
+fn slos_load_with_sloths_alerts_by_default() {
+    let text = r#"
+monitors:
+  - name: api
+    url: http://127.0.0.1/health
+slos:
+  - name: api-availability
+    service: api
+    objective: 99.9%
+    errors: '{app="api"} | json | status >= 500'
+    total: '{app="api"}'
+    labels: {team: payments}
+  - name: api-checks
+    objective: "99.5"
+    window: 28d
+    monitor: api
+  - name: api-uptime
+    objective: 0.999
+    window: 7d
+    monitor-time: api
+    alerts:
+      - {severity: page, long: 1h, short: 5m, burn-rate: 14.4}
+      - {severity: ticket, long: 1d, short: 2h, budget: 10%}
+  - name: api-good
+    objective: 99%
+    good: '{app="api"} | json | status < 500'
+    total: '{app="api"}'
+    alerts: default
+"#;
+    let config = load(text).expect("valid");
+    let [logs, checks, uptime, good] = &config.slos[..] else { panic!("four slos") };
+    assert_eq!((logs.objective.good_ppb(), logs.window), (999_000_000, Duration::from_secs(30 * 86_400)));
+    assert!(matches!(&logs.sli, Sli::Logs { good_query: false, total, .. } if total.text == r#"{app="api"}"#));
+    assert_eq!(logs.alerts.iter().map(|alert| alert.factor.to_string()).collect::<Vec<_>>(), ["14.4", "6", "3", "1"]);
+    assert_eq!(logs.labels.get("team").map(String::as_str), Some("payments"));
+    assert_eq!(checks.objective.to_string(), "99.5%");
+    assert!(matches!(&checks.sli, Sli::Monitor { monitor, time_weighted: false } if monitor == "api"));
+    assert_eq!(checks.alerts.iter().map(|alert| alert.factor.to_string()).collect::<Vec<_>>(), ["13.44", "5.6", "2.8", "0.9333"]);
+    assert!(matches!(&uptime.sli, Sli::Monitor { time_weighted: true, .. }));
+    // 10% of a 7-day budget in a day is a burn rate of 0.7.
+    assert_eq!(uptime.alerts.iter().map(|alert| alert.factor.to_string()).collect::<Vec<_>>(), ["14.4", "0.7"]);
+    assert_eq!(uptime.alerts[1].tier, vigil_core::slo::Tier::Ticket);
+    assert!(matches!(&good.sli, Sli::Logs { good_query: true, .. }));
+    assert_eq!(good.alerts.len(), 4);
+}
+
+#[test]
+fn slo_errors_are_located() {
+    let slo = "slos:\n  - name: s\n";
+    let logs = "    errors: '{app=\"api\"} |= \"error\"'\n    total: '{app=\"api\"}'\n";
+    let cases: &[(String, &str)] = &[
+        (format!("{slo}    objective: 100%\n{logs}"), "vigil.yaml:3:16: objective `100%` must be above 0% and below 100%"),
+        (format!("{slo}    objective: ninety\n{logs}"), "vigil.yaml:3:16: invalid objective `ninety`"),
+        (format!("{slo}    objective: 99.123456789%\n{logs}"), "vigil.yaml:3:16: objective `99.123456789%` is more precise than a billionth"),
+        (format!("{slo}    objective: 99%\n    window: 12h\n{logs}"), "vigil.yaml:4:13: window must be whole days from 1d to 90d"),
+        (format!("{slo}    objective: 99%\n    window: 91d\n{logs}"), "vigil.yaml:4:13: window must be whole days from 1d to 90d"),
+        (format!("{slo}    objective: 99%\n"), "vigil.yaml:2:11: an slo needs an SLI"),
+        (format!("{slo}    objective: 99%\n    monitor: ghost\n"), "vigil.yaml:4:14: unknown monitor `ghost`"),
+        (format!("{slo}    objective: 99%\n    monitor: a\n{logs}"), "vigil.yaml:2:11: an slo takes one SLI"),
+        (format!("{slo}    objective: 99%\n    errors: '{{app=\"api\"}}'\n"), "vigil.yaml:4:13: a log SLI needs `total:` too"),
+        (format!("{slo}    objective: 99%\n    total: '{{app=\"api\"}}'\n"), "vigil.yaml:4:12: `total:` goes with `errors:` or `good:`"),
+        (
+            format!("{slo}    objective: 99%\n    errors: 'count_over_time({{app=\"a\"}}[5m])'\n    total: '{{app=\"a\"}}'\n"),
+            "vigil.yaml:4:13: an SLI takes a log query",
+        ),
+        (format!("{slo}    objective: 99%\n    errors: '{{app=}}'\n    total: '{{app=\"a\"}}'\n"), "vigil.yaml:4:13: invalid log query"),
+        (format!("{slo}    objective: 99%\n{logs}    alerts: fancy\n"), "vigil.yaml:6:13: unknown alerts `fancy`"),
+        (
+            format!("{slo}    objective: 99%\n{logs}    alerts:\n      - {{severity: urgent, long: 1h, short: 5m, burn-rate: 2}}\n"),
+            "vigil.yaml:7:20: unknown severity `urgent`, expected `page` or `ticket`",
+        ),
+        (
+            format!("{slo}    objective: 99%\n{logs}    alerts:\n      - {{severity: page, long: 5m, short: 1h, burn-rate: 2}}\n"),
+            "vigil.yaml:7:43: the short window must be shorter than the long one",
+        ),
+        (
+            format!("{slo}    objective: 99%\n    window: 1d\n{logs}    alerts:\n      - {{severity: page, long: 3d, short: 1h, burn-rate: 2}}\n"),
+            "vigil.yaml:8:32: the long window must not be longer than the slo's window",
+        ),
+        (
+            format!("{slo}    objective: 99%\n{logs}    alerts:\n      - {{severity: page, long: 1h, short: 5m}}\n"),
+            "vigil.yaml:7:20: a burn alert takes `burn-rate:` or `budget:`",
+        ),
+        (
+            format!("{slo}    objective: 99%\n{logs}    alerts:\n      - {{severity: page, long: 1h, short: 5m, budget: 2.5%}}\n"),
+            "vigil.yaml:7:55: budget must be a whole percentage",
+        ),
+        (
+            format!("{slo}    objective: 99%\n{logs}    alerts:\n      - {{severity: page, long: 1h, short: 5m, burn-rate: fast}}\n"),
+            "vigil.yaml:7:58: invalid burn rate `fast`",
+        ),
+        (format!("{slo}    objective: 99%\n{logs}  - name: s\n    objective: 99%\n{logs}"), "vigil.yaml:6:11: duplicate slo name `s`"),
+        (format!("{slo}    objective: 99%\n    windows: 30d\n{logs}"), "vigil.yaml:4:5: unknown key `windows`"),
+    ];
+    for (text, expected) in cases {
+        let error = load(text).expect_err(text);
+        assert!(error.starts_with(expected), "config:\n{text}\nexpected: {expected}\nactual:   {error}");
+    }
+}

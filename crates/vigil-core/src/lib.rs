@@ -1,7 +1,9 @@
-//! Pure core of Vigil: time and clock, domain types, conditions, hysteresis, uptime and
-//! the remediation guard pipeline, and how URLs print without their credentials.
+//! Pure core of Vigil: time and clock, domain types, conditions, hysteresis, uptime,
+//! SLO burn rates and budgets, the remediation guard pipeline, and how URLs print
+//! without their credentials.
 //!
-//! Nothing in this crate does IO or sleeps. Every function takes its inputs and the
+//! Nothing in this crate does IO or sleeps (but [`clock::SystemClock`], the one clock
+//! that reads and waits on the system's time). Every function takes its inputs and the
 //! current time and returns a decision, so tests drive it with a [`clock::TestClock`].
 
 pub mod auth;
@@ -12,6 +14,7 @@ pub mod guards;
 pub mod healthcheck;
 pub mod hysteresis;
 pub mod redact;
+pub mod slo;
 pub mod time;
 pub mod uptime;
 

@@ -157,6 +157,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Service level objectives and their burn-rate alerts: what is configured, and
+    /// when each alert would have fired over a past log.
+    #[command(subcommand)]
+    Slo(SloCommand),
     /// Remediation: what ran, pausing everything, approving, resetting breakers.
     #[command(subcommand)]
     Actions(ActionsCommand),
@@ -184,6 +188,46 @@ pub enum Command {
     /// Benchmarks; each prints its figures and the command that reproduces them.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SloCommand {
+    /// Each SLO: objective, window, SLI, and every burn alert with its windows and the
+    /// burn rate it fires above.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// One JSON object per SLO.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay a log file (or stdin) through the log SLOs on event time: prints each burn
+    /// alert's firing and resolution, then each SLO's SLI, budget left and firings.
+    ///
+    /// Every window is kept as the running `vigil run` keeps it (1 s buckets up to an
+    /// hour, 10 s up to six hours, 1 min beyond), so the times are the ones it would
+    /// have alerted at.
+    Backtest {
+        /// Log file, one line per entry; `-` reads standard input.
+        input: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this SLO.
+        #[arg(long)]
+        slo: Option<String>,
+        /// JSON field holding the event time (default: whichever of ts, time,
+        /// timestamp, @timestamp comes first in the line).
+        #[arg(long)]
+        timestamp_field: Option<String>,
+        /// Stream labels of every line, e.g. app=api,env=prod (default:
+        /// filename=INPUT).
+        #[arg(long)]
+        labels: Option<String>,
+        /// One JSON object per firing: slo, severity, long, short, burn-rate, fired-at,
+        /// resolved-at (null while still firing at the end of the log).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -47,10 +47,76 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
         _ => {}
     }
     let stream = parse_labels(options.labels.as_deref(), &options.input)?;
-    let (reader, total_bytes): (Box<dyn Read>, Option<u64>) = if options.input == "-" {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let replayed = replay(&options.input, options.timestamp_field.as_deref(), |at, line| {
+        for rule in &mut rules {
+            while let Some(expiry) = rule.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
+                let events = rule.evaluator.advance(expiry);
+                report(&mut out, rule, &events, options.json)?;
+            }
+            let events = rule.evaluator.observe(Entry { at, stream: &stream, line });
+            report(&mut out, rule, &events, options.json)?;
+        }
+        Ok(())
+    })?;
+    out.flush()?;
+    let mut summary = replayed.summary();
+    let lines = replayed.lines;
+    for rule in &rules {
+        let stats = rule.evaluator.stats();
+        let still = rule.evaluator.firing().count();
+        summary.push_str(&format!(
+            "  {}: fired {} times, resolved {}, firing at the end {still} (matched {} lines, late {}, over group limit {}, unwrap errors {}, unparseable {})\n",
+            rule.name, rule.fired, rule.resolved, stats.matched, stats.late, stats.dropped_groups, stats.unwrap_errors, stats.parse_errors
+        ));
+        if stats.matched == 0 && lines > 0 {
+            summary.push_str("    no line matched: check --labels against the rule's stream selector\n");
+        }
+    }
+    if options.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    Ok(())
+}
+
+/// What [`replay`] read.
+pub struct Replayed {
+    pub lines: u64,
+    /// Lines without a timestamp (they took the time of the line before).
+    pub untimed: u64,
+    pub skipped_long: u64,
+    pub elapsed: f64,
+}
+
+impl Replayed {
+    /// `replayed N lines in …`, one line.
+    pub fn summary(&self) -> String {
+        format!(
+            "replayed {} lines in {:.2}s ({:.0} lines/s){}{}\n",
+            self.lines,
+            self.elapsed,
+            self.lines as f64 / self.elapsed.max(1e-9),
+            if self.untimed > 0 { format!(", {} without a timestamp (arrival order)", self.untimed) } else { String::new() },
+            if self.skipped_long > 0 { format!(", {} longer than 1 MiB skipped", self.skipped_long) } else { String::new() },
+        )
+    }
+}
+
+/// Reads a log file (or stdin for `-`) line by line and hands each non-empty line to
+/// `line` with its event time (Unix milliseconds): from its JSON time field, else the
+/// newest time before it. Shows progress on a terminal for large files.
+pub fn replay(
+    input: &str,
+    timestamp_field: Option<&str>,
+    mut on_line: impl FnMut(i64, &str) -> anyhow::Result<()>,
+) -> anyhow::Result<Replayed> {
+    let (reader, total_bytes): (Box<dyn Read>, Option<u64>) = if input == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
-        let file = File::open(&options.input).with_context(|| format!("opening {}", options.input))?;
+        let file = File::open(input).with_context(|| format!("opening {input}"))?;
         let size = file.metadata().ok().map(|metadata| metadata.len());
         (Box::new(file), size)
     };
@@ -58,12 +124,10 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
     let show_progress = std::io::stderr().is_terminal() && total_bytes.is_some_and(|size| size > 16 << 20);
     let started = Instant::now();
     let mut last_progress = Instant::now();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     let (mut lines, mut bytes_read, mut skipped_long, mut untimed) = (0u64, 0u64, 0u64, 0u64);
     let mut last_at: Option<i64> = None;
     let mut buffer = Vec::with_capacity(4096);
-    let time_fields = TimeFields::new(options.timestamp_field.as_deref());
+    let time_fields = TimeFields::new(timestamp_field);
     loop {
         buffer.clear();
         let read = (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut buffer).context("reading input")?;
@@ -93,14 +157,7 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
             }
         };
         last_at = Some(last_at.map_or(at, |last| last.max(at)));
-        for rule in &mut rules {
-            while let Some(expiry) = rule.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
-                let events = rule.evaluator.advance(expiry);
-                report(&mut out, rule, &events, options.json)?;
-            }
-            let events = rule.evaluator.observe(Entry { at, stream: &stream, line });
-            report(&mut out, rule, &events, options.json)?;
-        }
+        on_line(at, line)?;
         if show_progress && last_progress.elapsed().as_millis() >= 250 {
             last_progress = Instant::now();
             let percent = bytes_read as f64 * 100.0 / total_bytes.unwrap_or(1).max(1) as f64;
@@ -108,35 +165,10 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
             eprint!("\r{percent:5.1}%  {lines} lines  {rate:.0} lines/s ");
         }
     }
-    out.flush()?;
     if show_progress {
         eprint!("\r{:60}\r", "");
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut summary = String::new();
-    summary.push_str(&format!(
-        "replayed {lines} lines in {elapsed:.2}s ({:.0} lines/s){}{}\n",
-        lines as f64 / elapsed.max(1e-9),
-        if untimed > 0 { format!(", {untimed} without a timestamp (arrival order)") } else { String::new() },
-        if skipped_long > 0 { format!(", {skipped_long} longer than 1 MiB skipped") } else { String::new() },
-    ));
-    for rule in &rules {
-        let stats = rule.evaluator.stats();
-        let still = rule.evaluator.firing().count();
-        summary.push_str(&format!(
-            "  {}: fired {} times, resolved {}, firing at the end {still} (matched {} lines, late {}, over group limit {}, unwrap errors {}, unparseable {})\n",
-            rule.name, rule.fired, rule.resolved, stats.matched, stats.late, stats.dropped_groups, stats.unwrap_errors, stats.parse_errors
-        ));
-        if stats.matched == 0 && lines > 0 {
-            summary.push_str("    no line matched: check --labels against the rule's stream selector\n");
-        }
-    }
-    if options.json {
-        eprint!("{summary}");
-    } else {
-        print!("{summary}");
-    }
-    Ok(())
+    Ok(Replayed { lines, untimed, skipped_long, elapsed: started.elapsed().as_secs_f64() })
 }
 
 fn skip_rest_of_line(reader: &mut impl BufRead, bytes_read: &mut u64) -> anyhow::Result<()> {
@@ -176,7 +208,7 @@ fn report(out: &mut impl Write, rule: &mut RuleRun, events: &[RuleEvent], json: 
 }
 
 /// `k=v,k2=v2` into labels; without it, `filename` names the input.
-fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
+pub fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
     let Some(text) = text else {
         return Ok(BTreeMap::from([("filename".to_owned(), input.to_owned())]));
     };

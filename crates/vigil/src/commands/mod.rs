@@ -13,6 +13,7 @@ mod lint_terraform;
 mod probe;
 mod record;
 mod routes;
+mod slo;
 mod tokens;
 
 use std::path::Path;
@@ -24,7 +25,7 @@ use vigil_core::SystemClock;
 
 use crate::cli::{
     ActionsCommand, AlertsCommand, BenchCommand, Command, ImportCommand, LintCommand, RoutesCommand, RulesCommand, SilenceCommand,
-    TokenCommand,
+    SloCommand, TokenCommand,
 };
 
 pub const USAGE_ERROR: u8 = 2;
@@ -159,6 +160,17 @@ pub async fn execute(command: Command) -> ExitCode {
                 Ok(config) => routes::execute(&config, command),
                 Err(code) => code,
             }
+        }
+        Command::Slo(SloCommand::List { config, json }) => match load_config(&config.path) {
+            Ok(config) => {
+                print!("{}", slo::list(&config, json));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Slo(SloCommand::Backtest { input, config, slo: only, timestamp_field, labels, json }) => {
+            let options = slo::SloBacktestOptions { config: config.path, slo: only, json, timestamp_field, labels, input };
+            report(tokio::task::spawn_blocking(move || slo::backtest(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
         }
         Command::Backtest { input, config, rule, timestamp_field, labels, json } => {
             let options = backtest::BacktestOptions { config: config.path, rule, json, timestamp_field, labels, input };

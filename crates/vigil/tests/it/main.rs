@@ -17,5 +17,6 @@ mod netns;
 mod probes;
 mod remediation;
 mod routes;
+mod slo;
 mod tidy;
 mod webhook;

@@ -1,0 +1,246 @@
+//! `vigil slo`: the configured SLOs with their burn alerts (`list`), and `backtest`,
+//! which replays a log file through the log SLIs on event time and prints when each
+//! burn alert would have fired and resolved.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vigil_config::{Config, LogQuery, Sli, SloConfig};
+use vigil_core::slo::{BurnChange, BurnEvaluator, Counts};
+use vigil_core::time::format_duration;
+use vigil_core::Timestamp;
+use vigil_logql::eval::pipeline::{Labels, Pipeline};
+
+use super::backtest::{parse_labels, replay};
+
+pub struct SloBacktestOptions {
+    pub config: PathBuf,
+    pub slo: Option<String>,
+    pub json: bool,
+    pub timestamp_field: Option<String>,
+    pub labels: Option<String>,
+    pub input: String,
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn window(ms: i64) -> String {
+    format_duration(Duration::from_millis(ms.unsigned_abs()))
+}
+
+/// `vigil slo list`: every SLO, its SLI, and each burn alert's windows and factor.
+pub fn list(config: &Config, json: bool) -> String {
+    let mut out = String::new();
+    for slo in &config.slos {
+        let sli = match &slo.sli {
+            Sli::Monitor { monitor, time_weighted: false } => format!("monitor {monitor}: good checks / all checks"),
+            Sli::Monitor { monitor, time_weighted: true } => format!("monitor {monitor}: share of time up"),
+            Sli::Logs { bad, good_query: false, total } => format!("logs: errors {} / total {}", bad.text, total.text),
+            Sli::Logs { bad, good_query: true, total } => format!("logs: 1 − good {} / total {}", bad.text, total.text),
+        };
+        let alerts: Vec<serde_json::Value> = slo
+            .alerts
+            .iter()
+            .map(|alert| {
+                serde_json::json!({
+                    "severity": alert.tier.as_str(), "long": window(alert.long), "short": window(alert.short),
+                    "burn-rate": alert.factor.to_string(),
+                })
+            })
+            .collect();
+        if json {
+            let value = serde_json::json!({
+                "name": slo.name.as_str(), "service": slo.service, "objective": slo.objective.to_string(),
+                "window": window(millis(slo.window)), "sli": sli, "alerts": alerts,
+            });
+            out.push_str(&format!("{value}\n"));
+            continue;
+        }
+        out.push_str(&format!("{}  objective {} over {}  ({sli})\n", slo.name.as_str(), slo.objective, window(millis(slo.window))));
+        for alert in &slo.alerts {
+            out.push_str(&format!(
+                "  {:<6}  burn rate above {} over {} and {}\n",
+                alert.tier.as_str(),
+                alert.factor,
+                window(alert.long),
+                window(alert.short)
+            ));
+        }
+    }
+    if config.slos.is_empty() && !json {
+        out.push_str("no slos are configured\n");
+    }
+    out
+}
+
+/// One log SLI being replayed.
+struct Run<'a> {
+    slo: &'a SloConfig,
+    bad: Pipeline,
+    good_query: bool,
+    total: Pipeline,
+    evaluator: BurnEvaluator,
+    counts: Counts,
+    /// Per alert: when its current firing started.
+    fired_at: Vec<Option<i64>>,
+    fired: Vec<u64>,
+}
+
+fn pipeline(query: &LogQuery) -> Pipeline {
+    Pipeline::new(&query.expr)
+}
+
+impl Run<'_> {
+    fn observe(&mut self, stream: &Labels, line: &str) -> Option<bool> {
+        if !self.total.selects(stream) || self.total.process(stream, line).is_none() {
+            return None;
+        }
+        let kept = self.bad.selects(stream) && self.bad.process(stream, line).is_some();
+        Some(kept != self.good_query)
+    }
+
+    fn report(&mut self, out: &mut impl Write, changes: &[BurnChange], json: bool) -> anyhow::Result<()> {
+        for change in changes {
+            let alert = self.slo.alerts[change.alert];
+            let at = Timestamp(change.at).to_rfc3339();
+            let burns = format!(
+                "burn {} {:.3}, {} {:.3} (above {})",
+                window(change.long.length),
+                change.long.burn_rate,
+                window(change.short.length),
+                change.short.burn_rate,
+                alert.factor
+            );
+            if change.firing {
+                self.fired_at[change.alert] = Some(change.at);
+                self.fired[change.alert] += 1;
+                if !json {
+                    writeln!(out, "{at}  FIRING    {}  {}  {burns}", self.slo.name.as_str(), alert.tier.as_str())?;
+                }
+            } else {
+                let fired_at = self.fired_at[change.alert].take();
+                if json {
+                    writeln!(out, "{}", self.firing_json(change.alert, fired_at, Some(change.at)))?;
+                } else {
+                    let lasted = fired_at.map(|fired| format!(", fired {}", window(change.at - fired))).unwrap_or_default();
+                    writeln!(out, "{at}  RESOLVED  {}  {}  {burns}{lasted}", self.slo.name.as_str(), alert.tier.as_str())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn firing_json(&self, alert: usize, fired_at: Option<i64>, resolved_at: Option<i64>) -> serde_json::Value {
+        let config = self.slo.alerts[alert];
+        serde_json::json!({
+            "slo": self.slo.name.as_str(),
+            "severity": config.tier.as_str(),
+            "long": window(config.long),
+            "short": window(config.short),
+            "burn-rate": config.factor.to_string(),
+            "fired-at": fired_at.map(|at| Timestamp(at).to_rfc3339()),
+            "resolved-at": resolved_at.map(|at| Timestamp(at).to_rfc3339()),
+        })
+    }
+}
+
+/// `vigil slo backtest`: the log SLIs over a past log, on its event times.
+pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
+    let config = vigil_config::load_file(&options.config).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let chosen: Vec<&SloConfig> =
+        config.slos.iter().filter(|slo| options.slo.as_deref().is_none_or(|only| slo.name.as_str() == only)).collect();
+    if chosen.is_empty() {
+        match &options.slo {
+            Some(name) => anyhow::bail!("no slo `{name}` in {}", options.config.display()),
+            None => anyhow::bail!("{} has no slos", options.config.display()),
+        }
+    }
+    let mut skipped = Vec::new();
+    let mut runs: Vec<Run<'_>> = Vec::new();
+    for slo in chosen {
+        match &slo.sli {
+            Sli::Logs { bad, good_query, total } => {
+                let evaluator = BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[millis(slo.window)]);
+                runs.push(Run {
+                    slo,
+                    bad: pipeline(bad),
+                    good_query: *good_query,
+                    total: pipeline(total),
+                    fired_at: vec![None; slo.alerts.len()],
+                    fired: vec![0; slo.alerts.len()],
+                    evaluator,
+                    counts: Counts::default(),
+                });
+            }
+            Sli::Monitor { .. } => skipped.push(slo.name.as_str()),
+        }
+    }
+    if runs.is_empty() {
+        anyhow::bail!("no log slo to replay a log through (monitor slos read stored checks: {})", skipped.join(", "));
+    }
+    let stream = parse_labels(options.labels.as_deref(), &options.input)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let replayed = replay(&options.input, options.timestamp_field.as_deref(), |at, line| {
+        for run in &mut runs {
+            while let Some(expiry) = run.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
+                let changes = run.evaluator.advance(expiry);
+                run.report(&mut out, &changes, options.json)?;
+            }
+            if let Some(bad) = run.observe(&stream, line) {
+                run.counts.total += 1;
+                run.counts.bad += u64::from(bad);
+                let changes = run.evaluator.observe(at, 1, u64::from(bad));
+                run.report(&mut out, &changes, options.json)?;
+            }
+        }
+        Ok(())
+    })?;
+    let mut summary = replayed.summary();
+    for run in &runs {
+        if options.json {
+            for (alert, fired_at) in run.fired_at.iter().enumerate() {
+                if fired_at.is_some() {
+                    writeln!(out, "{}", run.firing_json(alert, *fired_at, None))?;
+                }
+            }
+        }
+        let slo = run.slo;
+        let sli = if run.counts.total == 0 { "no events".to_owned() } else { format!("{:.4}%", 100.0 * (1.0 - run.counts.error_ratio())) };
+        let budget = run.evaluator.window_burn(millis(slo.window)).map(|burn| vigil_core::slo::Budget::of(burn.counts, slo.objective));
+        let budget = budget.map_or_else(String::new, |budget| {
+            let overspent = if budget.remaining < 0.0 { " (overspent)" } else { "" };
+            format!(", budget of the last {} left {:.1}%{overspent}", window(millis(slo.window)), 100.0 * budget.remaining)
+        });
+        let fired: Vec<String> = slo
+            .alerts
+            .iter()
+            .zip(&run.fired)
+            .map(|(alert, fired)| format!("{} {}/{}: {fired}", alert.tier.as_str(), window(alert.long), window(alert.short)))
+            .collect();
+        summary.push_str(&format!(
+            "  {}: {} events, {} bad, SLI {sli} against {}{budget}; fired {}\n",
+            slo.name.as_str(),
+            run.counts.total,
+            run.counts.bad,
+            slo.objective,
+            fired.join(", ")
+        ));
+        if run.counts.total == 0 && replayed.lines > 0 {
+            summary.push_str("    no line counted: check --labels against the SLI's stream selectors\n");
+        }
+    }
+    out.flush()?;
+    for name in skipped {
+        summary.push_str(&format!("  {name}: a monitor SLI, not replayed from a log\n"));
+    }
+    if options.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! `vigil slo backtest` through the binary on a generated log with a known error
+//! pattern (steady background, a fast burn, a slow burn, recovery). The test computes
+//! the expected firing and resolution times itself, in integers, from the formulas the
+//! README states: burn rate = error ratio / (1 − objective), factor = budget share ×
+//! SLO window / long window, "above" is strictly above, and each window is the
+//! `length / resolution` buckets up to the event's (1 s up to 1h, 10 s up to 6h, 1 min
+//! beyond).
+
+use std::fmt::Write as _;
+
+use crate::helpers::vigil_command;
+
+/// 2026-12-02T00:00:00Z, in milliseconds.
+const T0: i64 = 1_796_169_600_000;
+const SECOND: i64 = 1_000;
+const HOUR: i64 = 3_600 * SECOND;
+const DAY: i64 = 24 * HOUR;
+
+/// Bad events per thousand in second `k` of the log.
+fn per_mille(k: i64) -> i64 {
+    match k {
+        // A fast burn: 20% for 20 minutes, a day in.
+        86_400..87_600 => 200,
+        // A slow burn: 2% for 12 hours, on the second day.
+        172_800..216_000 => 20,
+        // Recovery: nothing bad from the third day on.
+        216_000.. => 0,
+        // The background: 0.2%, under every threshold.
+        _ => 2,
+    }
+}
+
+/// The last `per_mille` seconds of every 1000 are bad, so the log starts good.
+fn bad(k: i64) -> bool {
+    k.rem_euclid(1000) >= 1000 - per_mille(k)
+}
+
+fn resolution(length: i64) -> i64 {
+    if length <= HOUR {
+        SECOND
+    } else if length <= 6 * HOUR {
+        10 * SECOND
+    } else {
+        60 * SECOND
+    }
+}
+
+/// (severity, long, short, budget share in percent): the default alerts.
+const ALERTS: [(&str, i64, i64, i64); 4] = [
+    ("page", HOUR, 300 * SECOND, 2),
+    ("page", 6 * HOUR, 1_800 * SECOND, 5),
+    ("ticket", DAY, 2 * HOUR, 10),
+    ("ticket", 3 * DAY, 6 * HOUR, 10),
+];
+
+/// Every firing as (severity, long, fired-at, resolved-at) in milliseconds, by brute
+/// force over event times and bucket edges.
+fn expected(seconds: i64, period: i64) -> Vec<(String, i64, i64, Option<i64>)> {
+    // Events at k s + 500 ms; prefix sums of bad events.
+    let times: Vec<i64> = (0..seconds).map(|k| T0 + k * SECOND + 500).collect();
+    let mut bad_before = vec![0_i64];
+    for k in 0..seconds {
+        bad_before.push(bad_before[usize::try_from(k).expect("k")] + i64::from(bad(k)));
+    }
+    let counts = |length: i64, at: i64| {
+        let width = resolution(length);
+        let span = (length + width - 1) / width;
+        let oldest = (at.div_euclid(width) - span + 1) * width;
+        let from = times.partition_point(|time| *time < oldest);
+        let to = times.partition_point(|time| *time <= at).max(from);
+        ((to - from) as i64, bad_before[to] - bad_before[from])
+    };
+    // 99%: bad / total > share × period / long × 1/100 ⇔ bad × 100 × 100 × long > share × period × total.
+    let above = |(total, bad): (i64, i64), long: i64, share: i64| {
+        total > 0 && i128::from(bad) * 100 * 100 * i128::from(long) > i128::from(share) * i128::from(period) * i128::from(total)
+    };
+    let mut firing: Vec<Option<i64>> = vec![None; ALERTS.len()];
+    let mut out = Vec::new();
+    // Events, and every second's edge between them (where buckets leave windows).
+    let moments = (0..seconds).flat_map(|k| [T0 + k * SECOND, T0 + k * SECOND + 500]).skip(1);
+    for at in moments {
+        for (index, (severity, long, short, share)) in ALERTS.iter().enumerate() {
+            let now = above(counts(*long, at), *long, *share) && above(counts(*short, at), *long, *share);
+            match (firing[index], now) {
+                (None, true) => firing[index] = Some(at),
+                (Some(fired), false) => {
+                    out.push(((*severity).to_owned(), *long, fired, Some(at)));
+                    firing[index] = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    for (index, fired) in firing.iter().enumerate() {
+        if let Some(fired) = fired {
+            out.push((ALERTS[index].0.to_owned(), ALERTS[index].1, *fired, None));
+        }
+    }
+    out.sort_by_key(|(_, long, fired, _)| (*fired, *long));
+    out
+}
+
+fn rfc3339(millis: i64) -> String {
+    vigil_core::Timestamp(millis).to_rfc3339()
+}
+
+fn long_text(long: i64) -> &'static str {
+    match long {
+        HOUR => "1h",
+        21_600_000 => "6h",
+        DAY => "1d",
+        _ => "3d",
+    }
+}
+
+#[test]
+fn a_generated_log_fires_and_resolves_each_burn_alert_when_the_formulas_say() {
+    let dir = tempfile::tempdir().expect("dir");
+    let seconds = 4 * 86_400;
+    let mut log = String::with_capacity(usize::try_from(seconds).unwrap_or(0) * 48);
+    for k in 0..seconds {
+        let status = if bad(k) { 503 } else { 200 };
+        let _ = writeln!(log, r#"{{"ts":{},"status":{status},"path":"/api"}}"#, T0 + k * SECOND + 500);
+    }
+    let log_path = dir.path().join("access.log");
+    std::fs::write(&log_path, log).expect("write log");
+    let config_path = dir.path().join("vigil.yaml");
+    let config = "slos:\n  - name: api-availability\n    objective: 99%\n    window: 7d\n\
+                  \x20   errors: '{app=\"api\"} | json | status >= 500'\n    total: '{app=\"api\"}'\n";
+    std::fs::write(&config_path, config).expect("write config");
+    let config_arg = config_path.display().to_string();
+    let log_arg = log_path.display().to_string();
+
+    let (code, stdout, stderr) = vigil_command(&["slo", "backtest", &log_arg, "-c", &config_arg, "--labels", "app=api", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut actual: Vec<(String, String, String, Option<String>)> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json"))
+        .map(|firing| {
+            assert_eq!(firing["slo"], "api-availability");
+            (
+                firing["severity"].as_str().unwrap_or_default().to_owned(),
+                firing["long"].as_str().unwrap_or_default().to_owned(),
+                firing["fired-at"].as_str().unwrap_or_default().to_owned(),
+                firing["resolved-at"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    actual.sort_by(|a, b| (&a.2, &a.1).cmp(&(&b.2, &b.1)));
+    let expected: Vec<(String, String, String, Option<String>)> = expected(seconds, 7 * DAY)
+        .into_iter()
+        .map(|(severity, long, fired, resolved)| (severity, long_text(long).to_owned(), rfc3339(fired), resolved.map(rfc3339)))
+        .collect();
+    let mut expected = expected;
+    expected.sort_by(|a, b| (&a.2, &a.1).cmp(&(&b.2, &b.1)));
+    let tiers: std::collections::BTreeSet<(&str, &str)> =
+        expected.iter().map(|(tier, long, _, _)| (tier.as_str(), long.as_str())).collect();
+    assert!(tiers.len() >= 3, "the pattern exercises most alerts: {expected:?}");
+    assert_eq!(actual, expected, "stderr:\n{stderr}");
+    assert!(stderr.contains("api-availability: 345600 events"), "{stderr}");
+
+    // The text form says the same, and `slo list` shows the factors for 7 days.
+    let (code, text, _) = vigil_command(&["slo", "backtest", &log_arg, "-c", &config_arg, "--labels", "app=api"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(text.lines().filter(|line| line.contains("  FIRING  ")).count(), expected.len(), "{text}");
+    let (code, list, _) = vigil_command(&["slo", "list", "-c", &config_arg]);
+    assert_eq!(code, Some(0));
+    for factor in ["3.36", "1.4", "0.7", "0.2333"] {
+        assert!(list.contains(&format!("burn rate above {factor} over")), "{list}");
+    }
+    // A log whose lines no SLI counts says so.
+    let (code, stdout, _) = vigil_command(&["slo", "backtest", &log_arg, "-c", &config_arg, "--labels", "app=web"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("no line counted"), "{stdout}");
+}
