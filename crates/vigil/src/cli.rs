@@ -30,6 +30,20 @@ pub struct ConfigArg {
     pub path: PathBuf,
 }
 
+/// A log file replayed on its event times (`backtest`, `slo backtest`).
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Log file, one line per entry; `-` reads standard input.
+    pub input: String,
+    /// JSON field holding the event time (default: whichever of ts, time, timestamp,
+    /// @timestamp comes first in the line).
+    #[arg(long)]
+    pub timestamp_field: Option<String>,
+    /// Stream labels of every line, e.g. app=api,env=prod (default: filename=INPUT).
+    #[arg(long)]
+    pub labels: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Watch the configured monitors until SIGINT or SIGTERM, then finish checks in
@@ -138,21 +152,13 @@ pub enum Command {
     /// The event time comes from a JSON field (RFC 3339 or Unix seconds); lines without
     /// one take the time of the line before them.
     Backtest {
-        /// Log file, one line per entry; `-` reads standard input.
-        input: String,
+        #[command(flatten)]
+        replay: ReplayArgs,
         #[command(flatten)]
         config: ConfigArg,
         /// Only this rule.
         #[arg(long)]
         rule: Option<String>,
-        /// JSON field holding the event time (default: whichever of ts, time,
-        /// timestamp, @timestamp comes first in the line).
-        #[arg(long)]
-        timestamp_field: Option<String>,
-        /// Stream labels of every line, e.g. app=api,env=prod (default:
-        /// filename=INPUT).
-        #[arg(long)]
-        labels: Option<String>,
         /// One JSON object per firing or resolution: rule, state, at, labels, value.
         #[arg(long)]
         json: bool,
@@ -204,25 +210,16 @@ pub enum SloCommand {
     /// Replay a log file (or stdin) through the log SLOs on event time: prints each burn
     /// alert's firing and resolution, then each SLO's SLI, budget left and firings.
     ///
-    /// Every window is kept as the running `vigil run` keeps it (1 s buckets up to an
-    /// hour, 10 s up to six hours, 1 min beyond), so the times are the ones it would
-    /// have alerted at.
+    /// Every window is kept in buckets (1 s up to an hour, 10 s up to six hours, 1 min
+    /// beyond), the same resolution the README states for burn alerts.
     Backtest {
-        /// Log file, one line per entry; `-` reads standard input.
-        input: String,
+        #[command(flatten)]
+        replay: ReplayArgs,
         #[command(flatten)]
         config: ConfigArg,
         /// Only this SLO.
         #[arg(long)]
         slo: Option<String>,
-        /// JSON field holding the event time (default: whichever of ts, time,
-        /// timestamp, @timestamp comes first in the line).
-        #[arg(long)]
-        timestamp_field: Option<String>,
-        /// Stream labels of every line, e.g. app=api,env=prod (default:
-        /// filename=INPUT).
-        #[arg(long)]
-        labels: Option<String>,
         /// One JSON object per firing: slo, severity, long, short, burn-rate, fired-at,
         /// resolved-at (null while still firing at the end of the log).
         #[arg(long)]

@@ -12,6 +12,7 @@ use vigil_core::Timestamp;
 use vigil_logql::eval::pipeline::Labels;
 use vigil_logql::eval::{AlertState, Entry, RuleEvaluator, RuleEvent};
 
+use crate::cli::ReplayArgs;
 use crate::logs::event_time::{event_time, TimeFields};
 
 /// Lines longer than this are skipped and counted.
@@ -21,9 +22,7 @@ pub struct BacktestOptions {
     pub config: PathBuf,
     pub rule: Option<String>,
     pub json: bool,
-    pub timestamp_field: Option<String>,
-    pub labels: Option<String>,
-    pub input: String,
+    pub replay: ReplayArgs,
 }
 
 struct RuleRun {
@@ -46,16 +45,15 @@ pub fn run(options: BacktestOptions) -> anyhow::Result<()> {
         (None, true) => anyhow::bail!("{} has no rules", options.config.display()),
         _ => {}
     }
-    let stream = parse_labels(options.labels.as_deref(), &options.input)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let replayed = replay(&options.input, options.timestamp_field.as_deref(), |at, line| {
+    let replayed = replay(&options.replay, |at, stream, line| {
         for rule in &mut rules {
             while let Some(expiry) = rule.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
                 let events = rule.evaluator.advance(expiry);
                 report(&mut out, rule, &events, options.json)?;
             }
-            let events = rule.evaluator.observe(Entry { at, stream: &stream, line });
+            let events = rule.evaluator.observe(Entry { at, stream, line });
             report(&mut out, rule, &events, options.json)?;
         }
         Ok(())
@@ -106,13 +104,12 @@ impl Replayed {
 }
 
 /// Reads a log file (or stdin for `-`) line by line and hands each non-empty line to
-/// `line` with its event time (Unix milliseconds): from its JSON time field, else the
-/// newest time before it. Shows progress on a terminal for large files.
-pub fn replay(
-    input: &str,
-    timestamp_field: Option<&str>,
-    mut on_line: impl FnMut(i64, &str) -> anyhow::Result<()>,
-) -> anyhow::Result<Replayed> {
+/// `on_line` with its event time (Unix milliseconds: from its JSON time field, else the
+/// newest time before it) and the stream labels of `--labels`. Shows progress on a
+/// terminal for large files.
+pub fn replay(args: &ReplayArgs, mut on_line: impl FnMut(i64, &Labels, &str) -> anyhow::Result<()>) -> anyhow::Result<Replayed> {
+    let (input, timestamp_field) = (args.input.as_str(), args.timestamp_field.as_deref());
+    let stream = parse_labels(args.labels.as_deref(), input)?;
     let (reader, total_bytes): (Box<dyn Read>, Option<u64>) = if input == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
@@ -157,7 +154,7 @@ pub fn replay(
             }
         };
         last_at = Some(last_at.map_or(at, |last| last.max(at)));
-        on_line(at, line)?;
+        on_line(at, &stream, line)?;
         if show_progress && last_progress.elapsed().as_millis() >= 250 {
             last_progress = Instant::now();
             let percent = bytes_read as f64 * 100.0 / total_bytes.unwrap_or(1).max(1) as f64;
@@ -208,7 +205,7 @@ fn report(out: &mut impl Write, rule: &mut RuleRun, events: &[RuleEvent], json: 
 }
 
 /// `k=v,k2=v2` into labels; without it, `filename` names the input.
-pub fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
+fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
     let Some(text) = text else {
         return Ok(BTreeMap::from([("filename".to_owned(), input.to_owned())]));
     };

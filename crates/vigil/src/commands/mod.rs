@@ -168,12 +168,12 @@ pub async fn execute(command: Command) -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Slo(SloCommand::Backtest { input, config, slo: only, timestamp_field, labels, json }) => {
-            let options = slo::SloBacktestOptions { config: config.path, slo: only, json, timestamp_field, labels, input };
+        Command::Slo(SloCommand::Backtest { replay, config, slo: only, json }) => {
+            let options = slo::SloBacktestOptions { config: config.path, slo: only, json, replay };
             report(tokio::task::spawn_blocking(move || slo::backtest(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
         }
-        Command::Backtest { input, config, rule, timestamp_field, labels, json } => {
-            let options = backtest::BacktestOptions { config: config.path, rule, json, timestamp_field, labels, input };
+        Command::Backtest { replay, config, rule, json } => {
+            let options = backtest::BacktestOptions { config: config.path, rule, json, replay };
             report(tokio::task::spawn_blocking(move || backtest::run(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
         }
         Command::Bench(BenchCommand::Target { port }) => report(bench::target(port).await),

@@ -12,15 +12,14 @@ use vigil_core::time::format_duration;
 use vigil_core::Timestamp;
 use vigil_logql::eval::pipeline::{Labels, Pipeline};
 
-use super::backtest::{parse_labels, replay};
+use super::backtest::replay;
+use crate::cli::ReplayArgs;
 
 pub struct SloBacktestOptions {
     pub config: PathBuf,
     pub slo: Option<String>,
     pub json: bool,
-    pub timestamp_field: Option<String>,
-    pub labels: Option<String>,
-    pub input: String,
+    pub replay: ReplayArgs,
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -181,16 +180,15 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
     if runs.is_empty() {
         anyhow::bail!("no log slo to replay a log through (monitor slos read stored checks: {})", skipped.join(", "));
     }
-    let stream = parse_labels(options.labels.as_deref(), &options.input)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let replayed = replay(&options.input, options.timestamp_field.as_deref(), |at, line| {
+    let replayed = replay(&options.replay, |at, stream, line| {
         for run in &mut runs {
             while let Some(expiry) = run.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
                 let changes = run.evaluator.advance(expiry);
                 run.report(&mut out, &changes, options.json)?;
             }
-            if let Some(bad) = run.observe(&stream, line) {
+            if let Some(bad) = run.observe(stream, line) {
                 run.counts.total += 1;
                 run.counts.bad += u64::from(bad);
                 let changes = run.evaluator.observe(at, 1, u64::from(bad));
