@@ -376,6 +376,10 @@ pub struct BurnEvaluator {
     firing: Vec<bool>,
     /// The newest time seen.
     now: i64,
+    /// [`BurnEvaluator::next_expiry`], computed again only when a window moved to a
+    /// new bucket or stopped being empty.
+    expiry: Option<i64>,
+    expiry_stale: bool,
 }
 
 impl BurnEvaluator {
@@ -389,6 +393,8 @@ impl BurnEvaluator {
             pairs: Vec::new(),
             firing: Vec::new(),
             now: i64::MIN,
+            expiry: None,
+            expiry_stale: false,
         };
         for alert in &alerts {
             let pair = (evaluator.window(alert.long), evaluator.window(alert.short));
@@ -448,6 +454,7 @@ impl BurnEvaluator {
         for window in &mut self.windows {
             let bucket = at.div_euclid(self.rings[window.ring].width);
             if bucket <= window.last && bucket > window.last - window.span {
+                self.expiry_stale |= window.sum.total == 0 || bucket < window.last;
                 window.sum.add(counts);
             }
         }
@@ -466,7 +473,15 @@ impl BurnEvaluator {
 
     /// The next time at which a bucket leaves a window: when an alert may change without
     /// an event. `None` when no window holds anything.
-    pub fn next_expiry(&self) -> Option<i64> {
+    pub fn next_expiry(&mut self) -> Option<i64> {
+        if self.expiry_stale {
+            self.expiry = self.find_expiry();
+            self.expiry_stale = false;
+        }
+        self.expiry
+    }
+
+    fn find_expiry(&self) -> Option<i64> {
         self.windows
             .iter()
             .filter(|window| window.sum.total > 0)
@@ -487,6 +502,7 @@ impl BurnEvaluator {
             if bucket == window.last {
                 continue;
             }
+            self.expiry_stale = true;
             if window.last == i64::MIN || bucket - window.last >= window.span {
                 window.sum = ring.sum(bucket - window.span + 1, bucket + 1);
             } else {

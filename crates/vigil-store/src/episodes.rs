@@ -23,6 +23,8 @@ pub enum AlertSource {
     Monitor,
     Rule,
     Inbound,
+    /// An SLO's burn-rate alert.
+    Slo,
 }
 
 impl AlertSource {
@@ -31,11 +33,12 @@ impl AlertSource {
             AlertSource::Monitor => "monitor",
             AlertSource::Rule => "rule",
             AlertSource::Inbound => "inbound",
+            AlertSource::Slo => "slo",
         }
     }
 
     pub fn parse(text: &str) -> Option<AlertSource> {
-        [AlertSource::Monitor, AlertSource::Rule, AlertSource::Inbound].into_iter().find(|source| source.as_str() == text)
+        [AlertSource::Monitor, AlertSource::Rule, AlertSource::Inbound, AlertSource::Slo].into_iter().find(|source| source.as_str() == text)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Vigil: probes, state, notifications and the record, in one binary.
 //!
 //! The pipeline reads top to bottom: `probes` observe, `monitor` schedules checks and
-//! turns them into state, `logs` takes lines in and `rules` turns them into alerts,
+//! turns them into state, `logs` takes lines in and `rules` turns them into alerts (and
+//! `slos` into burn-rate alerts),
 //! `alerts` is the one lifecycle every detector's alerts take (routing, grouping,
 //! silences, inhibition; it also takes alerts from Alertmanager and Prometheus); `effects` is what every decision sets in
 //! motion: `notifiers` deliver through the store's outbox and `actions` remediate
@@ -25,3 +26,4 @@ pub mod notifiers;
 pub use vigil_probes as probes;
 pub mod rules;
 pub mod run;
+pub mod slos;

@@ -96,16 +96,20 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, mut stop_rx) = watch::channel(false);
     // Log intake feeds the rule engine through a bounded queue; full means HTTP 429.
-    let (logs, rules_task) = if config.rules.is_empty() {
+    let reads_logs = !config.rules.is_empty() || config.slos.iter().any(|slo| matches!(slo.sli, vigil_config::Sli::Logs { .. }));
+    let (logs, rules_task) = if !reads_logs {
         (None, None)
     } else {
-        let engine = RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone()).await?;
+        let engine = RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone())
+            .await?
+            .with_slos(&config.slos)
+            .await?;
         let (sender, receiver) = mpsc::channel(LOG_QUEUE);
         crate::logs::start_sources(&config.sources, &store, &sender, &clock, &metrics, &stop_rx).await?;
         (Some(sender), Some(tokio::spawn(engine.run(receiver))))
     };
-    if config.rules.is_empty() && !config.sources.is_empty() {
-        tracing::warn!(sources = config.sources.len(), "log sources are configured but no rules: their lines are not read");
+    if !reads_logs && !config.sources.is_empty() {
+        tracing::warn!(sources = config.sources.len(), "log sources are configured but no rules or log slos: their lines are not read");
     }
     let inbound = Arc::new(Inbound {
         config: config.inbound.alertmanager.clone(),

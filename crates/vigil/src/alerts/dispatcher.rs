@@ -179,7 +179,13 @@ impl AlertDispatcher {
             match event {
                 Event::Due => {}
                 // Passes a change wakes are MIN_GAP apart: a burst is read in one.
-                Event::Changed => self.clock.sleep(MIN_GAP.saturating_sub(self.clock.now().since(now)).min(next)).await,
+                Event::Changed => {
+                    let gap = MIN_GAP.saturating_sub(self.clock.now().since(now)).min(next);
+                    tokio::select! {
+                        () = self.clock.sleep(gap) => {}
+                        () = stopped(&mut stop) => break,
+                    }
+                }
                 Event::Stop => break,
             }
         }

@@ -24,6 +24,7 @@ use crate::logs::LogBatch;
 use crate::metrics::{Metrics, RuleLabels, RuleLineLabels, StateLabels};
 use crate::notifiers::message::render_summary;
 use crate::notifiers::{AlertMessage, Message};
+use crate::slos::SloDetector;
 
 /// Matching lines carried into an alert's notifications.
 const SAMPLE_LINES: usize = 5;
@@ -56,6 +57,8 @@ pub struct RuleEngine {
     started: Timestamp,
     /// Positions of tailed files whose lines the rules have seen, not yet stored.
     offsets: HashMap<String, vigil_store::SourceOffset>,
+    /// The log SLOs, fed the same lines.
+    slos: SloDetector,
 }
 
 /// The evaluator for one configured rule.
@@ -104,7 +107,69 @@ impl RuleEngine {
             tracing::info!(alerts = open.len(), "alerts still firing from the last run adopted");
         }
         let started = clock.now();
-        Ok(RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new() })
+        Ok(RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new(), slos: SloDetector::logs(&[]) })
+    }
+
+    /// Feeds the log SLOs of `configs` too. Their windows start empty: burn alerts an
+    /// earlier run left firing are resolved now, and fire again once the windows burn.
+    pub async fn with_slos(mut self, configs: &[vigil_config::SloConfig]) -> Result<RuleEngine, vigil_store::StoreError> {
+        self.slos = SloDetector::logs(configs);
+        let left: Vec<_> = self.store.firing_episodes(Some(AlertSource::Slo)).await?;
+        if !left.is_empty() {
+            tracing::info!(alerts = left.len(), "burn alerts left firing by the last run resolved: SLO windows start empty");
+            let now = self.clock.now();
+            let changes: Vec<vigil_store::EpisodeChange> = left
+                .into_iter()
+                .map(|episode| {
+                    let change = AlertChange {
+                        source: AlertSource::Slo,
+                        source_key: episode.source_key.clone(),
+                        labels: episode.labels.clone(),
+                        annotations: episode.annotations.clone(),
+                        firing: false,
+                        at: now,
+                        ends_at: None,
+                        received_at: now,
+                        generator_url: String::new(),
+                        value: 0.0,
+                        evidence: serde_json::json!([]),
+                        notify: Vec::new(),
+                        payload: None,
+                        actions: Vec::new(),
+                        summary: String::new(),
+                        template_labels: None,
+                    };
+                    self.effects.decide(change)
+                })
+                .collect();
+            self.store.apply_changes(&changes, now, self.effects.delivery.give_up_after).await?;
+        }
+        Ok(self)
+    }
+
+    /// Stores burn alerts' firings and resolutions, and wakes who acts on them.
+    async fn apply_slo_changes(&mut self, changes: Vec<AlertChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        let changes: Vec<vigil_store::EpisodeChange> = changes.into_iter().map(|change| self.effects.decide(change)).collect();
+        match self.store.apply_changes(&changes, self.clock.now(), self.effects.delivery.give_up_after).await {
+            Ok(applied) => {
+                for applied in applied {
+                    match applied {
+                        Applied::Started(record) => {
+                            tracing::warn!(alert = %record.name, id = record.id, labels = ?record.labels, "slo burn alert firing");
+                        }
+                        Applied::Resolved(record) => tracing::info!(alert = %record.name, id = record.id, "slo burn alert resolved"),
+                        Applied::Refreshed(_) | Applied::Unchanged => {}
+                    }
+                }
+                let executions = changes.iter().any(|change| !change.executions.is_empty());
+                self.effects.stored(false, executions || changes.iter().any(|change| !change.firing));
+                self.effects.wake_alerts.notify_one();
+            }
+            Err(error) => tracing::error!(%error, "storing slo burn alerts failed"),
+        }
     }
 
     /// Runs until the intake channel closes (every sender dropped at shutdown).
@@ -144,8 +209,13 @@ impl RuleEngine {
 
     pub async fn ingest(&mut self, batch: LogBatch) {
         let mut events = Vec::new();
+        let mut burns = Vec::new();
+        let now = self.clock.now();
         for stream in &batch.streams {
             for (at, line) in &stream.entries {
+                if !self.slos.is_empty() {
+                    burns.extend(self.slos.observe(*at, &stream.labels, line, now));
+                }
                 for (index, rule) in self.rules.iter_mut().enumerate() {
                     let matched_before = rule.evaluator.stats().matched;
                     let changes = rule.evaluator.observe(Entry { at: *at, stream: &stream.labels, line });
@@ -167,6 +237,7 @@ impl RuleEngine {
         for (index, event) in events {
             self.apply(index, event).await;
         }
+        self.apply_slo_changes(burns).await;
     }
 
     /// Adds what each rule's evaluator counted since the last call to the metrics.
@@ -206,6 +277,8 @@ impl RuleEngine {
         for (index, event) in events {
             self.apply(index, event).await;
         }
+        let burns = self.slos.advance(now);
+        self.apply_slo_changes(burns).await;
         let mut stale = Vec::new();
         for rule in &self.rules {
             if now.0 - self.started.0 < rule.evaluator.max_range_ms() {

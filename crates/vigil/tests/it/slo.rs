@@ -7,8 +7,13 @@
 //! beyond).
 
 use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::helpers::vigil_command;
+use vigil_core::{TestClock, Timestamp};
+
+use crate::helpers::{vigil_command, WAIT};
 
 /// 2026-12-02T00:00:00Z, in milliseconds.
 const T0: i64 = 1_796_169_600_000;
@@ -113,21 +118,38 @@ fn long_text(long: i64) -> &'static str {
     }
 }
 
+const SECONDS: i64 = 4 * 86_400;
+const SLOS: &str = "slos:\n  - name: api-availability\n    objective: 99%\n    window: 7d\n\
+                    \x20   errors: '{app=\"api\"} | json | status >= 500'\n    total: '{app=\"api\"}'\n";
+
+/// Line `k` of the log: one request a second, at half past.
+fn line(k: i64) -> String {
+    let status = if bad(k) { 503 } else { 200 };
+    format!(r#"{{"ts":{},"status":{status},"path":"/api"}}"#, T0 + k * SECOND + 500)
+}
+
+/// The expected firings as the binary prints them: (severity, long, fired-at, resolved-at).
+fn expected_text() -> Vec<(String, String, String, Option<String>)> {
+    let mut expected: Vec<(String, String, String, Option<String>)> = expected(SECONDS, 7 * DAY)
+        .into_iter()
+        .map(|(severity, long, fired, resolved)| (severity, long_text(long).to_owned(), rfc3339(fired), resolved.map(rfc3339)))
+        .collect();
+    expected.sort_by(|a, b| (&a.2, &a.1).cmp(&(&b.2, &b.1)));
+    expected
+}
+
 #[test]
 fn a_generated_log_fires_and_resolves_each_burn_alert_when_the_formulas_say() {
     let dir = tempfile::tempdir().expect("dir");
-    let seconds = 4 * 86_400;
+    let seconds = SECONDS;
     let mut log = String::with_capacity(usize::try_from(seconds).unwrap_or(0) * 48);
     for k in 0..seconds {
-        let status = if bad(k) { 503 } else { 200 };
-        let _ = writeln!(log, r#"{{"ts":{},"status":{status},"path":"/api"}}"#, T0 + k * SECOND + 500);
+        let _ = writeln!(log, "{}", line(k));
     }
     let log_path = dir.path().join("access.log");
     std::fs::write(&log_path, log).expect("write log");
     let config_path = dir.path().join("vigil.yaml");
-    let config = "slos:\n  - name: api-availability\n    objective: 99%\n    window: 7d\n\
-                  \x20   errors: '{app=\"api\"} | json | status >= 500'\n    total: '{app=\"api\"}'\n";
-    std::fs::write(&config_path, config).expect("write config");
+    std::fs::write(&config_path, SLOS).expect("write config");
     let config_arg = config_path.display().to_string();
     let log_arg = log_path.display().to_string();
 
@@ -147,12 +169,7 @@ fn a_generated_log_fires_and_resolves_each_burn_alert_when_the_formulas_say() {
         })
         .collect();
     actual.sort_by(|a, b| (&a.2, &a.1).cmp(&(&b.2, &b.1)));
-    let expected: Vec<(String, String, String, Option<String>)> = expected(seconds, 7 * DAY)
-        .into_iter()
-        .map(|(severity, long, fired, resolved)| (severity, long_text(long).to_owned(), rfc3339(fired), resolved.map(rfc3339)))
-        .collect();
-    let mut expected = expected;
-    expected.sort_by(|a, b| (&a.2, &a.1).cmp(&(&b.2, &b.1)));
+    let expected = expected_text();
     let tiers: std::collections::BTreeSet<(&str, &str)> =
         expected.iter().map(|(tier, long, _, _)| (tier.as_str(), long.as_str())).collect();
     assert!(tiers.len() >= 3, "the pattern exercises most alerts: {expected:?}");
@@ -172,4 +189,74 @@ fn a_generated_log_fires_and_resolves_each_burn_alert_when_the_formulas_say() {
     let (code, stdout, _) = vigil_command(&["slo", "backtest", &log_arg, "-c", &config_arg, "--labels", "app=web"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("no line counted"), "{stdout}");
+}
+
+/// The same log pushed to a running Vigil (in this process, on a test clock that stays
+/// at the log's start, so only the lines' event times move the windows): the burn
+/// alerts are stored as episodes that start and end at the times the formulas give.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("vigil.db").display());
+    let yaml = format!("storage: {db}\nlisten: 127.0.0.1:0\n{SLOS}");
+    let config = vigil_config::load_str(Path::new("vigil.yaml"), &yaml, &|_| None).expect("config");
+    let running = vigil::run::start(config, Arc::new(TestClock::at(Timestamp(T0)))).await.expect("start");
+    let url: http::Uri = format!("http://127.0.0.1:{}/loki/api/v1/push", running.http_address.port()).parse().expect("url");
+    let client = vigil::probes::HttpClient::new();
+    for chunk in (0..SECONDS).collect::<Vec<_>>().chunks(4_000) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|&k| serde_json::json!([((T0 + k * SECOND + 500) as i128 * 1_000_000).to_string(), line(k)]).to_string())
+            .collect();
+        let body = format!(r#"{{"streams":[{{"stream":{{"app":"api"}},"values":[{}]}}]}}"#, values.join(","));
+        loop {
+            let request = vigil::probes::HttpRequest {
+                method: http::Method::POST,
+                url: url.clone(),
+                headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+                body: Some(body.clone().into()),
+                timeout: Duration::from_secs(30),
+                follow_redirects: false,
+                verify_tls: true,
+                host_from_address: false,
+            };
+            match client.send(&request).await.status {
+                Some(204) => break,
+                // The rule engine's queue is full: push again shortly.
+                Some(429) => tokio::time::sleep(Duration::from_millis(20)).await,
+                other => panic!("push answered {other:?}"),
+            }
+        }
+    }
+    let expected = expected_text();
+    let store = vigil_store::Store::open(&db).await.expect("store");
+    let deadline = Instant::now() + WAIT * 4;
+    let actual = loop {
+        let episodes = store.episodes(Some("SLOBurn"), 1_000).await.expect("episodes");
+        let mut actual: Vec<(String, String, String, Option<String>)> = episodes
+            .iter()
+            .map(|episode| {
+                let window = episode.labels.get("window").cloned().unwrap_or_default();
+                (
+                    episode.labels.get("severity").cloned().unwrap_or_default(),
+                    window.split('/').next().unwrap_or_default().to_owned(),
+                    episode.starts_at.to_rfc3339(),
+                    episode.ends_at.map(Timestamp::to_rfc3339),
+                )
+            })
+            .collect();
+        actual.sort_by(|a, b| (&a.2, &a.1).cmp(&(&b.2, &b.1)));
+        let settled = actual.len() == expected.len() && actual.iter().zip(&expected).all(|(a, e)| a.3.is_some() == e.3.is_some());
+        if settled || Instant::now() > deadline {
+            break actual;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(actual, expected);
+    let first = store.episodes(Some("SLOBurn"), 1_000).await.expect("episodes").pop().expect("an episode");
+    assert_eq!(first.labels.get("slo").map(String::as_str), Some("api-availability"));
+    let summary = first.annotations.get("summary").cloned().unwrap_or_default();
+    assert!(summary.starts_with("api-availability: error budget burning at "), "{summary}");
+    assert!(first.annotations.get("description").is_some_and(|text| text.contains("% of the budget consumed")), "{first:?}");
+    running.stop().await.expect("stop");
 }
