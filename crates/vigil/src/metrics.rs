@@ -52,6 +52,20 @@ pub struct RuleLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SloLabels {
+    pub slo: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SloWindowLabels {
+    pub slo: String,
+    pub window: String,
+}
+
+/// A gauge of a ratio or a rate.
+pub type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabels {
     pub action: String,
     /// `executed`, `verified`, `failed`, `held`, `suppressed`, `dry-run`, `breaker-open`, ...
@@ -79,6 +93,9 @@ pub struct Metrics {
     pub rule_groups: Family<RuleLabels, Gauge>,
     pub actions: Family<ActionLabels, Counter>,
     pub action_start_latency: Histogram,
+    pub slo_budget_remaining: Family<SloLabels, FloatGauge>,
+    pub slo_burn_rate: Family<SloWindowLabels, FloatGauge>,
+    pub slo_sli: Family<SloLabels, FloatGauge>,
 }
 
 impl Default for Metrics {
@@ -154,8 +171,21 @@ impl Metrics {
             "From an execution being queued (the alert firing) to the action starting",
             action_start_latency.clone(),
         );
+        let slo_budget_remaining = Family::<SloLabels, FloatGauge>::default();
+        registry.register(
+            "slo_error_budget_remaining_ratio",
+            "Share of an SLO's error budget left over its window; negative when overspent",
+            slo_budget_remaining.clone(),
+        );
+        let slo_burn_rate = Family::<SloWindowLabels, FloatGauge>::default();
+        registry.register("slo_burn_rate", "An SLO's burn rate over each of its alert windows", slo_burn_rate.clone());
+        let slo_sli = Family::<SloLabels, FloatGauge>::default();
+        registry.register("slo_sli_ratio", "Share of an SLO's events that were good over its window", slo_sli.clone());
         Metrics {
             registry,
+            slo_budget_remaining,
+            slo_burn_rate,
+            slo_sli,
             checks,
             check_failures,
             transitions,

@@ -238,6 +238,7 @@ impl RuleEngine {
             self.apply(index, event).await;
         }
         self.apply_slo_changes(burns).await;
+        self.slos.export(&self.metrics);
     }
 
     /// Adds what each rule's evaluator counted since the last call to the metrics.
@@ -279,6 +280,7 @@ impl RuleEngine {
         }
         let burns = self.slos.advance(now);
         self.apply_slo_changes(burns).await;
+        self.slos.export(&self.metrics);
         let mut stale = Vec::new();
         for rule in &self.rules {
             if now.0 - self.started.0 < rule.evaluator.max_range_ms() {

@@ -19,6 +19,7 @@ use vigil_logql::eval::pipeline::{Labels, Pipeline};
 use vigil_store::AlertSource;
 
 use crate::alerts::AlertChange;
+use crate::metrics::{Metrics, SloLabels, SloWindowLabels};
 
 /// Bad lines carried into a burn alert as evidence.
 const SAMPLE_LINES: usize = 5;
@@ -118,6 +119,31 @@ impl SloDetector {
             out.extend(changes.iter().map(|change| alert_change(slo, change, now)));
         }
         out
+    }
+}
+
+impl SloDetector {
+    /// Each SLO's budget left, SLI and burn rate per alert window, into `metrics`.
+    pub fn export(&self, metrics: &Metrics) {
+        for slo in &self.slos {
+            let name = slo.config.name.as_str().to_owned();
+            if let Some(budget_window) = slo.evaluator.window_burn(millis(slo.config.window)) {
+                let labels = SloLabels { slo: name.clone() };
+                let budget = Budget::of(budget_window.counts, slo.config.objective);
+                metrics.slo_budget_remaining.get_or_create(&labels).set(budget.remaining);
+                if budget_window.counts.total > 0 {
+                    metrics.slo_sli.get_or_create(&labels).set(1.0 - budget_window.counts.error_ratio());
+                }
+            }
+            for alert in &slo.config.alerts {
+                for length in [alert.long, alert.short] {
+                    if let Some(burn) = slo.evaluator.window_burn(length) {
+                        let labels = SloWindowLabels { slo: name.clone(), window: window(length) };
+                        metrics.slo_burn_rate.get_or_create(&labels).set(burn.burn_rate);
+                    }
+                }
+            }
+        }
     }
 }
 

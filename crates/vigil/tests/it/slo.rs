@@ -258,5 +258,15 @@ async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
     let summary = first.annotations.get("summary").cloned().unwrap_or_default();
     assert!(summary.starts_with("api-availability: error budget burning at "), "{summary}");
     assert!(first.annotations.get("description").is_some_and(|text| text.contains("% of the budget consumed")), "{first:?}");
+    let metrics = crate::helpers::get(running.http_address.port(), "/metrics", Default::default()).await;
+    let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
+    for sample in [
+        r#"vigil_slo_error_budget_remaining_ratio{slo="api-availability"} "#,
+        r#"vigil_slo_sli_ratio{slo="api-availability"} "#,
+        r#"vigil_slo_burn_rate{slo="api-availability",window="1h"} "#,
+        r#"vigil_slo_burn_rate{slo="api-availability",window="3d"} "#,
+    ] {
+        assert!(metrics.contains(sample), "{sample} in:\n{metrics}");
+    }
     running.stop().await.expect("stop");
 }
