@@ -91,7 +91,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.remediation.dry_run {
         tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
     }
-    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?;
+    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?.with_slos(&config.slos);
+    crate::slos::resolve_left_firing(&store, &effects, clock.now()).await?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -100,10 +101,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (logs, rules_task) = if !reads_logs {
         (None, None)
     } else {
-        let engine = RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone())
-            .await?
-            .with_slos(&config.slos)
-            .await?;
+        let engine =
+            RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone()).await?.with_slos(&config.slos);
         let (sender, receiver) = mpsc::channel(LOG_QUEUE);
         crate::logs::start_sources(&config.sources, &store, &sender, &clock, &metrics, &stop_rx).await?;
         (Some(sender), Some(tokio::spawn(engine.run(receiver))))

@@ -18,6 +18,7 @@ use crate::alerts::AlertChange;
 use crate::effects::Effects;
 use crate::metrics::{Metrics, StateLabels};
 use crate::notifiers::{Message, TransitionMessage};
+use crate::slos::{CheckEvent, SloDetector};
 
 /// A decided transition waiting for the next flush.
 struct Pending {
@@ -37,6 +38,10 @@ pub struct Engine {
     store: Store,
     metrics: Arc<Metrics>,
     effects: Effects,
+    /// The monitor SLOs, fed every check.
+    slos: SloDetector,
+    /// Their burn alerts waiting for the next flush.
+    burns: Vec<AlertChange>,
 }
 
 /// Flush at least this often during a long burst of checks.
@@ -56,9 +61,16 @@ impl Engine {
                 None => MonitorState::default(),
             })
             .collect();
-        let engine = Engine { monitors, states, pending: Vec::new(), store, metrics, effects };
+        let engine =
+            Engine { monitors, states, pending: Vec::new(), store, metrics, effects, slos: SloDetector::monitors(&[]), burns: Vec::new() };
         engine.update_state_gauge();
         Ok(engine)
+    }
+
+    /// Feeds the monitor SLOs of `configs` too (see [`crate::slos`]).
+    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig]) -> Engine {
+        self.slos = SloDetector::monitors(configs);
+        self
     }
 
     /// Every monitor's state as it is now (the scheduler starts its retry pacing from it).
@@ -66,9 +78,9 @@ impl Engine {
         self.states.clone()
     }
 
-    /// How many transitions wait for [`Engine::flush`].
+    /// How many transitions and burn alerts wait for [`Engine::flush`].
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.burns.len()
     }
 
     /// Feeds one check in: counts and logs it, and decides any transition.
@@ -91,7 +103,20 @@ impl Engine {
         }
         let state = &mut self.states[index];
         let before = state.clone();
-        let Some(transition) = state.observe(check.healthy, check.at, monitor.config.thresholds) else { return };
+        let transition = state.observe(check.healthy, check.at, monitor.config.thresholds);
+        if !self.slos.is_empty() {
+            let failure = check.result.failure.as_ref().map(|failure| format!("[{}] {}", failure.code.as_str(), failures.join("; ")));
+            let event = CheckEvent {
+                monitor: name,
+                at: check.at,
+                healthy: check.healthy,
+                health: state.health(),
+                interval: monitor.config.interval,
+                failure: failure.or_else(|| (!check.healthy).then(|| failures.join("; "))),
+            };
+            self.burns.extend(self.slos.observe_check(&event));
+        }
+        let Some(transition) = transition else { return };
         let reason = if check.healthy { "all conditions passed".to_owned() } else { failures.join("; ") };
         let notifications = if transition.is_notifiable() {
             let message = TransitionMessage {
@@ -133,6 +158,14 @@ impl Engine {
     /// that fails, the monitors involved return to their earlier state, so their next
     /// checks decide the transitions again.
     pub async fn flush(&mut self) {
+        let burns = std::mem::take(&mut self.burns);
+        if !burns.is_empty() {
+            let now = burns.last().map_or(vigil_core::Timestamp(0), |burn| burn.received_at);
+            crate::slos::store_changes(&self.store, &self.effects, burns, now).await;
+        }
+        if !self.slos.is_empty() {
+            self.slos.export(&self.metrics);
+        }
         if self.pending.is_empty() {
             return;
         }

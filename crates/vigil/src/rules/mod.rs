@@ -110,66 +110,14 @@ impl RuleEngine {
         Ok(RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new(), slos: SloDetector::logs(&[]) })
     }
 
-    /// Feeds the log SLOs of `configs` too. Their windows start empty: burn alerts an
-    /// earlier run left firing are resolved now, and fire again once the windows burn.
-    pub async fn with_slos(mut self, configs: &[vigil_config::SloConfig]) -> Result<RuleEngine, vigil_store::StoreError> {
+    /// Feeds the log SLOs of `configs` too (see [`crate::slos`]).
+    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig]) -> RuleEngine {
         self.slos = SloDetector::logs(configs);
-        let left: Vec<_> = self.store.firing_episodes(Some(AlertSource::Slo)).await?;
-        if !left.is_empty() {
-            tracing::info!(alerts = left.len(), "burn alerts left firing by the last run resolved: SLO windows start empty");
-            let now = self.clock.now();
-            let changes: Vec<vigil_store::EpisodeChange> = left
-                .into_iter()
-                .map(|episode| {
-                    let change = AlertChange {
-                        source: AlertSource::Slo,
-                        source_key: episode.source_key.clone(),
-                        labels: episode.labels.clone(),
-                        annotations: episode.annotations.clone(),
-                        firing: false,
-                        at: now,
-                        ends_at: None,
-                        received_at: now,
-                        generator_url: String::new(),
-                        value: 0.0,
-                        evidence: serde_json::json!([]),
-                        notify: Vec::new(),
-                        payload: None,
-                        actions: Vec::new(),
-                        summary: String::new(),
-                        template_labels: None,
-                    };
-                    self.effects.decide(change)
-                })
-                .collect();
-            self.store.apply_changes(&changes, now, self.effects.delivery.give_up_after).await?;
-        }
-        Ok(self)
+        self
     }
 
-    /// Stores burn alerts' firings and resolutions, and wakes who acts on them.
     async fn apply_slo_changes(&mut self, changes: Vec<AlertChange>) {
-        if changes.is_empty() {
-            return;
-        }
-        let changes: Vec<vigil_store::EpisodeChange> = changes.into_iter().map(|change| self.effects.decide(change)).collect();
-        match self.store.apply_changes(&changes, self.clock.now(), self.effects.delivery.give_up_after).await {
-            Ok(applied) => {
-                for applied in applied {
-                    match applied {
-                        Applied::Started(record) => {
-                            tracing::warn!(alert = %record.name, id = record.id, labels = ?record.labels, "slo burn alert firing");
-                        }
-                        Applied::Resolved(record) => tracing::info!(alert = %record.name, id = record.id, "slo burn alert resolved"),
-                        Applied::Refreshed(_) | Applied::Unchanged => {}
-                    }
-                }
-                let executions = changes.iter().any(|change| !change.executions.is_empty());
-                self.effects.stored(false, executions || changes.iter().any(|change| !change.firing));
-                self.effects.wake_alerts.notify_one();
-            }
-            Err(error) => tracing::error!(%error, "storing slo burn alerts failed"),
-        }
+        crate::slos::store_changes(&self.store, &self.effects, changes, self.clock.now()).await;
     }
 
     /// Runs until the intake channel closes (every sender dropped at shutdown).

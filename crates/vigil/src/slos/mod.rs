@@ -1,6 +1,12 @@
-//! The SLO detector: log SLIs evaluated on every line as it arrives (by event time), each
-//! SLO's burn alerts turned into alert changes for the one alert lifecycle. The rule
-//! engine feeds it the lines it reads and moves it on with its clock tick.
+//! The SLO detector: log SLIs evaluated on every line as it arrives (by event time) and
+//! monitor SLIs on every check, each SLO's burn alerts turned into alert changes for the
+//! one alert lifecycle. The rule engine feeds one detector the lines it reads and moves
+//! it on with its clock tick; the monitor engine feeds another its checks.
+//!
+//! A monitor SLI counts checks (`monitor:`: a healthy check is good), or time
+//! (`monitor-time:`: each check adds the milliseconds since the one before, bad while
+//! the monitor was DOWN, left out while it was UNKNOWN or when the gap is longer than
+//! two intervals, as when Vigil was not running).
 //!
 //! A burn alert's labels: `alertname: SLOBurn`, `slo`, `severity` (`page` or `ticket`),
 //! `window` (`1h/5m`), `service` when set, and the SLO's `labels:`; so an inhibit rule
@@ -12,13 +18,15 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use vigil_config::{Sli, SloConfig};
+use vigil_core::hysteresis::Health;
 use vigil_core::slo::{Budget, BurnChange, BurnEvaluator};
 use vigil_core::time::format_duration;
 use vigil_core::Timestamp;
 use vigil_logql::eval::pipeline::{Labels, Pipeline};
-use vigil_store::AlertSource;
+use vigil_store::{AlertSource, Applied, EpisodeChange, Store, StoreError};
 
 use crate::alerts::AlertChange;
+use crate::effects::Effects;
 use crate::metrics::{Metrics, SloLabels, SloWindowLabels};
 
 /// Bad lines carried into a burn alert as evidence.
@@ -35,29 +43,81 @@ fn window(ms: i64) -> String {
     format_duration(Duration::from_millis(ms.unsigned_abs())).replace(' ', "")
 }
 
-struct LogSlo {
+/// Where an SLO's events come from.
+enum Source {
+    Logs {
+        bad: Pipeline,
+        good_query: bool,
+        total: Pipeline,
+    },
+    Checks {
+        monitor: String,
+    },
+    /// The previous check's time and the monitor's state after it.
+    Time {
+        monitor: String,
+        last: Option<(i64, Health)>,
+    },
+}
+
+struct Slo {
     config: SloConfig,
-    bad: Pipeline,
-    good_query: bool,
-    total: Pipeline,
+    source: Source,
     evaluator: BurnEvaluator,
     samples: VecDeque<String>,
 }
 
-impl LogSlo {
+impl Slo {
+    fn new(config: &SloConfig, source: Source) -> Slo {
+        Slo {
+            source,
+            evaluator: BurnEvaluator::new(config.objective, config.alerts.clone(), &[millis(config.window)]),
+            samples: VecDeque::with_capacity(SAMPLE_LINES),
+            config: config.clone(),
+        }
+    }
+
     /// Whether `total` counts the line, and if so whether it is bad.
     fn classify(&self, stream: &Labels, line: &str) -> Option<bool> {
-        if !self.total.selects(stream) || self.total.process(stream, line).is_none() {
+        let Source::Logs { bad, good_query, total } = &self.source else { return None };
+        if !total.selects(stream) || total.process(stream, line).is_none() {
             return None;
         }
-        let kept = self.bad.selects(stream) && self.bad.process(stream, line).is_some();
-        Some(kept != self.good_query)
+        let kept = bad.selects(stream) && bad.process(stream, line).is_some();
+        Some(kept != *good_query)
+    }
+
+    fn sample(&mut self, text: String) {
+        if self.samples.len() == SAMPLE_LINES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(text);
+    }
+
+    /// Reports what changes as time moves to `at` without an event of this SLO.
+    fn pass_edges(&mut self, at: i64, received_at: Timestamp, out: &mut Vec<AlertChange>) {
+        while let Some(expiry) = self.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
+            let changes = self.evaluator.advance(expiry);
+            out.extend(changes.iter().map(|change| alert_change(self, change, received_at)));
+        }
     }
 }
 
-/// The log SLOs of one node.
+/// One checked monitor's result, for the monitor SLIs.
+pub struct CheckEvent<'a> {
+    pub monitor: &'a str,
+    pub at: Timestamp,
+    pub healthy: bool,
+    /// The monitor's state once this check is counted.
+    pub health: Health,
+    pub interval: Duration,
+    /// What failed (with the failure code), for the evidence.
+    pub failure: Option<String>,
+}
+
+/// The SLOs one engine feeds.
 pub struct SloDetector {
-    slos: Vec<LogSlo>,
+    slos: Vec<Slo>,
 }
 
 impl SloDetector {
@@ -66,18 +126,64 @@ impl SloDetector {
         let slos = configs
             .iter()
             .filter_map(|config| match &config.sli {
-                Sli::Logs { bad, good_query, total } => Some(LogSlo {
-                    bad: Pipeline::new(&bad.expr),
-                    good_query: *good_query,
-                    total: Pipeline::new(&total.expr),
-                    evaluator: BurnEvaluator::new(config.objective, config.alerts.clone(), &[millis(config.window)]),
-                    samples: VecDeque::with_capacity(SAMPLE_LINES),
-                    config: config.clone(),
-                }),
+                Sli::Logs { bad, good_query, total } => Some(Slo::new(
+                    config,
+                    Source::Logs { bad: Pipeline::new(&bad.expr), good_query: *good_query, total: Pipeline::new(&total.expr) },
+                )),
                 Sli::Monitor { .. } => None,
             })
             .collect();
         SloDetector { slos }
+    }
+
+    /// The SLOs of `configs` whose SLI is a monitor.
+    pub fn monitors(configs: &[SloConfig]) -> SloDetector {
+        let slos = configs
+            .iter()
+            .filter_map(|config| match &config.sli {
+                Sli::Monitor { monitor, time_weighted: false } => Some(Slo::new(config, Source::Checks { monitor: monitor.clone() })),
+                Sli::Monitor { monitor, time_weighted: true } => {
+                    Some(Slo::new(config, Source::Time { monitor: monitor.clone(), last: None }))
+                }
+                Sli::Logs { .. } => None,
+            })
+            .collect();
+        SloDetector { slos }
+    }
+
+    /// Counts one check of a monitor; returns the burn alerts that fire or resolve.
+    pub fn observe_check(&mut self, check: &CheckEvent<'_>) -> Vec<AlertChange> {
+        let mut out = Vec::new();
+        let at = check.at.0;
+        for slo in &mut self.slos {
+            let (total, bad) = match &mut slo.source {
+                Source::Checks { monitor } if monitor == check.monitor => (1, u64::from(!check.healthy)),
+                Source::Time { monitor, last } if monitor == check.monitor => {
+                    let counted = match *last {
+                        Some((before, health)) if health != Health::Unknown && at - before <= 2 * millis(check.interval) => {
+                            let spent = u64::try_from(at - before).unwrap_or(0);
+                            Some((spent, if health == Health::Down { spent } else { 0 }))
+                        }
+                        _ => None,
+                    };
+                    *last = Some((at, check.health));
+                    match counted {
+                        Some(counts) => counts,
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            slo.pass_edges(at, check.at, &mut out);
+            if bad > 0 {
+                if let Some(failure) = &check.failure {
+                    slo.sample(format!("{} {failure}", check.at.to_rfc3339()));
+                }
+            }
+            let changes = slo.evaluator.observe(at, total, bad);
+            out.extend(changes.iter().map(|change| alert_change(slo, change, check.at)));
+        }
+        out
     }
 
     pub fn is_empty(&self) -> bool {
@@ -89,16 +195,10 @@ impl SloDetector {
     pub fn observe(&mut self, at: i64, stream: &Labels, line: &str, received_at: Timestamp) -> Vec<AlertChange> {
         let mut out = Vec::new();
         for slo in &mut self.slos {
-            while let Some(expiry) = slo.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
-                let changes = slo.evaluator.advance(expiry);
-                out.extend(changes.iter().map(|change| alert_change(slo, change, received_at)));
-            }
+            slo.pass_edges(at, received_at, &mut out);
             let Some(bad) = slo.classify(stream, line) else { continue };
             if bad {
-                if slo.samples.len() == SAMPLE_LINES {
-                    slo.samples.pop_front();
-                }
-                slo.samples.push_back(line.to_owned());
+                slo.sample(line.to_owned());
             }
             let changes = slo.evaluator.observe(at, 1, u64::from(bad));
             out.extend(changes.iter().map(|change| alert_change(slo, change, received_at)));
@@ -111,10 +211,7 @@ impl SloDetector {
     pub fn advance(&mut self, now: Timestamp) -> Vec<AlertChange> {
         let mut out = Vec::new();
         for slo in &mut self.slos {
-            while let Some(expiry) = slo.evaluator.next_expiry().filter(|&expiry| expiry <= now.0) {
-                let changes = slo.evaluator.advance(expiry);
-                out.extend(changes.iter().map(|change| alert_change(slo, change, now)));
-            }
+            slo.pass_edges(now.0, now, &mut out);
             let changes = slo.evaluator.advance(now.0);
             out.extend(changes.iter().map(|change| alert_change(slo, change, now)));
         }
@@ -147,6 +244,64 @@ impl SloDetector {
     }
 }
 
+/// Stores burn alerts' firings and resolutions, and wakes who acts on them.
+pub async fn store_changes(store: &Store, effects: &Effects, changes: Vec<AlertChange>, now: Timestamp) {
+    if changes.is_empty() {
+        return;
+    }
+    let changes: Vec<EpisodeChange> = changes.into_iter().map(|change| effects.decide(change)).collect();
+    match store.apply_changes(&changes, now, effects.delivery.give_up_after).await {
+        Ok(applied) => {
+            for applied in applied {
+                match applied {
+                    Applied::Started(record) => {
+                        tracing::warn!(alert = %record.name, id = record.id, labels = ?record.labels, "slo burn alert firing")
+                    }
+                    Applied::Resolved(record) => tracing::info!(alert = %record.name, id = record.id, "slo burn alert resolved"),
+                    Applied::Refreshed(_) | Applied::Unchanged => {}
+                }
+            }
+            // A resolution may be what a verifying execution waits for.
+            effects.stored(false, changes.iter().any(|change| !change.executions.is_empty() || !change.firing));
+            effects.wake_alerts.notify_one();
+        }
+        Err(error) => tracing::error!(%error, "storing slo burn alerts failed"),
+    }
+}
+
+/// SLO windows start empty when Vigil starts: burn alerts an earlier run left firing are
+/// resolved, and fire again once the windows burn.
+pub async fn resolve_left_firing(store: &Store, effects: &Effects, now: Timestamp) -> Result<(), StoreError> {
+    let left = store.firing_episodes(Some(AlertSource::Slo)).await?;
+    if left.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(alerts = left.len(), "burn alerts left firing by the last run resolved: SLO windows start empty");
+    let changes = left
+        .into_iter()
+        .map(|episode| AlertChange {
+            source: AlertSource::Slo,
+            source_key: episode.source_key,
+            labels: episode.labels,
+            annotations: episode.annotations,
+            firing: false,
+            at: now,
+            ends_at: None,
+            received_at: now,
+            generator_url: String::new(),
+            value: 0.0,
+            evidence: serde_json::json!([]),
+            notify: Vec::new(),
+            payload: None,
+            actions: Vec::new(),
+            summary: String::new(),
+            template_labels: None,
+        })
+        .collect();
+    store_changes(store, effects, changes, now).await;
+    Ok(())
+}
+
 /// The labels of an SLO's burn alert number `alert`.
 pub fn labels(config: &SloConfig, alert: usize) -> BTreeMap<String, String> {
     let burn = config.alerts[alert];
@@ -161,7 +316,7 @@ pub fn labels(config: &SloConfig, alert: usize) -> BTreeMap<String, String> {
     labels
 }
 
-fn alert_change(slo: &LogSlo, change: &BurnChange, received_at: Timestamp) -> AlertChange {
+fn alert_change(slo: &Slo, change: &BurnChange, received_at: Timestamp) -> AlertChange {
     let config = &slo.config;
     let burn = config.alerts[change.alert];
     let labels = labels(config, change.alert);

@@ -270,3 +270,73 @@ async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
     }
     running.stop().await.expect("stop");
 }
+
+/// A monitor SLO through the real binary: a fake API that fails every fourth check, then
+/// none. At 90% the budget is 10%; the alert fires above a burn rate of 2 over 20s and
+/// 4s, an error ratio above 20%, so a quarter failing fires it and no failures resolve it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_monitor_slo_fires_while_a_quarter_of_checks_fail_and_resolves_after() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (every, served) = (Arc::new(AtomicU64::new(4)), Arc::new(AtomicU64::new(0)));
+    let app = {
+        let (every, served) = (every.clone(), served.clone());
+        axum::Router::new().route(
+            "/health",
+            axum::routing::get(move || {
+                let (every, served) = (every.clone(), served.clone());
+                async move {
+                    let n = served.fetch_add(1, Ordering::SeqCst) + 1;
+                    let every = every.load(Ordering::SeqCst);
+                    if every > 0 && n % every == 0 {
+                        http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        http::StatusCode::OK
+                    }
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let api = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let vigil = crate::helpers::Vigil::start(|port, dir| {
+        format!(
+            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
+             monitors:\n  - name: api\n    url: http://{api}/health\n    interval: 100ms\n    timeout: 90ms\n\
+             slos:\n  - name: api-checks\n    service: api\n    objective: 90%\n    window: 1d\n    monitor: api\n\
+             \x20   alerts:\n      - {{severity: page, long: 20s, short: 4s, burn-rate: 2}}\n",
+            dir.display()
+        )
+    });
+    let burns = |vigil: &crate::helpers::Vigil| -> Vec<serde_json::Value> {
+        let (code, stdout, stderr) = vigil.command(&["alerts", "list", "--all", "--json", "--name", "SLOBurn"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    };
+    let deadline = Instant::now() + WAIT;
+    let firing = loop {
+        if let Some(burn) = burns(&vigil).into_iter().find(|burn| burn["state"] == "firing") {
+            break burn;
+        }
+        assert!(Instant::now() < deadline, "no burn alert fired:\n{}", vigil.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(firing["labels"]["slo"], "api-checks");
+    assert_eq!(firing["labels"]["service"], "api");
+    assert_eq!(firing["labels"]["window"], "20s/4s");
+    assert!(firing["annotations"]["summary"].as_str().is_some_and(|text| text.contains("over 20s and")), "{firing}");
+    let (code, shown, _) = vigil.command(&["alerts", "show", &firing["id"].to_string(), "--json"]);
+    assert_eq!(code, Some(0));
+    let shown: serde_json::Value = serde_json::from_str(&shown).expect("json");
+    let evidence = shown["evidence"].to_string();
+    assert!(evidence.contains("500"), "the failing checks are its evidence: {evidence}");
+    every.store(0, Ordering::SeqCst);
+    let deadline = Instant::now() + WAIT;
+    while !burns(&vigil).iter().any(|burn| burn["state"] == "resolved") {
+        assert!(Instant::now() < deadline, "the burn alert did not resolve:\n{}", vigil.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let metrics = crate::helpers::get(vigil.port, "/metrics", Default::default()).await;
+    let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(metrics.contains(r#"vigil_slo_burn_rate{slo="api-checks",window="4s"} "#), "{metrics}");
+}
