@@ -380,6 +380,18 @@ pub struct BurnEvaluator {
     /// new bucket or stopped being empty.
     expiry: Option<i64>,
     expiry_stale: bool,
+    /// Buckets (width, index) that took events since [`BurnEvaluator::take_changed`].
+    changed: std::collections::BTreeSet<(i64, i64)>,
+}
+
+/// One bucket's counts, as stored to rebuild the windows after a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBucket {
+    /// The bucket's width, milliseconds.
+    pub width: i64,
+    /// Its index: it starts at `index × width`.
+    pub index: i64,
+    pub counts: Counts,
 }
 
 impl BurnEvaluator {
@@ -395,6 +407,7 @@ impl BurnEvaluator {
             now: i64::MIN,
             expiry: None,
             expiry_stale: false,
+            changed: std::collections::BTreeSet::new(),
         };
         for alert in &alerts {
             let pair = (evaluator.window(alert.long), evaluator.window(alert.short));
@@ -427,6 +440,57 @@ impl BurnEvaluator {
         self.windows.len() - 1
     }
 
+    /// The newest time seen (events and moves), if any.
+    pub fn now(&self) -> Option<i64> {
+        (self.now != i64::MIN).then_some(self.now)
+    }
+
+    /// The buckets that took events since the last call, with their counts now (those
+    /// already out of every window are left out).
+    pub fn take_changed(&mut self) -> Vec<StoredBucket> {
+        let changed = std::mem::take(&mut self.changed);
+        changed
+            .into_iter()
+            .filter_map(|(width, index)| {
+                let ring = self.rings.iter().find(|ring| ring.width == width)?;
+                let position = ring.buckets.partition_point(|(bucket, _)| *bucket < index);
+                match ring.buckets.get(position) {
+                    Some((bucket, counts)) if *bucket == index => Some(StoredBucket { width, index, counts: *counts }),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Per bucket width, the oldest index a window still reads at the newest time seen:
+    /// stored buckets older than that can go.
+    pub fn oldest_kept(&self) -> Vec<(i64, i64)> {
+        if self.now == i64::MIN {
+            return Vec::new();
+        }
+        self.rings.iter().map(|ring| (ring.width, self.now.div_euclid(ring.width) - ring.keep + 1)).collect()
+    }
+
+    /// Rebuilds the windows from stored buckets as they were at `now` (buckets of widths
+    /// it does not keep, or newer than `now`, are ignored), and reports the alerts that
+    /// fire at `now`.
+    pub fn restore(&mut self, buckets: &[StoredBucket], now: i64) -> Vec<BurnChange> {
+        for stored in buckets {
+            if let Some(ring) = self.rings.iter_mut().find(|ring| ring.width == stored.width) {
+                if stored.index <= now.div_euclid(ring.width) && stored.counts.total > 0 {
+                    ring.add(stored.index, stored.counts);
+                }
+            }
+        }
+        for window in &mut self.windows {
+            window.last = i64::MIN;
+        }
+        self.now = i64::MIN;
+        self.move_to(now);
+        self.expiry_stale = true;
+        self.evaluate(now)
+    }
+
     pub fn alerts(&self) -> &[BurnAlert] {
         &self.alerts
     }
@@ -449,7 +513,9 @@ impl BurnEvaluator {
             self.move_to(at);
         }
         for ring in &mut self.rings {
-            ring.add(at.div_euclid(ring.width), counts);
+            let bucket = at.div_euclid(ring.width);
+            ring.add(bucket, counts);
+            self.changed.insert((ring.width, bucket));
         }
         for window in &mut self.windows {
             let bucket = at.div_euclid(self.rings[window.ring].width);

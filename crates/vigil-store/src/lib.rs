@@ -18,6 +18,7 @@ mod offsets;
 mod outbox;
 mod runs;
 mod silences;
+mod slos;
 mod tokens;
 mod transitions;
 
@@ -39,6 +40,7 @@ pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
 pub use silences::{NewSilence, SilenceRecord, StoredMatcher};
+pub use slos::{SloBucketRow, SloSave};
 pub use tokens::TokenRecord;
 pub use transitions::{NewTransition, TransitionRecord, TransitionWrite};
 

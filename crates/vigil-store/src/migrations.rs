@@ -309,6 +309,28 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 10,
+        statements: &[
+            // Each node's SLO windows as bucket counts, so a restart rebuilds them: one row
+            // per (slo, node, bucket width, bucket index), and the newest time seen.
+            "CREATE TABLE slo_buckets (
+            slo TEXT NOT NULL,
+            node TEXT NOT NULL,
+            width BIGINT NOT NULL,
+            bucket BIGINT NOT NULL,
+            total BIGINT NOT NULL,
+            bad BIGINT NOT NULL,
+            PRIMARY KEY (slo, node, width, bucket)
+        )",
+            "CREATE TABLE slo_times (
+            slo TEXT NOT NULL,
+            node TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            PRIMARY KEY (slo, node)
+        )",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

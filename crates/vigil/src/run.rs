@@ -91,8 +91,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.remediation.dry_run {
         tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
     }
-    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?.with_slos(&config.slos);
-    crate::slos::resolve_left_firing(&store, &effects, clock.now()).await?;
+    let mut engine =
+        Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?.with_slos(&config.slos, &node);
+    let mut burning = engine.restore_slos().await?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -101,12 +102,15 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (logs, rules_task) = if !reads_logs {
         (None, None)
     } else {
-        let engine =
-            RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone()).await?.with_slos(&config.slos);
+        let mut engine = RuleEngine::new(&config.rules, store.clone(), clock.clone(), metrics.clone(), effects.clone())
+            .await?
+            .with_slos(&config.slos, &node);
+        burning.extend(engine.restore_slos().await?);
         let (sender, receiver) = mpsc::channel(LOG_QUEUE);
         crate::logs::start_sources(&config.sources, &store, &sender, &clock, &metrics, &stop_rx).await?;
         (Some(sender), Some(tokio::spawn(engine.run(receiver))))
     };
+    crate::slos::resolve_left_firing(&store, &effects, clock.now(), &burning).await?;
     if !reads_logs && !config.sources.is_empty() {
         tracing::warn!(sources = config.sources.len(), "log sources are configured but no rules or log slos: their lines are not read");
     }
@@ -238,6 +242,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         }
         while checks.join_next().await.is_some() {}
+        engine.save_slos().await;
         // The server has stopped taking pushes; its sender is gone once it exits.
         server.await.context("http server panicked")?.context("http server failed")?;
         if let Some(rules_task) = rules_task {

@@ -225,3 +225,41 @@ fn a_late_event_counts_in_the_windows_that_still_cover_it() {
     assert_eq!(changes.len(), 1, "5 of 35 is above 10%: {changes:?}");
     assert_eq!(changes[0].at, 29 * SECOND, "reported at the newest time seen");
 }
+
+#[test]
+fn windows_rebuilt_from_stored_buckets_read_as_before_and_fire_the_same() {
+    let objective = Objective::parse("99%").expect("objective");
+    let alerts = vec![
+        BurnAlert::consuming(Tier::Page, HOUR, 5 * MINUTE, 2, DAY),
+        BurnAlert::consuming(Tier::Ticket, 6 * HOUR, 30 * MINUTE, 10, DAY),
+    ];
+    let mut live = BurnEvaluator::new(objective, alerts.clone(), &[DAY]);
+    let mut stored: std::collections::BTreeMap<(i64, i64), Counts> = std::collections::BTreeMap::new();
+    for second in 0..7_200_i64 {
+        let bad = u64::from(second % 10 == 0 || (3_000..3_300).contains(&second));
+        live.observe(second * SECOND + 100, 1, bad);
+        if second % 60 == 0 {
+            for bucket in live.take_changed() {
+                stored.insert((bucket.width, bucket.index), bucket.counts);
+            }
+        }
+    }
+    for bucket in live.take_changed() {
+        stored.insert((bucket.width, bucket.index), bucket.counts);
+    }
+    let kept = live.oldest_kept();
+    let buckets: Vec<StoredBucket> = stored
+        .into_iter()
+        .filter(|((width, index), _)| kept.iter().any(|(kept_width, oldest)| kept_width == width && index >= oldest))
+        .map(|((width, index), counts)| StoredBucket { width, index, counts })
+        .collect();
+    let now = live.now().expect("now");
+    let mut rebuilt = BurnEvaluator::new(objective, alerts, &[DAY]);
+    let fired: Vec<usize> = rebuilt.restore(&buckets, now).into_iter().filter(|change| change.firing).map(|change| change.alert).collect();
+    let firing_live: Vec<usize> = live.firing().iter().enumerate().filter(|(_, firing)| **firing).map(|(index, _)| index).collect();
+    assert_eq!(fired, firing_live);
+    for length in [5 * MINUTE, 30 * MINUTE, HOUR, 6 * HOUR, DAY] {
+        assert_eq!(rebuilt.window_burn(length).map(|burn| burn.counts), live.window_burn(length).map(|burn| burn.counts), "{length}");
+    }
+    assert_eq!(rebuilt.next_expiry(), live.next_expiry());
+}

@@ -67,10 +67,22 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Feeds the monitor SLOs of `configs` too (see [`crate::slos`]).
-    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig]) -> Engine {
-        self.slos = SloDetector::monitors(configs);
+    /// Feeds the monitor SLOs of `configs` too (see [`crate::slos`]), saving their
+    /// windows as `node`'s.
+    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig], node: &str) -> Engine {
+        self.slos = SloDetector::monitors(configs).on_node(node);
         self
+    }
+
+    /// Rebuilds the monitor SLOs' windows from the store; the source keys of the burn
+    /// alerts that fire on them.
+    pub async fn restore_slos(&mut self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        self.slos.restore(&self.store, &self.effects).await
+    }
+
+    /// Stores the monitor SLOs' windows now (at shutdown).
+    pub async fn save_slos(&mut self) {
+        self.slos.save(&self.store, true).await;
     }
 
     /// Every monitor's state as it is now (the scheduler starts its retry pacing from it).
@@ -165,6 +177,7 @@ impl Engine {
         }
         if !self.slos.is_empty() {
             self.slos.export(&self.metrics);
+            self.slos.save(&self.store, false).await;
         }
         if self.pending.is_empty() {
             return;

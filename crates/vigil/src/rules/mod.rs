@@ -110,10 +110,17 @@ impl RuleEngine {
         Ok(RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new(), slos: SloDetector::logs(&[]) })
     }
 
-    /// Feeds the log SLOs of `configs` too (see [`crate::slos`]).
-    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig]) -> RuleEngine {
-        self.slos = SloDetector::logs(configs);
+    /// Feeds the log SLOs of `configs` too (see [`crate::slos`]), saving their windows as
+    /// `node`'s.
+    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig], node: &str) -> RuleEngine {
+        self.slos = SloDetector::logs(configs).on_node(node);
         self
+    }
+
+    /// Rebuilds the log SLOs' windows from the store; the source keys of the burn alerts
+    /// that fire on them.
+    pub async fn restore_slos(&mut self) -> Result<std::collections::BTreeSet<String>, vigil_store::StoreError> {
+        self.slos.restore(&self.store, &self.effects).await
     }
 
     async fn apply_slo_changes(&mut self, changes: Vec<AlertChange>) {
@@ -138,6 +145,7 @@ impl RuleEngine {
             }
         }
         self.save_offsets().await;
+        self.slos.save(&self.store, true).await;
     }
 
     /// Stores how far each tailed file has been read. Once a second, not per batch: after
@@ -229,6 +237,7 @@ impl RuleEngine {
         let burns = self.slos.advance(now);
         self.apply_slo_changes(burns).await;
         self.slos.export(&self.metrics);
+        self.slos.save(&self.store, false).await;
         let mut stale = Vec::new();
         for rule in &self.rules {
             if now.0 - self.started.0 < rule.evaluator.max_range_ms() {

@@ -14,16 +14,16 @@
 //! windows' burn rates, and its description the budget consumed and left and the time
 //! to exhaustion at the long window's rate; the last bad lines are its evidence.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use vigil_config::{Sli, SloConfig};
 use vigil_core::hysteresis::Health;
-use vigil_core::slo::{Budget, BurnChange, BurnEvaluator};
+use vigil_core::slo::{Budget, BurnChange, BurnEvaluator, Counts, StoredBucket};
 use vigil_core::time::format_duration;
 use vigil_core::Timestamp;
 use vigil_logql::eval::pipeline::{Labels, Pipeline};
-use vigil_store::{AlertSource, Applied, EpisodeChange, Store, StoreError};
+use vigil_store::{AlertSource, Applied, EpisodeChange, SloBucketRow, SloSave, Store, StoreError};
 
 use crate::alerts::AlertChange;
 use crate::effects::Effects;
@@ -118,6 +118,10 @@ pub struct CheckEvent<'a> {
 /// The SLOs one engine feeds.
 pub struct SloDetector {
     slos: Vec<Slo>,
+    /// This node, whose stored windows it rebuilds and saves.
+    node: String,
+    /// When it last saved (real time: saving is IO pacing, not a decision).
+    saved: Option<std::time::Instant>,
 }
 
 impl SloDetector {
@@ -133,7 +137,72 @@ impl SloDetector {
                 Sli::Monitor { .. } => None,
             })
             .collect();
-        SloDetector { slos }
+        SloDetector { slos, node: String::new(), saved: None }
+    }
+
+    /// Saves and rebuilds its windows as `node`'s.
+    pub fn on_node(mut self, node: &str) -> SloDetector {
+        self.node = node.to_owned();
+        self
+    }
+
+    /// Rebuilds each SLO's windows from what this node stored, as they were at the
+    /// newest time it had seen; stores the burn alerts that fire on them (one already
+    /// firing in the store goes on as the same episode) and returns their source keys.
+    pub async fn restore(&mut self, store: &Store, effects: &Effects) -> Result<BTreeSet<String>, StoreError> {
+        let mut changes = Vec::new();
+        for slo in &mut self.slos {
+            let Some((at, rows)) = store.slo_windows(slo.config.name.as_str(), &self.node).await? else { continue };
+            let buckets: Vec<StoredBucket> = rows
+                .iter()
+                .map(|row| StoredBucket {
+                    width: row.width,
+                    index: row.bucket,
+                    counts: Counts { total: u64::try_from(row.total).unwrap_or(0), bad: u64::try_from(row.bad).unwrap_or(0) },
+                })
+                .collect();
+            let restored = slo.evaluator.restore(&buckets, at);
+            tracing::info!(slo = %slo.config.name, buckets = buckets.len(), at = %Timestamp(at), "slo windows rebuilt");
+            changes.extend(restored.iter().map(|change| alert_change(slo, change, Timestamp(at))));
+        }
+        let keys = changes.iter().map(|change| change.source_key.clone()).collect();
+        let now = changes.first().map_or(Timestamp(0), |change| change.received_at);
+        store_changes(store, effects, changes, now).await;
+        Ok(keys)
+    }
+
+    /// Stores the buckets that took events since the last save, at most once a second
+    /// unless `now_anyway` (at shutdown).
+    pub async fn save(&mut self, store: &Store, now_anyway: bool) {
+        if self.slos.is_empty() || (!now_anyway && self.saved.is_some_and(|at| at.elapsed() < Duration::from_secs(1))) {
+            return;
+        }
+        self.saved = Some(std::time::Instant::now());
+        let saves: Vec<SloSave> = self
+            .slos
+            .iter_mut()
+            .filter_map(|slo| {
+                let buckets = slo.evaluator.take_changed();
+                let at = slo.evaluator.now()?;
+                (!buckets.is_empty()).then(|| SloSave {
+                    slo: slo.config.name.as_str().to_owned(),
+                    at,
+                    buckets: buckets
+                        .iter()
+                        .map(|bucket| SloBucketRow {
+                            width: bucket.width,
+                            bucket: bucket.index,
+                            total: i64::try_from(bucket.counts.total).unwrap_or(i64::MAX),
+                            bad: i64::try_from(bucket.counts.bad).unwrap_or(i64::MAX),
+                        })
+                        .collect(),
+                    oldest: slo.evaluator.oldest_kept(),
+                })
+            })
+            .collect();
+        if let Err(error) = store.save_slo_windows(&self.node, &saves).await {
+            tracing::warn!(%error, "storing slo windows failed; a restart may rebuild them short of the last buckets");
+        }
     }
 
     /// The SLOs of `configs` whose SLI is a monitor.
@@ -148,7 +217,7 @@ impl SloDetector {
                 Sli::Logs { .. } => None,
             })
             .collect();
-        SloDetector { slos }
+        SloDetector { slos, node: String::new(), saved: None }
     }
 
     /// Counts one check of a monitor; returns the burn alerts that fire or resolve.
@@ -269,14 +338,15 @@ pub async fn store_changes(store: &Store, effects: &Effects, changes: Vec<AlertC
     }
 }
 
-/// SLO windows start empty when Vigil starts: burn alerts an earlier run left firing are
-/// resolved, and fire again once the windows burn.
-pub async fn resolve_left_firing(store: &Store, effects: &Effects, now: Timestamp) -> Result<(), StoreError> {
-    let left = store.firing_episodes(Some(AlertSource::Slo)).await?;
+/// Burn alerts an earlier run left firing that the rebuilt windows do not fire (`firing`:
+/// the source keys that do) are resolved.
+pub async fn resolve_left_firing(store: &Store, effects: &Effects, now: Timestamp, firing: &BTreeSet<String>) -> Result<(), StoreError> {
+    let mut left = store.firing_episodes(Some(AlertSource::Slo)).await?;
+    left.retain(|episode| !firing.contains(&episode.source_key));
     if left.is_empty() {
         return Ok(());
     }
-    tracing::info!(alerts = left.len(), "burn alerts left firing by the last run resolved: SLO windows start empty");
+    tracing::info!(alerts = left.len(), "burn alerts left firing by the last run resolved: their rebuilt windows do not burn");
     let changes = left
         .into_iter()
         .map(|episode| AlertChange {

@@ -191,19 +191,11 @@ fn a_generated_log_fires_and_resolves_each_burn_alert_when_the_formulas_say() {
     assert!(stdout.contains("no line counted"), "{stdout}");
 }
 
-/// The same log pushed to a running Vigil (in this process, on a test clock that stays
-/// at the log's start, so only the lines' event times move the windows): the burn
-/// alerts are stored as episodes that start and end at the times the formulas give.
-#[tokio::test(flavor = "multi_thread")]
-async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
-    let dir = tempfile::tempdir().expect("dir");
-    let db = format!("sqlite://{}", dir.path().join("vigil.db").display());
-    let yaml = format!("storage: {db}\nlisten: 127.0.0.1:0\n{SLOS}");
-    let config = vigil_config::load_str(Path::new("vigil.yaml"), &yaml, &|_| None).expect("config");
-    let running = vigil::run::start(config, Arc::new(TestClock::at(Timestamp(T0)))).await.expect("start");
+/// Pushes lines `from..to` of the log to a running Vigil's Loki endpoint.
+async fn push_lines(running: &vigil::run::Running, from: i64, to: i64) {
     let url: http::Uri = format!("http://127.0.0.1:{}/loki/api/v1/push", running.http_address.port()).parse().expect("url");
     let client = vigil::probes::HttpClient::new();
-    for chunk in (0..SECONDS).collect::<Vec<_>>().chunks(4_000) {
+    for chunk in (from..to).collect::<Vec<_>>().chunks(4_000) {
         let values: Vec<String> = chunk
             .iter()
             .map(|&k| serde_json::json!([((T0 + k * SECOND + 500) as i128 * 1_000_000).to_string(), line(k)]).to_string())
@@ -228,7 +220,35 @@ async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
             }
         }
     }
+}
+
+/// The same log pushed to a running Vigil (in this process, on a test clock that stays
+/// at the log's start, so only the lines' event times move the windows), with a restart
+/// in the middle of the slow burn: the burn alerts are stored as episodes that start and
+/// end at the times the formulas give, so the windows came back whole and the alert
+/// firing across the restart went on as one episode.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("vigil.db").display());
+    // The windows are stored per node; a fixed node-id keeps it the same node across the
+    // restart although the port changes.
+    let yaml = format!("storage: {db}\nlisten: 127.0.0.1:0\nnode-id: slo-test\n{SLOS}");
+    let config = || vigil_config::load_str(Path::new("vigil.yaml"), &yaml, &|_| None).expect("config");
+    let clock = TestClock::at(Timestamp(T0));
+    let running = vigil::run::start(config(), Arc::new(clock.clone())).await.expect("start");
+    // Day three, 05:33: a page (6h/30m) and a ticket (3d/6h) fire.
+    let restart_at = 172_800 + 5 * 3_600 + 33 * 60;
+    push_lines(&running, 0, restart_at).await;
+    running.stop().await.expect("stop");
+    let running = vigil::run::start(config(), Arc::new(clock.clone())).await.expect("restart");
+    push_lines(&running, restart_at, SECONDS).await;
     let expected = expected_text();
+    assert!(
+        expected.iter().any(|(_, _, fired, resolved)| *fired < rfc3339(T0 + restart_at * SECOND)
+            && resolved.as_ref().is_none_or(|resolved| *resolved > rfc3339(T0 + restart_at * SECOND))),
+        "an alert fires across the restart"
+    );
     let store = vigil_store::Store::open(&db).await.expect("store");
     let deadline = Instant::now() + WAIT * 4;
     let actual = loop {
