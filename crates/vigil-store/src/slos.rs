@@ -78,17 +78,30 @@ impl Store {
             .bind(node)
             .fetch_all(&self.pool)
             .await?;
-        let buckets = rows
-            .iter()
-            .map(|row| {
-                Ok(SloBucketRow {
-                    width: row.try_get("width")?,
-                    bucket: row.try_get("bucket")?,
-                    total: row.try_get("total")?,
-                    bad: row.try_get("bad")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        Ok(Some((at, buckets)))
+        Ok(Some((at, rows.iter().map(bucket_row).collect::<Result<Vec<_>, sqlx::Error>>()?)))
     }
+
+    /// Every node's stored windows of `slo` summed bucket by bucket, with the newest time
+    /// any node had seen; for `vigil slo report`.
+    pub async fn slo_windows_of_all_nodes(&self, slo: &str) -> Result<Option<(i64, Vec<SloBucketRow>)>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT MAX(at) FROM slo_times WHERE slo = $1").bind(slo).fetch_one(&self.pool).await?;
+        let Some(at) = at else { return Ok(None) };
+        let rows = sqlx::query(
+            "SELECT width, bucket, CAST(SUM(total) AS BIGINT) AS total, CAST(SUM(bad) AS BIGINT) AS bad FROM slo_buckets
+             WHERE slo = $1 GROUP BY width, bucket ORDER BY width, bucket",
+        )
+        .bind(slo)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some((at, rows.iter().map(bucket_row).collect::<Result<Vec<_>, sqlx::Error>>()?)))
+    }
+}
+
+fn bucket_row(row: &sqlx::any::AnyRow) -> Result<SloBucketRow, sqlx::Error> {
+    Ok(SloBucketRow {
+        width: row.try_get("width")?,
+        bucket: row.try_get("bucket")?,
+        total: row.try_get("total")?,
+        bad: row.try_get("bad")?,
+    })
 }

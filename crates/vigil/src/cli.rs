@@ -207,6 +207,16 @@ pub enum SloCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Each SLO now: objective, window, SLI, error budget left (negative when overspent),
+    /// burn rate per alert window, time to exhaustion, status; from the windows the
+    /// running nodes stored (updated once a second).
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// One JSON object per SLO.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay a log file (or stdin) through the log SLOs on event time: prints each burn
     /// alert's firing and resolution, then each SLO's SLI, budget left and firings.
     ///

@@ -168,6 +168,10 @@ pub async fn execute(command: Command) -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Slo(SloCommand::Report { config, json }) => match load_config(&config.path) {
+            Ok(config) => report(slo::report(&config, json).await),
+            Err(code) => code,
+        },
         Command::Slo(SloCommand::Backtest { replay, config, slo: only, json }) => {
             let options = slo::SloBacktestOptions { config: config.path, slo: only, json, replay };
             report(tokio::task::spawn_blocking(move || slo::backtest(options)).await.map_err(anyhow::Error::from).and_then(|result| result))

@@ -1,6 +1,7 @@
-//! `vigil slo`: the configured SLOs with their burn alerts (`list`), and `backtest`,
-//! which replays a log file through the log SLIs on event time and prints when each
-//! burn alert would have fired and resolved.
+//! `vigil slo`: the configured SLOs with their burn alerts (`list`), where each stands
+//! now (`report`, from the windows the nodes stored), and `backtest`, which replays a
+//! log file through the log SLIs on event time and prints when each burn alert would
+//! have fired and resolved.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -240,5 +241,144 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
     } else {
         print!("{summary}");
     }
+    Ok(())
+}
+
+/// One SLO's state now, from the windows the nodes stored.
+#[derive(Debug, serde::Serialize)]
+struct SloReport {
+    name: String,
+    service: Option<String>,
+    objective: String,
+    window: String,
+    /// Good share of the SLO window's events; none without events.
+    sli: Option<f64>,
+    events: u64,
+    bad: u64,
+    budget_consumed: f64,
+    /// Negative when overspent.
+    budget_remaining: f64,
+    /// At the first alert's long-window burn rate; 0 when spent, none when nothing burns.
+    exhausted_in_seconds: Option<i64>,
+    alerts: Vec<AlertReport>,
+    /// `no data`, `ok`, `burning` (an alert fires) or `overspent`.
+    status: &'static str,
+    /// The newest time the stored windows had seen.
+    as_of: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct AlertReport {
+    severity: &'static str,
+    long: String,
+    short: String,
+    burn_rate_long: f64,
+    burn_rate_short: f64,
+    above: String,
+    firing: bool,
+}
+
+/// `vigil slo report`: each SLO's SLI, budget and burn rates now.
+pub async fn report(config: &Config, json: bool) -> anyhow::Result<()> {
+    let store = super::record::open(config).await?;
+    let now = vigil_core::Clock::now(&vigil_core::SystemClock).0;
+    let mut reports = Vec::new();
+    for slo in &config.slos {
+        let period = millis(slo.window);
+        let mut evaluator = BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[period]);
+        let stored = store.slo_windows_of_all_nodes(slo.name.as_str()).await?;
+        let as_of = stored.as_ref().map(|(at, _)| *at);
+        if let Some((at, rows)) = &stored {
+            let buckets: Vec<vigil_core::slo::StoredBucket> = rows
+                .iter()
+                .map(|row| vigil_core::slo::StoredBucket {
+                    width: row.width,
+                    index: row.bucket,
+                    counts: Counts { total: u64::try_from(row.total).unwrap_or(0), bad: u64::try_from(row.bad).unwrap_or(0) },
+                })
+                .collect();
+            evaluator.restore(&buckets, *at);
+            evaluator.advance(now.max(*at));
+        }
+        let counts = evaluator.window_burn(period).map(|burn| burn.counts).unwrap_or_default();
+        let budget = vigil_core::slo::Budget::of(counts, slo.objective);
+        let alerts: Vec<AlertReport> = slo
+            .alerts
+            .iter()
+            .zip(evaluator.firing())
+            .map(|(alert, firing)| {
+                let rate = |length| evaluator.window_burn(length).map_or(0.0, |burn| burn.burn_rate);
+                AlertReport {
+                    severity: alert.tier.as_str(),
+                    long: window(alert.long),
+                    short: window(alert.short),
+                    burn_rate_long: rate(alert.long),
+                    burn_rate_short: rate(alert.short),
+                    above: alert.factor.to_string(),
+                    firing: *firing,
+                }
+            })
+            .collect();
+        let current = alerts.first().map_or(0.0, |alert| alert.burn_rate_long);
+        let status = match () {
+            _ if counts.total == 0 => "no data",
+            _ if budget.remaining < 0.0 => "overspent",
+            _ if alerts.iter().any(|alert| alert.firing) => "burning",
+            _ => "ok",
+        };
+        reports.push(SloReport {
+            name: slo.name.as_str().to_owned(),
+            service: slo.service.clone(),
+            objective: slo.objective.to_string(),
+            window: window(period),
+            sli: (counts.total > 0).then(|| 1.0 - counts.error_ratio()),
+            events: counts.total,
+            bad: counts.bad,
+            budget_consumed: budget.consumed,
+            budget_remaining: budget.remaining,
+            exhausted_in_seconds: budget.exhausted_in(current, period).map(|ms| ms / 1000),
+            alerts,
+            status,
+            as_of: as_of.map(|at| Timestamp(at).to_rfc3339()),
+        });
+    }
+    let mut out = String::new();
+    for report in &reports {
+        if json {
+            out.push_str(&format!("{}\n", serde_json::to_string(report)?));
+            continue;
+        }
+        let sli = report.sli.map_or_else(|| "no events".to_owned(), |sli| format!("{:.4}%", 100.0 * sli));
+        let overspent = if report.budget_remaining < 0.0 { " (overspent)" } else { "" };
+        let exhaustion = match report.exhausted_in_seconds {
+            Some(0) => ", budget spent".to_owned(),
+            Some(seconds) => format!(", spent in {} at the current rate", format_duration(Duration::from_secs(seconds.unsigned_abs()))),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{}  {}  objective {} over {}: SLI {sli}, budget left {:.2}%{overspent}{exhaustion}\n",
+            report.name,
+            report.status.to_uppercase(),
+            report.objective,
+            report.window,
+            100.0 * report.budget_remaining
+        ));
+        for alert in &report.alerts {
+            out.push_str(&format!(
+                "  {:<6}  burn {} {:.3}, {} {:.3} (fires above {}){}\n",
+                alert.severity,
+                alert.long,
+                alert.burn_rate_long,
+                alert.short,
+                alert.burn_rate_short,
+                alert.above,
+                if alert.firing { "  FIRING" } else { "" }
+            ));
+        }
+    }
+    if reports.is_empty() && !json {
+        out.push_str("no slos are configured\n");
+    }
+    print!("{out}");
     Ok(())
 }

@@ -350,6 +350,30 @@ async fn a_monitor_slo_fires_while_a_quarter_of_checks_fail_and_resolves_after()
     let shown: serde_json::Value = serde_json::from_str(&shown).expect("json");
     let evidence = shown["evidence"].to_string();
     assert!(evidence.contains("500"), "the failing checks are its evidence: {evidence}");
+    // `vigil slo report` reads the windows the running node stores once a second.
+    let deadline = Instant::now() + WAIT;
+    let report = loop {
+        let (code, stdout, stderr) = vigil.command(&["slo", "report", "--json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+        if report["events"].as_u64().is_some_and(|events| events >= 8) {
+            break report;
+        }
+        assert!(Instant::now() < deadline, "no stored windows: {report}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        (report["name"].as_str(), report["objective"].as_str(), report["window"].as_str()),
+        (Some("api-checks"), Some("90%"), Some("1d"))
+    );
+    // A quarter failing against a 10% budget: overspent, never clamped.
+    assert!(report["budget_remaining"].as_f64().is_some_and(|left| left < 0.0), "{report}");
+    assert_eq!(report["status"], "overspent", "{report}");
+    assert_eq!(report["exhausted_in_seconds"], 0);
+    assert!(report["sli"].as_f64().is_some_and(|sli| (0.7..0.8).contains(&sli)), "{report}");
+    assert_eq!((report["alerts"][0]["long"].as_str(), report["alerts"][0]["above"].as_str()), (Some("20s"), Some("2")));
+    let (_, text, _) = vigil.command(&["slo", "report"]);
+    assert!(text.starts_with("api-checks  OVERSPENT  objective 90% over 1d: SLI "), "{text}");
     every.store(0, Ordering::SeqCst);
     let deadline = Instant::now() + WAIT;
     while !burns(&vigil).iter().any(|burn| burn["state"] == "resolved") {
