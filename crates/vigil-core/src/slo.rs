@@ -292,6 +292,11 @@ struct Ring {
     /// The longest window read from it, in buckets.
     keep: i64,
     buckets: VecDeque<(i64, Counts)>,
+    /// Buckets dropped from the front so far: a position plus this stays valid as
+    /// the front goes.
+    popped: usize,
+    /// Bumped when a late event inserts a bucket in the middle, which moves positions.
+    inserts: u64,
 }
 
 impl Ring {
@@ -303,7 +308,10 @@ impl Ring {
                 let position = self.buckets.partition_point(|(index, _)| *index < bucket);
                 match self.buckets.get_mut(position) {
                     Some((index, sum)) if *index == bucket => sum.add(counts),
-                    _ => self.buckets.insert(position, (bucket, counts)),
+                    _ => {
+                        self.buckets.insert(position, (bucket, counts));
+                        self.inserts += 1;
+                    }
                 }
             }
             _ => self.buckets.push_back((bucket, counts)),
@@ -314,6 +322,7 @@ impl Ring {
     fn prune(&mut self, bucket: i64) {
         while self.buckets.front().is_some_and(|(index, _)| *index <= bucket - self.keep) {
             self.buckets.pop_front();
+            self.popped += 1;
         }
     }
 
@@ -341,6 +350,22 @@ struct Window {
     /// The newest bucket it covers; it covers `last - span + 1 ..= last`.
     last: i64,
     sum: Counts,
+    /// Where its oldest bucket is in the ring (plus the ring's `popped`), valid while
+    /// the ring's `inserts` is still the second number.
+    cursor: Option<(usize, u64)>,
+}
+
+impl Window {
+    /// The ring position of the first bucket it covers.
+    fn position(&self, ring: &Ring) -> usize {
+        match self.cursor {
+            Some((absolute, inserts)) if inserts == ring.inserts && absolute >= ring.popped => absolute - ring.popped,
+            _ => {
+                let oldest = self.last - self.span + 1;
+                ring.buckets.partition_point(|(index, _)| *index < oldest)
+            }
+        }
+    }
 }
 
 /// A window's burn rate at one moment.
@@ -380,8 +405,9 @@ pub struct BurnEvaluator {
     /// new bucket or stopped being empty.
     expiry: Option<i64>,
     expiry_stale: bool,
-    /// Buckets (width, index) that took events since [`BurnEvaluator::take_changed`].
-    changed: std::collections::BTreeSet<(i64, i64)>,
+    /// Buckets (width, index) that took events since [`BurnEvaluator::take_changed`],
+    /// each once per run of events in it.
+    changed: Vec<(i64, i64)>,
 }
 
 /// One bucket's counts, as stored to rebuild the windows after a restart.
@@ -407,7 +433,7 @@ impl BurnEvaluator {
             now: i64::MIN,
             expiry: None,
             expiry_stale: false,
-            changed: std::collections::BTreeSet::new(),
+            changed: Vec::new(),
         };
         for alert in &alerts {
             let pair = (evaluator.window(alert.long), evaluator.window(alert.short));
@@ -431,12 +457,12 @@ impl BurnEvaluator {
         let ring = match self.rings.iter().position(|ring| ring.width == width) {
             Some(ring) => ring,
             None => {
-                self.rings.push(Ring { width, keep: 0, buckets: VecDeque::new() });
+                self.rings.push(Ring { width, keep: 0, buckets: VecDeque::new(), popped: 0, inserts: 0 });
                 self.rings.len() - 1
             }
         };
         self.rings[ring].keep = self.rings[ring].keep.max(span);
-        self.windows.push(Window { length, ring, span, last: i64::MIN, sum: Counts::default() });
+        self.windows.push(Window { length, ring, span, last: i64::MIN, sum: Counts::default(), cursor: None });
         self.windows.len() - 1
     }
 
@@ -448,7 +474,9 @@ impl BurnEvaluator {
     /// The buckets that took events since the last call, with their counts now (those
     /// already out of every window are left out).
     pub fn take_changed(&mut self) -> Vec<StoredBucket> {
-        let changed = std::mem::take(&mut self.changed);
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.sort_unstable();
+        changed.dedup();
         changed
             .into_iter()
             .filter_map(|(width, index)| {
@@ -512,10 +540,13 @@ impl BurnEvaluator {
         if at > self.now {
             self.move_to(at);
         }
+        let rings = self.rings.len();
         for ring in &mut self.rings {
             let bucket = at.div_euclid(ring.width);
             ring.add(bucket, counts);
-            self.changed.insert((ring.width, bucket));
+            if !self.changed.iter().rev().take(rings).any(|changed| *changed == (ring.width, bucket)) {
+                self.changed.push((ring.width, bucket));
+            }
         }
         for window in &mut self.windows {
             let bucket = at.div_euclid(self.rings[window.ring].width);
@@ -553,9 +584,7 @@ impl BurnEvaluator {
             .filter(|window| window.sum.total > 0)
             .filter_map(|window| {
                 let ring = &self.rings[window.ring];
-                let oldest = window.last - window.span + 1;
-                let start = ring.buckets.partition_point(|(index, _)| *index < oldest);
-                ring.buckets.get(start).map(|(index, _)| (index + window.span) * ring.width)
+                ring.buckets.get(window.position(ring)).map(|(index, _)| (index + window.span) * ring.width)
             })
             .min()
     }
@@ -569,14 +598,30 @@ impl BurnEvaluator {
                 continue;
             }
             self.expiry_stale = true;
+            let oldest = bucket - window.span + 1;
             if window.last == i64::MIN || bucket - window.last >= window.span {
-                window.sum = ring.sum(bucket - window.span + 1, bucket + 1);
+                window.sum = ring.sum(oldest, bucket + 1);
+                window.last = bucket;
+                window.cursor = None;
+                let position = window.position(ring);
+                window.cursor = Some((position + ring.popped, ring.inserts));
             } else {
-                // Buckets that left, and those that entered (a late event's, none else).
-                window.sum.subtract(ring.sum(window.last - window.span + 1, bucket - window.span + 1));
-                window.sum.add(ring.sum(window.last + 1, bucket + 1));
+                // The buckets that left, walked from the window's cursor; none enter (an
+                // event is never newer than the time it moves to).
+                let mut position = window.position(ring);
+                while let Some((index, counts)) = ring.buckets.get(position) {
+                    if *index >= oldest {
+                        break;
+                    }
+                    window.sum.subtract(*counts);
+                    position += 1;
+                }
+                if ring.buckets.back().is_some_and(|(index, _)| *index > window.last) {
+                    window.sum.add(ring.sum(window.last + 1, bucket + 1));
+                }
+                window.last = bucket;
+                window.cursor = Some((position + ring.popped, ring.inserts));
             }
-            window.last = bucket;
         }
         for ring in &mut self.rings {
             let bucket = at.div_euclid(ring.width);

@@ -356,7 +356,7 @@ async fn a_monitor_slo_fires_while_a_quarter_of_checks_fail_and_resolves_after()
         let (code, stdout, stderr) = vigil.command(&["slo", "report", "--json"]);
         assert_eq!(code, Some(0), "{stderr}");
         let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
-        if report["events"].as_u64().is_some_and(|events| events >= 8) {
+        if report["events"].as_u64().is_some_and(|events| events >= 40) {
             break report;
         }
         assert!(Instant::now() < deadline, "no stored windows: {report}");
