@@ -384,3 +384,38 @@ async fn a_monitor_slo_fires_while_a_quarter_of_checks_fail_and_resolves_after()
     let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
     assert!(metrics.contains(r#"vigil_slo_burn_rate{slo="api-checks",window="4s"} "#), "{metrics}");
 }
+
+/// Burn alerts are alerts: with the README's inhibit rule, a page of an SLO mutes its
+/// ticket while both fire, as Alertmanager's API shows (`inhibitedBy`). The first day
+/// and ten minutes of the log: the fast burn fires the 3d ticket at 00:07:10 and the 1h
+/// page at 00:08:34.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burning_page_inhibits_its_ticket() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("vigil.db").display());
+    let yaml = format!(
+        "storage: {db}\nlisten: 127.0.0.1:0\napi: {{alertmanager-auth: none}}\n\
+         inhibit-rules:\n  - source-matchers: ['alertname=\"SLOBurn\"', 'severity=\"page\"']\n\
+         \x20   target-matchers: ['alertname=\"SLOBurn\"', 'severity=\"ticket\"']\n    equal: [slo]\n{SLOS}"
+    );
+    let config = vigil_config::load_str(Path::new("vigil.yaml"), &yaml, &|_| None).expect("config");
+    let running = vigil::run::start(config, Arc::new(TestClock::at(Timestamp(T0)))).await.expect("start");
+    push_lines(&running, 0, 86_400 + 600).await;
+    let deadline = Instant::now() + WAIT;
+    let alerts = loop {
+        let answer = crate::helpers::get(running.http_address.port(), "/api/v2/alerts", Default::default()).await;
+        let alerts: Vec<serde_json::Value> = serde_json::from_slice(&answer.body).unwrap_or_default();
+        if alerts.len() == 2 {
+            break alerts;
+        }
+        assert!(Instant::now() < deadline, "two burn alerts: {alerts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let of = |severity: &str| alerts.iter().find(|alert| alert["labels"]["severity"] == severity).cloned().expect(severity);
+    let (page, ticket) = (of("page"), of("ticket"));
+    assert_eq!(page["status"]["state"], "active", "{page}");
+    assert_eq!(ticket["status"]["state"], "suppressed", "{ticket}");
+    assert_eq!(ticket["status"]["inhibitedBy"], serde_json::json!([page["fingerprint"]]), "{ticket}");
+    assert_eq!((page["labels"]["window"].as_str(), ticket["labels"]["window"].as_str()), (Some("1h/5m"), Some("3d/6h")));
+    running.stop().await.expect("stop");
+}
