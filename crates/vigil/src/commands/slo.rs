@@ -7,14 +7,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vigil_config::{Config, LogQuery, Sli, SloConfig};
+use vigil_config::{Config, Sli, SloConfig};
 use vigil_core::slo::{BurnChange, BurnEvaluator, Counts};
 use vigil_core::time::format_duration;
 use vigil_core::Timestamp;
-use vigil_logql::eval::pipeline::{Labels, Pipeline};
 
 use super::backtest::replay;
 use crate::cli::ReplayArgs;
+use crate::slos::LogSli;
 
 pub struct SloBacktestOptions {
     pub config: PathBuf,
@@ -79,9 +79,7 @@ pub fn list(config: &Config, json: bool) -> String {
 /// One log SLI being replayed.
 struct Run<'a> {
     slo: &'a SloConfig,
-    bad: Pipeline,
-    good_query: bool,
-    total: Pipeline,
+    sli: LogSli,
     evaluator: BurnEvaluator,
     counts: Counts,
     /// Per alert: when its current firing started.
@@ -89,19 +87,7 @@ struct Run<'a> {
     fired: Vec<u64>,
 }
 
-fn pipeline(query: &LogQuery) -> Pipeline {
-    Pipeline::new(&query.expr)
-}
-
 impl Run<'_> {
-    fn observe(&mut self, stream: &Labels, line: &str) -> Option<bool> {
-        if !self.total.selects(stream) || self.total.process(stream, line).is_none() {
-            return None;
-        }
-        let kept = self.bad.selects(stream) && self.bad.process(stream, line).is_some();
-        Some(kept != self.good_query)
-    }
-
     fn report(&mut self, out: &mut impl Write, changes: &[BurnChange], json: bool) -> anyhow::Result<()> {
         for change in changes {
             let alert = self.slo.alerts[change.alert];
@@ -161,21 +147,16 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
     let mut skipped = Vec::new();
     let mut runs: Vec<Run<'_>> = Vec::new();
     for slo in chosen {
-        match &slo.sli {
-            Sli::Logs { bad, good_query, total } => {
-                let evaluator = BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[millis(slo.window)]);
-                runs.push(Run {
-                    slo,
-                    bad: pipeline(bad),
-                    good_query: *good_query,
-                    total: pipeline(total),
-                    fired_at: vec![None; slo.alerts.len()],
-                    fired: vec![0; slo.alerts.len()],
-                    evaluator,
-                    counts: Counts::default(),
-                });
-            }
-            Sli::Monitor { .. } => skipped.push(slo.name.as_str()),
+        match LogSli::of(&slo.sli) {
+            Some(sli) => runs.push(Run {
+                slo,
+                sli,
+                evaluator: BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[millis(slo.window)]),
+                counts: Counts::default(),
+                fired_at: vec![None; slo.alerts.len()],
+                fired: vec![0; slo.alerts.len()],
+            }),
+            None => skipped.push(slo.name.as_str()),
         }
     }
     if runs.is_empty() {
@@ -189,7 +170,7 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
                 let changes = run.evaluator.advance(expiry);
                 run.report(&mut out, &changes, options.json)?;
             }
-            if let Some(bad) = run.observe(stream, line) {
+            if let Some(bad) = run.sli.classify(stream, line) {
                 run.counts.total += 1;
                 run.counts.bad += u64::from(bad);
                 let changes = run.evaluator.observe(at, 1, u64::from(bad));

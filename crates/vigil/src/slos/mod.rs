@@ -43,13 +43,38 @@ fn window(ms: i64) -> String {
     format_duration(Duration::from_millis(ms.unsigned_abs())).replace(' ', "")
 }
 
+/// A log SLI compiled: which lines count, and which of them are bad. `vigil slo
+/// backtest` reads lines through the same one.
+pub struct LogSli {
+    bad: Pipeline,
+    good_query: bool,
+    total: Pipeline,
+}
+
+impl LogSli {
+    /// The compiled SLI of `sli`, if it reads logs.
+    pub fn of(sli: &Sli) -> Option<LogSli> {
+        match sli {
+            Sli::Logs { bad, good_query, total } => {
+                Some(LogSli { bad: Pipeline::new(&bad.expr), good_query: *good_query, total: Pipeline::new(&total.expr) })
+            }
+            Sli::Monitor { .. } => None,
+        }
+    }
+
+    /// Whether `total` counts the line, and if so whether it is bad.
+    pub fn classify(&self, stream: &Labels, line: &str) -> Option<bool> {
+        if !self.total.selects(stream) || self.total.process(stream, line).is_none() {
+            return None;
+        }
+        let kept = self.bad.selects(stream) && self.bad.process(stream, line).is_some();
+        Some(kept != self.good_query)
+    }
+}
+
 /// Where an SLO's events come from.
 enum Source {
-    Logs {
-        bad: Pipeline,
-        good_query: bool,
-        total: Pipeline,
-    },
+    Logs(LogSli),
     Checks {
         monitor: String,
     },
@@ -77,14 +102,11 @@ impl Slo {
         }
     }
 
-    /// Whether `total` counts the line, and if so whether it is bad.
     fn classify(&self, stream: &Labels, line: &str) -> Option<bool> {
-        let Source::Logs { bad, good_query, total } = &self.source else { return None };
-        if !total.selects(stream) || total.process(stream, line).is_none() {
-            return None;
+        match &self.source {
+            Source::Logs(sli) => sli.classify(stream, line),
+            Source::Checks { .. } | Source::Time { .. } => None,
         }
-        let kept = bad.selects(stream) && bad.process(stream, line).is_some();
-        Some(kept != *good_query)
     }
 
     fn sample(&mut self, text: String) {
@@ -127,16 +149,7 @@ pub struct SloDetector {
 impl SloDetector {
     /// The SLOs of `configs` whose SLI reads logs.
     pub fn logs(configs: &[SloConfig]) -> SloDetector {
-        let slos = configs
-            .iter()
-            .filter_map(|config| match &config.sli {
-                Sli::Logs { bad, good_query, total } => Some(Slo::new(
-                    config,
-                    Source::Logs { bad: Pipeline::new(&bad.expr), good_query: *good_query, total: Pipeline::new(&total.expr) },
-                )),
-                Sli::Monitor { .. } => None,
-            })
-            .collect();
+        let slos = configs.iter().filter_map(|config| LogSli::of(&config.sli).map(|sli| Slo::new(config, Source::Logs(sli)))).collect();
         SloDetector { slos, node: String::new(), saved: None }
     }
 
@@ -373,7 +386,7 @@ pub async fn resolve_left_firing(store: &Store, effects: &Effects, now: Timestam
 }
 
 /// The labels of an SLO's burn alert number `alert`.
-pub fn labels(config: &SloConfig, alert: usize) -> BTreeMap<String, String> {
+fn labels(config: &SloConfig, alert: usize) -> BTreeMap<String, String> {
     let burn = config.alerts[alert];
     let mut labels = config.labels.clone();
     if let Some(service) = &config.service {
