@@ -16,8 +16,11 @@
 //! length `W` at resolution `r`, read at time `t`, counts the events of the `W / r`
 //! buckets up to and including the one that holds `t`.
 
-use std::collections::VecDeque;
 use std::fmt;
+
+pub mod series;
+
+use series::{Cursor, EncodedBlock, Series};
 
 /// Parts per billion: the unit of an [`Objective`].
 pub const PPB: u64 = 1_000_000_000;
@@ -285,86 +288,38 @@ pub fn resolution(length: i64) -> i64 {
     }
 }
 
-/// Counts per bucket at one resolution, oldest first; only buckets that hold events.
-#[derive(Debug, Clone)]
-struct Ring {
-    width: i64,
-    /// The longest window read from it, in buckets.
-    keep: i64,
-    buckets: VecDeque<(i64, Counts)>,
-    /// Buckets dropped from the front so far: a position plus this stays valid as
-    /// the front goes.
-    popped: usize,
-    /// Bumped when a late event inserts a bucket in the middle, which moves positions.
-    inserts: u64,
-}
-
-impl Ring {
-    fn add(&mut self, bucket: i64, counts: Counts) {
-        match self.buckets.back_mut() {
-            Some((last, sum)) if *last == bucket => sum.add(counts),
-            Some((last, _)) if *last > bucket => {
-                // A late event: into its bucket, wherever it is.
-                let position = self.buckets.partition_point(|(index, _)| *index < bucket);
-                match self.buckets.get_mut(position) {
-                    Some((index, sum)) if *index == bucket => sum.add(counts),
-                    _ => {
-                        self.buckets.insert(position, (bucket, counts));
-                        self.inserts += 1;
-                    }
-                }
-            }
-            _ => self.buckets.push_back((bucket, counts)),
-        }
-    }
-
-    /// Drops buckets no window reads at `bucket` any more.
-    fn prune(&mut self, bucket: i64) {
-        while self.buckets.front().is_some_and(|(index, _)| *index <= bucket - self.keep) {
-            self.buckets.pop_front();
-            self.popped += 1;
-        }
-    }
-
-    /// The sum of buckets `from..to`.
-    fn sum(&self, from: i64, to: i64) -> Counts {
-        let start = self.buckets.partition_point(|(index, _)| *index < from);
-        let mut sum = Counts::default();
-        for (index, counts) in self.buckets.range(start..) {
-            if *index >= to {
-                break;
-            }
-            sum.add(*counts);
-        }
-        sum
-    }
-}
-
-/// One window's running sum over its ring.
+/// One window's running sum over its series.
 #[derive(Debug, Clone)]
 struct Window {
     length: i64,
-    ring: usize,
+    series: usize,
     /// In buckets.
     span: i64,
     /// The newest bucket it covers; it covers `last - span + 1 ..= last`.
     last: i64,
     sum: Counts,
-    /// Where its oldest bucket is in the ring (plus the ring's `popped`), valid while
-    /// the ring's `inserts` is still the second number.
-    cursor: Option<(usize, u64)>,
+    /// At its oldest bucket, in this node's series and in the other nodes'.
+    tail: Cursor,
+    others_tail: Cursor,
+    /// The oldest bucket it covers that holds events (in either), `i64::MAX` when none:
+    /// the next to leave it.
+    next_out: i64,
 }
 
 impl Window {
-    /// The ring position of the first bucket it covers.
-    fn position(&self, ring: &Ring) -> usize {
-        match self.cursor {
-            Some((absolute, inserts)) if inserts == ring.inserts && absolute >= ring.popped => absolute - ring.popped,
-            _ => {
-                let oldest = self.last - self.span + 1;
-                ring.buckets.partition_point(|(index, _)| *index < oldest)
-            }
-        }
+    /// Finds `next_out` again from the tails.
+    fn seek_next_out(&mut self, series: &Series, others: &Series) {
+        let own = series.next_nonempty(&self.tail, self.last + 1);
+        let others = if others.is_empty() { None } else { others.next_nonempty(&self.others_tail, self.last + 1) };
+        self.next_out = own.into_iter().chain(others).min().unwrap_or(i64::MAX);
+    }
+
+    /// An event counted in bucket `index`, which it covers; whether it is the next to
+    /// leave now.
+    fn counted(&mut self, index: i64) -> bool {
+        let next = index < self.next_out;
+        self.next_out = self.next_out.min(index);
+        next
     }
 }
 
@@ -389,35 +344,83 @@ pub struct BurnChange {
     pub short: WindowBurn,
 }
 
+/// `bad / total > factor × budget`, as `bad × left > total × right` with both sides
+/// precomputed; in 64-bit factors when they fit, so each side is one multiplication.
+#[derive(Debug, Clone, Copy)]
+struct Threshold {
+    left: u128,
+    right: u128,
+    narrow: bool,
+    factor: Factor,
+}
+
+impl Threshold {
+    fn new(objective: Objective, factor: Factor) -> Threshold {
+        let left = u128::from(PPB).saturating_mul(factor.denominator);
+        let right = factor.numerator.saturating_mul(u128::from(objective.budget_ppb()));
+        let narrow = left <= u128::from(u64::MAX) && right <= u128::from(u64::MAX);
+        Threshold { left, right, narrow, factor }
+    }
+
+    fn crossed(&self, counts: Counts, objective: Objective) -> bool {
+        if self.narrow {
+            counts.total > 0 && u128::from(counts.bad) * self.left > u128::from(counts.total) * self.right
+        } else {
+            counts.burns_above(objective, self.factor)
+        }
+    }
+}
+
+/// Which alerts an evaluation looks at: after a window lost events any may change; after
+/// a good event only firing ones may resolve; after a bad one only quiet ones may fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    All,
+    Firing,
+    Quiet,
+}
+
 /// One SLO's windows and the state of its burn alerts.
 #[derive(Debug, Clone)]
 pub struct BurnEvaluator {
     objective: Objective,
     alerts: Vec<BurnAlert>,
-    rings: Vec<Ring>,
+    thresholds: Vec<Threshold>,
+    /// One series per bucket width, and how many buckets its longest window reads.
+    series: Vec<Series>,
+    /// The finest width: every other is a multiple of it; and its series.
+    finest: i64,
+    finest_series: usize,
+    keep: Vec<i64>,
+    /// Per width too: what other nodes sharing the store counted (empty on one node).
+    /// Windows read both; only `series` is this node's to save.
+    others: Vec<Series>,
     windows: Vec<Window>,
     /// Per alert: (long window, short window) indices.
     pairs: Vec<(usize, usize)>,
     firing: Vec<bool>,
-    /// The newest time seen.
+    /// The newest time seen, and per series the bucket it falls in.
     now: i64,
-    /// [`BurnEvaluator::next_expiry`], computed again only when a window moved to a
-    /// new bucket or stopped being empty.
-    expiry: Option<i64>,
-    expiry_stale: bool,
-    /// Buckets (width, index) that took events since [`BurnEvaluator::take_changed`],
-    /// each once per run of events in it.
-    changed: Vec<(i64, i64)>,
+    now_buckets: Vec<i64>,
+    /// [`BurnEvaluator::next_expiry`], until a window moves or takes an event.
+    expiry: Option<Option<i64>>,
 }
 
-/// One bucket's counts, as stored to rebuild the windows after a restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoredBucket {
-    /// The bucket's width, milliseconds.
+/// One stored block of one series, as saved to rebuild the windows after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlock {
+    /// The series' bucket width, milliseconds.
     pub width: i64,
-    /// Its index: it starts at `index × width`.
-    pub index: i64,
-    pub counts: Counts,
+    pub block: EncodedBlock,
+}
+
+/// What [`BurnEvaluator::restore`] rebuilt.
+#[derive(Debug, Clone, Default)]
+pub struct Restored {
+    /// The alerts that fire on the rebuilt windows.
+    pub changes: Vec<BurnChange>,
+    /// Blocks left out: of a width no window reads, or unreadable.
+    pub skipped: Vec<String>,
 }
 
 impl BurnEvaluator {
@@ -425,15 +428,19 @@ impl BurnEvaluator {
     pub fn new(objective: Objective, alerts: Vec<BurnAlert>, extra: &[i64]) -> BurnEvaluator {
         let mut evaluator = BurnEvaluator {
             objective,
+            thresholds: alerts.iter().map(|alert| Threshold::new(objective, alert.factor)).collect(),
             alerts: Vec::new(),
-            rings: Vec::new(),
+            series: Vec::new(),
+            finest: SECOND,
+            finest_series: 0,
+            keep: Vec::new(),
+            others: Vec::new(),
             windows: Vec::new(),
             pairs: Vec::new(),
             firing: Vec::new(),
             now: i64::MIN,
+            now_buckets: Vec::new(),
             expiry: None,
-            expiry_stale: false,
-            changed: Vec::new(),
         };
         for alert in &alerts {
             let pair = (evaluator.window(alert.long), evaluator.window(alert.short));
@@ -444,6 +451,9 @@ impl BurnEvaluator {
         }
         evaluator.firing = vec![false; alerts.len()];
         evaluator.alerts = alerts;
+        evaluator.finest = evaluator.series.iter().map(Series::width).min().unwrap_or(SECOND);
+        evaluator.finest_series = evaluator.series.iter().position(|series| series.width() == evaluator.finest).unwrap_or(0);
+        debug_assert!(evaluator.series.iter().all(|series| series.width() % evaluator.finest == 0));
         evaluator
     }
 
@@ -454,15 +464,28 @@ impl BurnEvaluator {
         }
         let width = resolution(length);
         let span = (length + width - 1) / width;
-        let ring = match self.rings.iter().position(|ring| ring.width == width) {
-            Some(ring) => ring,
+        let series = match self.series.iter().position(|series| series.width() == width) {
+            Some(series) => series,
             None => {
-                self.rings.push(Ring { width, keep: 0, buckets: VecDeque::new(), popped: 0, inserts: 0 });
-                self.rings.len() - 1
+                self.series.push(Series::new(width));
+                self.others.push(Series::new(width));
+                self.keep.push(0);
+                self.now_buckets.push(i64::MIN);
+                self.series.len() - 1
             }
         };
-        self.rings[ring].keep = self.rings[ring].keep.max(span);
-        self.windows.push(Window { length, ring, span, last: i64::MIN, sum: Counts::default(), cursor: None });
+        self.keep[series] = self.keep[series].max(span);
+        let tail = Cursor::at(i64::MIN);
+        self.windows.push(Window {
+            length,
+            series,
+            span,
+            last: i64::MIN,
+            sum: Counts::default(),
+            tail,
+            others_tail: tail,
+            next_out: i64::MAX,
+        });
         self.windows.len() - 1
     }
 
@@ -471,42 +494,50 @@ impl BurnEvaluator {
         (self.now != i64::MIN).then_some(self.now)
     }
 
-    /// The buckets that took events since the last call, with their counts now (those
-    /// already out of every window are left out).
-    pub fn take_changed(&mut self) -> Vec<StoredBucket> {
-        let mut changed = std::mem::take(&mut self.changed);
-        changed.sort_unstable();
-        changed.dedup();
-        changed
-            .into_iter()
-            .filter_map(|(width, index)| {
-                let ring = self.rings.iter().find(|ring| ring.width == width)?;
-                let position = ring.buckets.partition_point(|(bucket, _)| *bucket < index);
-                match ring.buckets.get(position) {
-                    Some((bucket, counts)) if *bucket == index => Some(StoredBucket { width, index, counts: *counts }),
-                    _ => None,
-                }
-            })
-            .collect()
+    /// The blocks that took events since the last call, encoded (those already out of
+    /// every window are left out).
+    pub fn take_dirty(&mut self) -> Vec<StoredBlock> {
+        let mut blocks = Vec::new();
+        for series in &mut self.series {
+            let width = series.width();
+            blocks.extend(series.take_dirty().into_iter().map(|block| StoredBlock { width, block }));
+        }
+        blocks
     }
 
-    /// Per bucket width, the oldest index a window still reads at the newest time seen:
-    /// stored buckets older than that can go.
+    /// Every block it holds, encoded.
+    pub fn blocks(&self) -> Vec<StoredBlock> {
+        let mut blocks = Vec::new();
+        for series in &self.series {
+            let width = series.width();
+            blocks.extend(series.blocks().into_iter().map(|block| StoredBlock { width, block }));
+        }
+        blocks
+    }
+
+    /// Per bucket width, the oldest bucket a window still reads at the newest time seen:
+    /// stored blocks that end before it can go.
     pub fn oldest_kept(&self) -> Vec<(i64, i64)> {
         if self.now == i64::MIN {
             return Vec::new();
         }
-        self.rings.iter().map(|ring| (ring.width, self.now.div_euclid(ring.width) - ring.keep + 1)).collect()
+        self.series.iter().zip(&self.keep).map(|(series, keep)| (series.width(), self.now.div_euclid(series.width()) - keep + 1)).collect()
     }
 
-    /// Rebuilds the windows from stored buckets as they were at `now` (buckets of widths
-    /// it does not keep, or newer than `now`, are ignored), and reports the alerts that
+    /// Rebuilds the windows from stored blocks, this node's (`own`) and other nodes'
+    /// (`others`), added to what it holds, as they were at `now`; reports the alerts that
     /// fire at `now`.
-    pub fn restore(&mut self, buckets: &[StoredBucket], now: i64) -> Vec<BurnChange> {
-        for stored in buckets {
-            if let Some(ring) = self.rings.iter_mut().find(|ring| ring.width == stored.width) {
-                if stored.index <= now.div_euclid(ring.width) && stored.counts.total > 0 {
-                    ring.add(stored.index, stored.counts);
+    pub fn restore(&mut self, own: &[StoredBlock], others: &[StoredBlock], now: i64) -> Restored {
+        let mut skipped = Vec::new();
+        for (blocks, layer) in [(own, &mut self.series), (others, &mut self.others)] {
+            for stored in blocks {
+                match layer.iter_mut().find(|series| series.width() == stored.width) {
+                    Some(series) => {
+                        if let Err(error) = series.load(&stored.block) {
+                            skipped.push(error.to_string());
+                        }
+                    }
+                    None => skipped.push(format!("block of {} ms buckets, which no window reads", stored.width)),
                 }
             }
         }
@@ -514,9 +545,48 @@ impl BurnEvaluator {
             window.last = i64::MIN;
         }
         self.now = i64::MIN;
+        self.now_buckets.fill(i64::MIN);
+        self.expiry = None;
         self.move_to(now);
-        self.expiry_stale = true;
-        self.evaluate(now)
+        Restored { changes: self.evaluate(now, Scope::All), skipped }
+    }
+
+    /// Adds what other nodes counted (`(width, bucket, counts)`, grown since they were
+    /// last seen) to the windows, and reports the alerts that change, at the newest time
+    /// seen. Buckets of widths it does not keep, or older than every window, are left out.
+    pub fn observe_others(&mut self, counted: &[(i64, i64, Counts)]) -> Vec<BurnChange> {
+        let mut added = false;
+        for &(width, index, counts) in counted {
+            let Some(position) = self.series.iter().position(|series| series.width() == width) else { continue };
+            if counts.total == 0 || self.now != i64::MIN && index <= self.now.div_euclid(width) - self.keep[position] {
+                continue;
+            }
+            let counts = Counts { total: counts.total, bad: counts.bad.min(counts.total) };
+            self.others[position].add(index, counts);
+            for window in self.windows.iter_mut().filter(|window| window.series == position) {
+                if index <= window.last && index > window.last - window.span {
+                    window.sum.add(counts);
+                    window.counted(index);
+                }
+            }
+            added = true;
+        }
+        if !added || self.now == i64::MIN {
+            return Vec::new();
+        }
+        self.expiry = None;
+        self.evaluate(self.now, Scope::All)
+    }
+
+    /// Alert `alert` as it stands: firing or not, with its windows now.
+    pub fn state(&self, alert: usize) -> BurnChange {
+        let (long, short) = self.pairs[alert];
+        BurnChange { alert, firing: self.firing[alert], at: self.now, long: self.burn(long), short: self.burn(short) }
+    }
+
+    /// Whether other nodes' counts are in the windows.
+    pub fn has_others(&self) -> bool {
+        self.others.iter().any(|series| !series.is_empty())
     }
 
     pub fn alerts(&self) -> &[BurnAlert] {
@@ -532,101 +602,178 @@ impl BurnEvaluator {
         &self.firing
     }
 
-    /// Counts `total` events at `at`, `bad` of them bad, then reports the alerts that
-    /// change. A late event (before the newest seen) counts in the windows that still
-    /// cover it.
+    /// Counts `total` events at `at`, `bad` of them bad, and reports the alerts that
+    /// change: at each window edge passed since the newest time seen (as
+    /// [`BurnEvaluator::advance`]), then on this event. A late event (before the newest
+    /// seen) counts in the windows that still cover it.
     pub fn observe(&mut self, at: i64, total: u64, bad: u64) -> Vec<BurnChange> {
         let counts = Counts { total, bad: bad.min(total) };
-        if at > self.now {
-            self.move_to(at);
-        }
-        let rings = self.rings.len();
-        for ring in &mut self.rings {
-            let bucket = at.div_euclid(ring.width);
-            ring.add(bucket, counts);
-            if !self.changed.iter().rev().take(rings).any(|changed| *changed == (ring.width, bucket)) {
-                self.changed.push((ring.width, bucket));
+        let mut changes = self.pass_edges_before(at);
+        let lost = if at <= self.now {
+            false
+        } else if self.now_buckets.get(self.finest_series) == Some(&at.div_euclid(self.finest)) {
+            // Within the same bucket of every width: nothing moves.
+            self.now = at;
+            false
+        } else {
+            self.move_to(at)
+        };
+        for ((series, keep), now_bucket) in self.series.iter_mut().zip(&self.keep).zip(&self.now_buckets) {
+            let bucket = if at >= self.now { *now_bucket } else { at.div_euclid(series.width()) };
+            if bucket > now_bucket - keep {
+                series.add(bucket, counts);
             }
         }
         for window in &mut self.windows {
-            let bucket = at.div_euclid(self.rings[window.ring].width);
+            let bucket = if at >= self.now { self.now_buckets[window.series] } else { at.div_euclid(self.series[window.series].width()) };
             if bucket <= window.last && bucket > window.last - window.span {
-                self.expiry_stale |= window.sum.total == 0 || bucket < window.last;
                 window.sum.add(counts);
+                if window.counted(bucket) {
+                    self.expiry = None;
+                }
             }
         }
-        self.evaluate(at.max(self.now))
+        let scope = if lost || counts.total == 0 {
+            Scope::All
+        } else if counts.bad == 0 {
+            Scope::Firing
+        } else if counts.bad == counts.total {
+            Scope::Quiet
+        } else {
+            Scope::All
+        };
+        changes.extend(self.evaluate(at.max(self.now), scope));
+        changes
     }
 
     /// Moves time on to `at` without an event: windows drop what they no longer cover,
-    /// and alerts that stop (or start) crossing change.
+    /// and alerts that stop (or start) crossing change, each at the edge where it does.
     pub fn advance(&mut self, at: i64) -> Vec<BurnChange> {
         if at <= self.now {
             return Vec::new();
         }
-        self.move_to(at);
-        self.evaluate(at)
+        let mut changes = self.pass_edges_before(at);
+        if self.move_to(at) {
+            changes.extend(self.evaluate(at, Scope::All));
+        }
+        changes
+    }
+
+    /// Evaluates at every edge where a bucket leaves a window, before `at`.
+    fn pass_edges_before(&mut self, at: i64) -> Vec<BurnChange> {
+        let mut changes = Vec::new();
+        if self.now == i64::MIN || at <= self.now {
+            return changes;
+        }
+        // Every width is a multiple of the finest, so its bucket starts are every edge.
+        // A step over one or two of them (a steady stream) visits each; a longer one
+        // looks for where events leave.
+        let finest = self.finest;
+        let (first, last) = (self.now.div_euclid(finest) + 1, (at - 1).div_euclid(finest));
+        if last - first < 2 {
+            for edge in (first..=last).map(|index| index * finest) {
+                if self.move_to(edge) {
+                    changes.extend(self.evaluate(edge, Scope::All));
+                }
+            }
+            return changes;
+        }
+        while let Some(expiry) = self.next_expiry().filter(|&expiry| expiry < at && expiry > self.now) {
+            if self.move_to(expiry) {
+                changes.extend(self.evaluate(expiry, Scope::All));
+            }
+        }
+        changes
     }
 
     /// The next time at which a bucket leaves a window: when an alert may change without
     /// an event. `None` when no window holds anything.
     pub fn next_expiry(&mut self) -> Option<i64> {
-        if self.expiry_stale {
-            self.expiry = self.find_expiry();
-            self.expiry_stale = false;
+        if let Some(expiry) = self.expiry {
+            return expiry;
         }
-        self.expiry
-    }
-
-    fn find_expiry(&self) -> Option<i64> {
-        self.windows
+        let expiry = self
+            .windows
             .iter()
-            .filter(|window| window.sum.total > 0)
-            .filter_map(|window| {
-                let ring = &self.rings[window.ring];
-                ring.buckets.get(window.position(ring)).map(|(index, _)| (index + window.span) * ring.width)
-            })
-            .min()
+            .filter(|window| window.next_out != i64::MAX)
+            .map(|window| (window.next_out + window.span) * self.series[window.series].width())
+            .min();
+        self.expiry = Some(expiry);
+        expiry
     }
 
-    fn move_to(&mut self, at: i64) {
+    /// Moves every window to `at`; whether any of them lost events.
+    fn move_to(&mut self, at: i64) -> bool {
         self.now = at;
+        // At most a few widths: no allocation.
+        let mut moved = [false; 4];
+        let mut any = false;
+        for (index, (series, now_bucket)) in self.series.iter().zip(&mut self.now_buckets).enumerate() {
+            let bucket = at.div_euclid(series.width());
+            let changed = bucket != *now_bucket;
+            if let Some(slot) = moved.get_mut(index) {
+                *slot = changed;
+            }
+            any |= changed;
+            *now_bucket = bucket;
+        }
+        if !any {
+            return false;
+        }
+        self.expiry = None;
+        let mut lost = false;
         for window in &mut self.windows {
-            let ring = &self.rings[window.ring];
-            let bucket = at.div_euclid(ring.width);
+            let bucket = self.now_buckets[window.series];
             if bucket == window.last {
                 continue;
             }
-            self.expiry_stale = true;
+            let (series, others) = (&self.series[window.series], &self.others[window.series]);
             let oldest = bucket - window.span + 1;
             if window.last == i64::MIN || bucket - window.last >= window.span {
-                window.sum = ring.sum(oldest, bucket + 1);
+                lost |= window.sum.total > 0;
+                window.sum = series.sum(oldest, bucket + 1);
+                window.sum.add(others.sum(oldest, bucket + 1));
+                window.tail = Cursor::at(oldest);
+                window.others_tail = Cursor::at(oldest);
                 window.last = bucket;
-                window.cursor = None;
-                let position = window.position(ring);
-                window.cursor = Some((position + ring.popped, ring.inserts));
+                window.seek_next_out(series, others);
+                continue;
+            }
+            // The buckets that left, from the window's tail. None of this node's enter,
+            // as no event is newer than the time it moves to; other nodes may have
+            // counted past it.
+            let mut gone = series.take(&mut window.tail, oldest);
+            let mut entered = false;
+            if others.is_empty() {
+                window.others_tail = Cursor::at(oldest);
             } else {
-                // The buckets that left, walked from the window's cursor; none enter (an
-                // event is never newer than the time it moves to).
-                let mut position = window.position(ring);
-                while let Some((index, counts)) = ring.buckets.get(position) {
-                    if *index >= oldest {
-                        break;
-                    }
-                    window.sum.subtract(*counts);
-                    position += 1;
+                gone.add(others.take(&mut window.others_tail, oldest));
+                let entering = others.sum(window.last + 1, bucket + 1);
+                entered = entering.total > 0;
+                window.sum.add(entering);
+            }
+            lost |= gone.total > 0;
+            window.sum.subtract(gone);
+            window.last = bucket;
+            if window.next_out < oldest || entered && window.next_out == i64::MAX {
+                // Usually (a steady stream) the bucket now oldest holds events itself.
+                match series.holds_events(&window.tail) {
+                    Some(true) if others.is_empty() => window.next_out = oldest,
+                    _ => window.seek_next_out(series, others),
                 }
-                if ring.buckets.back().is_some_and(|(index, _)| *index > window.last) {
-                    window.sum.add(ring.sum(window.last + 1, bucket + 1));
-                }
-                window.last = bucket;
-                window.cursor = Some((position + ring.popped, ring.inserts));
             }
         }
-        for ring in &mut self.rings {
-            let bucket = at.div_euclid(ring.width);
-            ring.prune(bucket);
+        for index in 0..self.series.len() {
+            // `resolution` gives three widths; any beyond four are pruned every time.
+            if moved.get(index).copied().unwrap_or(true) {
+                let oldest = self.now_buckets[index] - self.keep[index] + 1;
+                self.series[index].prune(oldest);
+                if !self.others[index].is_empty() {
+                    self.others[index].prune(oldest);
+                }
+            }
         }
+        lost
     }
 
     fn burn(&self, window: usize) -> WindowBurn {
@@ -639,18 +786,26 @@ impl BurnEvaluator {
         self.windows.iter().position(|window| window.length == length).map(|index| self.burn(index))
     }
 
-    fn evaluate(&mut self, at: i64) -> Vec<BurnChange> {
+    /// Heap bytes its series hold, for the benchmark's accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.series.iter().chain(&self.others).map(Series::heap_bytes).sum()
+    }
+
+    fn evaluate(&mut self, at: i64, scope: Scope) -> Vec<BurnChange> {
         let mut changes = Vec::new();
-        for (index, alert) in self.alerts.iter().enumerate() {
-            let (long, short) = self.pairs[index];
-            let crosses = |window: usize| self.windows[window].sum.burns_above(self.objective, alert.factor);
-            let firing = crosses(long) && crosses(short);
-            if firing != self.firing[index] {
-                changes.push(BurnChange { alert: index, firing, at, long: self.burn(long), short: self.burn(short) });
+        for (index, ((&(long, short), threshold), firing)) in self.pairs.iter().zip(&self.thresholds).zip(&mut self.firing).enumerate() {
+            let was = *firing;
+            if scope == Scope::Firing && !was || scope == Scope::Quiet && was {
+                continue;
             }
-        }
-        for change in &changes {
-            self.firing[change.alert] = change.firing;
+            let (long_sum, short_sum) = (self.windows[long].sum, self.windows[short].sum);
+            let now = threshold.crossed(long_sum, self.objective) && threshold.crossed(short_sum, self.objective);
+            if now != was {
+                *firing = now;
+                let burn = |length, counts: Counts| WindowBurn { length, counts, burn_rate: counts.burn_rate(self.objective) };
+                let (long, short) = (burn(self.windows[long].length, long_sum), burn(self.windows[short].length, short_sum));
+                changes.push(BurnChange { alert: index, firing: now, at, long, short });
+            }
         }
         changes
     }

@@ -40,7 +40,7 @@ pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
 pub use silences::{NewSilence, SilenceRecord, StoredMatcher};
-pub use slos::{SloBucketRow, SloSave};
+pub use slos::{NodeBlock, SloBlockRow, SloBucketRow, SloSample, SloSave, SloWindows};
 pub use tokens::TokenRecord;
 pub use transitions::{NewTransition, TransitionRecord, TransitionWrite};
 

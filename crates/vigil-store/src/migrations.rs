@@ -331,6 +331,37 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 11,
+        statements: &[
+            // SLO windows as encoded blocks of 256 buckets (vigil_core::slo::series), one row
+            // per (slo, node, bucket width, first bucket), numbered in commit order so that
+            // other nodes read only what changed. slo_buckets rows are read once more by
+            // the node that wrote them, then deleted.
+            "CREATE TABLE slo_blocks (
+            slo TEXT NOT NULL,
+            node TEXT NOT NULL,
+            width BIGINT NOT NULL,
+            start BIGINT NOT NULL,
+            data {blob} NOT NULL,
+            change_seq BIGINT NOT NULL,
+            PRIMARY KEY (slo, node, width, start)
+        )",
+            "CREATE INDEX slo_blocks_change ON slo_blocks (change_seq)",
+            "CREATE TABLE slo_change_seq (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO slo_change_seq (id, value) VALUES (1, 0)",
+            // Each SLO's budget window sampled on the hour, for `vigil slo history`.
+            "CREATE TABLE slo_history (
+            slo TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            window_ms BIGINT NOT NULL,
+            objective_ppb BIGINT NOT NULL,
+            total BIGINT NOT NULL,
+            bad BIGINT NOT NULL,
+            PRIMARY KEY (slo, at)
+        )",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
@@ -342,9 +373,9 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
 
 /// Applies the migrations up to version `last`.
 async fn apply(store: &Store, last: i64) -> Result<(), StoreError> {
-    let (id_type, float_type) = match store.backend {
-        Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL"),
-        Backend::Postgres => ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION"),
+    let (id_type, float_type, blob_type) = match store.backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "BLOB"),
+        Backend::Postgres => ("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "DOUBLE PRECISION", "BYTEA"),
     };
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(&store.pool)
@@ -370,7 +401,7 @@ async fn apply(store: &Store, last: i64) -> Result<(), StoreError> {
             continue;
         }
         for statement in migration.statements {
-            let sql = statement.replace("{id}", id_type).replace("{float}", float_type);
+            let sql = statement.replace("{id}", id_type).replace("{float}", float_type).replace("{blob}", blob_type);
             sqlx::query(&sql).execute(&mut *transaction).await.map_err(failed)?;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);

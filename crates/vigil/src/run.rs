@@ -91,8 +91,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.remediation.dry_run {
         tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
     }
-    let mut engine =
-        Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?.with_slos(&config.slos, &node);
+    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?.with_slos(
+        &config.slos,
+        &node,
+        clock.clone(),
+    );
     let mut burning = engine.restore_slos().await?;
 
     let ready = Arc::new(AtomicBool::new(false));

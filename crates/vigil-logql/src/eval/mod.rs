@@ -15,6 +15,7 @@
 
 pub mod json;
 pub mod pipeline;
+pub mod queries;
 #[cfg(test)]
 mod tests;
 pub mod window;
@@ -396,18 +397,22 @@ fn wanted_labels(aggregation: &RangeAggregation, key: &Key) -> Option<BTreeSet<S
     Some(wanted)
 }
 
-fn filter_labels(filter: &LabelFilter, names: &mut BTreeSet<String>) {
+/// The labels `filter` reads. A label a parser extracts under a name the stream already
+/// has is renamed `NAME_extracted`: a filter on that name needs `NAME` extracted.
+pub(crate) fn filter_labels(filter: &LabelFilter, names: &mut BTreeSet<String>) {
+    fn read(name: &str, names: &mut BTreeSet<String>) {
+        if let Some(base) = name.strip_suffix("_extracted") {
+            names.insert(base.to_owned());
+        }
+        names.insert(name.to_owned());
+    }
     match filter {
         LabelFilter::And(left, right) | LabelFilter::Or(left, right) => {
             filter_labels(left, names);
             filter_labels(right, names);
         }
-        LabelFilter::Match(matcher) => {
-            names.insert(matcher.name.clone());
-        }
-        LabelFilter::Compare { name, .. } => {
-            names.insert(name.clone());
-        }
+        LabelFilter::Match(matcher) => read(&matcher.name, names),
+        LabelFilter::Compare { name, .. } => read(name, names),
     }
 }
 

@@ -167,7 +167,7 @@ impl Pipeline {
 /// could spell the value otherwise) or its stream has the label `name` (the filter then
 /// reads the stream's label). Only before any other parser, and only for values that no
 /// JSON number, boolean or null turns into, so the label can only come from a string.
-fn implied_needles(stages: &[Stage]) -> Vec<(String, memchr::memmem::Finder<'static>)> {
+pub(crate) fn implied_needles(stages: &[Stage]) -> Vec<(String, memchr::memmem::Finder<'static>)> {
     fn equalities(filter: &LabelFilter, out: &mut Vec<(String, memchr::memmem::Finder<'static>)>) {
         match filter {
             LabelFilter::And(left, right) => {
@@ -201,7 +201,7 @@ fn implied_needles(stages: &[Stage]) -> Vec<(String, memchr::memmem::Finder<'sta
     needles
 }
 
-fn line_filter(filter: &LineFilter, line: &str) -> bool {
+pub(crate) fn line_filter(filter: &LineFilter, line: &str) -> bool {
     match filter.op {
         LineFilterOp::Contains => filter.patterns.iter().any(|pattern| line.contains(pattern.as_str())),
         LineFilterOp::NotContains => !filter.patterns.iter().any(|pattern| line.contains(pattern.as_str())),
@@ -417,22 +417,43 @@ fn match_pattern<'l>(parts: &'l [PatternPart], line: &'l str) -> Option<Vec<(&'l
     Some(captures)
 }
 
+/// Where a label filter reads labels, and where it records that a value could not be
+/// converted.
+pub(crate) trait LabelView {
+    fn label(&self, name: &str) -> Option<&str>;
+    fn set_filter_error(&mut self);
+}
+
+impl LabelView for Labels {
+    fn label(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+
+    fn set_filter_error(&mut self) {
+        self.insert(ERROR_LABEL.to_owned(), "LabelFilterErr".to_owned());
+    }
+}
+
 /// Evaluates a label filter; a value that cannot be converted for a numeric comparison
 /// sets `__error__` and keeps the line, as in Loki.
 pub fn label_filter(filter: &LabelFilter, labels: &mut Labels) -> bool {
+    filter_view(filter, labels)
+}
+
+pub(crate) fn filter_view(filter: &LabelFilter, labels: &mut impl LabelView) -> bool {
     match filter {
-        LabelFilter::And(left, right) => label_filter(left, labels) && label_filter(right, labels),
-        LabelFilter::Or(left, right) => label_filter(left, labels) || label_filter(right, labels),
-        LabelFilter::Match(matcher) => matcher.matches(labels.get(&matcher.name).map_or("", String::as_str)),
+        LabelFilter::And(left, right) => filter_view(left, labels) && filter_view(right, labels),
+        LabelFilter::Or(left, right) => filter_view(left, labels) || filter_view(right, labels),
+        LabelFilter::Match(matcher) => matcher.matches(labels.label(&matcher.name).unwrap_or("")),
         LabelFilter::Compare { name, op, value } => {
-            let Some(text) = labels.get(name) else { return false };
+            let Some(text) = labels.label(name) else { return false };
             let (actual, expected) = match value {
                 Value::Number(expected) => (text.trim().parse::<f64>().ok(), *expected),
                 Value::Duration(expected) => (parse_duration_seconds(text.trim()), *expected),
                 Value::Bytes(expected) => (parse_bytes(text.trim()), *expected),
             };
             let Some(actual) = actual else {
-                labels.insert(ERROR_LABEL.to_owned(), "LabelFilterErr".to_owned());
+                labels.set_filter_error();
                 return true;
             };
             match op {

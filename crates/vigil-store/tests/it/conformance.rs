@@ -548,3 +548,42 @@ pub async fn silences_approvals_and_inbound_episodes(store: Store, _: &str) {
         ApprovalAnswer::NotWaiting(ExecutionState::Pending)
     );
 }
+
+pub async fn slo_windows_are_saved_per_node_and_read_by_change_number(store: Store, _: &str) {
+    let block = |width: i64, start: i64, data: &[u8]| SloBlockRow { width, start, data: data.to_vec() };
+    assert!(store.slo_windows("api", "a").await.expect("none yet").is_none());
+    assert_eq!(store.slo_change_seq().await.expect("seq"), 0);
+    let save = |at: i64, blocks: Vec<SloBlockRow>, oldest: Vec<(i64, i64)>| SloSave { slo: "api".into(), at, blocks, oldest };
+    // Bytes of every value, a zero and a 0xff among them, come back as they went.
+    let bytes: Vec<u8> = (0..=255).collect();
+    store.save_slo_windows("a", &[save(1_000, vec![block(1_000, 0, &bytes), block(60_000, 0, &[1, 2])], vec![])]).await.expect("save a");
+    store.save_slo_windows("b", &[save(2_000, vec![block(1_000, 0, &[8]), block(1_000, 256, &[9])], vec![])]).await.expect("save b");
+    let mine = store.slo_windows("api", "a").await.expect("read").expect("stored");
+    assert_eq!((mine.at, mine.blocks.clone()), (1_000, vec![block(1_000, 0, &bytes), block(60_000, 0, &[1, 2])]));
+    // A block saved again replaces its bytes; blocks before the oldest kept go, every
+    // node's (b's first one too).
+    store
+        .save_slo_windows("a", &[save(3_000, vec![block(1_000, 256, &[7]), block(60_000, 0, &[3])], vec![(1_000, 256)])])
+        .await
+        .expect("save again");
+    let mine = store.slo_windows("api", "a").await.expect("read").expect("stored");
+    assert_eq!((mine.at, mine.blocks), (3_000, vec![block(1_000, 256, &[7]), block(60_000, 0, &[3])]));
+    let all = store.slo_windows_of_all_nodes("api").await.expect("all").expect("stored");
+    assert_eq!((all.at, all.blocks.len()), (3_000, 3), "both nodes' blocks");
+    assert_eq!(store.slo_latest("api").await.expect("latest"), Some(3_000));
+    assert_eq!(store.slo_latest("web").await.expect("latest"), None);
+    // What other nodes saved, after a change number: a's second save only, for b.
+    let (seen_by_b, newest) = store.slo_blocks_saved_after(2, "b").await.expect("after 2");
+    assert_eq!(newest, 3);
+    assert_eq!(seen_by_b.iter().map(|saved| (saved.node.as_str(), saved.block.start)).collect::<Vec<_>>(), [("a", 256), ("a", 0)]);
+    let (seen_by_a, _) = store.slo_blocks_saved_after(0, "a").await.expect("from the start");
+    assert_eq!(seen_by_a, [NodeBlock { slo: "api".into(), node: "b".into(), block: block(1_000, 256, &[9]) }]);
+    assert!(store.slo_blocks_saved_after(3, "b").await.expect("nothing newer").0.is_empty());
+
+    let sample = |at: i64, bad: i64| SloSample { at, window_ms: 2_592_000_000, objective_ppb: 999_000_000, total: 1_000, bad };
+    store.record_slo_samples(&[("api".into(), sample(3_600_000, 1)), ("web".into(), sample(3_600_000, 2))]).await.expect("samples");
+    // Taken twice (two nodes, or a restart), the first stays.
+    store.record_slo_samples(&[("api".into(), sample(3_600_000, 5)), ("api".into(), sample(7_200_000, 3))]).await.expect("again");
+    assert_eq!(store.slo_history("api", 0).await.expect("history"), [sample(3_600_000, 1), sample(7_200_000, 3)]);
+    assert_eq!(store.slo_history("api", 7_000_000).await.expect("since"), [sample(7_200_000, 3)]);
+}

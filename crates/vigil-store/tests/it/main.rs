@@ -53,4 +53,5 @@ store_suite!(
     guard_facts_count_budgets_cooldowns_and_breakers,
     target_leases_hand_out_increasing_fencing_tokens,
     silences_approvals_and_inbound_episodes,
+    slo_windows_are_saved_per_node_and_read_by_change_number,
 );

@@ -14,7 +14,7 @@ use vigil_core::Timestamp;
 
 use super::backtest::replay;
 use crate::cli::ReplayArgs;
-use crate::slos::LogSli;
+use crate::slos::LogSlis;
 
 pub struct SloBacktestOptions {
     pub config: PathBuf,
@@ -79,7 +79,8 @@ pub fn list(config: &Config, json: bool) -> String {
 /// One log SLI being replayed.
 struct Run<'a> {
     slo: &'a SloConfig,
-    sli: LogSli,
+    /// Its index among the replay's [`LogSlis`].
+    sli: usize,
     evaluator: BurnEvaluator,
     counts: Counts,
     /// Per alert: when its current firing started.
@@ -146,8 +147,9 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
     }
     let mut skipped = Vec::new();
     let mut runs: Vec<Run<'_>> = Vec::new();
+    let mut logs = LogSlis::new();
     for slo in chosen {
-        match LogSli::of(&slo.sli) {
+        match logs.add(&slo.sli) {
             Some(sli) => runs.push(Run {
                 slo,
                 sli,
@@ -164,18 +166,26 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    // Every line of a replay is of one stream.
+    let mut selected = false;
     let replayed = replay(&options.replay, |at, stream, line| {
+        if !selected {
+            logs.select(stream);
+            selected = true;
+        }
+        logs.begin_line();
         for run in &mut runs {
-            while let Some(expiry) = run.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
-                let changes = run.evaluator.advance(expiry);
-                run.report(&mut out, &changes, options.json)?;
-            }
-            if let Some(bad) = run.sli.classify(stream, line) {
-                run.counts.total += 1;
-                run.counts.bad += u64::from(bad);
-                let changes = run.evaluator.observe(at, 1, u64::from(bad));
-                run.report(&mut out, &changes, options.json)?;
-            }
+            let changes = match logs.classify(run.sli, stream, line) {
+                Some(bad) => {
+                    run.counts.total += 1;
+                    run.counts.bad += u64::from(bad);
+                    run.evaluator.observe(at, 1, u64::from(bad))
+                }
+                // Not its line: only a window edge passed may change it.
+                None if run.evaluator.next_expiry().is_some_and(|expiry| expiry < at) => run.evaluator.advance(at),
+                None => continue,
+            };
+            run.report(&mut out, &changes, options.json)?;
         }
         Ok(())
     })?;
@@ -268,18 +278,11 @@ pub async fn report(config: &Config, json: bool) -> anyhow::Result<()> {
         let period = millis(slo.window);
         let mut evaluator = BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[period]);
         let stored = store.slo_windows_of_all_nodes(slo.name.as_str()).await?;
-        let as_of = stored.as_ref().map(|(at, _)| *at);
-        if let Some((at, rows)) = &stored {
-            let buckets: Vec<vigil_core::slo::StoredBucket> = rows
-                .iter()
-                .map(|row| vigil_core::slo::StoredBucket {
-                    width: row.width,
-                    index: row.bucket,
-                    counts: Counts { total: u64::try_from(row.total).unwrap_or(0), bad: u64::try_from(row.bad).unwrap_or(0) },
-                })
-                .collect();
-            evaluator.restore(&buckets, *at);
-            evaluator.advance(now.max(*at));
+        let as_of = stored.as_ref().map(|windows| windows.at);
+        if let Some(windows) = &stored {
+            // Every node's blocks, added up.
+            evaluator.restore(&crate::slos::stored_blocks(windows), &[], windows.at);
+            evaluator.advance(now.max(windows.at));
         }
         let counts = evaluator.window_burn(period).map(|burn| burn.counts).unwrap_or_default();
         let budget = vigil_core::slo::Budget::of(counts, slo.objective);

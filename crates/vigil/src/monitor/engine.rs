@@ -69,8 +69,8 @@ impl Engine {
 
     /// Feeds the monitor SLOs of `configs` too (see [`crate::slos`]), saving their
     /// windows as `node`'s.
-    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig], node: &str) -> Engine {
-        self.slos = SloDetector::monitors(configs).on_node(node);
+    pub fn with_slos(mut self, configs: &[vigil_config::SloConfig], node: &str, clock: Arc<dyn vigil_core::Clock>) -> Engine {
+        self.slos = SloDetector::monitors(configs).on_node(node, clock);
         self
     }
 
@@ -82,7 +82,7 @@ impl Engine {
 
     /// Stores the monitor SLOs' windows now (at shutdown).
     pub async fn save_slos(&mut self) {
-        self.slos.save(&self.store, true).await;
+        self.slos.sync(&self.store, &self.effects, &self.metrics, true).await;
     }
 
     /// Every monitor's state as it is now (the scheduler starts its retry pacing from it).
@@ -176,8 +176,7 @@ impl Engine {
             crate::slos::store_changes(&self.store, &self.effects, burns, now).await;
         }
         if !self.slos.is_empty() {
-            self.slos.export(&self.metrics);
-            self.slos.save(&self.store, false).await;
+            self.slos.sync(&self.store, &self.effects, &self.metrics, false).await;
         }
         if self.pending.is_empty() {
             return;

@@ -113,7 +113,7 @@ impl RuleEngine {
     /// Feeds the log SLOs of `configs` too (see [`crate::slos`]), saving their windows as
     /// `node`'s.
     pub fn with_slos(mut self, configs: &[vigil_config::SloConfig], node: &str) -> RuleEngine {
-        self.slos = SloDetector::logs(configs).on_node(node);
+        self.slos = SloDetector::logs(configs).on_node(node, self.clock.clone());
         self
     }
 
@@ -145,7 +145,7 @@ impl RuleEngine {
             }
         }
         self.save_offsets().await;
-        self.slos.save(&self.store, true).await;
+        self.slos.sync(&self.store, &self.effects, &self.metrics, true).await;
     }
 
     /// Stores how far each tailed file has been read. Once a second, not per batch: after
@@ -168,10 +168,10 @@ impl RuleEngine {
         let mut burns = Vec::new();
         let now = self.clock.now();
         for stream in &batch.streams {
+            if !self.slos.is_empty() {
+                burns.extend(self.slos.observe_stream(&stream.labels, &stream.entries, now));
+            }
             for (at, line) in &stream.entries {
-                if !self.slos.is_empty() {
-                    burns.extend(self.slos.observe(*at, &stream.labels, line, now));
-                }
                 for (index, rule) in self.rules.iter_mut().enumerate() {
                     let matched_before = rule.evaluator.stats().matched;
                     let changes = rule.evaluator.observe(Entry { at: *at, stream: &stream.labels, line });
@@ -194,7 +194,6 @@ impl RuleEngine {
             self.apply(index, event).await;
         }
         self.apply_slo_changes(burns).await;
-        self.slos.export(&self.metrics);
     }
 
     /// Adds what each rule's evaluator counted since the last call to the metrics.
@@ -236,8 +235,7 @@ impl RuleEngine {
         }
         let burns = self.slos.advance(now);
         self.apply_slo_changes(burns).await;
-        self.slos.export(&self.metrics);
-        self.slos.save(&self.store, false).await;
+        self.slos.sync(&self.store, &self.effects, &self.metrics, false).await;
         let mut stale = Vec::new();
         for rule in &self.rules {
             if now.0 - self.started.0 < rule.evaluator.max_range_ms() {

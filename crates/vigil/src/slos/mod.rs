@@ -15,25 +15,34 @@
 //! to exhaustion at the long window's rate; the last bad lines are its evidence.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use vigil_config::{Sli, SloConfig};
 use vigil_core::hysteresis::Health;
-use vigil_core::slo::{Budget, BurnChange, BurnEvaluator, Counts, StoredBucket};
+use vigil_core::slo::{Budget, BurnChange, BurnEvaluator};
 use vigil_core::time::format_duration;
-use vigil_core::Timestamp;
-use vigil_logql::eval::pipeline::{Labels, Pipeline};
-use vigil_store::{AlertSource, Applied, EpisodeChange, SloBucketRow, SloSave, Store, StoreError};
+use vigil_core::{Clock, SystemClock, Timestamp};
+use vigil_logql::eval::pipeline::Labels;
+use vigil_store::{AlertSource, Applied, EpisodeChange, SloSample, Store, StoreError};
 
 use crate::alerts::AlertChange;
 use crate::effects::Effects;
 use crate::metrics::{Metrics, SloLabels, SloWindowLabels};
+
+mod logs;
+mod shared;
+
+pub use logs::LogSlis;
+pub use shared::stored_blocks;
 
 /// Bad lines carried into a burn alert as evidence.
 const SAMPLE_LINES: usize = 5;
 
 /// The `alertname` of every burn alert.
 pub const ALERTNAME: &str = "SLOBurn";
+
+const HOUR: i64 = 3_600_000;
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
@@ -43,38 +52,10 @@ fn window(ms: i64) -> String {
     format_duration(Duration::from_millis(ms.unsigned_abs())).replace(' ', "")
 }
 
-/// A log SLI compiled: which lines count, and which of them are bad. `vigil slo
-/// backtest` reads lines through the same one.
-pub struct LogSli {
-    bad: Pipeline,
-    good_query: bool,
-    total: Pipeline,
-}
-
-impl LogSli {
-    /// The compiled SLI of `sli`, if it reads logs.
-    pub fn of(sli: &Sli) -> Option<LogSli> {
-        match sli {
-            Sli::Logs { bad, good_query, total } => {
-                Some(LogSli { bad: Pipeline::new(&bad.expr), good_query: *good_query, total: Pipeline::new(&total.expr) })
-            }
-            Sli::Monitor { .. } => None,
-        }
-    }
-
-    /// Whether `total` counts the line, and if so whether it is bad.
-    pub fn classify(&self, stream: &Labels, line: &str) -> Option<bool> {
-        if !self.total.selects(stream) || self.total.process(stream, line).is_none() {
-            return None;
-        }
-        let kept = self.bad.selects(stream) && self.bad.process(stream, line).is_some();
-        Some(kept != self.good_query)
-    }
-}
-
 /// Where an SLO's events come from.
 enum Source {
-    Logs(LogSli),
+    /// Its index among the detector's [`LogSlis`].
+    Logs(usize),
     Checks {
         monitor: String,
     },
@@ -90,6 +71,8 @@ struct Slo {
     source: Source,
     evaluator: BurnEvaluator,
     samples: VecDeque<String>,
+    /// The hour (of the evaluator's time) its budget was last sampled in.
+    sampled_hour: Option<i64>,
 }
 
 impl Slo {
@@ -99,13 +82,7 @@ impl Slo {
             evaluator: BurnEvaluator::new(config.objective, config.alerts.clone(), &[millis(config.window)]),
             samples: VecDeque::with_capacity(SAMPLE_LINES),
             config: config.clone(),
-        }
-    }
-
-    fn classify(&self, stream: &Labels, line: &str) -> Option<bool> {
-        match &self.source {
-            Source::Logs(sli) => sli.classify(stream, line),
-            Source::Checks { .. } | Source::Time { .. } => None,
+            sampled_hour: None,
         }
     }
 
@@ -116,12 +93,24 @@ impl Slo {
         self.samples.push_back(text);
     }
 
-    /// Reports what changes as time moves to `at` without an event of this SLO.
-    fn pass_edges(&mut self, at: i64, received_at: Timestamp, out: &mut Vec<AlertChange>) {
-        while let Some(expiry) = self.evaluator.next_expiry().filter(|&expiry| expiry <= at) {
-            let changes = self.evaluator.advance(expiry);
-            out.extend(changes.iter().map(|change| alert_change(self, change, received_at)));
+    /// Once its time is in a later hour than the last sample: the budget window as it
+    /// stands, for `vigil slo history`, dated at that hour's start.
+    fn budget_sample(&mut self) -> Option<(String, SloSample)> {
+        let hour = self.evaluator.now()?.div_euclid(HOUR);
+        if self.sampled_hour.is_some_and(|sampled| sampled >= hour) {
+            return None;
         }
+        self.sampled_hour = Some(hour);
+        let period = millis(self.config.window);
+        let burn = self.evaluator.window_burn(period).filter(|burn| burn.counts.total > 0)?;
+        let sample = SloSample {
+            at: hour * HOUR,
+            window_ms: period,
+            objective_ppb: i64::try_from(self.config.objective.good_ppb()).unwrap_or(i64::MAX),
+            total: i64::try_from(burn.counts.total).unwrap_or(i64::MAX),
+            bad: i64::try_from(burn.counts.bad).unwrap_or(i64::MAX),
+        };
+        Some((self.config.name.as_str().to_owned(), sample))
     }
 }
 
@@ -140,82 +129,35 @@ pub struct CheckEvent<'a> {
 /// The SLOs one engine feeds.
 pub struct SloDetector {
     slos: Vec<Slo>,
+    logs: LogSlis,
+    /// `logs` or `monitors`: which of a node's detectors this is, for its lease.
+    kind: &'static str,
     /// This node, whose stored windows it rebuilds and saves.
     node: String,
+    clock: Arc<dyn Clock>,
     /// When it last saved (real time: saving is IO pacing, not a decision).
     saved: Option<std::time::Instant>,
+    sharing: shared::Sharing,
 }
 
 impl SloDetector {
+    fn with(slos: Vec<Slo>, logs: LogSlis, kind: &'static str) -> SloDetector {
+        SloDetector {
+            slos,
+            logs,
+            kind,
+            node: String::new(),
+            clock: Arc::new(SystemClock),
+            saved: None,
+            sharing: shared::Sharing::default(),
+        }
+    }
+
     /// The SLOs of `configs` whose SLI reads logs.
     pub fn logs(configs: &[SloConfig]) -> SloDetector {
-        let slos = configs.iter().filter_map(|config| LogSli::of(&config.sli).map(|sli| Slo::new(config, Source::Logs(sli)))).collect();
-        SloDetector { slos, node: String::new(), saved: None }
-    }
-
-    /// Saves and rebuilds its windows as `node`'s.
-    pub fn on_node(mut self, node: &str) -> SloDetector {
-        self.node = node.to_owned();
-        self
-    }
-
-    /// Rebuilds each SLO's windows from what this node stored, as they were at the
-    /// newest time it had seen; stores the burn alerts that fire on them (one already
-    /// firing in the store goes on as the same episode) and returns their source keys.
-    pub async fn restore(&mut self, store: &Store, effects: &Effects) -> Result<BTreeSet<String>, StoreError> {
-        let mut changes = Vec::new();
-        for slo in &mut self.slos {
-            let Some((at, rows)) = store.slo_windows(slo.config.name.as_str(), &self.node).await? else { continue };
-            let buckets: Vec<StoredBucket> = rows
-                .iter()
-                .map(|row| StoredBucket {
-                    width: row.width,
-                    index: row.bucket,
-                    counts: Counts { total: u64::try_from(row.total).unwrap_or(0), bad: u64::try_from(row.bad).unwrap_or(0) },
-                })
-                .collect();
-            let restored = slo.evaluator.restore(&buckets, at);
-            tracing::info!(slo = %slo.config.name, buckets = buckets.len(), at = %Timestamp(at), "slo windows rebuilt");
-            changes.extend(restored.iter().map(|change| alert_change(slo, change, Timestamp(at))));
-        }
-        let keys = changes.iter().map(|change| change.source_key.clone()).collect();
-        let now = changes.first().map_or(Timestamp(0), |change| change.received_at);
-        store_changes(store, effects, changes, now).await;
-        Ok(keys)
-    }
-
-    /// Stores the buckets that took events since the last save, at most once a second
-    /// unless `now_anyway` (at shutdown).
-    pub async fn save(&mut self, store: &Store, now_anyway: bool) {
-        if self.slos.is_empty() || (!now_anyway && self.saved.is_some_and(|at| at.elapsed() < Duration::from_secs(1))) {
-            return;
-        }
-        self.saved = Some(std::time::Instant::now());
-        let saves: Vec<SloSave> = self
-            .slos
-            .iter_mut()
-            .filter_map(|slo| {
-                let buckets = slo.evaluator.take_changed();
-                let at = slo.evaluator.now()?;
-                (!buckets.is_empty()).then(|| SloSave {
-                    slo: slo.config.name.as_str().to_owned(),
-                    at,
-                    buckets: buckets
-                        .iter()
-                        .map(|bucket| SloBucketRow {
-                            width: bucket.width,
-                            bucket: bucket.index,
-                            total: i64::try_from(bucket.counts.total).unwrap_or(i64::MAX),
-                            bad: i64::try_from(bucket.counts.bad).unwrap_or(i64::MAX),
-                        })
-                        .collect(),
-                    oldest: slo.evaluator.oldest_kept(),
-                })
-            })
-            .collect();
-        if let Err(error) = store.save_slo_windows(&self.node, &saves).await {
-            tracing::warn!(%error, "storing slo windows failed; a restart may rebuild them short of the last buckets");
-        }
+        let mut logs = LogSlis::new();
+        let slos = configs.iter().filter_map(|config| logs.add(&config.sli).map(|index| Slo::new(config, Source::Logs(index)))).collect();
+        SloDetector::with(slos, logs, "logs")
     }
 
     /// The SLOs of `configs` whose SLI is a monitor.
@@ -230,13 +172,25 @@ impl SloDetector {
                 Sli::Logs { .. } => None,
             })
             .collect();
-        SloDetector { slos, node: String::new(), saved: None }
+        SloDetector::with(slos, LogSlis::new(), "monitors")
+    }
+
+    /// Saves and rebuilds its windows as `node`'s, and takes its leases on `clock`.
+    pub fn on_node(mut self, node: &str, clock: Arc<dyn Clock>) -> SloDetector {
+        self.node = node.to_owned();
+        self.clock = clock;
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slos.is_empty()
     }
 
     /// Counts one check of a monitor; returns the burn alerts that fire or resolve.
     pub fn observe_check(&mut self, check: &CheckEvent<'_>) -> Vec<AlertChange> {
         let mut out = Vec::new();
         let at = check.at.0;
+        let emits = self.sharing.emits();
         for slo in &mut self.slos {
             let (total, bad) = match &mut slo.source {
                 Source::Checks { monitor } if monitor == check.monitor => (1, u64::from(!check.healthy)),
@@ -254,50 +208,75 @@ impl SloDetector {
                         None => continue,
                     }
                 }
-                _ => continue,
+                _ => {
+                    if slo.evaluator.next_expiry().is_some_and(|expiry| expiry < at) {
+                        let changes = slo.evaluator.advance(at);
+                        emit(emits, slo, &changes, check.at, &mut out);
+                    }
+                    continue;
+                }
             };
-            slo.pass_edges(at, check.at, &mut out);
             if bad > 0 {
                 if let Some(failure) = &check.failure {
                     slo.sample(format!("{} {failure}", check.at.to_rfc3339()));
                 }
             }
             let changes = slo.evaluator.observe(at, total, bad);
-            out.extend(changes.iter().map(|change| alert_change(slo, change, check.at)));
+            emit(emits, slo, &changes, check.at, &mut out);
         }
         out
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.slos.is_empty()
+    /// Counts the lines of one stream (`(event time, line)`); returns the burn alerts
+    /// that fire or resolve, on a line or on a window edge passed since the line before.
+    pub fn observe_stream(&mut self, stream: &Labels, entries: &[(i64, String)], received_at: Timestamp) -> Vec<AlertChange> {
+        self.logs.select(stream);
+        let mut out = Vec::new();
+        for (at, line) in entries {
+            self.observe_line(*at, stream, line, received_at, &mut out);
+        }
+        out
     }
 
-    /// Counts one line at its event time `at`; returns the burn alerts that fire or
-    /// resolve, on this line or on a window edge passed since the line before.
-    pub fn observe(&mut self, at: i64, stream: &Labels, line: &str, received_at: Timestamp) -> Vec<AlertChange> {
-        let mut out = Vec::new();
+    /// Counts one line at its event time `at` (of the stream [`LogSlis::select`]ed last).
+    fn observe_line(&mut self, at: i64, stream: &Labels, line: &str, received_at: Timestamp, out: &mut Vec<AlertChange>) {
+        self.logs.begin_line();
+        let emits = self.sharing.emits();
         for slo in &mut self.slos {
-            slo.pass_edges(at, received_at, &mut out);
-            let Some(bad) = slo.classify(stream, line) else { continue };
+            let Source::Logs(index) = slo.source else { continue };
+            let Some(bad) = self.logs.classify(index, stream, line) else {
+                // Not its line: only a window edge passed may change it.
+                if slo.evaluator.next_expiry().is_some_and(|expiry| expiry < at) {
+                    let changes = slo.evaluator.advance(at);
+                    emit(emits, slo, &changes, received_at, out);
+                }
+                continue;
+            };
             if bad {
                 slo.sample(line.to_owned());
             }
             let changes = slo.evaluator.observe(at, 1, u64::from(bad));
-            out.extend(changes.iter().map(|change| alert_change(slo, change, received_at)));
+            emit(emits, slo, &changes, received_at, out);
         }
-        out
     }
 
     /// Moves every SLO on to `now` (no line came): windows drop what they no longer
     /// cover, and alerts whose windows stopped burning resolve.
     pub fn advance(&mut self, now: Timestamp) -> Vec<AlertChange> {
         let mut out = Vec::new();
+        let emits = self.sharing.emits();
         for slo in &mut self.slos {
-            slo.pass_edges(now.0, now, &mut out);
             let changes = slo.evaluator.advance(now.0);
-            out.extend(changes.iter().map(|change| alert_change(slo, change, now)));
+            emit(emits, slo, &changes, now, &mut out);
         }
         out
+    }
+}
+
+/// The burn alerts of `changes`, unless another node is the one that says so.
+fn emit(emits: bool, slo: &Slo, changes: &[BurnChange], received_at: Timestamp, out: &mut Vec<AlertChange>) {
+    if emits {
+        out.extend(changes.iter().map(|change| alert_change(slo, change, received_at)));
     }
 }
 
@@ -360,29 +339,37 @@ pub async fn resolve_left_firing(store: &Store, effects: &Effects, now: Timestam
         return Ok(());
     }
     tracing::info!(alerts = left.len(), "burn alerts left firing by the last run resolved: their rebuilt windows do not burn");
-    let changes = left
-        .into_iter()
-        .map(|episode| AlertChange {
-            source: AlertSource::Slo,
-            source_key: episode.source_key,
-            labels: episode.labels,
-            annotations: episode.annotations,
-            firing: false,
-            at: now,
-            ends_at: None,
-            received_at: now,
-            generator_url: String::new(),
-            value: 0.0,
-            evidence: serde_json::json!([]),
-            notify: Vec::new(),
-            payload: None,
-            actions: Vec::new(),
-            summary: String::new(),
-            template_labels: None,
-        })
-        .collect();
+    let changes = left.into_iter().map(|episode| resolving(episode, now)).collect();
     store_changes(store, effects, changes, now).await;
     Ok(())
+}
+
+/// The change that resolves a stored burn alert.
+fn resolving(episode: vigil_store::EpisodeRecord, now: Timestamp) -> AlertChange {
+    AlertChange {
+        source: AlertSource::Slo,
+        source_key: episode.source_key,
+        labels: episode.labels,
+        annotations: episode.annotations,
+        firing: false,
+        at: now,
+        ends_at: None,
+        received_at: now,
+        generator_url: String::new(),
+        value: 0.0,
+        evidence: serde_json::json!([]),
+        notify: Vec::new(),
+        payload: None,
+        actions: Vec::new(),
+        summary: String::new(),
+        template_labels: None,
+    }
+}
+
+/// The source key of an SLO's burn alert: `NAME:LONG/SHORT`.
+fn source_key(config: &SloConfig, alert: usize) -> String {
+    let burn = config.alerts[alert];
+    format!("{}:{}/{}", config.name.as_str(), window(burn.long), window(burn.short))
 }
 
 /// The labels of an SLO's burn alert number `alert`.
@@ -442,7 +429,7 @@ fn alert_change(slo: &Slo, change: &BurnChange, received_at: Timestamp) -> Alert
     let samples: Vec<String> = slo.samples.iter().cloned().collect();
     AlertChange {
         source: AlertSource::Slo,
-        source_key: format!("{}:{}", config.name.as_str(), labels.get("window").map_or("", String::as_str)),
+        source_key: source_key(config, change.alert),
         labels,
         annotations,
         firing: change.firing,

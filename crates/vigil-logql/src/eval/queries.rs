@@ -1,0 +1,218 @@
+//! Several log queries asked of the same lines "does it keep this one?", sharing their
+//! work: equal queries are one, each is asked at most once per line, and queries of the
+//! usual shape — line filters, one plain `| json`, label filters — share one walk of the
+//! line that extracts every label any of them reads. Other shapes run their own
+//! [`Pipeline`]. Either way the answer is the pipeline's: a test holds the two together.
+
+use std::collections::BTreeSet;
+
+use memchr::memmem::Finder;
+
+use super::json::{extract, Wanted};
+use super::pipeline::{filter_view, implied_needles, line_filter, LabelView, Labels, Pipeline, ERROR_LABEL};
+use crate::ast::{LabelFilter, LineFilter, LogExpr, Stage};
+
+/// A set of log queries.
+#[derive(Debug, Default)]
+pub struct QuerySet {
+    queries: Vec<Query>,
+    /// Every label a shared query reads after its `| json`.
+    json_wanted: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct Query {
+    expr: LogExpr,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// Line filters, then at most one plain `| json`, then label filters.
+    Shared { line_filters: Vec<LineFilter>, json: bool, needles: Vec<(String, Finder<'static>)>, label_filters: Vec<LabelFilter> },
+    /// Any other pipeline.
+    Own(Pipeline),
+}
+
+/// What one line has told so far: each query's answer, and the shared extraction.
+#[derive(Debug, Default)]
+pub struct LineState {
+    /// Per query: 0 not asked yet, 1 dropped, 2 kept.
+    answers: Vec<u8>,
+    extracted: Vec<(String, String)>,
+    parsed: Parsed,
+    backslash: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Parsed {
+    #[default]
+    NotYet,
+    Object,
+    NotObject,
+}
+
+impl QuerySet {
+    pub fn new() -> QuerySet {
+        QuerySet::default()
+    }
+
+    /// Adds `expr`, unless an equal query is there already; its index either way.
+    pub fn add(&mut self, expr: &LogExpr) -> usize {
+        if let Some(index) = self.queries.iter().position(|query| query.expr == *expr) {
+            return index;
+        }
+        let kind = match shared_shape(&expr.stages) {
+            Some((line_filters, json, label_filters)) => {
+                if json {
+                    for filter in &label_filters {
+                        super::filter_labels(filter, &mut self.json_wanted);
+                    }
+                }
+                Kind::Shared { line_filters, json, needles: implied_needles(&expr.stages), label_filters }
+            }
+            None => {
+                // Only label filters read labels in a log query: its parsers need extract
+                // no others.
+                let mut wanted = BTreeSet::new();
+                for stage in &expr.stages {
+                    if let Stage::LabelFilter(filter) = stage {
+                        super::filter_labels(filter, &mut wanted);
+                    }
+                }
+                Kind::Own(Pipeline::extracting(expr, Some(wanted)))
+            }
+        };
+        self.queries.push(Query { expr: expr.clone(), kind });
+        self.queries.len() - 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.queries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queries.is_empty()
+    }
+
+    /// Whether query `index` selects a stream with these labels.
+    pub fn selects(&self, index: usize, stream: &Labels) -> bool {
+        self.queries[index].expr.selector.iter().all(|matcher| matcher.matches(stream.get(&matcher.name).map_or("", String::as_str)))
+    }
+
+    /// Starts a new line: the answers of the line before are forgotten.
+    pub fn begin(&self, state: &mut LineState) {
+        state.answers.clear();
+        state.answers.resize(self.queries.len(), 0);
+        state.extracted.clear();
+        state.parsed = Parsed::NotYet;
+        state.backslash = None;
+    }
+
+    /// Whether query `index` keeps `line`, of a stream it selects ([`QuerySet::selects`]),
+    /// since [`QuerySet::begin`].
+    pub fn keeps(&self, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> bool {
+        match state.answers[index] {
+            1 => return false,
+            2 => return true,
+            _ => {}
+        }
+        let kept = match &self.queries[index].kind {
+            Kind::Own(pipeline) => pipeline.process(stream, line).is_some(),
+            Kind::Shared { line_filters, json, needles, label_filters } => {
+                self.keeps_shared(state, stream, line, line_filters, *json, needles, label_filters)
+            }
+        };
+        state.answers[index] = if kept { 2 } else { 1 };
+        kept
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "the parts of one shared query, borrowed apart from the state")]
+    fn keeps_shared(
+        &self,
+        state: &mut LineState,
+        stream: &Labels,
+        line: &str,
+        line_filters: &[LineFilter],
+        json: bool,
+        needles: &[(String, Finder<'static>)],
+        label_filters: &[LabelFilter],
+    ) -> bool {
+        if !line_filters.iter().all(|filter| line_filter(filter, line)) {
+            return false;
+        }
+        if !needles.is_empty() {
+            // As Pipeline::process: without a backslash, a quoted value is in the text verbatim.
+            let backslash = *state.backslash.get_or_insert_with(|| memchr::memchr(b'\\', line.as_bytes()).is_some());
+            let absent = |(name, needle): &(String, Finder<'static>)| !stream.contains_key(name) && needle.find(line.as_bytes()).is_none();
+            if !backslash && needles.iter().any(absent) {
+                return false;
+            }
+        }
+        if json && state.parsed == Parsed::NotYet {
+            let object = extract(line, Wanted::Only(&self.json_wanted), &mut state.extracted);
+            for (name, _) in &mut state.extracted {
+                if stream.contains_key(name.as_str()) {
+                    name.push_str("_extracted");
+                }
+            }
+            state.parsed = if object { Parsed::Object } else { Parsed::NotObject };
+        }
+        let mut view = View {
+            stream,
+            extracted: if json { &state.extracted } else { &[] },
+            json_error: json && state.parsed == Parsed::NotObject,
+            filter_error: false,
+        };
+        label_filters.iter().all(|filter| filter_view(filter, &mut view))
+    }
+}
+
+/// `stages` as line filters, an optional plain `| json`, then label filters.
+fn shared_shape(stages: &[Stage]) -> Option<(Vec<LineFilter>, bool, Vec<LabelFilter>)> {
+    let mut line_filters = Vec::new();
+    let mut label_filters = Vec::new();
+    let mut json = false;
+    for stage in stages {
+        match stage {
+            Stage::LineFilter(filter) if !json && label_filters.is_empty() => line_filters.push(filter.clone()),
+            Stage::Json { params } if params.is_empty() && !json && label_filters.is_empty() => json = true,
+            Stage::LabelFilter(filter) => label_filters.push(filter.clone()),
+            _ => return None,
+        }
+    }
+    Some((line_filters, json, label_filters))
+}
+
+/// A line's labels as the pipeline would hold them, without building the map: the
+/// stream's, then `__error__` if the line is not JSON, then the extracted ones in order
+/// (renamed `_extracted` where the stream has the name), then a filter's conversion
+/// error; each later one over the earlier.
+struct View<'a> {
+    stream: &'a Labels,
+    extracted: &'a [(String, String)],
+    json_error: bool,
+    filter_error: bool,
+}
+
+impl LabelView for View<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        if self.filter_error && name == ERROR_LABEL {
+            return Some("LabelFilterErr");
+        }
+        if let Some((_, value)) = self.extracted.iter().rev().find(|(extracted, _)| extracted == name) {
+            return Some(value);
+        }
+        if self.json_error && name == ERROR_LABEL {
+            return Some("JSONParserErr");
+        }
+        self.stream.get(name).map(String::as_str)
+    }
+
+    fn set_filter_error(&mut self) {
+        self.filter_error = true;
+    }
+}
+
+#[cfg(test)]
+mod tests;
