@@ -288,6 +288,16 @@ pub fn resolution(length: i64) -> i64 {
     }
 }
 
+/// Window `index` as a bit of a mask; past 64 windows, every bit (all are looked at).
+#[inline]
+fn window_bit(index: usize) -> u64 {
+    if index < 64 {
+        1 << index
+    } else {
+        u64::MAX
+    }
+}
+
 /// One window's running sum over its series.
 #[derive(Debug, Clone)]
 struct Window {
@@ -348,25 +358,25 @@ pub struct BurnChange {
 /// precomputed; in 64-bit factors when they fit, so each side is one multiplication.
 #[derive(Debug, Clone, Copy)]
 struct Threshold {
-    left: u128,
-    right: u128,
-    narrow: bool,
+    /// Both sides' factors when each fits in 64 bits (then a product fits in 128).
+    narrow: Option<(u64, u64)>,
     factor: Factor,
 }
 
 impl Threshold {
     fn new(objective: Objective, factor: Factor) -> Threshold {
-        let left = u128::from(PPB).saturating_mul(factor.denominator);
-        let right = factor.numerator.saturating_mul(u128::from(objective.budget_ppb()));
-        let narrow = left <= u128::from(u64::MAX) && right <= u128::from(u64::MAX);
-        Threshold { left, right, narrow, factor }
+        let left = u64::try_from(u128::from(PPB).saturating_mul(factor.denominator)).ok();
+        let right = u64::try_from(factor.numerator.saturating_mul(u128::from(objective.budget_ppb()))).ok();
+        Threshold { narrow: left.zip(right), factor }
     }
 
+    #[inline]
     fn crossed(&self, counts: Counts, objective: Objective) -> bool {
-        if self.narrow {
-            counts.total > 0 && u128::from(counts.bad) * self.left > u128::from(counts.total) * self.right
-        } else {
-            counts.burns_above(objective, self.factor)
+        match self.narrow {
+            Some((left, right)) => {
+                counts.total > 0 && u128::from(counts.bad) * u128::from(left) > u128::from(counts.total) * u128::from(right)
+            }
+            None => counts.burns_above(objective, self.factor),
         }
     }
 }
@@ -396,12 +406,16 @@ pub struct BurnEvaluator {
     /// Windows read both; only `series` is this node's to save.
     others: Vec<Series>,
     windows: Vec<Window>,
-    /// Per alert: (long window, short window) indices.
+    /// Per alert: (long window, short window) indices, and the two as a bit mask of
+    /// windows (all bits when there are more than 64 windows).
     pairs: Vec<(usize, usize)>,
+    pair_masks: Vec<u64>,
     firing: Vec<bool>,
-    /// The newest time seen, and per series the bucket it falls in.
+    /// The newest time seen, and per series the bucket it falls in and where that
+    /// bucket ends (so a time within it needs no division to tell).
     now: i64,
     now_buckets: Vec<i64>,
+    bucket_ends: Vec<i64>,
     /// [`BurnEvaluator::next_expiry`], until a window moves or takes an event.
     expiry: Option<Option<i64>>,
 }
@@ -440,7 +454,9 @@ impl BurnEvaluator {
             firing: Vec::new(),
             now: i64::MIN,
             now_buckets: Vec::new(),
+            bucket_ends: Vec::new(),
             expiry: None,
+            pair_masks: Vec::new(),
         };
         for alert in &alerts {
             let pair = (evaluator.window(alert.long), evaluator.window(alert.short));
@@ -450,6 +466,7 @@ impl BurnEvaluator {
             evaluator.window(length);
         }
         evaluator.firing = vec![false; alerts.len()];
+        evaluator.pair_masks = evaluator.pairs.iter().map(|&(long, short)| window_bit(long) | window_bit(short)).collect();
         evaluator.alerts = alerts;
         evaluator.finest = evaluator.series.iter().map(Series::width).min().unwrap_or(SECOND);
         evaluator.finest_series = evaluator.series.iter().position(|series| series.width() == evaluator.finest).unwrap_or(0);
@@ -471,6 +488,7 @@ impl BurnEvaluator {
                 self.others.push(Series::new(width));
                 self.keep.push(0);
                 self.now_buckets.push(i64::MIN);
+                self.bucket_ends.push(i64::MIN);
                 self.series.len() - 1
             }
         };
@@ -546,9 +564,10 @@ impl BurnEvaluator {
         }
         self.now = i64::MIN;
         self.now_buckets.fill(i64::MIN);
+        self.bucket_ends.fill(i64::MIN);
         self.expiry = None;
         self.move_to(now);
-        Restored { changes: self.evaluate(now, Scope::All), skipped }
+        Restored { changes: self.evaluate(now, Scope::All, u64::MAX), skipped }
     }
 
     /// Adds what other nodes counted (`(width, bucket, counts)`, grown since they were
@@ -575,7 +594,7 @@ impl BurnEvaluator {
             return Vec::new();
         }
         self.expiry = None;
-        self.evaluate(self.now, Scope::All)
+        self.evaluate(self.now, Scope::All, u64::MAX)
     }
 
     /// Alert `alert` as it stands: firing or not, with its windows now.
@@ -610,30 +629,33 @@ impl BurnEvaluator {
         let counts = Counts { total, bad: bad.min(total) };
         let mut changes = self.pass_edges_before(at);
         let lost = if at <= self.now {
-            false
-        } else if self.now_buckets.get(self.finest_series) == Some(&at.div_euclid(self.finest)) {
+            0
+        } else if self.bucket_ends.get(self.finest_series).is_some_and(|end| at < *end) {
             // Within the same bucket of every width: nothing moves.
             self.now = at;
-            false
+            0
         } else {
             self.move_to(at)
         };
+        let on_time = at >= self.now;
         for ((series, keep), now_bucket) in self.series.iter_mut().zip(&self.keep).zip(&self.now_buckets) {
-            let bucket = if at >= self.now { *now_bucket } else { at.div_euclid(series.width()) };
+            let bucket = if on_time { *now_bucket } else { at.div_euclid(series.width()) };
             if bucket > now_bucket - keep {
                 series.add(bucket, counts);
             }
         }
-        for window in &mut self.windows {
-            let bucket = if at >= self.now { self.now_buckets[window.series] } else { at.div_euclid(self.series[window.series].width()) };
+        let mut counted = 0u64;
+        for (index, window) in self.windows.iter_mut().enumerate() {
+            let bucket = if on_time { self.now_buckets[window.series] } else { at.div_euclid(self.series[window.series].width()) };
             if bucket <= window.last && bucket > window.last - window.span {
                 window.sum.add(counts);
+                counted |= window_bit(index);
                 if window.counted(bucket) {
                     self.expiry = None;
                 }
             }
         }
-        let scope = if lost || counts.total == 0 {
+        let scope = if lost != 0 || counts.total == 0 {
             Scope::All
         } else if counts.bad == 0 {
             Scope::Firing
@@ -642,7 +664,7 @@ impl BurnEvaluator {
         } else {
             Scope::All
         };
-        changes.extend(self.evaluate(at.max(self.now), scope));
+        changes.extend(self.evaluate(at.max(self.now), scope, lost | counted));
         changes
     }
 
@@ -653,8 +675,9 @@ impl BurnEvaluator {
             return Vec::new();
         }
         let mut changes = self.pass_edges_before(at);
-        if self.move_to(at) {
-            changes.extend(self.evaluate(at, Scope::All));
+        let lost = self.move_to(at);
+        if lost != 0 {
+            changes.extend(self.evaluate(at, Scope::All, lost));
         }
         changes
     }
@@ -669,18 +692,26 @@ impl BurnEvaluator {
         // A step over one or two of them (a steady stream) visits each; a longer one
         // looks for where events leave.
         let finest = self.finest;
-        let (first, last) = (self.now.div_euclid(finest) + 1, (at - 1).div_euclid(finest));
-        if last - first < 2 {
-            for edge in (first..=last).map(|index| index * finest) {
-                if self.move_to(edge) {
-                    changes.extend(self.evaluate(edge, Scope::All));
+        // The first edge after now is where now's finest bucket ends.
+        let Some(&first) = self.bucket_ends.get(self.finest_series) else { return changes };
+        if at <= first {
+            return changes;
+        }
+        if at - first <= 2 * finest {
+            let mut edge = first;
+            while edge < at {
+                let lost = self.move_to(edge);
+                if lost != 0 {
+                    changes.extend(self.evaluate(edge, Scope::All, lost));
                 }
+                edge += finest;
             }
             return changes;
         }
         while let Some(expiry) = self.next_expiry().filter(|&expiry| expiry < at && expiry > self.now) {
-            if self.move_to(expiry) {
-                changes.extend(self.evaluate(expiry, Scope::All));
+            let lost = self.move_to(expiry);
+            if lost != 0 {
+                changes.extend(self.evaluate(expiry, Scope::All, lost));
             }
         }
         changes
@@ -702,27 +733,35 @@ impl BurnEvaluator {
         expiry
     }
 
-    /// Moves every window to `at`; whether any of them lost events.
-    fn move_to(&mut self, at: i64) -> bool {
+    /// Moves every window to `at`; the windows that lost events, as a mask.
+    fn move_to(&mut self, at: i64) -> u64 {
         self.now = at;
-        // At most a few widths: no allocation.
+        // Which series moved to another bucket: at most a few widths.
         let mut moved = [false; 4];
         let mut any = false;
-        for (index, (series, now_bucket)) in self.series.iter().zip(&mut self.now_buckets).enumerate() {
-            let bucket = at.div_euclid(series.width());
-            let changed = bucket != *now_bucket;
-            if let Some(slot) = moved.get_mut(index) {
-                *slot = changed;
+        for index in 0..self.series.len() {
+            if at < self.bucket_ends[index] && at >= self.bucket_ends[index] - self.series[index].width() {
+                continue;
             }
-            any |= changed;
-            *now_bucket = bucket;
+            let width = self.series[index].width();
+            let bucket = if at >= self.bucket_ends[index] && at < self.bucket_ends[index].saturating_add(width) {
+                self.now_buckets[index] + 1
+            } else {
+                at.div_euclid(width)
+            };
+            self.now_buckets[index] = bucket;
+            self.bucket_ends[index] = (bucket + 1) * width;
+            if let Some(slot) = moved.get_mut(index) {
+                *slot = true;
+            }
+            any = true;
         }
         if !any {
-            return false;
+            return 0;
         }
         self.expiry = None;
-        let mut lost = false;
-        for window in &mut self.windows {
+        let mut lost = 0;
+        for (index, window) in self.windows.iter_mut().enumerate() {
             let bucket = self.now_buckets[window.series];
             if bucket == window.last {
                 continue;
@@ -730,7 +769,9 @@ impl BurnEvaluator {
             let (series, others) = (&self.series[window.series], &self.others[window.series]);
             let oldest = bucket - window.span + 1;
             if window.last == i64::MIN || bucket - window.last >= window.span {
-                lost |= window.sum.total > 0;
+                if window.sum.total > 0 {
+                    lost |= window_bit(index);
+                }
                 window.sum = series.sum(oldest, bucket + 1);
                 window.sum.add(others.sum(oldest, bucket + 1));
                 window.tail = Cursor::at(oldest);
@@ -750,9 +791,14 @@ impl BurnEvaluator {
                 gone.add(others.take(&mut window.others_tail, oldest));
                 let entering = others.sum(window.last + 1, bucket + 1);
                 entered = entering.total > 0;
+                if entered {
+                    lost |= window_bit(index);
+                }
                 window.sum.add(entering);
             }
-            lost |= gone.total > 0;
+            if gone.total > 0 {
+                lost |= window_bit(index);
+            }
             window.sum.subtract(gone);
             window.last = bucket;
             if window.next_out < oldest || entered && window.next_out == i64::MAX {
@@ -791,11 +837,18 @@ impl BurnEvaluator {
         self.series.iter().chain(&self.others).map(Series::heap_bytes).sum()
     }
 
-    fn evaluate(&mut self, at: i64, scope: Scope) -> Vec<BurnChange> {
+    /// Looks at the alerts of `scope` that read a window in `changed` (a mask).
+    fn evaluate(&mut self, at: i64, scope: Scope, changed: u64) -> Vec<BurnChange> {
         let mut changes = Vec::new();
-        for (index, ((&(long, short), threshold), firing)) in self.pairs.iter().zip(&self.thresholds).zip(&mut self.firing).enumerate() {
+        // A good event when nothing fires (a steady stream's usual line) changes nothing.
+        if scope == Scope::Firing && !self.firing.contains(&true) || scope == Scope::Quiet && !self.firing.contains(&false) {
+            return changes;
+        }
+        for (index, (((&(long, short), threshold), firing), mask)) in
+            self.pairs.iter().zip(&self.thresholds).zip(&mut self.firing).zip(&self.pair_masks).enumerate()
+        {
             let was = *firing;
-            if scope == Scope::Firing && !was || scope == Scope::Quiet && was {
+            if changed & mask == 0 || scope == Scope::Firing && !was || scope == Scope::Quiet && was {
                 continue;
             }
             let (long_sum, short_sum) = (self.windows[long].sum, self.windows[short].sum);

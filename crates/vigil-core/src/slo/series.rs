@@ -113,7 +113,7 @@ impl Sealed {
         Sealed { start, base_total: 0, base_bad: 0, total_bits: 64, bad_bits: 64, bits: bits.into_boxed_slice() }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, offset: usize) -> Counts {
         if self.total_bits == 64 {
             let at = offset * 16;

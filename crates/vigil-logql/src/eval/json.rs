@@ -17,12 +17,90 @@ use super::pipeline::{is_clean, sanitize};
 pub enum Wanted<'a> {
     All,
     Only(&'a BTreeSet<String>),
+    /// A set of names with the lengths they have, so most keys are turned away by their
+    /// length alone.
+    Names(&'a Names),
+}
+
+/// Wanted label names, made quick to ask.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    set: BTreeSet<String>,
+    /// The same names in order, for [`Names::index`].
+    list: Vec<String>,
+    /// Bit `n` for a name of `n` bytes (bit 63 for 63 and more).
+    lengths: u64,
+}
+
+impl Names {
+    pub fn new(set: BTreeSet<String>) -> Names {
+        let lengths = set.iter().fold(0, |lengths, name| lengths | length_bit(name));
+        Names { list: set.iter().cloned().collect(), set, lengths }
+    }
+
+    pub fn set(&self) -> &BTreeSet<String> {
+        &self.set
+    }
+
+    /// The names, each at its [`Names::index`].
+    pub fn list(&self) -> &[String] {
+        &self.list
+    }
+
+    #[inline]
+    fn contains(&self, name: &str) -> bool {
+        self.index(name).is_some()
+    }
+
+    /// Where `name` is among the names: length, then first and last byte, before
+    /// comparing whole names.
+    #[inline]
+    pub fn index(&self, name: &str) -> Option<usize> {
+        let (bytes, last) = (name.as_bytes(), name.len().wrapping_sub(1));
+        if self.lengths & length_bit(name) == 0 {
+            return None;
+        }
+        self.list.iter().position(|wanted| {
+            let wanted = wanted.as_bytes();
+            wanted.len() == bytes.len() && wanted.first() == bytes.first() && wanted.get(last) == bytes.get(last) && wanted == bytes
+        })
+    }
+}
+
+/// A wanted label found in a line: its index among the [`Names`] and its value's span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub name: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The wanted labels of the usual JSON line as spans of it, without allocating; `None`
+/// (with `out` as it was) when the line needs serde's walk ([`extract`]).
+pub fn extract_spans(line: &str, names: &Names, out: &mut Vec<Span>) -> Option<()> {
+    let before = out.len();
+    let result = fast::read(line, Wanted::Names(names), |name, start, end| {
+        if let Some(name) = names.index(name) {
+            out.push(Span { name, start, end });
+        }
+    });
+    if result.is_none() {
+        out.truncate(before);
+    }
+    result
+}
+
+#[inline]
+fn length_bit(name: &str) -> u64 {
+    1 << name.len().min(63)
 }
 
 impl Wanted<'_> {
+    #[inline]
     fn keeps(&self, name: &str) -> bool {
         match self {
             Wanted::All => true,
+            Wanted::Names(names) => names.contains(name),
             // A rule reads a handful of labels: comparing lengths first beats the tree.
             Wanted::Only(names) if names.len() <= 8 => names.iter().any(|wanted| wanted.len() == name.len() && wanted == name),
             Wanted::Only(names) => names.contains(name),
@@ -31,18 +109,26 @@ impl Wanted<'_> {
 
     /// Whether any wanted label lies below the object `prefix`.
     fn descends(&self, prefix: &str) -> bool {
+        let below = |name: &String| name.len() > prefix.len() + 1 && name.starts_with(prefix) && name.as_bytes()[prefix.len()] == b'_';
         match self {
             Wanted::All => true,
-            Wanted::Only(names) => {
-                names.iter().any(|name| name.len() > prefix.len() + 1 && name.starts_with(prefix) && name.as_bytes()[prefix.len()] == b'_')
-            }
+            Wanted::Only(names) => names.iter().any(below),
+            Wanted::Names(names) => names.set.iter().any(below),
         }
     }
 }
 
+mod fast;
+
 /// Extracts the wanted labels of a JSON object line into `out`; false when the line is
-/// not a JSON object.
+/// not a JSON object (with the labels read before the error, as Loki keeps them).
 pub fn extract(line: &str, wanted: Wanted<'_>, out: &mut Vec<(String, String)>) -> bool {
+    fast::extract(line, wanted, out).is_some() || walk(line, wanted, out)
+}
+
+/// [`extract`] by serde_json's walk: every line, errors and partial extractions as serde
+/// reads them.
+fn walk(line: &str, wanted: Wanted<'_>, out: &mut Vec<(String, String)>) -> bool {
     let mut deserializer = serde_json::Deserializer::from_str(line);
     let ok = Object { prefix: String::new(), wanted, out, stop_at: None }.deserialize(&mut deserializer).is_ok();
     ok && deserializer.end().is_ok()
@@ -190,6 +276,95 @@ impl<'de> Visitor<'de> for Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines a log holds, the unusual too: escapes, nesting, every kind of number and
+    /// literal, whitespace, unicode, duplicate and odd keys.
+    const LINES: &[&str] = &[
+        r#"{"ts":1795341600.824,"level":"info","method":"GET","path":"/api/data","status":200,"duration":"3.839s","bytes":17759,"client":"10.0.48.94"}"#,
+        r#"{"path":"/api/data","status":500,"duration":"4s","method":"POST","bytes":2048}"#,
+        r#"{"path":"\/api\/data","status":503,"ua":"say \"hi\"\u00e9\n"}"#,
+        r#"{"req":{"path":"/x","headers":{"a":[1,2,{"b":null}]}},"status":-0.5e-3,"ok":true,"no":false,"n":null}"#,
+        r#"{ "a" : 1 , "b" : [ ] , "c" : { } , "d" : "" }"#,
+        r#"{}"#,
+        r#"{"list":[1,"two",[3,[4,{"five":5}]],true,null],"x":1E+10,"y":0,"z":-7}"#,
+        r#"{"@timestamp":"2026","user-agent":"curl","1st":"x","é":"ü","":"empty","a b":"c"}"#,
+        r#"{"path":"/a","path":"/b","status":1}"#,
+        r#"{"nested":{"a":1,"b":{"c":true}},"nested_a":"flat"}"#,
+        r#"{"user_agent":"Mozilla/5.0 (X11; Linux x86_64)","request_id":"0ed904759531985d"}"#,
+        "{\"tab\":\"a\tb\"}",
+        "{\"k\":1}\n",
+    ];
+
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) as usize) % bound.max(1)
+        }
+    }
+
+    /// Whenever the fast reader answers, serde's walk answers the same; on lines mutated
+    /// byte by byte (JSON's own characters inserted, bytes dropped or doubled), with
+    /// every kind of wanted set.
+    #[test]
+    fn the_fast_reader_answers_only_as_the_walk_does() {
+        let sets: Vec<BTreeSet<String>> = vec![
+            ["path", "status", "duration"].iter().map(|name| (*name).to_owned()).collect(),
+            ["nested_a", "nested_b_c", "req_path", "list", "ts"].iter().map(|name| (*name).to_owned()).collect(),
+            ["_timestamp", "user_agent", "_1st", "_", "a_b", "", "n", "ok", "x"].iter().map(|name| (*name).to_owned()).collect(),
+            (0..12).map(|i| format!("k{i}")).chain(["a".to_owned(), "k".to_owned()]).collect(),
+        ];
+        let names: Vec<Names> = sets.iter().cloned().map(Names::new).collect();
+        let inserts =
+            ["{", "}", "[", "]", "\"", ":", ",", "\\", " ", "0", "1", "-", ".", "e", "E", "+", "t", "n", "u", "a", "\t", "\u{1}", "é"];
+        let mut random = Lcg(17);
+        let (mut answered, mut total) = (0, 0);
+        for line in LINES {
+            let mut variants = vec![(*line).to_owned()];
+            for _ in 0..400 {
+                let mut text: Vec<char> = line.chars().collect();
+                for _ in 0..1 + random.below(3) {
+                    let at = random.below(text.len() + 1);
+                    match random.below(4) {
+                        0 if at < text.len() => {
+                            text.remove(at);
+                        }
+                        1 if at < text.len() => {
+                            let doubled = text[at];
+                            text.insert(at, doubled);
+                        }
+                        _ => {
+                            let insert: Vec<char> = inserts[random.below(inserts.len())].chars().collect();
+                            for (offset, c) in insert.into_iter().enumerate() {
+                                text.insert(at + offset, c);
+                            }
+                        }
+                    }
+                }
+                variants.push(text.into_iter().collect());
+            }
+            for variant in &variants {
+                for wanted in sets.iter().map(Wanted::Only).chain(names.iter().map(Wanted::Names)).chain([Wanted::All]) {
+                    total += 1;
+                    let mut fast_out = vec![("before".to_owned(), "x".to_owned())];
+                    let Some(()) = fast::extract(variant, wanted, &mut fast_out) else {
+                        assert_eq!(fast_out.len(), 1, "{variant}: what it gave up on is taken back");
+                        continue;
+                    };
+                    answered += 1;
+                    let mut walked = vec![("before".to_owned(), "x".to_owned())];
+                    assert!(walk(variant, wanted, &mut walked), "{variant}: the walk refuses what the fast reader read ({wanted:?})");
+                    assert_eq!(fast_out, walked, "{variant} ({wanted:?})");
+                }
+            }
+        }
+        assert!(answered * 10 > total, "the fast reader should answer a fair share: {answered} of {total}");
+        // The usual access log line is its case.
+        let mut out = Vec::new();
+        assert_eq!(fast::extract(LINES[0], Wanted::Only(&sets[0]), &mut out), Some(()));
+        assert_eq!(out, [("path".into(), "/api/data".into()), ("status".into(), "200".into()), ("duration".into(), "3.839s".into())]);
+    }
 
     #[test]
     fn extracts_only_what_is_wanted() {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::json::{extract, Wanted};
+use super::json::{extract, Names, Wanted};
 use crate::ast::*;
 use crate::lexer::{parse_bytes, parse_duration_seconds};
 
@@ -22,7 +22,7 @@ pub struct Pipeline {
     stages: Vec<CompiledStage>,
     /// Labels later stages and the aggregation read; parsers extract only these.
     /// `None`: all of them.
-    wanted: Option<BTreeSet<String>>,
+    wanted: Option<Names>,
     /// Implied line filters: see [`implied_needles`].
     needles: Vec<(String, memchr::memmem::Finder<'static>)>,
 }
@@ -75,7 +75,7 @@ impl Pipeline {
                 Stage::LabelFilter(filter) => CompiledStage::LabelFilter(filter.clone()),
             })
             .collect();
-        Pipeline { selector: log.selector.clone(), stages, wanted, needles: implied_needles(&log.stages) }
+        Pipeline { selector: log.selector.clone(), stages, wanted: wanted.map(Names::new), needles: implied_needles(&log.stages) }
     }
 
     /// The same pipeline without implied line filters, to check they change nothing, and
@@ -119,7 +119,7 @@ impl Pipeline {
                     }
                 }
                 CompiledStage::Json(params) if params.is_empty() => {
-                    let wanted = self.wanted.as_ref().map_or(Wanted::All, Wanted::Only);
+                    let wanted = self.wanted.as_ref().map_or(Wanted::All, Wanted::Names);
                     let mut extracted = Vec::new();
                     if !extract(line, wanted, &mut extracted) {
                         labels.insert(ERROR_LABEL.to_owned(), "JSONParserErr".to_owned());
@@ -230,8 +230,21 @@ fn insert_owned(labels: &mut Labels, stream: &Labels, name: String, value: Strin
     labels.insert(name, value);
 }
 
+/// Bytes a label name may hold as they are: `[a-zA-Z0-9_]`.
+static CLEAN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = (byte as u8).is_ascii_alphanumeric() || byte == b'_' as usize;
+        byte += 1;
+    }
+    table
+};
+
+#[inline]
 pub(crate) fn is_clean(name: &str) -> bool {
-    !name.starts_with(|c: char| c.is_ascii_digit()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    let bytes = name.as_bytes();
+    !bytes.first().is_some_and(u8::is_ascii_digit) && bytes.iter().all(|byte| CLEAN[usize::from(*byte)])
 }
 
 fn json_path(path: &str) -> Vec<JsonStep> {
@@ -422,6 +435,22 @@ fn match_pattern<'l>(parts: &'l [PatternPart], line: &'l str) -> Option<Vec<(&'l
 pub(crate) trait LabelView {
     fn label(&self, name: &str) -> Option<&str>;
     fn set_filter_error(&mut self);
+
+    /// Label `name` read as the kind of `value` (its number is ignored): `None` without
+    /// the label, `Some(None)` when its text is not such a value.
+    #[allow(clippy::option_option, reason = "no label vs. a label that does not convert, as Loki tells them apart")]
+    fn converted(&mut self, name: &str, value: &Value) -> Option<Option<f64>> {
+        self.label(name).map(|text| convert(text, value))
+    }
+}
+
+/// A label's text as a number, a duration (seconds) or a byte size, as `value` is.
+pub(crate) fn convert(text: &str, value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(_) => text.trim().parse::<f64>().ok(),
+        Value::Duration(_) => parse_duration_seconds(text.trim()),
+        Value::Bytes(_) => parse_bytes(text.trim()),
+    }
 }
 
 impl LabelView for Labels {
@@ -446,12 +475,8 @@ pub(crate) fn filter_view(filter: &LabelFilter, labels: &mut impl LabelView) -> 
         LabelFilter::Or(left, right) => filter_view(left, labels) || filter_view(right, labels),
         LabelFilter::Match(matcher) => matcher.matches(labels.label(&matcher.name).unwrap_or("")),
         LabelFilter::Compare { name, op, value } => {
-            let Some(text) = labels.label(name) else { return false };
-            let (actual, expected) = match value {
-                Value::Number(expected) => (text.trim().parse::<f64>().ok(), *expected),
-                Value::Duration(expected) => (parse_duration_seconds(text.trim()), *expected),
-                Value::Bytes(expected) => (parse_bytes(text.trim()), *expected),
-            };
+            let Some(actual) = labels.converted(name, value) else { return false };
+            let (Value::Number(expected) | Value::Duration(expected) | Value::Bytes(expected)) = *value;
             let Some(actual) = actual else {
                 labels.set_filter_error();
                 return true;

@@ -8,16 +8,16 @@ use std::collections::BTreeSet;
 
 use memchr::memmem::Finder;
 
-use super::json::{extract, Wanted};
-use super::pipeline::{filter_view, implied_needles, line_filter, LabelView, Labels, Pipeline, ERROR_LABEL};
-use crate::ast::{LabelFilter, LineFilter, LogExpr, Stage};
+use super::json::{extract, extract_spans, Names, Span, Wanted};
+use super::pipeline::{convert, filter_view, implied_needles, line_filter, LabelView, Labels, Pipeline, ERROR_LABEL};
+use crate::ast::{LabelFilter, LineFilter, LogExpr, Stage, Value};
 
 /// A set of log queries.
 #[derive(Debug, Default)]
 pub struct QuerySet {
     queries: Vec<Query>,
     /// Every label a shared query reads after its `| json`.
-    json_wanted: BTreeSet<String>,
+    json_wanted: Names,
 }
 
 #[derive(Debug)]
@@ -39,6 +39,13 @@ enum Kind {
 pub struct LineState {
     /// Per query: 0 not asked yet, 1 dropped, 2 kept.
     answers: Vec<u8>,
+    /// The usual line: wanted labels as spans of it, each with whether the stream has a
+    /// label of its name (then it is `NAME_extracted`).
+    spans: Vec<(Span, bool)>,
+    found: Vec<Span>,
+    /// Values of spans already converted for a comparison: (span, kind, value).
+    converted: Vec<(usize, u8, Option<f64>)>,
+    /// Any other line, as serde's walk read it (renamed already).
     extracted: Vec<(String, String)>,
     parsed: Parsed,
     backslash: Option<bool>,
@@ -48,6 +55,7 @@ pub struct LineState {
 enum Parsed {
     #[default]
     NotYet,
+    Spans,
     Object,
     NotObject,
 }
@@ -65,9 +73,11 @@ impl QuerySet {
         let kind = match shared_shape(&expr.stages) {
             Some((line_filters, json, label_filters)) => {
                 if json {
+                    let mut wanted = self.json_wanted.set().clone();
                     for filter in &label_filters {
-                        super::filter_labels(filter, &mut self.json_wanted);
+                        super::filter_labels(filter, &mut wanted);
                     }
+                    self.json_wanted = Names::new(wanted);
                 }
                 Kind::Shared { line_filters, json, needles: implied_needles(&expr.stages), label_filters }
             }
@@ -105,6 +115,8 @@ impl QuerySet {
         state.answers.clear();
         state.answers.resize(self.queries.len(), 0);
         state.extracted.clear();
+        state.spans.clear();
+        state.converted.clear();
         state.parsed = Parsed::NotYet;
         state.backslash = None;
     }
@@ -150,19 +162,32 @@ impl QuerySet {
             }
         }
         if json && state.parsed == Parsed::NotYet {
-            let object = extract(line, Wanted::Only(&self.json_wanted), &mut state.extracted);
-            for (name, _) in &mut state.extracted {
-                if stream.contains_key(name.as_str()) {
-                    name.push_str("_extracted");
+            state.found.clear();
+            if extract_spans(line, &self.json_wanted, &mut state.found).is_some() {
+                let names = self.json_wanted.list();
+                for span in &state.found {
+                    state.spans.push((*span, stream.contains_key(names[span.name].as_str())));
                 }
+                state.parsed = Parsed::Spans;
+            } else {
+                let object = extract(line, Wanted::Names(&self.json_wanted), &mut state.extracted);
+                for (name, _) in &mut state.extracted {
+                    if stream.contains_key(name.as_str()) {
+                        name.push_str("_extracted");
+                    }
+                }
+                state.parsed = if object { Parsed::Object } else { Parsed::NotObject };
             }
-            state.parsed = if object { Parsed::Object } else { Parsed::NotObject };
         }
         let mut view = View {
             stream,
+            line,
+            names: self.json_wanted.list(),
+            spans: if json && state.parsed == Parsed::Spans { &state.spans } else { &[] },
             extracted: if json { &state.extracted } else { &[] },
             json_error: json && state.parsed == Parsed::NotObject,
             filter_error: false,
+            converted: &mut state.converted,
         };
         label_filters.iter().all(|filter| filter_view(filter, &mut view))
     }
@@ -190,15 +215,37 @@ fn shared_shape(stages: &[Stage]) -> Option<(Vec<LineFilter>, bool, Vec<LabelFil
 /// error; each later one over the earlier.
 struct View<'a> {
     stream: &'a Labels,
+    line: &'a str,
+    names: &'a [String],
+    spans: &'a [(Span, bool)],
     extracted: &'a [(String, String)],
     json_error: bool,
     filter_error: bool,
+    converted: &'a mut Vec<(usize, u8, Option<f64>)>,
+}
+
+impl View<'_> {
+    /// The span that holds label `name`, if one does.
+    fn span(&self, name: &str) -> Option<usize> {
+        self.spans.iter().rposition(|(span, renamed)| {
+            let wanted = self.names[span.name].as_str();
+            if *renamed {
+                name.strip_suffix("_extracted") == Some(wanted)
+            } else {
+                name == wanted
+            }
+        })
+    }
 }
 
 impl LabelView for View<'_> {
     fn label(&self, name: &str) -> Option<&str> {
         if self.filter_error && name == ERROR_LABEL {
             return Some("LabelFilterErr");
+        }
+        if let Some(index) = self.span(name) {
+            let (span, _) = self.spans[index];
+            return Some(&self.line[span.start..span.end]);
         }
         if let Some((_, value)) = self.extracted.iter().rev().find(|(extracted, _)| extracted == name) {
             return Some(value);
@@ -211,6 +258,27 @@ impl LabelView for View<'_> {
 
     fn set_filter_error(&mut self) {
         self.filter_error = true;
+    }
+
+    /// Several SLIs compare the same label (`status >= 500`): each span is converted once
+    /// per kind.
+    fn converted(&mut self, name: &str, value: &Value) -> Option<Option<f64>> {
+        let kind = match value {
+            Value::Number(_) => 0,
+            Value::Duration(_) => 1,
+            Value::Bytes(_) => 2,
+        };
+        let index = match self.span(name) {
+            Some(index) if !(self.filter_error && name == ERROR_LABEL) => index,
+            _ => return self.label(name).map(|text| convert(text, value)),
+        };
+        if let Some((_, _, known)) = self.converted.iter().find(|(span, known_kind, _)| *span == index && *known_kind == kind) {
+            return Some(*known);
+        }
+        let (span, _) = self.spans[index];
+        let known = convert(&self.line[span.start..span.end], value);
+        self.converted.push((index, kind, known));
+        Some(known)
     }
 }
 
