@@ -133,6 +133,36 @@ impl Store {
         }))
     }
 
+    /// Every SLO's windows `node` stored, by SLO, each with the newest time any node had
+    /// seen of it: what a node rebuilds at start, in three queries.
+    pub async fn slo_windows_of_node(&self, node: &str) -> Result<std::collections::BTreeMap<String, SloWindows>, StoreError> {
+        let mut windows: std::collections::BTreeMap<String, SloWindows> = std::collections::BTreeMap::new();
+        for row in sqlx::query("SELECT slo, MAX(at) AS at FROM slo_times GROUP BY slo").fetch_all(&self.pool).await? {
+            windows.insert(row.try_get("slo")?, SloWindows { at: row.try_get("at")?, ..SloWindows::default() });
+        }
+        let blocks = sqlx::query("SELECT slo, width, start, data FROM slo_blocks WHERE node = $1 ORDER BY slo, width, start")
+            .bind(node)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &blocks {
+            let slo: String = row.try_get("slo")?;
+            if let Some(stored) = windows.get_mut(&slo) {
+                stored.blocks.push(block_row(row)?);
+            }
+        }
+        let legacy = sqlx::query("SELECT slo, width, bucket, total, bad FROM slo_buckets WHERE node = $1 ORDER BY slo, width, bucket")
+            .bind(node)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &legacy {
+            let slo: String = row.try_get("slo")?;
+            if let Some(stored) = windows.get_mut(&slo) {
+                stored.legacy.push(bucket_row(row)?);
+            }
+        }
+        Ok(windows)
+    }
+
     /// Every node's stored windows of `slo`, with the newest time any node had seen; for
     /// `vigil slo report`, which adds them up.
     pub async fn slo_windows_of_all_nodes(&self, slo: &str) -> Result<Option<SloWindows>, StoreError> {
@@ -156,6 +186,11 @@ impl Store {
     /// The newest time any node had seen of `slo`, if one stored its windows.
     pub async fn slo_latest(&self, slo: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar("SELECT MAX(at) FROM slo_times WHERE slo = $1").bind(slo).fetch_one(&self.pool).await?)
+    }
+
+    /// How many blocks are stored, every node's.
+    pub async fn slo_block_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM slo_blocks").fetch_one(&self.pool).await?)
     }
 
     /// The number of the latest save of SLO windows.

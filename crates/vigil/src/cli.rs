@@ -539,6 +539,17 @@ pub enum BenchCommand {
         #[arg(long, default_value = "normal")]
         synchronous: String,
     },
+    /// Log SLOs with 30-day windows full of events: the memory they take, how long
+    /// storing and rebuilding them at a restart takes; and ten SLOs on one stream of
+    /// access-log lines through the SLO detector on one thread (lines/s).
+    Slos {
+        /// Number of SLOs.
+        #[arg(long, default_value_t = 1000)]
+        slos: usize,
+        /// Days of events in each SLO's windows.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

@@ -277,12 +277,20 @@ impl Series {
 
     fn add_any(&mut self, index: i64, counts: Counts) {
         let start = align(index);
-        if self.head.is_empty() || start > self.head_start {
+        let newest_sealed = self.sealed.back().map(|block| block.start);
+        if !self.head.is_empty() && start > self.head_start || self.head.is_empty() && newest_sealed.is_none_or(|newest| newest <= start) {
             self.seal_head();
             self.head_start = start;
             self.head = vec![Counts::default(); BLOCK_LEN];
+            // A block read from the store at this start goes on as the head.
+            if newest_sealed == Some(start) {
+                if let Some(block) = self.sealed.pop_back() {
+                    block.unpack(&mut self.head);
+                }
+                self.edits += 1;
+            }
         }
-        if start == self.head_start {
+        if !self.head.is_empty() && start == self.head_start {
             self.head[(index - start) as usize].add(counts);
         } else {
             let mut buckets = [Counts::default(); BLOCK_LEN];
@@ -330,6 +338,9 @@ impl Series {
         if !self.head.is_empty() && self.head_start + BLOCK <= oldest {
             self.head = Vec::new();
         }
+        // Changed blocks no window reads need not be saved: when nothing saves (a
+        // backtest), the list stays as short as the series.
+        self.dirty.retain(|start| start + BLOCK > oldest);
     }
 
     /// The sum of buckets `from..to`.
@@ -497,13 +508,38 @@ impl Series {
         blocks
     }
 
-    /// Adds a stored block's counts (to whatever the series already holds there).
+    /// Adds a stored block's counts (to whatever the series already holds there). The
+    /// block stays sealed as it was read, unless it adds to one already there; it is not
+    /// marked as changed, being stored already.
     pub fn load(&mut self, block: &EncodedBlock) -> Result<(), BlockError> {
-        let mut buckets = [Counts::default(); BLOCK_LEN];
-        Sealed::decode(block)?.unpack(&mut buckets);
-        for (offset, counts) in buckets.iter().enumerate() {
-            if counts.total > 0 {
-                self.add(block.start + offset as i64, *counts);
+        let loaded = Sealed::decode(block)?;
+        let start = block.start;
+        if !self.head.is_empty() && start == self.head_start {
+            for (offset, counts) in self.head.iter_mut().enumerate() {
+                counts.add(loaded.get(offset));
+            }
+            return Ok(());
+        }
+        if !self.head.is_empty() && start > self.head_start {
+            // Newer than the head: the head is sealed, the block is the newest.
+            self.seal_head();
+            self.head = Vec::new();
+        }
+        let position = self.sealed.partition_point(|sealed| sealed.start < start);
+        match self.sealed.get(position) {
+            Some(sealed) if sealed.start == start => {
+                let mut buckets = [Counts::default(); BLOCK_LEN];
+                sealed.unpack(&mut buckets);
+                for (offset, counts) in buckets.iter_mut().enumerate() {
+                    counts.add(loaded.get(offset));
+                }
+                self.sealed[position] = Sealed::pack(start, &buckets);
+                self.edits += 1;
+            }
+            _ if position == self.sealed.len() => self.sealed.push_back(loaded),
+            _ => {
+                self.sealed.insert(position, loaded);
+                self.edits += 1;
             }
         }
         Ok(())

@@ -8,6 +8,7 @@ mod bench;
 mod bench_actions;
 mod bench_alerts;
 mod bench_logs;
+mod bench_slos;
 mod diagnose;
 mod lint_terraform;
 mod probe;
@@ -186,6 +187,7 @@ pub async fn execute(command: Command) -> ExitCode {
         }
         Command::Bench(BenchCommand::Rules { alerts, groups }) => report(bench_logs::rules(alerts.max(1), groups.max(1)).await),
         Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),
+        Command::Bench(BenchCommand::Slos { slos, days }) => report(bench_slos::slos(slos.max(1), days.clamp(1, 90)).await),
         Command::Bench(BenchCommand::Alerts { alerts, reads, synchronous }) => {
             report(bench_alerts::alerts(bench_alerts::AlertBench { alerts: alerts.max(1), reads: reads.max(1), synchronous }).await)
         }

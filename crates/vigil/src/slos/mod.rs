@@ -260,6 +260,24 @@ impl SloDetector {
         }
     }
 
+    /// Counts `total` events at `at`, `bad` of them bad, for SLO number `index` as if its
+    /// SLI had read them: for `vigil bench slos`, which fills a month of windows without
+    /// writing a month of lines.
+    pub fn count(&mut self, index: usize, at: i64, total: u64, bad: u64) -> Vec<AlertChange> {
+        let mut out = Vec::new();
+        let emits = self.sharing.emits();
+        if let Some(slo) = self.slos.get_mut(index) {
+            let changes = slo.evaluator.observe(at, total, bad);
+            emit(emits, slo, &changes, Timestamp(at), &mut out);
+        }
+        out
+    }
+
+    /// Heap bytes the SLOs' windows hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.slos.iter().map(|slo| slo.evaluator.heap_bytes()).sum()
+    }
+
     /// Moves every SLO on to `now` (no line came): windows drop what they no longer
     /// cover, and alerts whose windows stopped burning resolve.
     pub fn advance(&mut self, now: Timestamp) -> Vec<AlertChange> {

@@ -117,11 +117,12 @@ impl SloDetector {
         let emits = self.sharing.emits();
         let mut changes = Vec::new();
         let mut blocks = 0;
+        let mut stored_windows = store.slo_windows_of_node(&self.node).await?;
         for slo in &mut self.slos {
             let name = slo.config.name.as_str();
-            let own = store.slo_windows(name, &self.node).await?;
-            let Some(at) = store.slo_latest(name).await? else { continue };
-            let own_blocks = own.as_ref().map(stored_blocks).unwrap_or_default();
+            let Some(own) = stored_windows.remove(name) else { continue };
+            let at = own.at;
+            let own_blocks = stored_blocks(&own);
             let others = by_slo.remove(name).unwrap_or_default();
             blocks += own_blocks.len() + others.len();
             let restored = slo.evaluator.restore(&own_blocks, &others, at);

@@ -199,3 +199,45 @@ fn a_month_of_minutes_takes_a_few_bytes_a_bucket() {
     }
     assert!(idle.heap_bytes() < 16_000, "a steady monitor: {} bytes", idle.heap_bytes());
 }
+
+/// Blocks read back stay sealed as they were; an event in the newest one makes it the
+/// head again, an event in an older one rewrites it, and a block read twice (two nodes'
+/// copies of a bucket range) adds up.
+#[test]
+fn loaded_blocks_take_events_and_add_up() {
+    let mut random = Lcg(21);
+    let mut original = Series::new(1_000);
+    let mut map: BTreeMap<i64, Counts> = BTreeMap::new();
+    for index in 0..1_000 {
+        let event = counts(1 + random.below(9), random.below(2));
+        original.add(index, event);
+        map.entry(index).or_default().add(event);
+    }
+    let mut loaded = Series::new(1_000);
+    for block in original.blocks() {
+        loaded.load(&block).expect("load");
+    }
+    assert!(loaded.take_dirty().is_empty(), "read blocks are stored already");
+    for (index, event) in [(999, counts(5, 5)), (1_003, counts(2, 0)), (10, counts(7, 1)), (600, counts(1, 1))] {
+        loaded.add(index, event);
+        map.entry(index).or_default().add(event);
+    }
+    let expected = |from: i64, to: i64| {
+        let mut sum = Counts::default();
+        for (_, value) in map.range(from..to) {
+            sum.add(*value);
+        }
+        sum
+    };
+    for (from, to) in [(0, 1_100), (0, 256), (250, 260), (990, 1_010), (512, 768)] {
+        assert_eq!(loaded.sum(from, to), expected(from, to), "{from}..{to}");
+    }
+    let dirty: Vec<i64> = loaded.take_dirty().iter().map(|block| block.start).collect();
+    assert_eq!(dirty, [0, 512, 768], "the blocks that took events");
+    let mut twice = Series::new(1_000);
+    for block in original.blocks().iter().chain(&original.blocks()) {
+        twice.load(block).expect("load");
+    }
+    let once = original.sum(0, 1_000);
+    assert_eq!(twice.sum(0, 1_000), Counts { total: 2 * once.total, bad: 2 * once.bad });
+}
