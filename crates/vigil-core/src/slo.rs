@@ -18,6 +18,7 @@
 
 use std::fmt;
 
+pub mod replay;
 pub mod series;
 
 use series::{Cursor, EncodedBlock, Series};
@@ -67,6 +68,11 @@ impl Objective {
             return Err(format!("objective `{text}` must be above 0% and below 100%"));
         }
         Ok(Objective { good_ppb })
+    }
+
+    /// The objective of `good_ppb` parts per billion, above 0 and below a billion.
+    pub fn from_ppb(good_ppb: u64) -> Option<Objective> {
+        (good_ppb > 0 && good_ppb < PPB).then_some(Objective { good_ppb })
     }
 
     /// The objective in parts per billion.

@@ -31,7 +31,7 @@ pub struct ConfigArg {
 }
 
 /// A log file replayed on its event times (`backtest`, `slo backtest`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
     /// Log file, one line per entry; `-` reads standard input.
     pub input: String,
@@ -217,19 +217,55 @@ pub enum SloCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One SLO's error budget over time: the budget left and the SLI over its window as
+    /// sampled on every hour (of the SLO's own time, so a replayed log has its history
+    /// too), ending with the budget as the nodes' stored windows hold it now.
+    ///
+    /// Example: vigil slo history api-availability --since 7d --every 6h
+    History {
+        /// The SLO's name.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How far back from the newest sample [default: the SLO's window].
+        #[arg(long)]
+        since: Option<String>,
+        /// One line per this long [default: about thirty lines, at least 1h].
+        #[arg(long)]
+        every: Option<String>,
+        /// One JSON object per line: at, sli, budget_remaining (negative when
+        /// overspent), budget_consumed, events, bad.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay a log file (or stdin) through the log SLOs on event time: prints each burn
     /// alert's firing and resolution, then each SLO's SLI, budget left and firings.
     ///
     /// Every window is kept in buckets (1 s up to an hour, 10 s up to six hours, 1 min
     /// beyond), the same resolution the README states for burn alerts.
+    ///
+    /// Monitor SLOs need no log: they replay the checks their monitors' stored
+    /// transitions imply (a check each interval, failing while DOWN and before each
+    /// outage as the failure threshold says, passing while UP); failures that never made
+    /// an outage are not stored, so they are not replayed.
     Backtest {
-        #[command(flatten)]
-        replay: ReplayArgs,
+        /// Log file for the log SLOs, one line per entry; `-` reads standard input.
+        input: Option<String>,
+        /// JSON field holding the event time (default: whichever of ts, time, timestamp,
+        /// @timestamp comes first in the line).
+        #[arg(long)]
+        timestamp_field: Option<String>,
+        /// Stream labels of every line, e.g. app=api,env=prod (default: filename=INPUT).
+        #[arg(long)]
+        labels: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
         /// Only this SLO.
         #[arg(long)]
         slo: Option<String>,
+        /// For monitor SLOs: replay this far back, e.g. 30d (default: everything stored).
+        #[arg(long)]
+        since: Option<String>,
         /// One JSON object per firing: slo, severity, long, short, burn-rate, fired-at,
         /// resolved-at (null while still firing at the end of the log).
         #[arg(long)]

@@ -173,9 +173,31 @@ pub async fn execute(command: Command) -> ExitCode {
             Ok(config) => report(slo::report(&config, json).await),
             Err(code) => code,
         },
-        Command::Slo(SloCommand::Backtest { replay, config, slo: only, json }) => {
-            let options = slo::SloBacktestOptions { config: config.path, slo: only, json, replay };
-            report(tokio::task::spawn_blocking(move || slo::backtest(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
+        Command::Slo(SloCommand::History { name, config, since, every, json }) => match load_config(&config.path) {
+            Ok(config) => {
+                let parse = |text: Option<String>, flag: &str| {
+                    text.map(|text| vigil_core::parse_duration(&text).map_err(|error| anyhow::anyhow!("{flag}: {error}"))).transpose()
+                };
+                match (parse(since, "--since"), parse(every, "--every")) {
+                    (Ok(since), Ok(every)) => report(slo::history(&config, &name, since, every, json).await),
+                    (Err(error), _) | (_, Err(error)) => {
+                        eprintln!("error: {error}");
+                        ExitCode::from(USAGE_ERROR)
+                    }
+                }
+            }
+            Err(code) => code,
+        },
+        Command::Slo(SloCommand::Backtest { input, timestamp_field, labels, config, slo: only, since, json }) => {
+            let since = match since.map(|text| vigil_core::parse_duration(&text)).transpose() {
+                Ok(since) => since,
+                Err(error) => {
+                    eprintln!("error: --since: {error}");
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            };
+            let replay = input.map(|input| crate::cli::ReplayArgs { input, timestamp_field, labels });
+            report(slo::backtest(slo::SloBacktestOptions { config: config.path, slo: only, json, replay, since }).await)
         }
         Command::Backtest { replay, config, rule, json } => {
             let options = backtest::BacktestOptions { config: config.path, rule, json, replay };

@@ -16,11 +16,15 @@ use super::backtest::replay;
 use crate::cli::ReplayArgs;
 use crate::slos::LogSlis;
 
+#[derive(Debug, Clone)]
 pub struct SloBacktestOptions {
     pub config: PathBuf,
     pub slo: Option<String>,
     pub json: bool,
-    pub replay: ReplayArgs,
+    /// The log of the log SLOs, if one is given.
+    pub replay: Option<ReplayArgs>,
+    /// For monitor SLOs: how far back.
+    pub since: Option<Duration>,
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -76,11 +80,9 @@ pub fn list(config: &Config, json: bool) -> String {
     out
 }
 
-/// One log SLI being replayed.
+/// One SLO being replayed.
 struct Run<'a> {
     slo: &'a SloConfig,
-    /// Its index among the replay's [`LogSlis`].
-    sli: usize,
     evaluator: BurnEvaluator,
     counts: Counts,
     /// Per alert: when its current firing started.
@@ -88,7 +90,25 @@ struct Run<'a> {
     fired: Vec<u64>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    fn new(slo: &'a SloConfig) -> Run<'a> {
+        Run {
+            slo,
+            evaluator: BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[millis(slo.window)]),
+            counts: Counts::default(),
+            fired_at: vec![None; slo.alerts.len()],
+            fired: vec![0; slo.alerts.len()],
+        }
+    }
+
+    /// Counts events at `at` and reports what changes.
+    fn observe(&mut self, out: &mut impl Write, at: i64, total: u64, bad: u64, json: bool) -> anyhow::Result<()> {
+        self.counts.total += total;
+        self.counts.bad += bad;
+        let changes = self.evaluator.observe(at, total, bad);
+        self.report(out, &changes, json)
+    }
+
     fn report(&mut self, out: &mut impl Write, changes: &[BurnChange], json: bool) -> anyhow::Result<()> {
         for change in changes {
             let alert = self.slo.alerts[change.alert];
@@ -132,11 +152,43 @@ impl Run<'_> {
             "resolved-at": resolved_at.map(|at| Timestamp(at).to_rfc3339()),
         })
     }
+
+    /// After the replay: the firings still open (JSON), and a line for the summary.
+    fn finish(&self, out: &mut impl Write, json: bool) -> anyhow::Result<String> {
+        if json {
+            for (alert, fired_at) in self.fired_at.iter().enumerate() {
+                if fired_at.is_some() {
+                    writeln!(out, "{}", self.firing_json(alert, *fired_at, None))?;
+                }
+            }
+        }
+        let slo = self.slo;
+        let sli =
+            if self.counts.total == 0 { "no events".to_owned() } else { format!("{:.4}%", 100.0 * (1.0 - self.counts.error_ratio())) };
+        let budget = self.evaluator.window_burn(millis(slo.window)).map(|burn| vigil_core::slo::Budget::of(burn.counts, slo.objective));
+        let budget = budget.map_or_else(String::new, |budget| {
+            let overspent = if budget.remaining < 0.0 { " (overspent)" } else { "" };
+            format!(", budget of the last {} left {:.1}%{overspent}", window(millis(slo.window)), 100.0 * budget.remaining)
+        });
+        let fired: Vec<String> = slo
+            .alerts
+            .iter()
+            .zip(&self.fired)
+            .map(|(alert, fired)| format!("{} {}/{}: {fired}", alert.tier.as_str(), window(alert.long), window(alert.short)))
+            .collect();
+        Ok(format!(
+            "  {}: {} events, {} bad, SLI {sli} against {}{budget}; fired {}\n",
+            slo.name.as_str(),
+            self.counts.total,
+            self.counts.bad,
+            slo.objective,
+            fired.join(", ")
+        ))
+    }
 }
 
-/// `vigil slo backtest`: the log SLIs over a past log, on its event times.
-pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
-    let config = vigil_config::load_file(&options.config).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+/// The SLOs `options` chooses: all, or the one named.
+fn chosen<'a>(config: &'a Config, options: &SloBacktestOptions) -> anyhow::Result<Vec<&'a SloConfig>> {
     let chosen: Vec<&SloConfig> =
         config.slos.iter().filter(|slo| options.slo.as_deref().is_none_or(|only| slo.name.as_str() == only)).collect();
     if chosen.is_empty() {
@@ -145,88 +197,117 @@ pub fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
             None => anyhow::bail!("{} has no slos", options.config.display()),
         }
     }
-    let mut skipped = Vec::new();
-    let mut runs: Vec<Run<'_>> = Vec::new();
-    let mut logs = LogSlis::new();
-    for slo in chosen {
-        match logs.add(&slo.sli) {
-            Some(sli) => runs.push(Run {
-                slo,
-                sli,
-                evaluator: BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[millis(slo.window)]),
-                counts: Counts::default(),
-                fired_at: vec![None; slo.alerts.len()],
-                fired: vec![0; slo.alerts.len()],
-            }),
-            None => skipped.push(slo.name.as_str()),
+    Ok(chosen)
+}
+
+/// `vigil slo backtest`: the log SLIs over a past log, on its event times (when a log is
+/// given); then the monitor SLIs over the checks their monitors' stored transitions imply.
+pub async fn backtest(options: SloBacktestOptions) -> anyhow::Result<()> {
+    let config = vigil_config::load_file(&options.config).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let chosen = chosen(&config, &options)?;
+    let logs = chosen.iter().filter(|slo| matches!(slo.sli, Sli::Logs { .. })).count();
+    let monitors = chosen.len() - logs;
+    match (&options.replay, logs) {
+        (Some(_), 0) if monitors == 0 => unreachable!("an slo is of one kind or the other"),
+        (Some(_), 0) => eprintln!("note: no log slo is chosen; the log is not read"),
+        (None, 0) => {}
+        (Some(_), _) => {
+            let (config, options) = (config.clone(), options.clone());
+            tokio::task::spawn_blocking(move || backtest_logs(&config, &options)).await??;
         }
+        (None, _) if monitors == 0 => anyhow::bail!("the log slos need a log to replay: vigil slo backtest FILE -c CONFIG"),
+        (None, _) => eprintln!("note: log slos are left out without a log to replay"),
     }
-    if runs.is_empty() {
-        anyhow::bail!("no log slo to replay a log through (monitor slos read stored checks: {})", skipped.join(", "));
+    if monitors > 0 {
+        backtest_monitors(&config, &options).await?;
+    }
+    Ok(())
+}
+
+fn backtest_logs(config: &Config, options: &SloBacktestOptions) -> anyhow::Result<()> {
+    let Some(replay_args) = &options.replay else { return Ok(()) };
+    let mut runs: Vec<(Run<'_>, usize)> = Vec::new();
+    let mut logs = LogSlis::new();
+    for slo in chosen(config, options)? {
+        if let Some(sli) = logs.add(&slo.sli) {
+            runs.push((Run::new(slo), sli));
+        }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Every line of a replay is of one stream.
     let mut selected = false;
-    let replayed = replay(&options.replay, |at, stream, line| {
+    let replayed = replay(replay_args, |at, stream, line| {
         if !selected {
             logs.select(stream);
             selected = true;
         }
         logs.begin_line();
-        for run in &mut runs {
-            let changes = match logs.classify(run.sli, stream, line) {
-                Some(bad) => {
-                    run.counts.total += 1;
-                    run.counts.bad += u64::from(bad);
-                    run.evaluator.observe(at, 1, u64::from(bad))
-                }
+        for (run, sli) in &mut runs {
+            match logs.classify(*sli, stream, line) {
+                Some(bad) => run.observe(&mut out, at, 1, u64::from(bad), options.json)?,
                 // Not its line: only a window edge passed may change it.
-                None if run.evaluator.next_expiry().is_some_and(|expiry| expiry < at) => run.evaluator.advance(at),
-                None => continue,
-            };
-            run.report(&mut out, &changes, options.json)?;
+                None if run.evaluator.next_expiry().is_some_and(|expiry| expiry < at) => {
+                    let changes = run.evaluator.advance(at);
+                    run.report(&mut out, &changes, options.json)?;
+                }
+                None => {}
+            }
         }
         Ok(())
     })?;
     let mut summary = replayed.summary();
-    for run in &runs {
-        if options.json {
-            for (alert, fired_at) in run.fired_at.iter().enumerate() {
-                if fired_at.is_some() {
-                    writeln!(out, "{}", run.firing_json(alert, *fired_at, None))?;
-                }
-            }
-        }
-        let slo = run.slo;
-        let sli = if run.counts.total == 0 { "no events".to_owned() } else { format!("{:.4}%", 100.0 * (1.0 - run.counts.error_ratio())) };
-        let budget = run.evaluator.window_burn(millis(slo.window)).map(|burn| vigil_core::slo::Budget::of(burn.counts, slo.objective));
-        let budget = budget.map_or_else(String::new, |budget| {
-            let overspent = if budget.remaining < 0.0 { " (overspent)" } else { "" };
-            format!(", budget of the last {} left {:.1}%{overspent}", window(millis(slo.window)), 100.0 * budget.remaining)
-        });
-        let fired: Vec<String> = slo
-            .alerts
-            .iter()
-            .zip(&run.fired)
-            .map(|(alert, fired)| format!("{} {}/{}: {fired}", alert.tier.as_str(), window(alert.long), window(alert.short)))
-            .collect();
-        summary.push_str(&format!(
-            "  {}: {} events, {} bad, SLI {sli} against {}{budget}; fired {}\n",
-            slo.name.as_str(),
-            run.counts.total,
-            run.counts.bad,
-            slo.objective,
-            fired.join(", ")
-        ));
+    for (run, _) in &runs {
+        summary.push_str(&run.finish(&mut out, options.json)?);
         if run.counts.total == 0 && replayed.lines > 0 {
             summary.push_str("    no line counted: check --labels against the SLI's stream selectors\n");
         }
     }
     out.flush()?;
-    for name in skipped {
-        summary.push_str(&format!("  {name}: a monitor SLI, not replayed from a log\n"));
+    if options.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
     }
+    Ok(())
+}
+
+/// The monitor SLOs over the checks their monitors' stored transitions imply (see
+/// [`vigil_core::slo::replay`]), from `--since` ago or everything stored.
+async fn backtest_monitors(config: &Config, options: &SloBacktestOptions) -> anyhow::Result<()> {
+    let store = super::record::open(config).await?;
+    let now = vigil_core::Clock::now(&vigil_core::SystemClock).0;
+    let from = options.since.map_or(0, |since| now - millis(since));
+    let coverage = store.coverage(Timestamp(from), Timestamp(now)).await?;
+    let mut out = Vec::new();
+    let mut summary = format!(
+        "replayed the checks the stored transitions imply, {} to {} (failures that never made an outage are not stored)\n",
+        Timestamp(coverage.first().map_or(now, |period| period.start.0.max(from))).to_rfc3339(),
+        Timestamp(now).to_rfc3339()
+    );
+    for slo in chosen(config, options)? {
+        let Some(mut sli) = crate::slos::MonitorSli::of(&slo.sli) else { continue };
+        let Some(monitor) = config.monitors.iter().find(|monitor| monitor.name.as_str() == sli.monitor) else { continue };
+        let changes = store.state_changes(&sli.monitor, Timestamp(from), Timestamp(now)).await?;
+        let history = vigil_core::slo::replay::MonitorHistory {
+            changes: &changes,
+            coverage: &coverage,
+            interval: millis(monitor.interval),
+            retry: millis(monitor.retry_interval.unwrap_or(monitor.interval)),
+            failure_threshold: monitor.thresholds.failure.get(),
+            success_threshold: monitor.thresholds.success.get(),
+        };
+        let mut run = Run::new(slo);
+        for check in vigil_core::slo::replay::implied_checks(&history, from, now) {
+            if let Some((total, bad)) = sli.count(check.at, check.healthy, check.health, monitor.interval) {
+                run.observe(&mut out, check.at, total, bad, options.json)?;
+            }
+        }
+        let changes = run.evaluator.advance(now);
+        run.report(&mut out, &changes, options.json)?;
+        summary.push_str(&run.finish(&mut out, options.json)?);
+    }
+    print!("{}", String::from_utf8_lossy(&out));
     if options.json {
         eprint!("{summary}");
     } else {
@@ -366,3 +447,100 @@ pub async fn report(config: &Config, json: bool) -> anyhow::Result<()> {
     print!("{out}");
     Ok(())
 }
+
+/// One line of `vigil slo history`.
+#[derive(Debug, serde::Serialize)]
+struct HistoryPoint {
+    at: String,
+    /// Good share of the window's events; none without events.
+    sli: Option<f64>,
+    /// Negative when overspent.
+    budget_remaining: f64,
+    budget_consumed: f64,
+    events: u64,
+    bad: u64,
+    objective: String,
+    window: String,
+}
+
+/// `vigil slo history`: one SLO's budget over time, from its hourly samples and, last,
+/// its stored windows now.
+pub async fn history(config: &Config, name: &str, since: Option<Duration>, every: Option<Duration>, json: bool) -> anyhow::Result<()> {
+    let Some(slo) = config.slos.iter().find(|slo| slo.name.as_str() == name) else {
+        let names: Vec<&str> = config.slos.iter().map(|slo| slo.name.as_str()).collect();
+        anyhow::bail!("no slo `{name}`; the slos are: {}", if names.is_empty() { "none".to_owned() } else { names.join(", ") });
+    };
+    let store = super::record::open(config).await?;
+    let period = millis(slo.window);
+    // The newest time anything was counted: the history ends there, live or replayed.
+    let stored = store.slo_windows_of_all_nodes(name).await?;
+    let samples = store.slo_history(name, i64::MIN).await?;
+    let end = stored.as_ref().map(|windows| windows.at).into_iter().chain(samples.last().map(|sample| sample.at)).max();
+    let Some(end) = end else {
+        println!("{name}: nothing counted yet");
+        return Ok(());
+    };
+    let since = since.map_or(period, millis);
+    let every = every.map_or_else(|| (since / 30).max(HOUR_MS) / HOUR_MS * HOUR_MS, |every| millis(every).max(1));
+    let mut points: Vec<(i64, Counts, vigil_core::slo::Objective, i64)> = Vec::new();
+    for sample in samples.iter().filter(|sample| sample.at >= end - since) {
+        let Some(objective) = u64::try_from(sample.objective_ppb).ok().and_then(vigil_core::slo::Objective::from_ppb) else { continue };
+        let counts = Counts { total: u64::try_from(sample.total).unwrap_or(0), bad: u64::try_from(sample.bad).unwrap_or(0) };
+        let step = sample.at.div_euclid(every);
+        // The last sample of each step stands for it.
+        if points.last().is_some_and(|(at, ..)| at.div_euclid(every) == step) {
+            points.pop();
+        }
+        points.push((sample.at, counts, objective, sample.window_ms));
+    }
+    if let Some(windows) = &stored {
+        let mut evaluator = BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[period]);
+        evaluator.restore(&crate::slos::stored_blocks(windows), &[], windows.at);
+        let counts = evaluator.window_burn(period).map(|burn| burn.counts).unwrap_or_default();
+        points.push((windows.at, counts, slo.objective, period));
+    }
+    let lines: Vec<HistoryPoint> = points
+        .iter()
+        .map(|(at, counts, objective, window_ms)| {
+            let budget = vigil_core::slo::Budget::of(*counts, *objective);
+            HistoryPoint {
+                at: Timestamp(*at).to_rfc3339(),
+                sli: (counts.total > 0).then(|| 1.0 - counts.error_ratio()),
+                budget_remaining: budget.remaining,
+                budget_consumed: budget.consumed,
+                events: counts.total,
+                bad: counts.bad,
+                objective: objective.to_string(),
+                window: window(*window_ms),
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    if json {
+        for line in &lines {
+            out.push_str(&format!("{}\n", serde_json::to_string(line)?));
+        }
+    } else {
+        out.push_str(&format!(
+            "{name}: objective {} over {}; the budget left over the last {}, a line every {}\n",
+            slo.objective,
+            window(period),
+            window(since),
+            window(every)
+        ));
+        for line in &lines {
+            let sli = line.sli.map_or_else(|| "no events".to_owned(), |sli| format!("{:.4}%", 100.0 * sli));
+            let filled = (line.budget_remaining.clamp(0.0, 1.0) * 20.0).round() as usize;
+            let bar = format!("{}{}", "#".repeat(filled), ".".repeat(20 - filled));
+            let overspent = if line.budget_remaining < 0.0 { "  overspent" } else { "" };
+            out.push_str(&format!("{}  SLI {sli:>9}  budget left {:>7.2}%  [{bar}]{overspent}\n", line.at, 100.0 * line.budget_remaining));
+        }
+        if lines.is_empty() {
+            out.push_str("  no samples in that time\n");
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+const HOUR_MS: i64 = 3_600_000;

@@ -56,14 +56,49 @@ fn window(ms: i64) -> String {
 enum Source {
     /// Its index among the detector's [`LogSlis`].
     Logs(usize),
-    Checks {
-        monitor: String,
-    },
+    Monitor(MonitorSli),
+}
+
+/// A monitor SLI: what each check of the monitor counts. `vigil run` and `vigil slo
+/// backtest` (over the checks the stored transitions imply) count through the same one.
+#[derive(Debug, Clone)]
+pub struct MonitorSli {
+    pub monitor: String,
+    /// Time up instead of checks.
+    pub time_weighted: bool,
     /// The previous check's time and the monitor's state after it.
-    Time {
-        monitor: String,
-        last: Option<(i64, Health)>,
-    },
+    last: Option<(i64, Health)>,
+}
+
+impl MonitorSli {
+    /// The monitor SLI of `sli`, if it is one.
+    pub fn of(sli: &Sli) -> Option<MonitorSli> {
+        match sli {
+            Sli::Monitor { monitor, time_weighted } => {
+                Some(MonitorSli { monitor: monitor.clone(), time_weighted: *time_weighted, last: None })
+            }
+            Sli::Logs { .. } => None,
+        }
+    }
+
+    /// The events a check of the monitor at `at` counts, `(total, bad)`: one check, or
+    /// the milliseconds since the check before (bad while the monitor was DOWN; none
+    /// while it was UNKNOWN or after a gap longer than two intervals). `health` is its
+    /// state once this check counted.
+    pub fn count(&mut self, at: i64, healthy: bool, health: Health, interval: Duration) -> Option<(u64, u64)> {
+        if !self.time_weighted {
+            return Some((1, u64::from(!healthy)));
+        }
+        let counted = match self.last {
+            Some((before, last_health)) if last_health != Health::Unknown && at - before <= 2 * millis(interval) => {
+                let spent = u64::try_from(at - before).unwrap_or(0);
+                Some((spent, if last_health == Health::Down { spent } else { 0 }))
+            }
+            _ => None,
+        };
+        self.last = Some((at, health));
+        counted
+    }
 }
 
 struct Slo {
@@ -71,8 +106,8 @@ struct Slo {
     source: Source,
     evaluator: BurnEvaluator,
     samples: VecDeque<String>,
-    /// The hour (of the evaluator's time) its budget was last sampled in.
-    sampled_hour: Option<i64>,
+    /// Where the next hour starts, in its own time: the budget is sampled there.
+    next_sample: Option<i64>,
 }
 
 impl Slo {
@@ -82,7 +117,7 @@ impl Slo {
             evaluator: BurnEvaluator::new(config.objective, config.alerts.clone(), &[millis(config.window)]),
             samples: VecDeque::with_capacity(SAMPLE_LINES),
             config: config.clone(),
-            sampled_hour: None,
+            next_sample: None,
         }
     }
 
@@ -93,26 +128,41 @@ impl Slo {
         self.samples.push_back(text);
     }
 
-    /// Once its time is in a later hour than the last sample: the budget window as it
-    /// stands, for `vigil slo history`, dated at that hour's start.
-    fn budget_sample(&mut self) -> Option<(String, SloSample)> {
-        let hour = self.evaluator.now()?.div_euclid(HOUR);
-        if self.sampled_hour.is_some_and(|sampled| sampled >= hour) {
-            return None;
+    /// Before its time moves to `at`: when that passes an hour's start, the budget
+    /// window as it stands there (to its minute buckets), for `vigil slo history`.
+    #[inline]
+    fn sample_before(&mut self, at: i64, out: &mut Vec<(String, SloSample)>) {
+        match self.next_sample {
+            Some(next) if at < next => {}
+            Some(_) => self.take_sample(at, out),
+            // The first time seen: sampling starts at the next hour.
+            None => self.next_sample = Some((at.div_euclid(HOUR) + 1) * HOUR),
         }
-        self.sampled_hour = Some(hour);
+    }
+
+    fn take_sample(&mut self, at: i64, out: &mut Vec<(String, SloSample)>) {
+        let hour = at.div_euclid(HOUR) * HOUR;
+        self.next_sample = Some(hour + HOUR);
         let period = millis(self.config.window);
-        let burn = self.evaluator.window_burn(period).filter(|burn| burn.counts.total > 0)?;
-        let sample = SloSample {
-            at: hour * HOUR,
-            window_ms: period,
-            objective_ppb: i64::try_from(self.config.objective.good_ppb()).unwrap_or(i64::MAX),
-            total: i64::try_from(burn.counts.total).unwrap_or(i64::MAX),
-            bad: i64::try_from(burn.counts.bad).unwrap_or(i64::MAX),
-        };
-        Some((self.config.name.as_str().to_owned(), sample))
+        let Some(burn) = self.evaluator.window_burn(period).filter(|burn| burn.counts.total > 0) else { return };
+        if out.len() < MAX_PENDING_SAMPLES {
+            out.push((
+                self.config.name.as_str().to_owned(),
+                SloSample {
+                    at: hour,
+                    window_ms: period,
+                    objective_ppb: i64::try_from(self.config.objective.good_ppb()).unwrap_or(i64::MAX),
+                    total: i64::try_from(burn.counts.total).unwrap_or(i64::MAX),
+                    bad: i64::try_from(burn.counts.bad).unwrap_or(i64::MAX),
+                },
+            ));
+        }
     }
 }
+
+/// Budget samples kept for the next save at most (a store that refuses writes for
+/// days loses the oldest hours' samples, not memory).
+const MAX_PENDING_SAMPLES: usize = 100_000;
 
 /// One checked monitor's result, for the monitor SLIs.
 pub struct CheckEvent<'a> {
@@ -138,6 +188,8 @@ pub struct SloDetector {
     /// When it last saved (real time: saving is IO pacing, not a decision).
     saved: Option<std::time::Instant>,
     sharing: shared::Sharing,
+    /// Budget samples taken since the last save.
+    samples: Vec<(String, SloSample)>,
 }
 
 impl SloDetector {
@@ -150,6 +202,7 @@ impl SloDetector {
             clock: Arc::new(SystemClock),
             saved: None,
             sharing: shared::Sharing::default(),
+            samples: Vec::new(),
         }
     }
 
@@ -162,16 +215,8 @@ impl SloDetector {
 
     /// The SLOs of `configs` whose SLI is a monitor.
     pub fn monitors(configs: &[SloConfig]) -> SloDetector {
-        let slos = configs
-            .iter()
-            .filter_map(|config| match &config.sli {
-                Sli::Monitor { monitor, time_weighted: false } => Some(Slo::new(config, Source::Checks { monitor: monitor.clone() })),
-                Sli::Monitor { monitor, time_weighted: true } => {
-                    Some(Slo::new(config, Source::Time { monitor: monitor.clone(), last: None }))
-                }
-                Sli::Logs { .. } => None,
-            })
-            .collect();
+        let slos =
+            configs.iter().filter_map(|config| MonitorSli::of(&config.sli).map(|sli| Slo::new(config, Source::Monitor(sli)))).collect();
         SloDetector::with(slos, LogSlis::new(), "monitors")
     }
 
@@ -193,29 +238,20 @@ impl SloDetector {
         let emits = self.sharing.emits();
         for slo in &mut self.slos {
             let (total, bad) = match &mut slo.source {
-                Source::Checks { monitor } if monitor == check.monitor => (1, u64::from(!check.healthy)),
-                Source::Time { monitor, last } if monitor == check.monitor => {
-                    let counted = match *last {
-                        Some((before, health)) if health != Health::Unknown && at - before <= 2 * millis(check.interval) => {
-                            let spent = u64::try_from(at - before).unwrap_or(0);
-                            Some((spent, if health == Health::Down { spent } else { 0 }))
-                        }
-                        _ => None,
-                    };
-                    *last = Some((at, check.health));
-                    match counted {
-                        Some(counts) => counts,
-                        None => continue,
-                    }
-                }
+                Source::Monitor(sli) if sli.monitor == check.monitor => match sli.count(at, check.healthy, check.health, check.interval) {
+                    Some(counts) => counts,
+                    None => continue,
+                },
                 _ => {
                     if slo.evaluator.next_expiry().is_some_and(|expiry| expiry < at) {
+                        slo.sample_before(at, &mut self.samples);
                         let changes = slo.evaluator.advance(at);
                         emit(emits, slo, &changes, check.at, &mut out);
                     }
                     continue;
                 }
             };
+            slo.sample_before(at, &mut self.samples);
             if bad > 0 {
                 if let Some(failure) = &check.failure {
                     slo.sample(format!("{} {failure}", check.at.to_rfc3339()));
@@ -247,11 +283,13 @@ impl SloDetector {
             let Some(bad) = self.logs.classify(index, stream, line) else {
                 // Not its line: only a window edge passed may change it.
                 if slo.evaluator.next_expiry().is_some_and(|expiry| expiry < at) {
+                    slo.sample_before(at, &mut self.samples);
                     let changes = slo.evaluator.advance(at);
                     emit(emits, slo, &changes, received_at, out);
                 }
                 continue;
             };
+            slo.sample_before(at, &mut self.samples);
             if bad {
                 slo.sample(line.to_owned());
             }
@@ -267,6 +305,7 @@ impl SloDetector {
         let mut out = Vec::new();
         let emits = self.sharing.emits();
         if let Some(slo) = self.slos.get_mut(index) {
+            slo.sample_before(at, &mut self.samples);
             let changes = slo.evaluator.observe(at, total, bad);
             emit(emits, slo, &changes, Timestamp(at), &mut out);
         }
@@ -284,6 +323,7 @@ impl SloDetector {
         let mut out = Vec::new();
         let emits = self.sharing.emits();
         for slo in &mut self.slos {
+            slo.sample_before(now.0, &mut self.samples);
             let changes = slo.evaluator.advance(now.0);
             emit(emits, slo, &changes, now, &mut out);
         }

@@ -189,10 +189,12 @@ impl SloDetector {
                 self.forget_old_copies();
             }
         }
+        // Only the node that speaks for the burn alerts keeps the history.
+        let samples = std::mem::take(&mut self.samples);
         if self.sharing.emits() {
-            let samples: Vec<_> = self.slos.iter_mut().filter_map(super::Slo::budget_sample).collect();
             if let Err(error) = store.record_slo_samples(&samples).await {
-                tracing::warn!(%error, "storing slo budget samples failed");
+                tracing::warn!(%error, "storing slo budget samples failed; will try again");
+                self.samples = samples;
             }
         }
         store_changes(store, effects, changes, now).await;

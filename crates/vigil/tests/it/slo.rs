@@ -289,6 +289,44 @@ async fn pushed_live_the_log_stores_burn_alerts_at_the_same_times() {
         assert!(metrics.contains(sample), "{sample} in:\n{metrics}");
     }
     running.stop().await.expect("stop");
+
+    // The budget was sampled on every hour of the log's own time, across the restart:
+    // at hour h, the window held every line before it.
+    let history = store.slo_history("api-availability", 0).await.expect("history");
+    let hours: Vec<i64> = history.iter().map(|sample| (sample.at - T0) / HOUR).collect();
+    assert_eq!(hours, (1..SECONDS / 3_600).collect::<Vec<_>>(), "one sample an hour");
+    for sample in &history {
+        let lines = (sample.at - T0) / SECOND;
+        let bad_lines = (0..lines).filter(|k| bad(*k)).count() as i64;
+        assert_eq!((sample.total, sample.bad, sample.window_ms, sample.objective_ppb), (lines, bad_lines, 7 * DAY, 990_000_000));
+    }
+    // `vigil slo history` prints them, a day a line, then the windows as stored now.
+    let config_path = dir.path().join("vigil.yaml");
+    std::fs::write(&config_path, &yaml).expect("config");
+    let config_arg = config_path.display().to_string();
+    let (code, stdout, stderr) = vigil_command(&["slo", "history", "api-availability", "-c", &config_arg, "--every", "1d", "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|line| serde_json::from_str(line).expect("json")).collect();
+    let at: Vec<&str> = lines.iter().map(|line| line["at"].as_str().unwrap_or_default()).collect();
+    let days: Vec<String> = [23, 47, 71, 95].iter().map(|hours| rfc3339(T0 + hours * HOUR)).collect();
+    assert_eq!(at[..4], days.iter().map(String::as_str).collect::<Vec<_>>()[..], "{stdout}");
+    assert_eq!(at.len(), 5, "and now: {stdout}");
+    let remaining = |hours: i64| {
+        let lines = hours * 3_600;
+        let bad_lines = (0..lines).filter(|k| bad(*k)).count() as f64;
+        1.0 - bad_lines / lines as f64 / 0.01
+    };
+    for (line, hours) in lines.iter().zip([23, 47, 71, 95]) {
+        let shown = line["budget_remaining"].as_f64().expect("budget");
+        assert!((shown - remaining(hours)).abs() < 1e-9, "{hours}h: {shown} vs {}", remaining(hours));
+    }
+    let (code, text, _) = vigil_command(&["slo", "history", "api-availability", "-c", &config_arg]);
+    assert_eq!(code, Some(0));
+    assert!(text.starts_with("api-availability: objective 99% over 7d"), "{text}");
+    assert!(text.contains("budget left") && text.contains('#'), "{text}");
+    let (code, _, stderr) = vigil_command(&["slo", "history", "nope", "-c", &config_arg]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no slo `nope`; the slos are: api-availability"), "{stderr}");
 }
 
 /// A monitor SLO through the real binary: a fake API that fails every fourth check, then
@@ -418,4 +456,54 @@ async fn a_burning_page_inhibits_its_ticket() {
     assert_eq!(ticket["status"]["inhibitedBy"], serde_json::json!([page["fingerprint"]]), "{ticket}");
     assert_eq!((page["labels"]["window"].as_str(), ticket["labels"]["window"].as_str()), (Some("1h/5m"), Some("3d/6h")));
     running.stop().await.expect("stop");
+}
+
+/// A monitor SLO backtested from the store: one outage recorded as transitions (a 10 s
+/// monitor, thresholds 2 and 2), replayed as the checks they imply. The page (over 10%
+/// bad over 10m and 1m) fires on the seventh failing check of the ten minutes (the one
+/// before the outage counts: it led to it) and resolves when the last failing check
+/// leaves the minute window.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_monitor_slo_backtests_over_the_stored_transitions() {
+    use vigil_core::Health;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("vigil.db").display());
+    let store = vigil_store::Store::open(&db).await.expect("store");
+    let t0 = 1_796_169_600_000_i64;
+    let run = store.start_run("a", Timestamp(t0)).await.expect("run");
+    store.heartbeat(run, Timestamp(t0 + 3 * HOUR)).await.expect("heartbeat");
+    for (at, from, to) in [(10, Health::Unknown, Health::Up), (3_600, Health::Up, Health::Down), (4_200, Health::Down, Health::Up)] {
+        let transition = vigil_store::NewTransition {
+            monitor: "api".into(),
+            at: Timestamp(t0 + at * SECOND),
+            from,
+            to,
+            reason: "test".into(),
+            previous_period: None,
+        };
+        store.record_transition(&transition, &[], Duration::from_secs(60)).await.expect("transition");
+    }
+    let config_path = dir.path().join("vigil.yaml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "storage: {db}\nmonitors:\n  - name: api\n    url: http://127.0.0.1:9/health\n    interval: 10s\n\
+             slos:\n  - name: api-checks\n    objective: 99%\n    monitor: api\n\
+             \x20   alerts:\n      - {{severity: page, long: 10m, short: 1m, burn-rate: 10}}\n"
+        ),
+    )
+    .expect("config");
+    let config_arg = config_path.display().to_string();
+    let (code, stdout, stderr) = vigil_command(&["slo", "backtest", "-c", &config_arg, "--json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let firings: Vec<serde_json::Value> = stdout.lines().map(|line| serde_json::from_str(line).expect("json")).collect();
+    assert_eq!(firings.len(), 1, "{stdout}");
+    assert_eq!(firings[0]["fired-at"], rfc3339(t0 + 3_650 * SECOND), "{stdout}");
+    assert_eq!(firings[0]["resolved-at"], rfc3339(t0 + 4_240 * SECOND), "{stdout}");
+    assert!(stderr.contains("failures that never made an outage are not stored"), "{stderr}");
+    // 1,080 checks in three hours: from the one before the first verdict on.
+    assert!(stderr.contains("api-checks: 1080 events, 60 bad"), "{stderr}");
+    let (code, _, stderr) = vigil_command(&["slo", "backtest", "-c", &config_arg, "--slo", "nope"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no slo `nope`"), "{stderr}");
 }
