@@ -1,11 +1,16 @@
-//! `vigil import alertmanager FILE`: an Alertmanager config in, Vigil's YAML out — the
-//! global SMTP settings, the route tree, receivers with their email, webhook, Slack,
+//! Other tools' configs into Vigil's YAML: `vigil import openslo` (in `openslo.rs`),
+//! and here `vigil import alertmanager FILE`: an Alertmanager config in, Vigil's YAML
+//! out — the global SMTP settings, the route tree, receivers with their email, webhook, Slack,
 //! PagerDuty and SNS configs (as notifiers), inhibit rules and time intervals — and a
 //! list of what could not be carried over. Secrets are never copied: each becomes a
 //! `${VAR}` reference, and the list says which variables to set.
 
 use marked_yaml::types::{MarkedMappingNode, MarkedSequenceNode};
 use marked_yaml::Node;
+
+mod openslo;
+
+pub use openslo::openslo;
 
 /// A YAML value as written out, in order.
 #[derive(Debug, Clone)]

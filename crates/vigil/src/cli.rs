@@ -448,6 +448,17 @@ pub enum ImportCommand {
         /// alertmanager.yml
         file: std::path::PathBuf,
     },
+    /// Translate OpenSLO v1 documents (SLO, with the SLI and DataSource documents they
+    /// refer to) into Vigil's `slos:` on standard output, one SLO per objective; what
+    /// could not be mapped goes to standard error. A ratio SLI maps when its sources are
+    /// Loki log queries (or a count or rate over one) or a `Vigil` source with
+    /// `monitor: NAME`.
+    ///
+    /// Example: vigil import openslo slos.yaml >> vigil.yaml && vigil check -c vigil.yaml
+    Openslo {
+        /// OpenSLO YAML, one or several documents.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

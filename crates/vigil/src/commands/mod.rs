@@ -131,7 +131,12 @@ pub async fn execute(command: Command) -> ExitCode {
         Command::Demo(args) => report(crate::demo::run(args).await),
         Command::Rules(RulesCommand::Lint { expr }) => lint(&expr),
         Command::Lint(LintCommand::Terraform { dir, json }) => lint_terraform::execute(&dir, json),
-        Command::Import(ImportCommand::Alertmanager { file }) => {
+        Command::Import(command) => {
+            type Translate = fn(&str) -> Result<vigil_config::import::Imported, String>;
+            let (file, translate): (_, Translate) = match command {
+                ImportCommand::Alertmanager { file } => (file, vigil_config::import::alertmanager),
+                ImportCommand::Openslo { file } => (file, vigil_config::import::openslo),
+            };
             let text = match std::fs::read_to_string(&file) {
                 Ok(text) => text,
                 Err(error) => {
@@ -139,7 +144,7 @@ pub async fn execute(command: Command) -> ExitCode {
                     return ExitCode::from(USAGE_ERROR);
                 }
             };
-            match vigil_config::import::alertmanager(&text) {
+            match translate(&text) {
                 Ok(imported) => {
                     print!("{}", imported.yaml);
                     for note in &imported.notes {

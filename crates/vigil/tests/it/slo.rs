@@ -507,3 +507,32 @@ async fn a_monitor_slo_backtests_over_the_stored_transitions() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("no slo `nope`"), "{stderr}");
 }
+
+/// `vigil import openslo` through the binary: the SLOs on standard output load as a
+/// config (`vigil check`), what was not mapped is on standard error.
+#[test]
+fn openslo_documents_import_into_a_config_that_checks() {
+    let dir = tempfile::tempdir().expect("dir");
+    let openslo = dir.path().join("slos.yaml");
+    std::fs::write(
+        &openslo,
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: checkout}\nspec:\n  service: shop\n  indicator:\n    spec:\n      ratioMetric:\n\
+         \x20       bad: {metricSource: {type: Loki, spec: {query: 'sum(rate({app=\"shop\"} |= \"checkout\" | json | status >= 500 [5m]))'}}}\n\
+         \x20       total: {metricSource: {type: Loki, spec: {query: 'sum(rate({app=\"shop\"} |= \"checkout\" [5m]))'}}}\n\
+         \x20 timeWindow: [{duration: 28d, isRolling: true}]\n  budgetingMethod: Occurrences\n  objectives: [{targetPercent: 99.9}]\n\
+         ---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: latency}\nspec:\n  indicator: {spec: {thresholdMetric: {metricSource: {type: Datadog, spec: {}}}}}\n\
+         \x20 objectives: [{op: lt, value: 300, target: 0.99}]\n",
+    )
+    .expect("openslo");
+    let (code, yaml, notes) = vigil_command(&["import", "openslo", &openslo.to_string_lossy()]);
+    assert_eq!(code, Some(0), "{notes}");
+    assert!(yaml.contains("errors: \"{app=\\\"shop\\\"} |= \\\"checkout\\\" | json | status >= 500\""), "{yaml}");
+    assert!(notes.contains("note: SLO latency: a thresholdMetric SLI is not mapped"), "{notes}");
+    let config = dir.path().join("vigil.yaml");
+    std::fs::write(&config, &yaml).expect("config");
+    let (code, listed, stderr) = vigil_command(&["slo", "list", "-c", &config.to_string_lossy()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(listed.starts_with("checkout  objective 99.9% over 28d"), "{listed}");
+    let (code, _, stderr) = vigil_command(&["import", "openslo", &dir.path().join("missing.yaml").to_string_lossy()]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
