@@ -577,14 +577,21 @@ impl BurnEvaluator {
     }
 
     /// Adds what other nodes counted (`(width, bucket, counts)`, grown since they were
-    /// last seen) to the windows, and reports the alerts that change, at the newest time
-    /// seen. Buckets of widths it does not keep, or older than every window, are left out.
+    /// last seen) to the windows, and reports the alerts that change. Time moves on to
+    /// the end of the newest bucket of the finest width they counted in, if that is
+    /// later than the newest time seen: the windows then hold every node's events up to
+    /// there. Buckets of widths it does not keep, or older than every window, are left
+    /// out.
     pub fn observe_others(&mut self, counted: &[(i64, i64, Counts)]) -> Vec<BurnChange> {
         let mut added = false;
+        let mut newest = i64::MIN;
         for &(width, index, counts) in counted {
             let Some(position) = self.series.iter().position(|series| series.width() == width) else { continue };
             if counts.total == 0 || self.now != i64::MIN && index <= self.now.div_euclid(width) - self.keep[position] {
                 continue;
+            }
+            if width == self.finest {
+                newest = newest.max((index + 1) * width - 1);
             }
             let counts = Counts { total: counts.total, bad: counts.bad.min(counts.total) };
             self.others[position].add(index, counts);
@@ -596,11 +603,18 @@ impl BurnEvaluator {
             }
             added = true;
         }
-        if !added || self.now == i64::MIN {
+        if !added {
             return Vec::new();
         }
         self.expiry = None;
-        self.evaluate(self.now, Scope::All, u64::MAX)
+        let mut changes = Vec::new();
+        if newest > self.now {
+            changes.extend(self.advance(newest));
+        }
+        if self.now != i64::MIN {
+            changes.extend(self.evaluate(self.now, Scope::All, u64::MAX));
+        }
+        changes
     }
 
     /// Alert `alert` as it stands: firing or not, with its windows now.

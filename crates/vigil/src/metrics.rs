@@ -52,6 +52,12 @@ pub struct RuleLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Which of a node's SLO detectors: `logs` or `monitors`.
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SloLabels {
     pub slo: String,
 }
@@ -96,6 +102,8 @@ pub struct Metrics {
     pub slo_budget_remaining: Family<SloLabels, FloatGauge>,
     pub slo_burn_rate: Family<SloWindowLabels, FloatGauge>,
     pub slo_sli: Family<SloLabels, FloatGauge>,
+    pub slo_shared: Family<KindLabels, Gauge>,
+    pub slo_leader: Family<KindLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -181,7 +189,21 @@ impl Metrics {
         registry.register("slo_burn_rate", "An SLO's burn rate over each of its alert windows", slo_burn_rate.clone());
         let slo_sli = Family::<SloLabels, FloatGauge>::default();
         registry.register("slo_sli_ratio", "Share of an SLO's events that were good over its window", slo_sli.clone());
+        let slo_shared = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "slo_shared",
+            "1 when other nodes sharing the store count the same SLOs and their counts are in this node's windows",
+            slo_shared.clone(),
+        );
+        let slo_leader = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "slo_leader",
+            "1 when this node says when burn alerts fire (it holds the lease, or counts alone)",
+            slo_leader.clone(),
+        );
         Metrics {
+            slo_shared,
+            slo_leader,
             registry,
             slo_budget_remaining,
             slo_burn_rate,

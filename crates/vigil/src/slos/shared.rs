@@ -199,6 +199,9 @@ impl SloDetector {
         }
         store_changes(store, effects, changes, now).await;
         self.export(metrics);
+        let labels = crate::metrics::KindLabels { kind: self.kind.to_owned() };
+        metrics.slo_shared.get_or_create(&labels).set(i64::from(self.sharing.shared));
+        metrics.slo_leader.get_or_create(&labels).set(i64::from(self.sharing.emits()));
     }
 
     async fn save(&mut self, store: &Store) {

@@ -536,3 +536,113 @@ fn openslo_documents_import_into_a_config_that_checks() {
     let (code, _, stderr) = vigil_command(&["import", "openslo", &dir.path().join("missing.yaml").to_string_lossy()]);
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+/// Pushes `(event time, status)` lines of `{app="api"}` to a running Vigil.
+async fn push_statuses(running: &vigil::run::Running, lines: &[(i64, u16)]) {
+    let url: http::Uri = format!("http://127.0.0.1:{}/loki/api/v1/push", running.http_address.port()).parse().expect("url");
+    let values: Vec<String> = lines
+        .iter()
+        .map(|(at, status)| {
+            let line = format!(r#"{{"ts":{at},"status":{status}}}"#);
+            serde_json::json!([(i128::from(*at) * 1_000_000).to_string(), line]).to_string()
+        })
+        .collect();
+    let body = format!(r#"{{"streams":[{{"stream":{{"app":"api"}},"values":[{}]}}]}}"#, values.join(","));
+    let request = vigil::probes::HttpRequest {
+        method: http::Method::POST,
+        url,
+        headers: [("content-type".to_owned(), "application/json".to_owned())].into(),
+        body: Some(body.into()),
+        timeout: Duration::from_secs(30),
+        follow_redirects: false,
+        verify_tls: true,
+        host_from_address: false,
+    };
+    assert_eq!(vigil::probes::HttpClient::new().send(&request).await.status, Some(204));
+}
+
+/// A sample of a running Vigil's /metrics, if it has it.
+async fn metric(running: &vigil::run::Running, sample: &str) -> Option<f64> {
+    let metrics = crate::helpers::get(running.http_address.port(), "/metrics", Default::default()).await;
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    text.lines().find_map(|line| line.strip_prefix(sample)).and_then(|value| value.trim().parse().ok())
+}
+
+/// Polls until `done` holds, for a while, moving `clock` on a second each time so the
+/// engines' ticks (and with them the SLO saves) come.
+async fn eventually<F: std::future::Future<Output = bool>>(clock: &TestClock, what: &str, mut done: impl FnMut() -> F) {
+    let deadline = Instant::now() + WAIT * 4;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what}");
+        clock.advance(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Two nodes on one PostgreSQL, each taking part of one stream: the good lines reach one,
+/// the bad lines the other. Alone, the second would see mostly errors; with each
+/// other's counts in their windows, both read the stream's true ratio, and one of them
+/// speaks for the burn alerts: at 10% errors nothing fires, at 50% one episode fires,
+/// once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_on_postgres_share_one_set_of_burn_alerts() {
+    let Some(cluster) = vigil_testkit::PostgresCluster::start() else { return };
+    let url = cluster.database("vigil");
+    let slos =
+        "slos:\n  - name: split\n    objective: 90%\n    errors: '{app=\"api\"} | json | status >= 500'\n    total: '{app=\"api\"}'\n\
+                \x20   alerts:\n      - {severity: page, long: 10m, short: 1m, burn-rate: 2}\n";
+    let config = |node: &str| {
+        let yaml = format!("storage: {url}\nlisten: 127.0.0.1:0\nnode-id: {node}\n{slos}");
+        vigil_config::load_str(Path::new("vigil.yaml"), &yaml, &|_| None).expect("config")
+    };
+    let clock = TestClock::at(Timestamp(T0));
+    let a = vigil::run::start(config("a"), Arc::new(clock.clone())).await.expect("start a");
+    let b = vigil::run::start(config("b"), Arc::new(clock.clone())).await.expect("start b");
+    // The lines are an hour ahead of the clock, which only moves to bring the ticks.
+    let at = |second: i64| T0 + HOUR + second * SECOND;
+    let good = |seconds: std::ops::Range<i64>| seconds.map(|second| (at(second), 200)).collect::<Vec<_>>();
+    // Each counts a few lines, and each sees the other's: they share the SLO, and one
+    // of them holds the lease.
+    push_statuses(&a, &good(0..5)).await;
+    push_statuses(&b, &good(0..5)).await;
+    let shared = r#"vigil_slo_shared{kind="logs"} "#;
+    let leader = r#"vigil_slo_leader{kind="logs"} "#;
+    eventually(&clock, "both nodes see each other's counts and one leads", || async {
+        metric(&a, shared).await == Some(1.0)
+            && metric(&b, shared).await == Some(1.0)
+            && metric(&a, leader).await.unwrap_or(0.0) + metric(&b, leader).await.unwrap_or(0.0) == 1.0
+    })
+    .await;
+    let sli = r#"vigil_slo_sli_ratio{slo="split"} "#;
+    let reads = |running: &'static str, expected: f64| {
+        let node = if running == "a" { &a } else { &b };
+        async move { metric(node, sli).await.is_some_and(|value| (value - expected).abs() < 1e-9) }
+    };
+    // 10% errors: a hundred lines to a (one bad, so b's ratio shows it has them), then
+    // nine bad lines to b.
+    let mut lines = good(10..110);
+    lines[95].1 = 503;
+    push_statuses(&a, &lines).await;
+    eventually(&clock, "b counts a's lines", || reads("b", 109.0 / 110.0)).await;
+    let bad: Vec<(i64, u16)> = (0..9).map(|k| (at(10 + 10 * k) + 500, 503)).collect();
+    push_statuses(&b, &bad).await;
+    eventually(&clock, "a counts b's lines", || reads("a", 109.0 / 119.0)).await;
+    eventually(&clock, "b reads the same", || reads("b", 109.0 / 119.0)).await;
+    let store = vigil_store::Store::open(&url).await.expect("store");
+    let early = store.episodes(Some("SLOBurn"), 10).await.expect("episodes");
+    assert!(early.is_empty(), "10% is under the 20% the page needs: {early:#?}");
+    // 50% errors over the last minute: it fires, once.
+    push_statuses(&a, &good(200..260)).await;
+    eventually(&clock, "b counts them", || reads("b", 169.0 / 179.0)).await;
+    let bad: Vec<(i64, u16)> = (200..260).map(|second| (at(second) + 500, 503)).collect();
+    push_statuses(&b, &bad).await;
+    eventually(&clock, "a counts them", || reads("a", 169.0 / 239.0)).await;
+    eventually(&clock, "the page fires", || async { !store.episodes(Some("SLOBurn"), 10).await.expect("episodes").is_empty() }).await;
+    eventually(&clock, "b reads the same", || reads("b", 169.0 / 239.0)).await;
+    a.stop().await.expect("stop a");
+    b.stop().await.expect("stop b");
+    let episodes = store.episodes(Some("SLOBurn"), 10).await.expect("episodes");
+    assert_eq!(episodes.len(), 1, "one set of burn alerts: {episodes:?}");
+    assert_eq!(episodes[0].labels.get("slo").map(String::as_str), Some("split"));
+    drop(cluster);
+}
