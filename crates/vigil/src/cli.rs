@@ -238,8 +238,9 @@ pub enum SloCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Replay a log file (or stdin) through the log SLOs on event time: prints each burn
-    /// alert's firing and resolution, then each SLO's SLI, budget left and firings.
+    /// Replay a log file (or stdin) through the log SLOs on event time, and the monitor
+    /// SLOs over their stored history: prints each burn alert's firing and resolution,
+    /// then each SLO's SLI, budget left and firings.
     ///
     /// Every window is kept in buckets (1 s up to an hour, 10 s up to six hours, 1 min
     /// beyond), the same resolution the README states for burn alerts.
