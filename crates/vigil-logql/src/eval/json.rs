@@ -60,9 +60,13 @@ impl Names {
         if self.lengths & length_bit(name) == 0 {
             return None;
         }
+        // Names are short: a byte loop beats a call to memcmp.
         self.list.iter().position(|wanted| {
             let wanted = wanted.as_bytes();
-            wanted.len() == bytes.len() && wanted.first() == bytes.first() && wanted.get(last) == bytes.get(last) && wanted == bytes
+            wanted.len() == bytes.len()
+                && wanted.first() == bytes.first()
+                && wanted.get(last) == bytes.get(last)
+                && wanted.iter().zip(bytes).all(|(a, b)| a == b)
         })
     }
 }
@@ -162,6 +166,11 @@ fn leading_field(line: &str, names: &BTreeSet<String>) -> Option<Option<(String,
         return None;
     }
     let value = rest[end + 1..].trim_start().strip_prefix(':')?;
+    // The usual event time, a number, read as serde would read it (its grammar), without it.
+    if let Some(length) = fast::number_length(value.trim_start_matches([' ', '\t', '\n', '\r']).as_bytes()) {
+        let number = &value.trim_start_matches([' ', '\t', '\n', '\r'])[..length];
+        return Some(Some((key.to_owned(), number.to_owned())));
+    }
     let raw = <&RawValue as serde::Deserialize>::deserialize(&mut serde_json::Deserializer::from_str(value)).ok()?;
     match value_text(raw.get()) {
         Ok(Some(text)) => Some(Some((key.to_owned(), text))),
@@ -394,6 +403,12 @@ mod tests {
             r#"{"x":1,"ts":2}"#,
             r#"{"ts":"unterminated}"#,
             r#"{"ts":}"#,
+            r#"{"ts":-0.5e3,"x":1}"#,
+            r#"{"ts": 	1795341600.824}"#,
+            r#"{"ts":01,"time":"t"}"#,
+            r#"{"ts":1.,"time":"t"}"#,
+            r#"{"ts":-,"time":"t"}"#,
+            r#"{"ts":12abc}"#,
         ] {
             let mut walked = Vec::new();
             let _ = Object { prefix: String::new(), wanted: Wanted::Only(&names), out: &mut walked, stop_at: Some(1) }

@@ -153,7 +153,8 @@ impl QuerySet {
         if !line_filters.iter().all(|filter| line_filter(filter, line)) {
             return false;
         }
-        if !needles.is_empty() {
+        // The implied needles only spare a JSON read; once the line is read they are moot.
+        if !needles.is_empty() && state.parsed == Parsed::NotYet {
             // As Pipeline::process: without a backslash, a quoted value is in the text verbatim.
             let backslash = *state.backslash.get_or_insert_with(|| memchr::memchr(b'\\', line.as_bytes()).is_some());
             let absent = |(name, needle): &(String, Finder<'static>)| !stream.contains_key(name) && needle.find(line.as_bytes()).is_none();

@@ -30,6 +30,14 @@ pub(super) fn read(line: &str, wanted: Wanted<'_>, found: impl FnMut(&str, usize
     Reader { bytes: line.as_bytes(), at: 0 }.object(line, wanted, found)
 }
 
+/// The length of the JSON number `bytes` start with, if they start with one.
+pub(super) fn number_length(bytes: &[u8]) -> Option<usize> {
+    let mut reader = Reader { bytes, at: 0 };
+    matches!(reader.peek()?, b'-' | b'0'..=b'9').then_some(())?;
+    reader.number()?;
+    Some(reader.at)
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
