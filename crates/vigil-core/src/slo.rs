@@ -424,6 +424,10 @@ pub struct BurnEvaluator {
     bucket_ends: Vec<i64>,
     /// [`BurnEvaluator::next_expiry`], until a window moves or takes an event.
     expiry: Option<Option<i64>>,
+    /// Good events at the newest time's bucket not yet added to the series and windows:
+    /// while no alert fires, a good event changes nothing but counts, so a busy stream's
+    /// events within one second are added once.
+    pending: Counts,
 }
 
 /// One stored block of one series, as saved to rebuild the windows after a restart.
@@ -462,6 +466,7 @@ impl BurnEvaluator {
             now_buckets: Vec::new(),
             bucket_ends: Vec::new(),
             expiry: None,
+            pending: Counts::default(),
             pair_masks: Vec::new(),
         };
         for alert in &alerts {
@@ -521,6 +526,7 @@ impl BurnEvaluator {
     /// The blocks that took events since the last call, encoded (those already out of
     /// every window are left out).
     pub fn take_dirty(&mut self) -> Vec<StoredBlock> {
+        self.flush();
         let mut blocks = Vec::new();
         for series in &mut self.series {
             let width = series.width();
@@ -530,7 +536,8 @@ impl BurnEvaluator {
     }
 
     /// Every block it holds, encoded.
-    pub fn blocks(&self) -> Vec<StoredBlock> {
+    pub fn blocks(&mut self) -> Vec<StoredBlock> {
+        self.flush();
         let mut blocks = Vec::new();
         for series in &self.series {
             let width = series.width();
@@ -583,6 +590,7 @@ impl BurnEvaluator {
     /// there. Buckets of widths it does not keep, or older than every window, are left
     /// out.
     pub fn observe_others(&mut self, counted: &[(i64, i64, Counts)]) -> Vec<BurnChange> {
+        self.flush();
         let mut added = false;
         let mut newest = i64::MIN;
         for &(width, index, counts) in counted {
@@ -647,6 +655,13 @@ impl BurnEvaluator {
     /// seen) counts in the windows that still cover it.
     pub fn observe(&mut self, at: i64, total: u64, bad: u64) -> Vec<BurnChange> {
         let counts = Counts { total, bad: bad.min(total) };
+        let same_bucket = at >= self.now && self.bucket_ends.get(self.finest_series).is_some_and(|end| at < *end);
+        if counts.bad == 0 && same_bucket && self.now != i64::MIN && !self.firing.contains(&true) {
+            self.pending.add(counts);
+            self.now = at;
+            return Vec::new();
+        }
+        self.flush();
         let mut changes = self.pass_edges_before(at);
         let lost = if at <= self.now {
             0
@@ -740,6 +755,7 @@ impl BurnEvaluator {
     /// The next time at which a bucket leaves a window: when an alert may change without
     /// an event. `None` when no window holds anything.
     pub fn next_expiry(&mut self) -> Option<i64> {
+        self.flush();
         if let Some(expiry) = self.expiry {
             return expiry;
         }
@@ -753,8 +769,26 @@ impl BurnEvaluator {
         expiry
     }
 
+    /// Adds the pending good events to the series and windows.
+    fn flush(&mut self) {
+        if self.pending.total == 0 {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for (series, bucket) in self.series.iter_mut().zip(&self.now_buckets) {
+            series.add(*bucket, pending);
+        }
+        for window in &mut self.windows {
+            window.sum.add(pending);
+            if window.counted(window.last) {
+                self.expiry = None;
+            }
+        }
+    }
+
     /// Moves every window to `at`; the windows that lost events, as a mask.
     fn move_to(&mut self, at: i64) -> u64 {
+        self.flush();
         self.now = at;
         // Which series moved to another bucket: at most a few widths.
         let mut moved = [false; 4];
@@ -844,7 +878,10 @@ impl BurnEvaluator {
 
     fn burn(&self, window: usize) -> WindowBurn {
         let window = &self.windows[window];
-        WindowBurn { length: window.length, counts: window.sum, burn_rate: window.sum.burn_rate(self.objective) }
+        // Every window covers the newest bucket, where pending events are.
+        let mut counts = window.sum;
+        counts.add(self.pending);
+        WindowBurn { length: window.length, counts, burn_rate: counts.burn_rate(self.objective) }
     }
 
     /// The burn rate over the window of `length` milliseconds, if it is kept.

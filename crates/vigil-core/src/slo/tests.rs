@@ -314,3 +314,43 @@ fn nodes_that_exchange_blocks_read_the_windows_of_all_events() {
     }
     assert!(whole.firing().iter().any(|firing| *firing) || nodes[0].has_others(), "the exchange happened");
 }
+
+/// Several events a second, the evaluator passing window edges on its own: good events
+/// within a second while nothing fires are only counted (kept pending), and the firings
+/// and resolutions are still brute force's, on the event or edge where they happen.
+#[test]
+fn several_events_a_second_fire_and_resolve_as_brute_force_says() {
+    let objective = Objective::parse("99%").expect("objective");
+    let alerts = vec![
+        BurnAlert::consuming(Tier::Page, 10 * MINUTE, MINUTE, 2, DAY),
+        BurnAlert::consuming(Tier::Ticket, 2 * HOUR, 10 * MINUTE, 10, DAY),
+    ];
+    let mut events = Vec::new();
+    let mut state: u64 = 11;
+    for second in 0..3 * 3600_i64 {
+        if (9000..9600).contains(&second) {
+            continue;
+        }
+        for offset in [100, 300, 500, 700, 900] {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let bad_per_mille = match second {
+                1800..1920 => 500,
+                3600..7200 => 50,
+                7200.. => 0,
+                _ => 5,
+            };
+            events.push((second * SECOND + offset, (state >> 33) % 1000 < bad_per_mille));
+        }
+    }
+    let mut evaluator = BurnEvaluator::new(objective, alerts.clone(), &[DAY]);
+    let mut changes = Vec::new();
+    for (at, bad) in &events {
+        changes.extend(evaluator.observe(*at, 1, u64::from(*bad)).into_iter().map(|change| (change.alert, change.firing, change.at)));
+    }
+    // Every second's edge is a moment where a bucket may leave a window.
+    let edges: Vec<i64> = (1..3 * 3600_i64).map(|second| second * SECOND).collect();
+    assert_eq!(changes, brute_force(objective, &alerts, &events, &edges));
+    assert!(changes.iter().filter(|(_, firing, _)| *firing).count() >= 2, "{changes:?}");
+    let day = evaluator.window_burn(DAY).expect("day window");
+    assert_eq!((day.counts.total, day.counts.bad), (events.len() as u64, events.iter().filter(|(_, bad)| *bad).count() as u64));
+}

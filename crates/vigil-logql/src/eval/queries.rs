@@ -45,6 +45,9 @@ pub struct LineState {
     found: Vec<Span>,
     /// Values of spans already converted for a comparison: (span, kind, value).
     converted: Vec<(usize, u8, Option<f64>)>,
+    /// Per wanted name: whether the stream [`QuerySet::stream`] was last given has a
+    /// label of that name (an extracted one is then `NAME_extracted`).
+    renamed: Option<Vec<bool>>,
     /// Any other line, as serde's walk read it (renamed already).
     extracted: Vec<(String, String)>,
     parsed: Parsed,
@@ -110,6 +113,12 @@ impl QuerySet {
         self.queries[index].expr.selector.iter().all(|matcher| matcher.matches(stream.get(&matcher.name).map_or("", String::as_str)))
     }
 
+    /// Starts the lines of a stream with these labels: what its labels mean for the
+    /// extracted ones is worked out once, not on every line.
+    pub fn stream(&self, state: &mut LineState, stream: &Labels) {
+        state.renamed = Some(self.json_wanted.list().iter().map(|name| stream.contains_key(name.as_str())).collect());
+    }
+
     /// Starts a new line: the answers of the line before are forgotten.
     pub fn begin(&self, state: &mut LineState) {
         state.answers.clear();
@@ -167,7 +176,11 @@ impl QuerySet {
             if extract_spans(line, &self.json_wanted, &mut state.found).is_some() {
                 let names = self.json_wanted.list();
                 for span in &state.found {
-                    state.spans.push((*span, stream.contains_key(names[span.name].as_str())));
+                    let renamed = match &state.renamed {
+                        Some(renamed) => renamed[span.name],
+                        None => stream.contains_key(names[span.name].as_str()),
+                    };
+                    state.spans.push((*span, renamed));
                 }
                 state.parsed = Parsed::Spans;
             } else {

@@ -44,6 +44,7 @@ impl LogSlis {
     /// Starts reading the lines of a stream with these labels.
     pub fn select(&mut self, stream: &Labels) {
         self.selected = (0..self.queries.len()).map(|query| self.queries.selects(query, stream)).collect();
+        self.queries.stream(&mut self.line, stream);
     }
 
     /// Starts a line (of the stream selected last).

@@ -80,6 +80,7 @@ fn the_set_answers_as_each_pipeline_does() {
     let mut state = LineState::default();
     let mut kept = 0;
     for stream in &streams {
+        set.stream(&mut state, stream);
         for line in LINES {
             // Asked forwards, then backwards on a fresh line, so no answer depends on
             // which query parsed the line first.
