@@ -31,6 +31,8 @@ pub struct RouteSpec {
     pub repeat_interval: Option<Duration>,
     pub mute_time_intervals: Vec<String>,
     pub active_time_intervals: Vec<String>,
+    /// Whether the alerts it takes open incidents; children inherit it.
+    pub incident: Option<vigil_core::incident::IncidentSetting>,
     pub routes: Vec<RouteSpec>,
 }
 
@@ -44,6 +46,8 @@ pub struct RouteOptions {
     pub repeat_interval: Duration,
     pub mute_time_intervals: Vec<String>,
     pub active_time_intervals: Vec<String>,
+    /// Inherited from the nearest route that says.
+    pub incident: Option<vigil_core::incident::IncidentSetting>,
 }
 
 impl RouteOptions {
@@ -72,6 +76,7 @@ impl Default for RouteOptions {
             repeat_interval: Duration::from_secs(4 * 3600),
             mute_time_intervals: Vec::new(),
             active_time_intervals: Vec::new(),
+            incident: None,
         }
     }
 }
@@ -107,6 +112,9 @@ impl Route {
         options.repeat_interval = spec.repeat_interval.unwrap_or(parent.repeat_interval);
         options.mute_time_intervals = spec.mute_time_intervals.clone();
         options.active_time_intervals = spec.active_time_intervals.clone();
+        if spec.incident.is_some() {
+            options.incident = spec.incident.clone();
+        }
         let mut matchers = spec.matchers.clone();
         matcher::sort(&mut matchers);
         let own = matcher::to_string(&matchers);

@@ -9,6 +9,7 @@
 mod env;
 mod error;
 pub mod import;
+mod incidents;
 mod load;
 mod model;
 mod raw;
@@ -16,6 +17,7 @@ mod raw;
 mod tests;
 
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use incidents::{IncidentsConfig, OnCallConfig, PersonConfig, ScheduleConfig};
 pub use load::{load_file, load_str, parse_http_url, read_file, Loader};
 pub use marked_yaml::{Node, Span, Spanned};
 pub use model::*;

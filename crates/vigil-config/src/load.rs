@@ -107,11 +107,13 @@ pub struct Loader {
     file: PathBuf,
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigError>,
+    /// Escalation policies, known before routes and receivers name them.
+    policy_names: BTreeSet<String>,
 }
 
 impl Loader {
     pub fn new(file: &Path) -> Loader {
-        Loader { file: file.to_owned(), errors: Vec::new(), warnings: Vec::new() }
+        Loader { file: file.to_owned(), errors: Vec::new(), warnings: Vec::new(), policy_names: BTreeSet::new() }
     }
 
     /// The file's directory (`.` when it has none), for paths relative to the config.
@@ -823,6 +825,8 @@ impl Loader {
             },
             None => RemediationConfig::default(),
         };
+        let on_call = self.on_call(raw.people, raw.schedules, raw.escalation_policies, raw.incidents, &notifiers);
+        self.policy_names = on_call.escalation_policies.keys().cloned().collect();
         let inbound = self.inbound(raw.inbound, &notifier_names, &action_names);
         let audit = self.audit(raw.audit);
         let receivers = self.receivers(&raw.receivers, &notifier_names, &action_names);
@@ -896,6 +900,7 @@ impl Loader {
             inhibit_rules,
             api,
             flapping,
+            on_call,
             warnings: Vec::new(),
         })
     }
@@ -910,11 +915,13 @@ impl Loader {
         for receiver in raw {
             self.check_notify(&receiver.notify, notifiers);
             self.check_actions(&receiver.actions, actions);
+            let policies = self.policy_names.clone();
             let config = ReceiverConfig {
                 notify: receiver.notify.iter().map(|name| name.as_str().to_owned()).collect(),
                 actions: receiver.actions.iter().map(|name| name.as_str().to_owned()).collect(),
                 send_resolved: receiver.send_resolved.unwrap_or(true),
                 resolved_when_muted: receiver.resolved_when_muted.unwrap_or(true),
+                incident: receiver.incident.as_ref().map(|incident| self.incident_setting(incident, &policies)),
             };
             if receiver.name.is_empty() {
                 self.error(Some(receiver.name.span()), "a receiver needs a name");
@@ -1088,7 +1095,10 @@ impl Loader {
             }
         }
         let routes = raw.routes.iter().filter_map(|child| self.route(child, receivers, intervals, depth + 1)).collect();
+        let policies = self.policy_names.clone();
+        let incident = raw.incident.as_ref().map(|incident| self.incident_setting(incident, &policies));
         Some(vigil_alerts::RouteSpec {
+            incident,
             receiver: raw.receiver.as_ref().map(|receiver| receiver.as_str().to_owned()),
             matchers,
             continue_matching: raw.continue_matching,

@@ -47,6 +47,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Flap detection (`flapping:`); `None` when turned off.
     pub flapping: Option<vigil_alerts::Flapping>,
+    /// `people:`, `schedules:`, `escalation-policies:` and `incidents:`.
+    pub on_call: crate::incidents::OnCallConfig,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,
@@ -70,11 +72,13 @@ pub struct ReceiverConfig {
     /// Tell it an alert resolved even if a silence or inhibition mutes it by then, when
     /// it was told of the alert firing (Alertmanager drops those).
     pub resolved_when_muted: bool,
+    /// Whether the alerts it receives open incidents, when their route does not say.
+    pub incident: Option<vigil_core::incident::IncidentSetting>,
 }
 
 impl Default for ReceiverConfig {
     fn default() -> ReceiverConfig {
-        ReceiverConfig { notify: Vec::new(), actions: Vec::new(), send_resolved: true, resolved_when_muted: true }
+        ReceiverConfig { notify: Vec::new(), actions: Vec::new(), send_resolved: true, resolved_when_muted: true, incident: None }
     }
 }
 
@@ -333,6 +337,19 @@ pub enum NotifierConfig {
     Sns(SnsConfig),
     Slack(SlackConfig),
     PagerDuty(PagerDutyConfig),
+}
+
+impl NotifierConfig {
+    /// Its `type:`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotifierConfig::Email(_) => "email",
+            NotifierConfig::Webhook(_) => "webhook",
+            NotifierConfig::Sns(_) => "sns",
+            NotifierConfig::Slack(_) => "slack",
+            NotifierConfig::PagerDuty(_) => "pagerduty",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -64,6 +64,17 @@ pub(crate) struct RawConfig {
     pub api: Option<RawApi>,
     /// When an alert that keeps firing and resolving is held as flapping.
     pub flapping: Option<RawFlapping>,
+    /// People who can be paged, by name.
+    #[serde(default)]
+    pub people: std::collections::HashMap<Spanned<String>, crate::incidents::RawPerson>,
+    /// On-call schedules, by name.
+    #[serde(default)]
+    pub schedules: std::collections::HashMap<Spanned<String>, crate::incidents::RawSchedule>,
+    /// How pages escalate, by name.
+    #[serde(default)]
+    pub escalation_policies: std::collections::HashMap<Spanned<String>, crate::incidents::RawPolicy>,
+    /// What incidents do: how people are paged, stakeholder updates, resolving.
+    pub incidents: Option<crate::incidents::RawIncidents>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +174,9 @@ pub(crate) struct RawTreeRoute {
     /// Named time intervals outside which this route sends nothing.
     #[serde(default)]
     pub active_time_intervals: Vec<Spanned<String>>,
+    /// Whether the alerts it takes open incidents, and how: `{severity: SEV-2, service:
+    /// api, escalation: api-oncall}`, or `{open: false}`. Child routes inherit it.
+    pub incident: Option<crate::incidents::RawIncidentRule>,
     #[serde(default)]
     pub routes: Vec<RawTreeRoute>,
 }
@@ -181,6 +195,8 @@ pub(crate) struct RawReceiver {
     /// Resolved notifications for alerts that were muted when they resolved, if the
     /// receiver heard of them firing. Default true.
     pub resolved_when_muted: Option<bool>,
+    /// Whether the alerts it receives open incidents (when their route does not say).
+    pub incident: Option<crate::incidents::RawIncidentRule>,
 }
 
 #[derive(Debug, Deserialize)]

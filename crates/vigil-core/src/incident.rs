@@ -50,6 +50,24 @@ impl fmt::Display for Severity {
     }
 }
 
+/// What a route or receiver says about the alerts it takes: open (or join) an incident,
+/// or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentSetting {
+    Open(IncidentRule),
+    Off,
+}
+
+/// How an alert opens an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRule {
+    pub severity: Severity,
+    /// The service it is about; by default the alert's `service` label (or its name).
+    pub service: Option<String>,
+    /// The escalation policy that pages for it; by default `incidents.default-escalation`.
+    pub escalation: Option<String>,
+}
+
 /// Where an incident stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
