@@ -88,6 +88,8 @@ pub struct EpisodeChange {
     pub notifications: Vec<NewNotification>,
     /// Firing only: remediation to queue, triggered by this episode.
     pub executions: Vec<NewExecution>,
+    /// Firing only: the incident it opens or joins, when its route says so.
+    pub incident: Option<crate::IncidentPlan>,
 }
 
 /// What storing a change did.
@@ -181,16 +183,21 @@ pub(crate) async fn apply_change(
         if change.source == AlertSource::Inbound {
             // A sender's alert that starts later than the firing one is a new episode:
             // the old one's resolution was lost (webhook senders keep `startsAt` per episode).
-            sqlx::query(
+            let sql = format!(
                 "UPDATE alert_episodes SET state = 'resolved', ends_at = $2, updated_at = $3, change_seq = $4
-                 WHERE fingerprint = $1 AND state = 'firing' AND starts_at < $2",
-            )
-            .bind(&change.fingerprint)
-            .bind(change.at.0)
-            .bind(now.0)
-            .bind(seq)
-            .execute(&mut **db)
-            .await?;
+                 WHERE fingerprint = $1 AND state = 'firing' AND starts_at < $2 RETURNING {COLUMNS}"
+            );
+            let ended: Vec<EpisodeRecord> = sqlx::query(&sql)
+                .bind(&change.fingerprint)
+                .bind(change.at.0)
+                .bind(now.0)
+                .bind(seq)
+                .fetch_all(&mut **db)
+                .await?
+                .iter()
+                .map(from_row)
+                .collect::<Result<_, _>>()?;
+            crate::incidents::alerts_resolved(db, &ended.iter().collect::<Vec<_>>(), now).await?;
         }
         let refreshed: Option<i64> = sqlx::query_scalar(
             "UPDATE alert_episodes SET annotations = $2, ends_at = $3, updated_at = $4, value = $5, change_seq = $6
@@ -237,6 +244,9 @@ pub(crate) async fn apply_change(
         }
         let trigger = Trigger { kind: "episode".to_owned(), name: record.name.clone(), id: record.id };
         insert_executions(db, &change.executions, &trigger, now).await?;
+        if let Some(plan) = &change.incident {
+            crate::incidents::join_or_open(db, &record, plan, now).await?;
+        }
         Ok(Applied::Started(record))
     } else {
         let sql = format!(
@@ -250,6 +260,7 @@ pub(crate) async fn apply_change(
             let key = format!("episode:{}:resolved:{}", record.id, notification.notifier);
             insert_notification(db, &key, &ordering, notification, now, give_up_after).await?;
         }
+        crate::incidents::alerts_resolved(db, &[&record], now).await?;
         Ok(Applied::Resolved(record))
     }
 }
@@ -344,9 +355,11 @@ impl Store {
             "UPDATE alert_episodes SET state = 'resolved', updated_at = $1, change_seq = $2
              WHERE state = 'firing' AND ends_at IS NOT NULL AND ends_at <= $1 RETURNING {COLUMNS}"
         );
-        let expired = sqlx::query(&sql).bind(now.0).bind(seq).fetch_all(&mut **db).await?.iter().map(from_row).collect();
+        let expired: Vec<EpisodeRecord> =
+            sqlx::query(&sql).bind(now.0).bind(seq).fetch_all(&mut **db).await?.iter().map(from_row).collect::<Result<_, _>>()?;
+        crate::incidents::alerts_resolved(&mut db, &expired.iter().collect::<Vec<_>>(), now).await?;
         db.commit().await?;
-        expired
+        Ok(expired)
     }
 
     /// The number of the latest episode write.

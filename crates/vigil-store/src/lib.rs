@@ -1,5 +1,6 @@
 //! Vigil's store: transitions, alert episodes and their groups' notification log, the
-//! notification outbox and its attempts, runs, how
+//! notification outbox and its attempts, incidents (timeline, escalations, on-call
+//! overrides, action items), runs, how
 //! far each log file has been read, and remediation (executions, leases, breakers,
 //! silences, the audit log).
 //!
@@ -13,6 +14,7 @@
 mod decisions;
 mod episodes;
 mod executions;
+mod incidents;
 mod migrations;
 mod offsets;
 mod outbox;
@@ -35,6 +37,11 @@ pub use decisions::{DecisionKind, DecisionRecord, NewDecision};
 pub use episodes::{AlertSource, Applied, EpisodeChange, EpisodeRecord, EpisodeState, NotifyLogEntry};
 pub use executions::{
     ApprovalAnswer, AuditEntry, ExecutionRecord, ExecutionState, ExecutionUpdate, FactWindows, GuardFacts, NewExecution, Trigger,
+};
+pub use incidents::{
+    Acknowledged, ActionItem, EscalationRecord, EscalationState, IncidentAlert, IncidentFacts, IncidentPlan, IncidentRecord, LinkRecord,
+    LinkRefusal, NewEntry, NewIncident, NewUpdate, OverrideRecord, PagesWrite, Remediation, Reminder, ReminderKind, RoleRecord,
+    TimelineEntry, UpdateRecord,
 };
 pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};

@@ -362,6 +362,119 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 12,
+        statements: &[
+            // Incidents; at most one open per service, so two nodes recording one outage
+            // open one.
+            "CREATE TABLE incidents (
+            id {id},
+            title TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            status TEXT NOT NULL,
+            service TEXT,
+            escalation TEXT,
+            opened_at BIGINT NOT NULL,
+            opened_by TEXT NOT NULL,
+            triggered_at BIGINT NOT NULL,
+            first_signal_at BIGINT,
+            acknowledged_at BIGINT,
+            acknowledged_by TEXT,
+            resolved_at BIGINT,
+            resolved_by TEXT,
+            alerts_firing BIGINT NOT NULL,
+            alerts_resolved_at BIGINT,
+            last_update_at BIGINT,
+            update_reminded_at BIGINT,
+            confirm_reminded_at BIGINT,
+            last_activity_at BIGINT NOT NULL
+        )",
+            "CREATE UNIQUE INDEX incidents_open_service ON incidents (service) WHERE resolved_at IS NULL",
+            "CREATE INDEX incidents_opened ON incidents (opened_at)",
+            "CREATE TABLE incident_alerts (
+            incident_id BIGINT NOT NULL,
+            episode_id BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            joined_at BIGINT NOT NULL,
+            started_at BIGINT NOT NULL,
+            resolved_at BIGINT,
+            PRIMARY KEY (incident_id, episode_id)
+        )",
+            "CREATE INDEX incident_alerts_episode ON incident_alerts (episode_id)",
+            // Append-only: nothing updates or deletes a row.
+            "CREATE TABLE incident_timeline (
+            id {id},
+            incident_id BIGINT NOT NULL,
+            at BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            text TEXT NOT NULL,
+            data TEXT
+        )",
+            "CREATE INDEX incident_timeline_incident ON incident_timeline (incident_id, id)",
+            "CREATE TABLE incident_roles (
+            incident_id BIGINT NOT NULL,
+            role TEXT NOT NULL,
+            person TEXT NOT NULL,
+            assigned_at BIGINT NOT NULL,
+            PRIMARY KEY (incident_id, role, person)
+        )",
+            "CREATE TABLE incident_escalations (
+            incident_id BIGINT PRIMARY KEY,
+            policy TEXT NOT NULL,
+            started_at BIGINT NOT NULL,
+            sent BIGINT NOT NULL,
+            next_due BIGINT,
+            state TEXT NOT NULL
+        )",
+            "CREATE INDEX incident_escalations_due ON incident_escalations (state, next_due)",
+            "CREATE TABLE incident_updates (
+            id {id},
+            incident_id BIGINT NOT NULL,
+            at BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            text TEXT NOT NULL,
+            public BOOLEAN NOT NULL,
+            author TEXT NOT NULL
+        )",
+            "CREATE INDEX incident_updates_incident ON incident_updates (incident_id, id)",
+            // Acknowledgement links by the SHA-256 of their token; never the token.
+            "CREATE TABLE incident_links (
+            token_sha256 TEXT PRIMARY KEY,
+            incident_id BIGINT NOT NULL,
+            person TEXT NOT NULL,
+            action TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT
+        )",
+            "CREATE TABLE action_items (
+            id {id},
+            incident_id BIGINT NOT NULL,
+            text TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            due_at BIGINT,
+            created_at BIGINT NOT NULL,
+            created_by TEXT NOT NULL,
+            done_at BIGINT,
+            done_by TEXT,
+            reminded_at BIGINT
+        )",
+            "CREATE TABLE oncall_overrides (
+            id {id},
+            schedule TEXT NOT NULL,
+            person TEXT NOT NULL,
+            from_at BIGINT NOT NULL,
+            to_at BIGINT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )",
+            // A notification about an incident puts its outcome on the incident's timeline.
+            "ALTER TABLE outbox ADD COLUMN incident_id BIGINT",
+            "ALTER TABLE outbox ADD COLUMN incident_note TEXT",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

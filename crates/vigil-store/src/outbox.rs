@@ -110,9 +110,24 @@ pub(crate) async fn insert_notification(
     now: Timestamp,
     give_up_after: Duration,
 ) -> Result<(), StoreError> {
+    insert_incident_notification(db, key, ordering, notification, None, now, give_up_after).await
+}
+
+/// [`insert_notification`], for an incident: when it is delivered or fails for good,
+/// the incident's timeline gets `note` with the outcome.
+pub(crate) async fn insert_incident_notification(
+    db: &mut Transaction<'_, Any>,
+    key: &str,
+    ordering: &str,
+    notification: &NewNotification,
+    incident: Option<(i64, &str)>,
+    now: Timestamp,
+    give_up_after: Duration,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO outbox (idempotency_key, notifier, payload, status, created_at, next_attempt_at, give_up_at, ordering_key)
-         VALUES ($1, $2, $3, 'pending', $4, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+        "INSERT INTO outbox (idempotency_key, notifier, payload, status, created_at, next_attempt_at, give_up_at, ordering_key,
+            incident_id, incident_note)
+         VALUES ($1, $2, $3, 'pending', $4, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(key)
     .bind(&notification.notifier)
@@ -120,6 +135,8 @@ pub(crate) async fn insert_notification(
     .bind(now.0)
     .bind(now.0.saturating_add(millis(give_up_after)))
     .bind(ordering)
+    .bind(incident.map(|(id, _)| id))
+    .bind(incident.map(|(_, note)| note))
     .execute(&mut **db)
     .await?;
     Ok(())
@@ -204,6 +221,21 @@ impl Store {
             .bind(error)
             .execute(&mut **db)
             .await?;
+        if !matches!(outcome, AttemptOutcome::Retry { .. }) {
+            let row =
+                sqlx::query("SELECT incident_id, incident_note, notifier FROM outbox WHERE id = $1").bind(id).fetch_one(&mut **db).await?;
+            if let Some(incident) = row.try_get::<Option<i64>, _>("incident_id")? {
+                let note: Option<String> = row.try_get("incident_note")?;
+                let notifier: String = row.try_get("notifier")?;
+                let note = note.unwrap_or_else(|| format!("notification through {notifier}"));
+                let entry = match (outcome, error) {
+                    (AttemptOutcome::Delivered, _) => crate::NewEntry::new("delivered", "vigil", format!("delivered: {note}")),
+                    (_, error) => crate::NewEntry::new("failed", "vigil", format!("failed: {note}: {}", error.unwrap_or("unknown error"))),
+                };
+                crate::incidents::append(&mut db, incident, at, &[entry.with(serde_json::json!({"outbox": id, "notifier": notifier}))])
+                    .await?;
+            }
+        }
         db.commit().await?;
         Ok(true)
     }

@@ -21,11 +21,11 @@ pub enum Refused {
     Revoked,
 }
 
-fn sha256_hex(secret: &str) -> String {
+pub(crate) fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn random_hex(bytes: usize) -> Result<String, ring::error::Unspecified> {
+pub(crate) fn random_hex(bytes: usize) -> Result<String, ring::error::Unspecified> {
     use ring::rand::SecureRandom;
     let mut buffer = vec![0u8; bytes];
     ring::rand::SystemRandom::new().fill(&mut buffer)?;

@@ -178,6 +178,27 @@ pub enum Command {
     /// flapping.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Incidents: list them and their statistics (MTTA, MTTR, MTTD).
+    #[command(subcommand)]
+    Incidents(IncidentsCommand),
+    /// One incident: open, show, acknowledge, resolve, assign roles, notes, stakeholder
+    /// updates, severity, and its postmortem's action items.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// On-call schedules: who is on call at any moment, and overrides.
+    #[command(subcommand)]
+    Oncall(OncallCommand),
+    /// Draft a blameless postmortem of an incident from the record: dates, impact
+    /// (downtime per monitor, SLO budget), detection, response, the timeline,
+    /// remediation, action items, and headings for what only people can write.
+    Postmortem {
+        /// The incident's id.
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_enum, default_value_t = PostmortemFormat::Md)]
+        format: PostmortemFormat,
+    },
     /// Print the OpenAPI 3.0 document of Vigil's own API (`/api/v1`), as served at
     /// `/api/v1/openapi.json` and committed as `docs/openapi.json`.
     Openapi,
@@ -668,4 +689,239 @@ pub struct DiagnoseArgs {
     /// One JSON object per layer: layer, status, code, evidence, cause, likely_cause, fix.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PostmortemFormat {
+    Md,
+    Json,
+}
+
+/// Who does it, for the timeline: `--as`, else `$VIGIL_USER`, else `$USER`.
+#[derive(Debug, Clone, Args)]
+pub struct Actor {
+    /// Your name as the timeline records it (default: $VIGIL_USER, else $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// Open incidents, and those opened in the last --days (newest first).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only open ones.
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts by severity and service; MTTA (trigger to first acknowledgement), MTTR
+    /// (trigger to resolved), MTTD (first failed check to alert) as median and p90;
+    /// resolved by remediation, by a human, or on their own; escalations that reached
+    /// their last step. See the README for the definitions.
+    Stats {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident by hand, e.g. `vigil incident open "checkout errors" --severity
+    /// SEV-1 --service api`. Its escalation (--escalation, else
+    /// incidents.default-escalation) starts paging at once. Prints its id.
+    Open {
+        title: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// SEV-1 (critical), SEV-2 (major) or SEV-3 (minor).
+        #[arg(long, default_value = "SEV-2")]
+        severity: String,
+        /// Alerts of this service join it while it is open.
+        #[arg(long)]
+        service: Option<String>,
+        /// The escalation policy that pages for it.
+        #[arg(long)]
+        escalation: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// The incident, its alerts, roles, escalation, action items and whole timeline.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge: stops the escalation; the first to acknowledge becomes commander.
+    #[command(alias = "acknowledge")]
+    Ack {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Resolve it (its alerts may still fire; the timeline says so).
+    Resolve {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Put someone in a role: commander, communicator, scribe or responder (responders
+    /// add up; the other roles have one holder).
+    Assign {
+        id: i64,
+        role: String,
+        person: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Add a note to the timeline, e.g. `vigil incident note 12 "rolled back 1.4.2"`.
+    Note {
+        id: i64,
+        text: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Send a stakeholder update to incidents.stakeholders and keep it on the timeline;
+    /// --public keeps it for the status page too.
+    Update {
+        id: i64,
+        text: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The status it moves to: investigating, identified, monitoring, resolved.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        public: bool,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Change its severity (the change goes on the timeline).
+    Severity {
+        id: i64,
+        severity: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Postmortem action items: add, list, done.
+    #[command(subcommand)]
+    ActionItem(ActionItemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionItemCommand {
+    /// Add one, e.g. `vigil incident action-item add 12 "add the /health route" --owner
+    /// alice --due 2026-12-15`. An overdue item reminds its owner once a day.
+    Add {
+        id: i64,
+        text: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        owner: String,
+        /// A date (YYYY-MM-DD: due by the end of that day, UTC) or an RFC 3339 time.
+        #[arg(long)]
+        due: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Action items of every incident (or --incident ID); --open for those not done.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        incident: Option<i64>,
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark item N done.
+    Done {
+        item: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        actor: Actor,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OncallCommand {
+    /// Who is on call for every schedule (or one), now or --at any past or future time;
+    /// computed from the config and the stored overrides.
+    Who {
+        schedule: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// RFC 3339, `YYYY-MM-DD HH:MM` (UTC), or relative to now such as +3d, -12h.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put someone on call for a schedule from --from to --to, e.g. `vigil oncall
+    /// override primary --person bob --from "2026-12-24 09:00" --to "2026-12-27 09:00"`.
+    /// Refused when it overlaps another override of the schedule.
+    Override {
+        schedule: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Overrides that have not ended (of one schedule, or all), with their ids.
+    Overrides {
+        schedule: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an override by its id.
+    RemoveOverride {
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Each shift of a schedule between --from and --to (the final schedule, overrides
+    /// included).
+    Shifts {
+        schedule: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, default_value = "now")]
+        from: String,
+        #[arg(long, default_value = "+7d")]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
 }

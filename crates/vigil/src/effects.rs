@@ -22,6 +22,8 @@ pub struct Effects {
     pub wake_actions: Arc<Notify>,
     /// Wakes the alert dispatcher: an episode changed.
     pub wake_alerts: Arc<Notify>,
+    /// Wakes the escalator: an episode may have opened an incident.
+    pub wake_incidents: Arc<Notify>,
 }
 
 impl Effects {
@@ -34,12 +36,19 @@ impl Effects {
             wake_outbox: Arc::default(),
             wake_actions: Arc::default(),
             wake_alerts: Arc::default(),
+            wake_incidents: Arc::default(),
         }
     }
 
     /// Routes an alert change and plans its remediation.
     pub fn decide(&self, change: AlertChange) -> vigil_store::EpisodeChange {
         self.routing.decide(change, &self.planner)
+    }
+
+    /// After episodes were stored: wakes the alert dispatcher and the escalator.
+    pub fn episodes_stored(&self) {
+        self.wake_alerts.notify_one();
+        self.wake_incidents.notify_one();
     }
 
     /// After a commit: wakes the dispatcher and the action worker if there is work.

@@ -18,6 +18,7 @@ pub mod commands;
 pub mod demo;
 pub mod effects;
 pub mod http;
+pub mod incidents;
 pub mod logs;
 pub mod metrics;
 pub mod monitor;

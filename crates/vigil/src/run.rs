@@ -87,6 +87,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         wake_outbox: Arc::new(Notify::new()),
         wake_actions: Arc::new(Notify::new()),
         wake_alerts: Arc::new(Notify::new()),
+        wake_incidents: Arc::new(Notify::new()),
     };
     if config.remediation.dry_run {
         tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
@@ -142,7 +143,15 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         });
     }
+    let incidents = crate::incidents::Incidents {
+        store: store.clone(),
+        on_call: Arc::new(config.on_call.clone()),
+        clock: clock.clone(),
+        give_up_after: config.delivery.give_up_after,
+        wake: effects.wake_incidents.clone(),
+    };
     let state = AppState {
+        incidents: incidents.clone(),
         metrics: metrics.clone(),
         store: store.clone(),
         ready: ready.clone(),
@@ -186,6 +195,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         owner: node,
         metrics: metrics.clone(),
         wake: effects.wake_outbox.clone(),
+        links: config
+            .on_call
+            .incidents
+            .external_url
+            .clone()
+            .map(|base_url| crate::incidents::links::LinkSettings { base_url, lifetime: config.on_call.incidents.link_lifetime }),
     });
     let (dispatcher_stop, dispatcher_stop_rx) = watch::channel(false);
     let dispatcher_task = tokio::spawn(Arc::clone(&dispatcher).run(dispatcher_stop_rx));
@@ -197,6 +212,16 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         effects.wake_outbox.clone(),
     )
     .with_flapping(config.flapping);
+    let escalator = crate::incidents::escalator::Escalator {
+        store: store.clone(),
+        on_call: Arc::clone(&incidents.on_call),
+        clock: clock.clone(),
+        give_up_after: config.delivery.give_up_after,
+        wake: effects.wake_incidents.clone(),
+        wake_outbox: effects.wake_outbox.clone(),
+    };
+    let (escalator_stop, escalator_stop_rx) = watch::channel(false);
+    let escalator_task = tokio::spawn(escalator.run(escalator_stop_rx));
     let (alerts_stop, alerts_stop_rx) = watch::channel(false);
     let alerts_task = tokio::spawn(alerts.run(effects.wake_alerts.clone(), alerts_stop_rx));
 
@@ -254,6 +279,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         // The last group notifications are written before the outbox's last pass.
         let _ = alerts_stop.send(true);
         alerts_task.await.context("alert dispatcher panicked")?;
+        let _ = escalator_stop.send(true);
+        escalator_task.await.context("escalator panicked")?;
         // Actions running now finish and are recorded; their notifications go out below.
         let _ = worker_stop.send(true);
         worker_task.await.context("action worker panicked")?;

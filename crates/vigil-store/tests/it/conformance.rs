@@ -199,6 +199,7 @@ fn episode_change(name: &str, firing: bool, at: i64) -> vigil_store::EpisodeChan
         receivers: vec!["oncall".to_owned()],
         notifications: vec![notification("oncall")],
         executions: Vec::new(),
+        incident: None,
     }
 }
 
@@ -586,4 +587,217 @@ pub async fn slo_windows_are_saved_per_node_and_read_by_change_number(store: Sto
     store.record_slo_samples(&[("api".into(), sample(3_600_000, 5)), ("api".into(), sample(7_200_000, 3))]).await.expect("again");
     assert_eq!(store.slo_history("api", 0).await.expect("history"), [sample(3_600_000, 1), sample(7_200_000, 3)]);
     assert_eq!(store.slo_history("api", 7_000_000).await.expect("since"), [sample(7_200_000, 3)]);
+}
+
+fn incident_change(name: &str, firing: bool, at: i64) -> vigil_store::EpisodeChange {
+    let plan = IncidentPlan {
+        severity: vigil_core::incident::Severity::Sev2,
+        service: "api".to_owned(),
+        escalation: Some("api-oncall".to_owned()),
+        title: format!("{name} fired"),
+        signal_at: Some(Timestamp(at - 30_000)),
+    };
+    vigil_store::EpisodeChange { incident: firing.then_some(plan), notifications: Vec::new(), ..episode_change(name, firing, at) }
+}
+
+/// Alerts of one service open one incident and join it; their resolutions count down;
+/// pages move the escalation once; an acknowledgement stops it and names a commander;
+/// links work once and before they expire; delivery outcomes land on the timeline.
+pub async fn incidents_join_escalate_and_acknowledge_once(store: Store, url: &str) {
+    use vigil_core::incident::{Role, Status};
+    let applied = store
+        .apply_changes(&[incident_change("api-down", true, 100_000), incident_change("api-slow", true, 110_000)], Timestamp(110_000), DAY)
+        .await
+        .expect("fire");
+    assert_eq!(applied.len(), 2);
+    let open = store.open_incidents().await.expect("open");
+    assert_eq!(open.len(), 1, "one incident for the service: {open:?}");
+    let incident = &open[0];
+    assert_eq!((incident.title.as_str(), incident.alerts_firing, incident.status), ("api-down fired", 2, Status::Investigating));
+    assert_eq!((incident.triggered_at, incident.first_signal_at), (Timestamp(100_000), Some(Timestamp(70_000))));
+    assert_eq!(store.incident_alerts(incident.id).await.expect("alerts").len(), 2);
+
+    // A second node opening the same service's incident at the same time joins it.
+    let other = Store::open(url).await.expect("second node");
+    let by_hand = NewIncident {
+        title: "by hand".to_owned(),
+        severity: vigil_core::incident::Severity::Sev1,
+        service: Some("api".to_owned()),
+        escalation: None,
+        opened_by: "alice".to_owned(),
+        triggered_at: Timestamp(120_000),
+        first_signal_at: None,
+    };
+    assert_eq!(other.open_incident(&by_hand, Timestamp(120_000)).await.expect("open"), Err(incident.id));
+
+    // Pages: the escalation moves from 0 to 1 once.
+    let escalation = store.escalation(incident.id).await.expect("read").expect("an escalation");
+    assert_eq!((escalation.sent, escalation.next_due, escalation.state), (0, Some(Timestamp(110_000)), EscalationState::Active));
+    assert_eq!(store.escalations_due(Timestamp(110_000), 10).await.expect("due").len(), 1);
+    let write = PagesWrite {
+        incident_id: incident.id,
+        started_at: escalation.started_at,
+        sent_before: 0,
+        sent_after: 1,
+        next_due: Some(Timestamp(410_000)),
+        exhausted: false,
+        notifications: vec![(format!("incident:{}:page:0:alice", incident.id), notification("oncall"), "page 1 to alice".to_owned())],
+        entries: vec![NewEntry::new("page", "vigil", "paged alice")],
+    };
+    assert!(store.record_pages(&write, Timestamp(110_500), DAY).await.expect("page"));
+    assert!(!other.record_pages(&write, Timestamp(110_600), DAY).await.expect("again"), "the second node's copy is refused");
+    assert_eq!(store.next_page_due().await.expect("next"), Some(Timestamp(410_000)));
+    let claimed = store.claim_due("node-a", Timestamp(111_000), Duration::from_secs(60), 10, false).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert!(store.finish_attempt(claimed[0].id, "node-a", Timestamp(111_500), &AttemptOutcome::Delivered).await.expect("finish"));
+
+    // A link: unknown, expired and used ones are refused; a good one acknowledges once.
+    let link = LinkRecord {
+        incident_id: incident.id,
+        person: "alice".to_owned(),
+        action: "ack".to_owned(),
+        expires_at: Timestamp(200_000),
+        used_at: None,
+    };
+    store.insert_link("hash-a", &link, Timestamp(110_500)).await.expect("link");
+    store.insert_link("hash-old", &LinkRecord { expires_at: Timestamp(111_000), ..link.clone() }, Timestamp(110_500)).await.expect("link");
+    assert_eq!(store.use_link("forged", Timestamp(112_000)).await.expect("use"), Err(LinkRefusal::Unknown));
+    assert_eq!(store.use_link("hash-old", Timestamp(112_000)).await.expect("use"), Err(LinkRefusal::Expired));
+    let used = store.use_link("hash-a", Timestamp(112_000)).await.expect("use").expect("accepted");
+    assert!(matches!(used.1, Acknowledged::Done(ref record) if record.acknowledged_by.as_deref() == Some("alice")));
+    assert_eq!(store.use_link("hash-a", Timestamp(112_500)).await.expect("use"), Err(LinkRefusal::Used));
+    assert!(
+        matches!(store.acknowledge(incident.id, "bob", "the CLI", Timestamp(113_000)).await.expect("ack"), Acknowledged::Already { ref by, .. } if by == "alice")
+    );
+    let escalation = store.escalation(incident.id).await.expect("read").expect("an escalation");
+    assert_eq!((escalation.state, escalation.next_due), (EscalationState::Stopped, None));
+    assert!(!store
+        .record_pages(&PagesWrite { sent_before: 1, sent_after: 2, ..write.clone() }, Timestamp(410_000), DAY)
+        .await
+        .expect("late"));
+    let roles = store.incident_roles(incident.id).await.expect("roles");
+    assert_eq!(roles.iter().map(|role| (role.role, role.person.as_str())).collect::<Vec<_>>(), [(Role::Commander, "alice")]);
+
+    // Re-notify restarts a stopped escalation once, if nothing happened since.
+    let entry = NewEntry::new("escalation", "vigil", "paging again");
+    assert!(!store.restart_escalation(incident.id, Timestamp(100_000), &entry, Timestamp(500_000)).await.expect("too soon"));
+    assert!(store.restart_escalation(incident.id, Timestamp(113_000), &entry, Timestamp(500_000)).await.expect("restart"));
+    let escalation = store.escalation(incident.id).await.expect("read").expect("an escalation");
+    assert_eq!((escalation.started_at, escalation.sent, escalation.state), (Timestamp(500_000), 0, EscalationState::Active));
+
+    // Reminders move once per value read.
+    let reminder = Reminder { kind: ReminderKind::Update, previous: None, notifications: Vec::new(), entry: entry.clone() };
+    assert!(store.record_reminder(incident.id, &reminder, Timestamp(400_000), DAY).await.expect("remind"));
+    assert!(!other.record_reminder(incident.id, &reminder, Timestamp(400_000), DAY).await.expect("again"));
+
+    // Resolutions count down; the last one notes when the alerts resolved.
+    store.apply_changes(&[incident_change("api-down", false, 600_000)], Timestamp(600_000), DAY).await.expect("resolve");
+    let record = store.incident(incident.id).await.expect("read").expect("there");
+    assert_eq!((record.alerts_firing, record.alerts_resolved_at), (1, None));
+    store.apply_changes(&[incident_change("api-slow", false, 610_000)], Timestamp(610_000), DAY).await.expect("resolve");
+    let record = store.incident(incident.id).await.expect("read").expect("there");
+    assert_eq!((record.alerts_firing, record.alerts_resolved_at), (0, Some(Timestamp(610_000))));
+    assert!(matches!(
+        store.resolve_incident(incident.id, "alice", "confirmed", Timestamp(620_000)).await.expect("resolve"),
+        Acknowledged::Done(_)
+    ));
+    assert_eq!(store.resolve_incident(incident.id, "alice", "again", Timestamp(621_000)).await.expect("again"), Acknowledged::Resolved);
+
+    let kinds: Vec<String> = store.timeline(incident.id).await.expect("timeline").into_iter().map(|entry| entry.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "alert-joined",
+            "alert-joined",
+            "page",
+            "delivered",
+            "acknowledged",
+            "role",
+            "escalation",
+            "escalation",
+            "alert-resolved",
+            "alert-resolved",
+            "resolved"
+        ],
+        "the whole story, in order"
+    );
+    // The next outage of the service opens a new incident.
+    store.apply_changes(&[incident_change("api-down", true, 700_000)], Timestamp(700_000), DAY).await.expect("fire again");
+    let open = store.open_incidents().await.expect("open");
+    assert_eq!(open.len(), 1);
+    assert_ne!(open[0].id, incident.id);
+
+    let facts = store.incident_facts(Timestamp(0)).await.expect("facts");
+    assert_eq!(facts.len(), 2);
+    assert_eq!((facts[0].record.acknowledged_at, facts[0].exhausted, facts[0].remediated), (Some(Timestamp(112_000)), false, false));
+}
+
+/// Updates, notes, roles, severity, action items and overrides.
+pub async fn incident_records_updates_items_and_overrides(store: Store, _: &str) {
+    use vigil_core::incident::{Role, Severity, Status};
+    let new = NewIncident {
+        title: "checkout errors".to_owned(),
+        severity: Severity::Sev1,
+        service: None,
+        escalation: None,
+        opened_by: "alice".to_owned(),
+        triggered_at: Timestamp(1_000),
+        first_signal_at: None,
+    };
+    let incident = store.open_incident(&new, Timestamp(1_000)).await.expect("open").expect("opened");
+    let second = store.open_incident(&new, Timestamp(1_000)).await.expect("open").expect("no service: no conflict");
+    assert_ne!(incident.id, second.id);
+    assert!(store.note(incident.id, "bob", "rolled back 1.4.2", Timestamp(2_000)).await.expect("note"));
+    assert!(!store.note(999, "bob", "nowhere", Timestamp(2_000)).await.expect("note"));
+    store.assign_role(incident.id, Role::Communicator, "carol", "alice", Timestamp(3_000)).await.expect("assign");
+    store.assign_role(incident.id, Role::Communicator, "dave", "alice", Timestamp(3_500)).await.expect("replace");
+    store.assign_role(incident.id, Role::Responder, "erin", "alice", Timestamp(3_600)).await.expect("add");
+    store.assign_role(incident.id, Role::Responder, "frank", "alice", Timestamp(3_700)).await.expect("add");
+    let roles: Vec<(Role, String)> =
+        store.incident_roles(incident.id).await.expect("roles").into_iter().map(|role| (role.role, role.person)).collect();
+    assert_eq!(
+        roles,
+        [(Role::Communicator, "dave".to_owned()), (Role::Responder, "erin".to_owned()), (Role::Responder, "frank".to_owned())]
+    );
+    store.set_severity(incident.id, Severity::Sev2, "alice", Timestamp(4_000)).await.expect("severity");
+    let new = NewUpdate {
+        status: Some(Status::Identified),
+        text: "cause: a bad deploy".to_owned(),
+        public: true,
+        author: "dave".to_owned(),
+        notifications: Vec::new(),
+    };
+    let update = store.record_update(incident.id, &new, Timestamp(5_000), DAY).await.expect("update").expect("there");
+    assert_eq!((update.status, update.public), (Status::Identified, true));
+    let record = store.incident(incident.id).await.expect("read").expect("there");
+    assert_eq!((record.status, record.severity, record.last_update_at), (Status::Identified, Severity::Sev2, Some(Timestamp(5_000))));
+    assert_eq!(store.incident_updates(None, 10).await.expect("public").len(), 1);
+    let texts: Vec<String> = store.timeline(incident.id).await.expect("timeline").into_iter().map(|entry| entry.text).collect();
+    assert!(texts.contains(&"dave is communicator (was carol)".to_owned()), "{texts:?}");
+    assert!(texts.contains(&"severity SEV-1 → SEV-2".to_owned()), "{texts:?}");
+    assert!(texts.contains(&"status investigating → identified".to_owned()), "{texts:?}");
+
+    let item = store.add_action_item(incident.id, "add the /health route", "alice", Some(Timestamp(10_000)), "bob", Timestamp(6_000)).await;
+    let item = item.expect("add").expect("there");
+    assert!(store.overdue_action_items(Timestamp(9_000), Timestamp(0)).await.expect("overdue").is_empty());
+    let overdue = store.overdue_action_items(Timestamp(11_000), Timestamp(0)).await.expect("overdue");
+    assert_eq!(overdue.len(), 1);
+    assert!(store.remind_action_item(&overdue[0], &[], Timestamp(11_000), DAY).await.expect("remind"));
+    assert!(!store.remind_action_item(&overdue[0], &[], Timestamp(11_000), DAY).await.expect("once"));
+    assert!(
+        store.overdue_action_items(Timestamp(12_000), Timestamp(12_000 - 86_400_000)).await.expect("overdue").is_empty(),
+        "reminded today"
+    );
+    let done = store.complete_action_item(item.id, "alice", Timestamp(12_000)).await.expect("done").expect("there");
+    assert_eq!(done.done_by.as_deref(), Some("alice"));
+    assert!(store.action_items(Some(incident.id), true).await.expect("open").is_empty());
+    assert_eq!(store.action_items(None, false).await.expect("all").len(), 1);
+
+    let added = store.add_override("primary", "bob", Timestamp(100), Timestamp(200), "alice", Timestamp(50)).await.expect("override");
+    store.add_override("secondary", "carol", Timestamp(100), Timestamp(300), "alice", Timestamp(50)).await.expect("override");
+    assert_eq!(store.overrides(Some("primary"), Timestamp(0)).await.expect("list").len(), 1);
+    assert_eq!(store.overrides(None, Timestamp(250)).await.expect("list").len(), 1, "ended ones are left out");
+    assert!(store.remove_override(added.id).await.expect("remove"));
+    assert!(!store.remove_override(added.id).await.expect("gone"));
 }

@@ -54,4 +54,6 @@ store_suite!(
     target_leases_hand_out_increasing_fencing_tokens,
     silences_approvals_and_inbound_episodes,
     slo_windows_are_saved_per_node_and_read_by_change_number,
+    incidents_join_escalate_and_acknowledge_once,
+    incident_records_updates_items_and_overrides,
 );

@@ -143,6 +143,7 @@ impl Inbound {
                 actions: Vec::new(),
                 summary,
                 template_labels: None,
+                signal_at: None,
             }));
         }
         self.store_changes(&changes, by).await
@@ -192,7 +193,7 @@ impl Inbound {
             }
         }
         self.effects.stored(notifications, executions);
-        self.effects.wake_alerts.notify_one();
+        self.effects.episodes_stored();
         Ok(received)
     }
 
@@ -246,6 +247,7 @@ impl Inbound {
                 actions,
                 summary,
                 template_labels: None,
+                signal_at: None,
             }));
         }
         let mut received = self.store_changes(&changes, None).await?;

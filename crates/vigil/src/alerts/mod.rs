@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vigil_alerts::interval::TimeInterval;
 use vigil_alerts::{Route, RouteOptions};
 use vigil_config::{Config, ReceiverConfig};
+use vigil_core::incident::{IncidentRule, IncidentSetting};
 use vigil_core::Timestamp;
-use vigil_store::{AlertSource, EpisodeChange, NewExecution, NewNotification};
+use vigil_store::{AlertSource, EpisodeChange, IncidentPlan, NewExecution, NewNotification};
 
 use crate::actions::{Planner, TriggerContext};
 
@@ -54,6 +55,9 @@ pub struct AlertChange {
     pub summary: String,
     /// Labels actions' templates see, when not the alert's own (a monitor's `url`).
     pub template_labels: Option<BTreeMap<String, String>>,
+    /// The first sign of the problem (a monitor's first failed check), when the
+    /// detector knows it: where an incident's time to detect starts.
+    pub signal_at: Option<Timestamp>,
 }
 
 /// The routing tree and receivers, built once from the config.
@@ -65,6 +69,8 @@ pub struct Routing {
     pub receivers: BTreeMap<String, ReceiverConfig>,
     pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
     pub inhibit_rules: Vec<vigil_alerts::inhibit::InhibitRule>,
+    /// Whether page-tier alerts open incidents by default, and the default escalation.
+    pub incidents: vigil_config::IncidentsConfig,
 }
 
 impl Routing {
@@ -82,7 +88,41 @@ impl Routing {
             receivers: config.receivers.clone(),
             time_intervals: config.time_intervals.clone(),
             inhibit_rules: config.inhibit_rules.clone(),
+            incidents: config.on_call.incidents.clone(),
         }
+    }
+
+    /// The incident a firing alert opens or joins, if any: the first route it takes that
+    /// says (routes inherit their parent's `incident:`), else the first of its receivers
+    /// that says, else, for page-tier alerts (`severity="page"`), a SEV-2 unless
+    /// `incidents.page-tier` is off. Its service is the rule's, else the alert's
+    /// `service` label, else its monitor, else its name.
+    pub fn incident_plan(&self, change: &AlertChange, receivers: &[String]) -> Option<IncidentPlan> {
+        if !change.firing {
+            return None;
+        }
+        let routed = self.routes_for(&change.labels).into_iter().find_map(|(route, _)| route.options.incident.clone());
+        let setting =
+            routed.or_else(|| receivers.iter().find_map(|name| self.receivers.get(name).and_then(|config| config.incident.clone())));
+        let rule = match setting {
+            Some(IncidentSetting::Open(rule)) => rule,
+            Some(IncidentSetting::Off) => return None,
+            None if self.incidents.page_tier && change.labels.get("severity").is_some_and(|severity| severity == "page") => {
+                IncidentRule { severity: vigil_core::incident::Severity::Sev2, service: None, escalation: None }
+            }
+            None => return None,
+        };
+        let label = |name: &str| change.labels.get(name).filter(|value| !value.is_empty()).cloned();
+        let name = label("alertname").unwrap_or_else(|| change.source_key.clone());
+        let service = rule.service.or_else(|| label("service")).or_else(|| label("monitor")).unwrap_or_else(|| name.clone());
+        let title = change.annotations.get("summary").filter(|text| !text.is_empty()).cloned().unwrap_or(name);
+        Some(IncidentPlan {
+            severity: rule.severity,
+            service,
+            escalation: rule.escalation.or_else(|| self.incidents.default_escalation.clone()),
+            title,
+            signal_at: change.signal_at,
+        })
     }
 
     /// The routes an alert with `labels` takes, with each one's group key.
@@ -117,6 +157,7 @@ impl Routing {
     pub fn decide(&self, change: AlertChange, planner: &Planner) -> EpisodeChange {
         let fingerprint = vigil_alerts::fingerprint_hex(&change.labels);
         let receivers = self.receivers_for(&change.labels);
+        let incident = self.incident_plan(&change, &receivers);
         let executions: Vec<NewExecution> = if change.firing {
             let mut actions: Vec<String> = change.actions.clone();
             for receiver in &receivers {
@@ -159,6 +200,7 @@ impl Routing {
             receivers,
             notifications,
             executions,
+            incident,
         }
     }
 }

@@ -59,6 +59,7 @@ fn change(service: &str, firing: bool, at: Timestamp) -> AlertChange {
         actions: Vec::new(),
         summary: String::new(),
         template_labels: None,
+        signal_at: None,
     }
 }
 

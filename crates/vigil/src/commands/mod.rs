@@ -10,6 +10,7 @@ mod bench_alerts;
 mod bench_logs;
 mod bench_slos;
 mod diagnose;
+pub mod incidents;
 mod lint_terraform;
 mod probe;
 mod record;
@@ -25,8 +26,8 @@ use vigil_config::Config;
 use vigil_core::SystemClock;
 
 use crate::cli::{
-    ActionsCommand, AlertsCommand, BenchCommand, Command, ImportCommand, LintCommand, RoutesCommand, RulesCommand, SilenceCommand,
-    SloCommand, TokenCommand,
+    ActionItemCommand, ActionsCommand, AlertsCommand, BenchCommand, Command, ImportCommand, IncidentCommand, IncidentsCommand, LintCommand,
+    OncallCommand, RoutesCommand, RulesCommand, SilenceCommand, SloCommand, TokenCommand,
 };
 
 pub const USAGE_ERROR: u8 = 2;
@@ -74,6 +75,51 @@ pub async fn execute(command: Command) -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Incidents(command) => {
+            let path = match &command {
+                IncidentsCommand::List { config, .. } | IncidentsCommand::Stats { config, .. } => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => report(incidents::incidents(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::Incident(command) => {
+            let path = match &command {
+                IncidentCommand::Open { config, .. }
+                | IncidentCommand::Show { config, .. }
+                | IncidentCommand::Ack { config, .. }
+                | IncidentCommand::Resolve { config, .. }
+                | IncidentCommand::Assign { config, .. }
+                | IncidentCommand::Note { config, .. }
+                | IncidentCommand::Update { config, .. }
+                | IncidentCommand::Severity { config, .. }
+                | IncidentCommand::ActionItem(
+                    ActionItemCommand::Add { config, .. } | ActionItemCommand::List { config, .. } | ActionItemCommand::Done { config, .. },
+                ) => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => report(incidents::incident(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::Oncall(command) => {
+            let path = match &command {
+                OncallCommand::Who { config, .. }
+                | OncallCommand::Override { config, .. }
+                | OncallCommand::Overrides { config, .. }
+                | OncallCommand::RemoveOverride { config, .. }
+                | OncallCommand::Shifts { config, .. } => config.path.clone(),
+            };
+            match load_config(&path) {
+                Ok(config) => report(incidents::oncall(&config, command).await),
+                Err(code) => code,
+            }
+        }
+        Command::Postmortem { id, config, format } => match load_config(&config.path) {
+            Ok(config) => report(incidents::postmortem(&config, id, format).await),
+            Err(code) => code,
+        },
         Command::Openapi => match serde_json::to_string_pretty(&crate::http::openapi::document()) {
             Ok(text) => {
                 println!("{text}");

@@ -154,7 +154,7 @@ pub async fn post_silence(State(state): State<AppState>, request: Request) -> Re
             let event = if id.as_deref() == Some(record.id.as_str()) { "updated" } else { "created" };
             audit(&state, &who, &format!("silence {}", record.id), event, format!("{} until {}", record.matcher_text(), record.ends_at))
                 .await;
-            state.inbound.effects.wake_alerts.notify_one();
+            state.inbound.effects.episodes_stored();
             Ok(Json(serde_json::json!({ "silenceID": record.id })).into_response())
         }
         Err(why) if why.ends_with("not found") => Err(ApiError::NotFound(why)),
@@ -179,7 +179,7 @@ pub async fn delete_silence(State(state): State<AppState>, headers: HeaderMap, P
         Some(record) if record.id == id => {
             state.store.expire_silence(&id, now).await?;
             audit(&state, &who, &format!("silence {id}"), "expired", record.matcher_text()).await;
-            state.inbound.effects.wake_alerts.notify_one();
+            state.inbound.effects.episodes_stored();
             Ok(StatusCode::OK.into_response())
         }
         _ => Err(ApiError::NotFound(format!("silence {id} not found"))),

@@ -38,6 +38,8 @@ pub struct ApiRoute {
     pub response: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
     /// The statuses besides 200 it may answer.
     pub errors: &'static [u16],
+    /// The JSON body it takes, if any.
+    pub body: Option<fn(&mut schemars::SchemaGenerator) -> schemars::Schema>,
 }
 
 /// `GET /api/v1/monitors`.
@@ -71,6 +73,7 @@ pub const ROUTES: &[ApiRoute] = &[
         params: &[],
         response: |generator| generator.subschema_for::<MonitorList>(),
         errors: &[401, 403],
+        body: None,
     },
     ApiRoute {
         method: "get",
@@ -84,6 +87,7 @@ pub const ROUTES: &[ApiRoute] = &[
         ],
         response: |generator| generator.subschema_for::<AlertList>(),
         errors: &[400, 401, 403],
+        body: None,
     },
     ApiRoute {
         method: "get",
@@ -93,6 +97,84 @@ pub const ROUTES: &[ApiRoute] = &[
         params: &[],
         response: |generator| generator.subschema_for::<EpisodeDetail>(),
         errors: &[400, 401, 403, 404],
+        body: None,
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/incidents",
+        role: Role::Viewer,
+        summary: "Incidents, newest first: the open ones and those opened in the last `days`",
+        params: &[
+            Param { name: "open", kind: "boolean", description: "Only open ones (default false)" },
+            Param { name: "days", kind: "integer", description: "Opened in the last this many days (default 30)" },
+        ],
+        response: |generator| generator.subschema_for::<crate::incidents::view::IncidentList>(),
+        errors: &[400, 401, 403],
+        body: None,
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/incidents",
+        role: Role::Responder,
+        summary: "Opens an incident by hand; its escalation starts paging at once (answers 201)",
+        params: &[],
+        response: |generator| generator.subschema_for::<crate::incidents::view::IncidentView>(),
+        errors: &[400, 401, 403, 409, 413],
+        body: Some(|generator| generator.subschema_for::<super::incidents::OpenBody>()),
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/incidents/stats",
+        role: Role::Viewer,
+        summary: "Counts by severity and service; MTTA, MTTR and MTTD as median and p90; resolved by remediation, a human or on their own",
+        params: &[Param { name: "days", kind: "integer", description: "Incidents opened in the last this many days (default 30)" }],
+        response: |generator| generator.subschema_for::<crate::incidents::stats::Stats>(),
+        errors: &[400, 401, 403],
+        body: None,
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/incidents/{id}",
+        role: Role::Viewer,
+        summary: "One incident: its alerts, roles, escalation, action items and the whole timeline (remediation included)",
+        params: &[],
+        response: |generator| generator.subschema_for::<crate::incidents::view::IncidentDetail>(),
+        errors: &[400, 401, 403, 404],
+        body: None,
+    },
+    ApiRoute {
+        method: "post",
+        path: "/api/v1/incidents/{id}/{action}",
+        role: Role::Responder,
+        summary: "Acts on an incident: acknowledge, resolve, notes (text), roles (role, person), updates (text, status, public), \
+                  severity (severity), status (status)",
+        params: &[],
+        response: |generator| generator.subschema_for::<crate::incidents::view::IncidentView>(),
+        errors: &[400, 401, 403, 404, 409, 413],
+        body: Some(|generator| generator.subschema_for::<super::incidents::ActionBody>()),
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/incidents/{id}/postmortem",
+        role: Role::Viewer,
+        summary: "The facts of an incident's postmortem draft (impact, detection, response, timeline, remediation, action items)",
+        params: &[],
+        response: |generator| generator.subschema_for::<serde_json::Value>(),
+        errors: &[400, 401, 403, 404],
+        body: None,
+    },
+    ApiRoute {
+        method: "get",
+        path: "/api/v1/oncall",
+        role: Role::Viewer,
+        summary: "Who each schedule (or one) has on call, now or at a given time",
+        params: &[
+            Param { name: "schedule", kind: "string", description: "Only this schedule" },
+            Param { name: "at", kind: "string", description: "An RFC 3339 time (default now)" },
+        ],
+        response: |generator| generator.subschema_for::<super::incidents::OnCallList>(),
+        errors: &[400, 401, 403],
+        body: None,
     },
 ];
 
@@ -123,6 +205,8 @@ pub enum ApiError {
     Unauthorized(String),
     Forbidden(String),
     NotFound(String),
+    /// The request conflicts with the record (409).
+    Conflict(String),
     /// Logged in full; the caller sees only that it failed.
     Internal(String),
 }
@@ -135,6 +219,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(reason) => (StatusCode::UNAUTHORIZED, reason),
             ApiError::Forbidden(reason) => (StatusCode::FORBIDDEN, reason),
             ApiError::NotFound(reason) => (StatusCode::NOT_FOUND, reason),
+            ApiError::Conflict(reason) => (StatusCode::CONFLICT, reason),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "API request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see Vigil's log".to_owned())

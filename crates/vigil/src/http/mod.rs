@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 
 pub mod alertmanager;
 pub mod api;
+pub mod incidents;
 pub mod intake;
 pub mod openapi;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     /// This node's name and start, for `/api/v2/status`.
     pub node: String,
     pub started: vigil_core::Timestamp,
+    /// Incident operations (acknowledge, resolve, notes, updates) and their links.
+    pub incidents: crate::incidents::Incidents,
 }
 
 /// Serves `router(state)` on `listener` until `stop` completes, then finishes the
@@ -69,6 +72,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/monitors", get(api::monitors))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/api/v1/alerts/{id}", get(api::alert))
+        .route("/api/v1/incidents", get(incidents::list).post(incidents::open))
+        .route("/api/v1/incidents/stats", get(incidents::stats))
+        .route("/api/v1/incidents/{id}", get(incidents::show))
+        .route("/api/v1/incidents/{id}/postmortem", get(incidents::postmortem))
+        .route("/api/v1/incidents/{id}/{action}", post(incidents::act))
+        .route("/api/v1/oncall", get(incidents::oncall))
+        .route("/incidents/link/{token}", get(incidents::link_page).post(incidents::link_act))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .route("/api/v2/alerts", get(alertmanager::get_alerts).post(alertmanager::post_alerts))

@@ -51,6 +51,10 @@ pub fn document() -> Value {
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
         }
+        if let Some(body) = route.body {
+            let schema = body(&mut generator);
+            operation["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": schema}}});
+        }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method] = operation;
     }
@@ -79,6 +83,7 @@ fn reason(status: u16) -> &'static str {
         401 => "No token, or not a valid one",
         403 => "The token's role may not do this",
         404 => "No such thing",
+        409 => "It conflicts with the record (already acknowledged, resolved, or open)",
         413 => "The body is too large",
         _ => "Error",
     }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use vigil_core::hysteresis::{Health, MonitorState};
+use vigil_core::Timestamp;
 use vigil_store::{AlertSource, EpisodeChange, NewExecution, NewNotification, NewTransition, Store, StoreError, TransitionWrite};
 
 use super::scheduler::CheckDone;
@@ -34,6 +35,9 @@ struct Pending {
 pub struct Engine {
     monitors: Monitors,
     states: Vec<MonitorState>,
+    /// Each monitor's first failed check since it last passed: the first sign of an
+    /// outage, for its incident's time to detect.
+    first_failures: Vec<Option<Timestamp>>,
     pending: Vec<Pending>,
     store: Store,
     metrics: Arc<Metrics>,
@@ -61,8 +65,18 @@ impl Engine {
                 None => MonitorState::default(),
             })
             .collect();
-        let engine =
-            Engine { monitors, states, pending: Vec::new(), store, metrics, effects, slos: SloDetector::monitors(&[]), burns: Vec::new() };
+        let first_failures = vec![None; monitors.len()];
+        let engine = Engine {
+            monitors,
+            states,
+            first_failures,
+            pending: Vec::new(),
+            store,
+            metrics,
+            effects,
+            slos: SloDetector::monitors(&[]),
+            burns: Vec::new(),
+        };
         engine.update_state_gauge();
         Ok(engine)
     }
@@ -113,6 +127,12 @@ impl Engine {
         if !check.healthy {
             tracing::warn!(monitor = name, failures = ?failures, response_ms = check.result.response_time.as_millis() as u64, "check failed");
         }
+        let first_failure = match (check.healthy, self.first_failures[index]) {
+            (true, _) => None,
+            (false, None) => Some(check.at),
+            (false, earlier) => earlier,
+        };
+        self.first_failures[index] = first_failure;
         let state = &mut self.states[index];
         let before = state.clone();
         let transition = state.observe(check.healthy, check.at, monitor.config.thresholds);
@@ -146,7 +166,7 @@ impl Engine {
             Vec::new()
         };
         let name = name.to_owned();
-        let alert = alert_change(&name, monitor, &transition, &reason);
+        let alert = alert_change(&name, monitor, &transition, &reason).map(|change| AlertChange { signal_at: first_failure, ..change });
         let (executions, episode) = match alert {
             Some(change) => {
                 let mut episode = self.effects.decide(change);
@@ -216,7 +236,7 @@ impl Engine {
                     batch.iter().any(|write| !write.executions.is_empty()),
                 );
                 if batch.iter().any(|write| write.episode.is_some()) {
-                    self.effects.wake_alerts.notify_one();
+                    self.effects.episodes_stored();
                 }
             }
             Err(error) => {
@@ -273,5 +293,6 @@ fn alert_change(name: &str, monitor: &Monitor, transition: &vigil_core::hysteres
         actions: monitor.config.actions.clone(),
         summary,
         template_labels: Some(template_labels),
+        signal_at: None,
     })
 }

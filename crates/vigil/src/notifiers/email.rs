@@ -60,7 +60,12 @@ impl EmailNotifier {
             let first = format!("<{thread}@vigil>");
             builder = builder.in_reply_to(first.clone()).references(first);
         }
-        for to in &self.config.to {
+        // An incident's page goes to the person paged, through this notifier's server.
+        let recipients = match message {
+            Message::Incident(incident) if !incident.to.is_empty() => &incident.to,
+            _ => &self.config.to,
+        };
+        for to in recipients {
             builder = builder.to(to.parse().map_err(|error| invalid("to address", &error))?);
         }
         let email = builder.body(message.text()).map_err(|error| invalid("message", &error))?;

@@ -20,6 +20,8 @@ pub enum Message {
     Action(ActionMessage),
     /// Audit entries, for audit sinks (CloudWatch Logs).
     Audit(AuditMessage),
+    /// A page, reminder or update about an incident.
+    Incident(super::incident::IncidentMessage),
 }
 
 impl Message {
@@ -36,6 +38,7 @@ impl Message {
             Message::Group(message) => message.subject(),
             Message::Action(message) => message.subject(),
             Message::Audit(message) => format!("[Vigil] audit: {} entries", message.entries.len()),
+            Message::Incident(message) => message.subject(),
         }
     }
 
@@ -46,6 +49,7 @@ impl Message {
             Message::Group(message) => message.text(),
             Message::Action(message) => message.text(),
             Message::Audit(message) => message.entries.iter().map(|entry| format!("{}\n", entry.line())).collect(),
+            Message::Incident(message) => message.text(),
         }
     }
 
@@ -58,6 +62,11 @@ impl Message {
             Message::Group(message) => Some(!message.firing.is_empty()),
             Message::Action(message) => (message.outcome == "breaker-open").then_some(true),
             Message::Audit(_) => None,
+            Message::Incident(message) => match message.event.as_str() {
+                "page" | "fallback" => Some(true),
+                "resolved" => Some(false),
+                _ => None,
+            },
         }
     }
 
@@ -73,6 +82,7 @@ impl Message {
             Message::Group(message) => format!("vigil/group/{}", message.thread),
             Message::Action(message) => format!("vigil/action/{}/{}", message.action, message.target),
             Message::Audit(_) => "vigil/audit".to_owned(),
+            Message::Incident(message) => format!("vigil/incident/{}", message.incident),
         }
     }
 
@@ -123,6 +133,7 @@ impl Message {
                 "summary": message.subject(),
             }),
             Message::Audit(message) => serde_json::json!({"idempotency_key": key, "kind": "audit", "entries": message.entries}),
+            Message::Incident(message) => message.json(key),
         }
     }
 }

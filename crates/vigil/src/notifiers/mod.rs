@@ -6,6 +6,7 @@
 mod aws;
 mod email;
 pub mod group;
+pub mod incident;
 pub mod message;
 pub mod outbox;
 pub mod pagerduty;
@@ -20,6 +21,7 @@ use vigil_config::NotifierConfig;
 use crate::aws::AwsClient;
 use crate::probes::HttpClient;
 pub use group::{GroupAlert, GroupMessage};
+pub use incident::IncidentMessage;
 pub use message::{AlertMessage, Message, TransitionMessage};
 
 /// Why a delivery failed.
@@ -103,9 +105,21 @@ pub type Notifiers = Arc<BTreeMap<String, Notifier>>;
 pub fn build_all(config: &vigil_config::Config, client: &HttpClient, aws_client: &AwsClient) -> Notifiers {
     let mut notifiers: BTreeMap<String, Notifier> =
         config.notifiers.iter().map(|(name, notifier)| (name.clone(), Notifier::build(notifier, client, aws_client))).collect();
+    // People paged by webhook: a notifier each, `person:NAME`.
+    for person in config.on_call.people.values() {
+        let Some(url) = person.webhook.as_deref().and_then(vigil_config::parse_http_url) else { continue };
+        let webhook =
+            vigil_config::WebhookConfig { url, headers: BTreeMap::new(), secret: None, timeout: std::time::Duration::from_secs(10) };
+        notifiers.insert(person_notifier(&person.name), Notifier::Webhook(webhook::WebhookNotifier::new(webhook, client.clone())));
+    }
     if let Some(cloudwatch) = &config.audit.cloudwatch_logs {
         let sink = aws::CloudWatchLogsSink::new(cloudwatch.clone(), aws_client.clone());
         notifiers.insert(crate::actions::worker::AUDIT_SINK.to_owned(), Notifier::CloudWatchLogs(sink));
     }
     Arc::new(notifiers)
+}
+
+/// The notifier that pages a person by their own webhook.
+pub fn person_notifier(person: &str) -> String {
+    format!("person:{person}")
 }

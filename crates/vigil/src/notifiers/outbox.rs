@@ -60,6 +60,8 @@ pub struct Dispatcher {
     pub owner: String,
     pub metrics: Arc<Metrics>,
     pub wake: Arc<Notify>,
+    /// Where incidents' acknowledgement links point; without it, pages carry none.
+    pub links: Option<crate::incidents::links::LinkSettings>,
 }
 
 /// Deliveries in flight: the task of each, by the notification it delivers.
@@ -164,11 +166,28 @@ impl Dispatcher {
         }
     }
 
+    /// Makes the acknowledgement links a page asks for, now: the outbox never holds a
+    /// usable link, and a retried page gets fresh ones.
+    async fn make_links(&self, message: &mut Message) -> Result<(), DeliveryError> {
+        let (Message::Incident(incident), Some(settings)) = (message, &self.links) else { return Ok(()) };
+        let Some(person) = incident.person.clone() else { return Ok(()) };
+        for action in std::mem::take(&mut incident.links) {
+            let url = crate::incidents::links::mint(&self.store, settings, incident.incident, &person, &action, self.clock.now())
+                .await
+                .map_err(|error| DeliveryError::Transient(format!("making the acknowledgement link failed: {error}")))?;
+            incident.made.push((action, url));
+        }
+        Ok(())
+    }
+
     async fn deliver(&self, item: OutboxItem) {
         let result = match (self.notifiers.get(&item.notifier), Message::from_payload(&item.payload)) {
             (None, _) => Err(DeliveryError::Permanent(format!("notifier `{}` is no longer configured", item.notifier))),
             (_, Err(error)) => Err(DeliveryError::Permanent(format!("unreadable payload: {error}"))),
-            (Some(notifier), Ok(message)) => notifier.send(&item.idempotency_key, &message).await,
+            (Some(notifier), Ok(mut message)) => match self.make_links(&mut message).await {
+                Ok(()) => notifier.send(&item.idempotency_key, &message).await,
+                Err(error) => Err(error),
+            },
         };
         let now = self.clock.now();
         let outcome = match &result {

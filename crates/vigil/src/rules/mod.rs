@@ -280,7 +280,7 @@ impl RuleEngine {
                         self.open.insert(key, open);
                         self.metrics.rule_alerts.get_or_create(&StateLabels { state: "firing".to_owned() }).inc();
                         self.effects.stored(!change.notifications.is_empty(), !change.executions.is_empty());
-                        self.effects.wake_alerts.notify_one();
+                        self.effects.episodes_stored();
                     }
                     Err(error) => tracing::error!(rule = %config.name, %error, "storing an alert failed"),
                 }
@@ -299,7 +299,7 @@ impl RuleEngine {
                 self.metrics.rule_alerts.get_or_create(&StateLabels { state: "resolved".to_owned() }).inc();
                 // A resolution may be what a verifying execution waits for.
                 self.effects.stored(!change.notifications.is_empty(), true);
-                self.effects.wake_alerts.notify_one();
+                self.effects.episodes_stored();
             }
             Err(error) => {
                 tracing::error!(rule = %config.name, %error, "storing a resolution failed; it will be tried again");
@@ -357,6 +357,7 @@ impl RuleEngine {
             actions: config.actions.clone(),
             summary,
             template_labels: None,
+            signal_at: None,
         }
     }
 }

@@ -382,7 +382,7 @@ pub async fn store_changes(store: &Store, effects: &Effects, changes: Vec<AlertC
             }
             // A resolution may be what a verifying execution waits for.
             effects.stored(false, changes.iter().any(|change| !change.executions.is_empty() || !change.firing));
-            effects.wake_alerts.notify_one();
+            effects.episodes_stored();
         }
         Err(error) => tracing::error!(%error, "storing slo burn alerts failed"),
     }
@@ -421,6 +421,7 @@ fn resolving(episode: vigil_store::EpisodeRecord, now: Timestamp) -> AlertChange
         actions: Vec::new(),
         summary: String::new(),
         template_labels: None,
+        signal_at: None,
     }
 }
 
@@ -502,5 +503,6 @@ fn alert_change(slo: &Slo, change: &BurnChange, received_at: Timestamp) -> Alert
         actions: Vec::new(),
         summary,
         template_labels: None,
+        signal_at: None,
     }
 }

@@ -1,6 +1,7 @@
 //! Vigil's API through `vigil run`: tokens made with `vigil token create`, refused with
 //! a reason when missing, malformed, unknown or revoked, and never stored in clear.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use vigil::probes::ProbeResult;
@@ -213,10 +214,18 @@ async fn the_openapi_document_is_the_codes_and_alert_decisions_are_shown() {
     assert_eq!(code, Some(0));
     assert_eq!(list.lines().count(), 2, "{list}");
 
+    let (code, incident, stderr) = vigil.command(&["incident", "open", "checkout errors", "--severity", "SEV-1", "--service", "api"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let incident = incident.trim().to_owned();
+
     // Every documented route answers in its documented shape, and refuses without a token.
     let paths = document["paths"].as_object().expect("paths");
     for (path, operations) in paths {
-        let path = path.replace("{id}", &id.to_string());
+        if operations.get("get").is_none() {
+            continue;
+        }
+        let path =
+            if path.starts_with("/api/v1/incidents/") { path.replace("{id}", &incident) } else { path.replace("{id}", &id.to_string()) };
         let schema = &operations["get"]["responses"]["200"]["content"]["application/json"]["schema"];
         let answer = get(vigil.port, &path, Some(&viewer)).await;
         assert_eq!(answer.status, Some(200), "{path}: {}", String::from_utf8_lossy(&answer.body));
@@ -229,15 +238,72 @@ async fn the_openapi_document_is_the_codes_and_alert_decisions_are_shown() {
     let served = get(vigil.port, "/api/v1/openapi.json", None).await;
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&served.body).expect("json"), document, "the served document");
 
-    for (path, status, says) in [
+    for (path, status, say) in [
         ("/api/v1/nothing-here", 404, "no such API route"),
         ("/api/v1/alerts?limit=0", 400, "`limit` must be"),
         ("/api/v1/alerts?all=maybe", 400, "`all` must be true or false"),
         ("/api/v1/alerts/abc", 400, "not an episode id"),
         ("/api/v1/alerts/999999", 404, "no alert episode 999999"),
+        ("/api/v1/incidents/abc", 400, "not an incident id"),
+        ("/api/v1/incidents/999999", 404, "no incident #999999"),
+        ("/api/v1/incidents?days=0", 400, "`days` must be"),
+        ("/api/v1/oncall?at=yesterday", 400, "`at` must be an RFC 3339 time"),
+        ("/api/v1/oncall?schedule=nope", 400, "unknown schedule `nope`"),
     ] {
         let answer = get(vigil.port, path, Some(&viewer)).await;
         assert_eq!(answer.status, Some(status), "{path}");
-        assert!(error_of(&answer).contains(says), "{path}: {}", error_of(&answer));
+        assert!(error_of(&answer).contains(say), "{path}: {}", error_of(&answer));
+    }
+
+    // Acting on an incident takes a responder; each refusal says why.
+    let act = |path: String, token: String, body: Option<String>| async move {
+        let mut headers: BTreeMap<String, String> = bearer(&token);
+        headers.insert("content-type".to_owned(), "application/json".to_owned());
+        request(vigil.port, http::Method::POST, &path, headers, body).await
+    };
+    let acknowledge = format!("/api/v1/incidents/{incident}/acknowledge");
+    for (path, token, body, status, says) in [
+        (acknowledge.clone(), viewer.clone(), None, 403, "this needs responder"),
+        (acknowledge.clone(), responder.clone(), None, 200, ""),
+        (acknowledge.clone(), responder.clone(), None, 409, "was acknowledged by responder"),
+        (format!("/api/v1/incidents/{incident}/notes"), responder.clone(), Some("{}".to_owned()), 400, "the body needs `text`"),
+        (format!("/api/v1/incidents/{incident}/notes"), responder.clone(), Some("{\"text\": 1}".to_owned()), 400, "invalid body"),
+        (
+            format!("/api/v1/incidents/{incident}/notes"),
+            responder.clone(),
+            Some(format!("{{\"text\": \"{}\"}}", "x".repeat(20_000))),
+            413,
+            "limit",
+        ),
+        (
+            format!("/api/v1/incidents/{incident}/severity"),
+            responder.clone(),
+            Some("{\"severity\": \"SEV-9\"}".to_owned()),
+            400,
+            "unknown severity",
+        ),
+        (
+            format!("/api/v1/incidents/{incident}/roles"),
+            responder.clone(),
+            Some("{\"role\": \"boss\", \"person\": \"x\"}".to_owned()),
+            400,
+            "unknown role",
+        ),
+        (format!("/api/v1/incidents/{incident}/explode"), responder.clone(), None, 404, "no incident action"),
+        (
+            "/api/v1/incidents".to_owned(),
+            responder.clone(),
+            Some("{\"title\": \"again\", \"severity\": \"SEV-2\", \"service\": \"api\"}".to_owned()),
+            409,
+            "is open for service api",
+        ),
+        (format!("/api/v1/incidents/{incident}/resolve"), responder.clone(), None, 200, ""),
+        (format!("/api/v1/incidents/{incident}/resolve"), responder.clone(), None, 409, "is resolved"),
+    ] {
+        let answer = act(path.clone(), token, body).await;
+        assert_eq!(answer.status, Some(status), "{path}: {}", String::from_utf8_lossy(&answer.body));
+        if !says.is_empty() {
+            assert!(error_of(&answer).contains(says), "{path}: {}", error_of(&answer));
+        }
     }
 }

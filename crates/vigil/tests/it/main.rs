@@ -10,6 +10,7 @@ mod clocked;
 mod delivery;
 mod diagnose;
 mod helpers;
+mod incidents;
 mod intake;
 mod logs;
 mod monitor;
