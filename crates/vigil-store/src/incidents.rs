@@ -909,32 +909,47 @@ impl Store {
     /// caller read it (same start, same pages sent, active). False, writing nothing,
     /// when another node or an acknowledgement got there first.
     pub async fn record_pages(&self, write: &PagesWrite, now: Timestamp, give_up_after: Duration) -> Result<bool, StoreError> {
+        Ok(self.record_pages_batch(std::slice::from_ref(write), now, give_up_after).await?.first().copied().unwrap_or(false))
+    }
+
+    /// [`Store::record_pages`] for many escalations in one transaction (one commit for a
+    /// burst of pages); says for each whether it was written.
+    pub async fn record_pages_batch(
+        &self,
+        writes: &[PagesWrite],
+        now: Timestamp,
+        give_up_after: Duration,
+    ) -> Result<Vec<bool>, StoreError> {
         let mut db = self.begin_write().await?;
-        let state = if write.exhausted { EscalationState::Exhausted } else { EscalationState::Active };
-        let moved = sqlx::query(
-            "UPDATE incident_escalations SET sent = $4, next_due = $5, state = $6
-             WHERE incident_id = $1 AND started_at = $2 AND sent = $3 AND state = 'active'",
-        )
-        .bind(write.incident_id)
-        .bind(write.started_at.0)
-        .bind(i64::from(write.sent_before))
-        .bind(i64::from(write.sent_after))
-        .bind(write.next_due.map(|at| at.0))
-        .bind(state.as_str())
-        .execute(&mut **db)
-        .await?
-        .rows_affected();
-        if moved == 0 {
-            return Ok(false);
+        let mut written = Vec::with_capacity(writes.len());
+        for write in writes {
+            let state = if write.exhausted { EscalationState::Exhausted } else { EscalationState::Active };
+            let moved = sqlx::query(
+                "UPDATE incident_escalations SET sent = $4, next_due = $5, state = $6
+                 WHERE incident_id = $1 AND started_at = $2 AND sent = $3 AND state = 'active'",
+            )
+            .bind(write.incident_id)
+            .bind(write.started_at.0)
+            .bind(i64::from(write.sent_before))
+            .bind(i64::from(write.sent_after))
+            .bind(write.next_due.map(|at| at.0))
+            .bind(state.as_str())
+            .execute(&mut **db)
+            .await?
+            .rows_affected();
+            written.push(moved > 0);
+            if moved == 0 {
+                continue;
+            }
+            let ordering = format!("incident:{}", write.incident_id);
+            for (key, notification, note) in &write.notifications {
+                insert_incident_notification(&mut db, key, &ordering, notification, Some((write.incident_id, note)), now, give_up_after)
+                    .await?;
+            }
+            append(&mut db, write.incident_id, now, &write.entries).await?;
         }
-        let ordering = format!("incident:{}", write.incident_id);
-        for (key, notification, note) in &write.notifications {
-            insert_incident_notification(&mut db, key, &ordering, notification, Some((write.incident_id, note)), now, give_up_after)
-                .await?;
-        }
-        append(&mut db, write.incident_id, now, &write.entries).await?;
         db.commit().await?;
-        Ok(true)
+        Ok(written)
     }
 
     /// Starts an acknowledged incident's escalation again (re-notify after silence), if

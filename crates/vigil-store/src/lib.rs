@@ -227,7 +227,9 @@ impl Store {
 /// passive checkpoint: it waits for no reader or writer, and writers do not wait for it).
 /// Ends once the store is closed or every clone of it dropped (`alive` gone).
 async fn checkpoints(pool: AnyPool, alive: std::sync::Weak<Mutex<()>>) {
-    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    // The first one a second after opening: a short-lived command (the CLI) never takes a
+    // second connection for it.
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;

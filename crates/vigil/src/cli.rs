@@ -619,6 +619,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         days: i64,
     },
+    /// The escalator with many open incidents on the wall clock (how late pages go out
+    /// after their steps fall due), and `oncall who` over a year of a 10-layer schedule.
+    Incidents {
+        /// Open incidents, each escalating.
+        #[arg(long, default_value_t = 1000)]
+        incidents: usize,
+        /// Schedules (and policies, one each).
+        #[arg(long, default_value_t = 100)]
+        schedules: usize,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

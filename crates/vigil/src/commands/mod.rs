@@ -7,6 +7,7 @@ mod backtest;
 mod bench;
 mod bench_actions;
 mod bench_alerts;
+mod bench_incidents;
 mod bench_logs;
 mod bench_slos;
 mod diagnose;
@@ -260,6 +261,9 @@ pub async fn execute(command: Command) -> ExitCode {
         }
         Command::Bench(BenchCommand::Rules { alerts, groups }) => report(bench_logs::rules(alerts.max(1), groups.max(1)).await),
         Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),
+        Command::Bench(BenchCommand::Incidents { incidents, schedules }) => {
+            report(bench_incidents::incidents(incidents.clamp(1, 100_000), schedules.clamp(1, 10_000)).await)
+        }
         Command::Bench(BenchCommand::Slos { slos, days }) => report(bench_slos::slos(slos.max(1), days.clamp(1, 90)).await),
         Command::Bench(BenchCommand::Alerts { alerts, reads, synchronous }) => {
             report(bench_alerts::alerts(bench_alerts::AlertBench { alerts: alerts.max(1), reads: reads.max(1), synchronous }).await)

@@ -88,18 +88,34 @@ impl Escalator {
         let mut overrides: Option<Vec<OverrideRecord>> = None;
         loop {
             let due = self.store.escalations_due(now, BATCH).await?;
-            let mut moved = 0;
-            for escalation in &due {
-                let Some(incident) = open.get(&escalation.incident_id) else { continue };
-                if overrides.is_none() {
-                    overrides = Some(self.store.overrides(None, now).await?);
-                }
-                let (write, pages) = self.pages(escalation, incident, overrides.as_deref().unwrap_or_default(), now);
-                if self.store.record_pages(&write, now, self.give_up_after).await? {
-                    moved += 1;
-                    pass.pages += pages;
-                }
+            if due.is_empty() {
+                break;
             }
+            if overrides.is_none() {
+                overrides = Some(self.store.overrides(None, now).await?);
+            }
+            let mut writes = Vec::with_capacity(due.len());
+            let mut counts = Vec::with_capacity(due.len());
+            for escalation in &due {
+                let fetched;
+                let incident = match open.get(&escalation.incident_id) {
+                    Some(incident) => incident,
+                    // Opened since this pass began (by another node, say).
+                    None => match self.store.incident(escalation.incident_id).await? {
+                        Some(incident) if incident.is_open() => {
+                            fetched = incident;
+                            &fetched
+                        }
+                        _ => continue,
+                    },
+                };
+                let (write, pages) = self.pages(escalation, incident, overrides.as_deref().unwrap_or_default(), now);
+                writes.push(write);
+                counts.push(pages);
+            }
+            let written = self.store.record_pages_batch(&writes, now, self.give_up_after).await?;
+            let moved = written.iter().filter(|written| **written).count();
+            pass.pages += written.iter().zip(&counts).filter(|(written, _)| **written).map(|(_, pages)| pages).sum::<usize>();
             if due.len() < BATCH as usize || moved == 0 {
                 break;
             }

@@ -15,6 +15,9 @@ pub mod postmortem;
 pub mod stats;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
