@@ -952,6 +952,41 @@ impl Store {
         Ok(written)
     }
 
+    /// The notifiers an escalation paged (a pager service, a team channel) for incidents
+    /// resolved at or after `since` that have not been told of the resolution, as
+    /// (incident, notifier). A page to a notifier has a key with `:notifier:`, its
+    /// resolution one with `:resolved:`.
+    pub async fn notifiers_awaiting_resolution(&self, since: Timestamp) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT o.incident_id, o.notifier FROM incidents i JOIN outbox o ON o.incident_id = i.id
+             WHERE i.resolved_at IS NOT NULL AND i.resolved_at >= $1 AND o.idempotency_key LIKE 'incident:%:notifier:%'
+               AND NOT EXISTS (SELECT 1 FROM outbox r WHERE r.incident_id = o.incident_id AND r.notifier = o.notifier
+                               AND r.idempotency_key LIKE 'incident:%:resolved:%')
+             ORDER BY o.incident_id, o.notifier",
+        )
+        .bind(since.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("incident_id")?, row.try_get("notifier")?))).collect()
+    }
+
+    /// Queues notifications about an incident (each once, by its key).
+    pub async fn queue_incident_notifications(
+        &self,
+        id: i64,
+        notifications: &[(String, NewNotification, String)],
+        now: Timestamp,
+        give_up_after: Duration,
+    ) -> Result<(), StoreError> {
+        let mut db = self.begin_write().await?;
+        let ordering = format!("incident:{id}");
+        for (key, notification, note) in notifications {
+            insert_incident_notification(&mut db, key, &ordering, notification, Some((id, note)), now, give_up_after).await?;
+        }
+        db.commit().await?;
+        Ok(())
+    }
+
     /// Starts an acknowledged incident's escalation again (re-notify after silence), if
     /// it is still stopped and the incident open and untouched since `quiet_since`.
     pub async fn restart_escalation(&self, id: i64, quiet_since: Timestamp, entry: &NewEntry, now: Timestamp) -> Result<bool, StoreError> {

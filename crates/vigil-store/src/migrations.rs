@@ -475,6 +475,13 @@ const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE outbox ADD COLUMN incident_note TEXT",
         ],
     },
+    Migration {
+        version: 13,
+        statements: &[
+            // An incident's notifications, for telling the notifiers it paged that it is over.
+            "CREATE INDEX outbox_incident ON outbox (incident_id)",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

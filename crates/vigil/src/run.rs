@@ -149,6 +149,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         clock: clock.clone(),
         give_up_after: config.delivery.give_up_after,
         wake: effects.wake_incidents.clone(),
+        slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
     };
     let state = AppState {
         incidents: incidents.clone(),

@@ -25,6 +25,7 @@ async fn handle(config: &Config) -> anyhow::Result<Incidents> {
         clock: Arc::new(SystemClock),
         give_up_after: config.delivery.give_up_after,
         wake: Arc::default(),
+        slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
     })
 }
 

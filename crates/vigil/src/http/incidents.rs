@@ -169,8 +169,7 @@ pub async fn postmortem(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&state, &headers, Role::Viewer).await?;
     let id = incident_id(&id)?;
-    let slos: Vec<String> = Vec::new();
-    let draft = crate::incidents::postmortem::gather(&state.store, id, &slos, state.clock.now()).await?;
+    let draft = crate::incidents::postmortem::gather(&state.store, id, &state.incidents.slos, state.clock.now()).await?;
     let draft = draft.ok_or_else(|| ApiError::NotFound(format!("no incident #{id}")))?;
     serde_json::to_value(&draft).map(Json).map_err(|error| ApiError::Internal(error.to_string()))
 }

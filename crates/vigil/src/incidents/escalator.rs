@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use vigil_config::OnCallConfig;
-use vigil_core::escalation::Policy;
+use vigil_core::escalation::{Policy, Target};
 use vigil_core::incident::Role;
 use vigil_core::{Clock, Timestamp};
 use vigil_store::{
@@ -122,6 +122,23 @@ impl Escalator {
         }
         for incident in open.values() {
             self.look_after(incident, now, &mut pass).await?;
+        }
+        // Notifiers that were paged (a pager service opens an incident of its own) hear
+        // that it is over.
+        for (id, notifier) in self.store.notifiers_awaiting_resolution(Timestamp(now.0 - DAY_MS)).await? {
+            let Some(incident) = self.store.incident(id).await? else { continue };
+            let by = incident.resolved_by.clone().unwrap_or_default();
+            let notice = Notice {
+                incident: &incident,
+                kind: "resolved",
+                text: format!("Incident #{id} is resolved (by {by})."),
+                links: &[],
+                at: now,
+            };
+            let key = format!("incident:{id}:resolved");
+            let (outgoing, _) = to_target(&self.on_call, &[], &Target::Notifier(notifier), &notice, &key, "resolution");
+            self.store.queue_incident_notifications(id, &outgoing, now, self.give_up_after).await?;
+            pass.reminders += 1;
         }
         for item in self.store.overdue_action_items(now, Timestamp(now.0 - DAY_MS)).await? {
             let Some(incident) = self.store.incident(item.incident_id).await? else { continue };

@@ -55,6 +55,8 @@ pub struct Incidents {
     pub give_up_after: Duration,
     /// Woken after writes that queue notifications or start escalations.
     pub wake: Arc<tokio::sync::Notify>,
+    /// The configured SLOs' names: a postmortem reports the budget each lost.
+    pub slos: Arc<[String]>,
 }
 
 /// Someone on call, now or at a given time.

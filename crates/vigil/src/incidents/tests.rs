@@ -93,7 +93,14 @@ async fn world(yaml: &str) -> World {
         wake: Arc::new(Notify::new()),
         wake_outbox: Arc::new(Notify::new()),
     };
-    let incidents = Incidents { store: store.clone(), on_call, clock: Arc::new(clock.clone()), give_up_after: DAY, wake: Arc::default() };
+    let incidents = Incidents {
+        store: store.clone(),
+        on_call,
+        clock: Arc::new(clock.clone()),
+        give_up_after: DAY,
+        wake: Arc::default(),
+        slos: Arc::from([]),
+    };
     World { routing: Routing::new(&config), clock, store, escalator, incidents, _dir: dir }
 }
 
@@ -317,4 +324,19 @@ async fn overdue_action_items_remind_their_owner_once_a_day() {
     assert_eq!(reminded(world.sent().await), 1, "once");
     world.at(61 + 24 * 60).await;
     assert_eq!(reminded(world.sent().await), 2, "and again a day later");
+}
+
+#[tokio::test]
+async fn notifiers_paged_hear_of_the_resolution_once() {
+    let yaml = YAML.replace("    fallback: [\"person:carol\"]", "    fallback: [\"person:carol\", \"stakeholders\"]");
+    let world = world(&yaml).await;
+    world.alert("api", "page", true).await;
+    world.at(30).await;
+    assert_eq!(world.sent().await.last().map(String::as_str), Some("stakeholders:fallback"));
+    let id = world.store.open_incidents().await.expect("open")[0].id;
+    world.incidents.resolve(id, "alice", "fixed").await.expect("resolve");
+    world.at(31).await;
+    world.at(32).await;
+    let resolved: Vec<String> = world.sent().await.into_iter().filter(|item| item.ends_with(":resolved")).collect();
+    assert_eq!(resolved, ["stakeholders:resolved"], "the notifier paged is told once; people are not");
 }
