@@ -13,6 +13,7 @@ mod incidents;
 mod load;
 mod model;
 mod raw;
+mod status_page;
 #[cfg(test)]
 mod tests;
 
@@ -21,3 +22,4 @@ pub use incidents::{IncidentsConfig, OnCallConfig, PersonConfig, ScheduleConfig}
 pub use load::{load_file, load_str, parse_http_url, read_file, Loader};
 pub use marked_yaml::{Node, Span, Spanned};
 pub use model::*;
+pub use status_page::{ComponentConfig, StatusPageConfig};

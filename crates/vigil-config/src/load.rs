@@ -872,6 +872,7 @@ impl Loader {
                 self.slo(slo, slo_alerts.next().flatten(), &monitor_names)
             })
             .collect();
+        let status_page = self.status_page(raw.status_page, &monitor_names);
         Some(Config {
             path: self.file.clone(),
             storage,
@@ -901,6 +902,7 @@ impl Loader {
             api,
             flapping,
             on_call,
+            status_page,
             warnings: Vec::new(),
         })
     }

@@ -49,6 +49,8 @@ pub struct Config {
     pub flapping: Option<vigil_alerts::Flapping>,
     /// `people:`, `schedules:`, `escalation-policies:` and `incidents:`.
     pub on_call: crate::incidents::OnCallConfig,
+    /// `status-page:`, if any.
+    pub status_page: Option<crate::status_page::StatusPageConfig>,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,

@@ -75,6 +75,8 @@ pub(crate) struct RawConfig {
     pub escalation_policies: std::collections::HashMap<Spanned<String>, crate::incidents::RawPolicy>,
     /// What incidents do: how people are paged, stakeholder updates, resolving.
     pub incidents: Option<crate::incidents::RawIncidents>,
+    /// The public status page: components over monitors.
+    pub status_page: Option<crate::status_page::RawStatusPage>,
 }
 
 #[derive(Debug, Deserialize)]

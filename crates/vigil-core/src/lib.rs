@@ -19,6 +19,7 @@ pub mod incident;
 pub mod oncall;
 pub mod redact;
 pub mod slo;
+pub mod statuspage;
 pub mod time;
 pub mod uptime;
 

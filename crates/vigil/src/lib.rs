@@ -28,3 +28,4 @@ pub use vigil_probes as probes;
 pub mod rules;
 pub mod run;
 pub mod slos;
+pub mod statuspage;

@@ -151,7 +151,30 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         wake: effects.wake_incidents.clone(),
         slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
     };
+    // Where links in pages and the status page's feed point: `incidents.external-url`,
+    // else this listener when it has a specific address.
+    let external_url = config
+        .on_call
+        .incidents
+        .external_url
+        .clone()
+        .or_else(|| (!http_address.ip().is_unspecified()).then(|| format!("http://{http_address}")));
+    let status = config
+        .status_page
+        .clone()
+        .map(|page| Arc::new(crate::statuspage::StatusPage::new(page, store.clone(), clock.clone(), external_url.clone())));
+    let status_server = match (&status, config.status_page.as_ref().and_then(|page| page.listen)) {
+        (Some(page), Some(address)) => {
+            let listener =
+                tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address} for the status page"))?;
+            tracing::info!(listen = %address, "status page listening");
+            let mut stop = stop_rx.clone();
+            Some(crate::http::serve_status(listener, Arc::clone(page), async move { stopped(&mut stop).await }))
+        }
+        _ => None,
+    };
     let state = AppState {
+        status,
         incidents: incidents.clone(),
         metrics: metrics.clone(),
         store: store.clone(),
@@ -196,10 +219,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         owner: node,
         metrics: metrics.clone(),
         wake: effects.wake_outbox.clone(),
-        links: config
-            .on_call
-            .incidents
-            .external_url
+        links: external_url
             .clone()
             .map(|base_url| crate::incidents::links::LinkSettings { base_url, lifetime: config.on_call.incidents.link_lifetime }),
     });
@@ -274,6 +294,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         engine.save_slos().await;
         // The server has stopped taking pushes; its sender is gone once it exits.
         server.await.context("http server panicked")?.context("http server failed")?;
+        if let Some(status_server) = status_server {
+            status_server.await.context("status page server panicked")?.context("status page server failed")?;
+        }
         if let Some(rules_task) = rules_task {
             rules_task.await.context("rule engine panicked")?;
         }

@@ -21,6 +21,7 @@ pub mod api;
 pub mod incidents;
 pub mod intake;
 pub mod openapi;
+pub mod status;
 
 /// Routes that do not read their own bodies take at most this much.
 const SMALL_BODY_BYTES: usize = 64 * 1024;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub started: vigil_core::Timestamp,
     /// Incident operations (acknowledge, resolve, notes, updates) and their links.
     pub incidents: crate::incidents::Incidents,
+    /// The public status page, if configured.
+    pub status: Option<std::sync::Arc<crate::statuspage::StatusPage>>,
 }
 
 /// Serves `router(state)` on `listener` until `stop` completes, then finishes the
@@ -57,6 +60,16 @@ pub fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
     let app = router(state);
+    tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
+}
+
+/// The status page's own listener (`status-page.listen`): its routes and nothing else.
+pub fn serve_status(
+    listener: tokio::net::TcpListener,
+    page: std::sync::Arc<crate::statuspage::StatusPage>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let app: Router = status::routes().with_state(Some(page)).layer(DefaultBodyLimit::max(SMALL_BODY_BYTES));
     tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
 }
 
@@ -88,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/receivers", get(alertmanager::get_receivers))
         .route("/api/v2/status", get(alertmanager::get_status))
         .route("/api/v2/{*rest}", axum::routing::any(alertmanager::not_found))
+        .merge(status::routes().with_state(state.status.clone()))
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .with_state(state)
 }

@@ -19,5 +19,6 @@ mod probes;
 mod remediation;
 mod routes;
 mod slo;
+mod status;
 mod tidy;
 mod webhook;

@@ -1,0 +1,49 @@
+//! `status-page:` read into components, and broken ones refused with located errors.
+
+use std::path::Path;
+
+use crate::*;
+
+fn load(text: &str) -> Result<Config, String> {
+    load_str(Path::new("vigil.yaml"), text, &|_| None).map_err(|errors| errors.to_string())
+}
+
+const MONITORS: &str = "monitors:
+  - name: api
+    url: http://10.0.0.5/health
+  - name: web
+    url: http://10.0.0.6/
+";
+
+#[test]
+fn components_are_public_names_over_monitors() {
+    let config = load(&format!(
+        "{MONITORS}status-page:\n  title: Example Inc. status\n  listen: 0.0.0.0:8081\n  history-days: 30\n  components:\n\
+         \x20   - name: Public API\n      monitors: [api]\n    - name: Website\n      description: The shop\n      monitors: [web, api]\n"
+    ))
+    .expect("valid");
+    let page = config.status_page.expect("a status page");
+    assert_eq!((page.title.as_str(), page.history_days, page.listen.map(|listen| listen.port())), ("Example Inc. status", 30, Some(8081)));
+    assert_eq!(page.components.len(), 2);
+    assert_eq!(page.components[1].monitors, ["web", "api"]);
+    assert_eq!(page.components[1].description.as_deref(), Some("The shop"));
+    assert!(load(MONITORS).expect("valid").status_page.is_none(), "no section, no page");
+}
+
+#[test]
+fn broken_pages_are_located_errors() {
+    let cases = [
+        ("  components:\n    - name: API\n      monitors: [nope]\n", "9:18: unknown monitor `nope` in component `API`"),
+        ("  components:\n    - name: API\n      monitors: []\n", "8:13: component `API` has no monitors"),
+        ("  components:\n    - {name: API, monitors: [api]}\n    - {name: api, monitors: [web]}\n", "9:14: duplicate component `api`"),
+        ("  history-days: 400\n  components:\n    - {name: API, monitors: [api]}\n", "7:17: history-days must be from 1 to 366"),
+        ("  url: ftp://status\n  components:\n    - {name: API, monitors: [api]}\n", "7:8: invalid status page url"),
+        ("  listen: everywhere\n  components:\n    - {name: API, monitors: [api]}\n", "7:11: invalid listen address"),
+        ("  title: Status\n  components: []\n", "7:10: status-page needs at least one component"),
+        ("  colour: blue\n  components:\n    - {name: API, monitors: [api]}\n", "7:3: unknown key `colour`"),
+    ];
+    for (section, says) in cases {
+        let error = load(&format!("{MONITORS}status-page:\n{section}")).expect_err(section);
+        assert!(error.contains(says), "{section}\n{error}");
+    }
+}
