@@ -174,14 +174,52 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT DISTINCT monitor FROM transitions ORDER BY monitor").fetch_all(&self.pool).await?)
     }
 
+    /// [`Store::state_changes`] of several monitors in two queries, by monitor.
+    pub async fn state_changes_of(
+        &self,
+        monitors: &[String],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::BTreeMap<String, Vec<StateChange>>, StoreError> {
+        let mut changes: std::collections::BTreeMap<String, Vec<StateChange>> =
+            monitors.iter().map(|monitor| (monitor.clone(), Vec::new())).collect();
+        if monitors.is_empty() {
+            return Ok(changes);
+        }
+        let list = |first: usize| (first..first + monitors.len()).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ");
+        let before = format!(
+            "SELECT {COLUMNS} FROM transitions WHERE id IN (SELECT MAX(id) FROM transitions WHERE monitor IN ({}) AND at < $1 GROUP BY monitor)",
+            list(2)
+        );
+        let within = format!("SELECT {COLUMNS} FROM transitions WHERE monitor IN ({}) AND at >= $1 AND at < $2 ORDER BY at, id", list(3));
+        for (sql, bounds) in [(before, vec![from.0]), (within, vec![from.0, to.0])] {
+            let mut query = sqlx::query(&sql);
+            for bound in bounds {
+                query = query.bind(bound);
+            }
+            for monitor in monitors {
+                query = query.bind(monitor);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let record = from_row(&row)?;
+                if let Some(list) = changes.get_mut(&record.monitor) {
+                    list.push(StateChange { at: record.at, health: record.to });
+                }
+            }
+        }
+        Ok(changes)
+    }
+
     /// State changes of `monitor` in `[from, to)`, oldest first, preceded by the last
     /// change before `from` so the state at the start of the window is known.
     pub async fn state_changes(&self, monitor: &str, from: Timestamp, to: Timestamp) -> Result<Vec<StateChange>, StoreError> {
+        // Two index range reads on (monitor, at); an `OR` of the two made SQLite scan
+        // every row of the monitor.
         let sql = format!(
-            "SELECT {COLUMNS} FROM transitions WHERE monitor = $1 AND (
-                (at >= $2 AND at < $3)
-                OR id = (SELECT MAX(id) FROM transitions WHERE monitor = $1 AND at < $2)
-             ) ORDER BY at, id"
+            "SELECT * FROM (SELECT {COLUMNS} FROM transitions WHERE monitor = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT 1) AS before
+             UNION ALL
+             SELECT {COLUMNS} FROM transitions WHERE monitor = $1 AND at >= $2 AND at < $3
+             ORDER BY at, id"
         );
         let rows = sqlx::query(&sql).bind(monitor).bind(from.0).bind(to.0).fetch_all(&self.pool).await?;
         rows.iter().map(|row| from_row(row).map(|record| StateChange { at: record.at, health: record.to })).collect()

@@ -629,6 +629,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         schedules: usize,
     },
+    /// The public status page with many components and 90 days of history: reading its
+    /// summary from the store and rendering it.
+    Status {
+        #[arg(long, default_value_t = 50)]
+        components: usize,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

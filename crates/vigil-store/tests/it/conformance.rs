@@ -801,3 +801,29 @@ pub async fn incident_records_updates_items_and_overrides(store: Store, _: &str)
     assert!(store.remove_override(added.id).await.expect("remove"));
     assert!(!store.remove_override(added.id).await.expect("gone"));
 }
+
+/// Several monitors' state changes in one read equal each one's own.
+pub async fn state_changes_of_several_monitors_match_each_ones(store: Store, _: &str) {
+    let mut writes = Vec::new();
+    for (monitor, times) in [("a", &[100, 200, 300][..]), ("b", &[150, 250][..]), ("c", &[50][..])] {
+        let mut health = Health::Up;
+        for at in times {
+            let next = if health == Health::Up { Health::Down } else { Health::Up };
+            writes.push(TransitionWrite {
+                transition: transition(monitor, *at, health, next),
+                notifications: Vec::new(),
+                executions: Vec::new(),
+                episode: None,
+            });
+            health = next;
+        }
+    }
+    store.record_transitions(&writes, DAY).await.expect("record");
+    let monitors = ["a".to_owned(), "b".to_owned(), "c".to_owned(), "none".to_owned()];
+    let together = store.state_changes_of(&monitors, Timestamp(160), Timestamp(260)).await.expect("together");
+    for monitor in &monitors {
+        let alone = store.state_changes(monitor, Timestamp(160), Timestamp(260)).await.expect("alone");
+        assert_eq!(together[monitor], alone, "{monitor}");
+    }
+    assert_eq!(together["a"].len(), 2, "the one before the window, and 200");
+}

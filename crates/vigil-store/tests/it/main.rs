@@ -56,4 +56,5 @@ store_suite!(
     slo_windows_are_saved_per_node_and_read_by_change_number,
     incidents_join_escalate_and_acknowledge_once,
     incident_records_updates_items_and_overrides,
+    state_changes_of_several_monitors_match_each_ones,
 );

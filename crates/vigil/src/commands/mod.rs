@@ -10,6 +10,7 @@ mod bench_alerts;
 mod bench_incidents;
 mod bench_logs;
 mod bench_slos;
+mod bench_status;
 mod diagnose;
 pub mod incidents;
 mod lint_terraform;
@@ -263,6 +264,9 @@ pub async fn execute(command: Command) -> ExitCode {
         Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),
         Command::Bench(BenchCommand::Incidents { incidents, schedules }) => {
             report(bench_incidents::incidents(incidents.clamp(1, 100_000), schedules.clamp(1, 10_000)).await)
+        }
+        Command::Bench(BenchCommand::Status { components, days }) => {
+            report(bench_status::status(components.clamp(1, 10_000), days.clamp(1, 366)).await)
         }
         Command::Bench(BenchCommand::Slos { slos, days }) => report(bench_slos::slos(slos.max(1), days.clamp(1, 90)).await),
         Command::Bench(BenchCommand::Alerts { alerts, reads, synchronous }) => {

@@ -115,7 +115,8 @@ fn capitalised(word: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn render(summary: &Summary) -> Markup {
+/// The page's HTML.
+pub fn render(summary: &Summary) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -267,9 +268,8 @@ fn incident_json(summary: &Summary, incident: &PublicIncident) -> Value {
     })
 }
 
-/// `GET /status/api/v2/summary.json`: Statuspage's summary.
-async fn summary_json(State(page): State<Option<Arc<StatusPage>>>) -> Result<Response, ApiError> {
-    let summary = configured(page)?.summary().await?;
+/// Statuspage's summary document.
+pub fn summary_document(summary: &Summary) -> Value {
     let maintenances: Vec<Value> = summary
         .maintenances
         .iter()
@@ -290,18 +290,23 @@ async fn summary_json(State(page): State<Option<Arc<StatusPage>>>) -> Result<Res
                 "scheduled_until": time(window.ends_at),
                 "incident_updates": [],
                 "components": summary.components.iter().filter(|component| window.components.contains(&component.id))
-                    .map(|component| component_json(&summary, component)).collect::<Vec<_>>(),
+                    .map(|component| component_json(summary, component)).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let body = json!({
-        "page": page_json(&summary),
-        "components": summary.components.iter().map(|component| component_json(&summary, component)).collect::<Vec<_>>(),
-        "incidents": summary.active.iter().map(|incident| incident_json(&summary, incident)).collect::<Vec<_>>(),
+    json!({
+        "page": page_json(summary),
+        "components": summary.components.iter().map(|component| component_json(summary, component)).collect::<Vec<_>>(),
+        "incidents": summary.active.iter().map(|incident| incident_json(summary, incident)).collect::<Vec<_>>(),
         "scheduled_maintenances": maintenances,
         "status": {"indicator": summary.indicator, "description": summary.headline},
-    });
-    Ok(with_headers(Json(body).into_response(), "application/json", 10))
+    })
+}
+
+/// `GET /status/api/v2/summary.json`: Statuspage's summary.
+async fn summary_json(State(page): State<Option<Arc<StatusPage>>>) -> Result<Response, ApiError> {
+    let summary = configured(page)?.summary().await?;
+    Ok(with_headers(Json(summary_document(&summary)).into_response(), "application/json", 10))
 }
 
 /// `GET /status/api/v2/status.json`: the page and its overall status.
