@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests talk to (a real SMTP server, an AWS-compatible server, the
-# OpenTelemetry SDK's exporter, PostgreSQL's binaries, nginx, iproute2, iptables) if missing,
+# OpenTelemetry SDK's exporter, PostgreSQL's binaries, nginx, iproute2, iptables, Chromium
+# with playwright-core) if missing,
 # then runs every test. Without CI=true, a test whose outside program is still missing
 # skips with a printed reason; with CI=true it fails.
 set -euo pipefail
@@ -55,5 +56,24 @@ if [ -n "$missing" ]; then
   fi
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
+
+# Debian's Chromium and playwright-core (pinned in crates/vigil/tests/browser) for the
+# browser tests of the UI and the status page.
+if ! [ -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (the browser tests of the UI)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || echo "warning: could not install chromium"
+  else
+    echo "warning: chromium not found; the browser tests will skip"
+  fi
+fi
+if ! [ -f crates/vigil/tests/browser/node_modules/playwright-core/package.json ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "installing playwright-core (drives Chromium in the browser tests)"
+    (cd crates/vigil/tests/browser && npm ci --no-audit --no-fund --loglevel=error) || echo "warning: could not install playwright-core"
+  else
+    echo "warning: npm not found; the browser tests will skip"
+  fi
+fi
 
 cargo test --workspace --locked "$@"

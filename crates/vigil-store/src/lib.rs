@@ -11,6 +11,7 @@
 //!
 //! The conformance suite in `tests/it` runs the same cases against both backends.
 
+mod checks;
 mod decisions;
 mod episodes;
 mod executions;
@@ -19,6 +20,7 @@ mod migrations;
 mod offsets;
 mod outbox;
 mod runs;
+mod sessions;
 mod silences;
 mod slos;
 mod tokens;
@@ -33,6 +35,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use checks::CheckHour;
 pub use decisions::{DecisionKind, DecisionRecord, NewDecision};
 pub use episodes::{AlertSource, Applied, EpisodeChange, EpisodeRecord, EpisodeState, NotifyLogEntry};
 pub use executions::{
@@ -46,6 +49,7 @@ pub use incidents::{
 pub use offsets::SourceOffset;
 pub use outbox::{AttemptOutcome, NewNotification, OutboxItem, OutboxStatus, OutboxSummary};
 pub use runs::RunId;
+pub use sessions::SessionRecord;
 pub use silences::{NewSilence, SilenceRecord, StoredMatcher};
 pub use slos::{NodeBlock, SloBlockRow, SloBucketRow, SloSample, SloSave, SloWindows};
 pub use tokens::TokenRecord;

@@ -482,6 +482,34 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX outbox_incident ON outbox (incident_id)",
         ],
     },
+    Migration {
+        version: 14,
+        statements: &[
+            // Signed-in web UI sessions: the cookie's secret is stored as its SHA-256; a
+            // session lasts as long as its token is not revoked and it has not expired.
+            "CREATE TABLE ui_sessions (
+            id TEXT PRIMARY KEY,
+            secret_sha256 TEXT NOT NULL,
+            token_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )",
+            // Each monitor's checks per hour: counts and response times, for sparklines,
+            // response-time badges and the monitor page.
+            "CREATE TABLE check_hours (
+            monitor TEXT NOT NULL,
+            hour BIGINT NOT NULL,
+            checks BIGINT NOT NULL,
+            failures BIGINT NOT NULL,
+            total_ms {float} NOT NULL,
+            max_ms {float} NOT NULL,
+            PRIMARY KEY (monitor, hour)
+        )",
+            "CREATE INDEX check_hours_hour ON check_hours (hour)",
+            // The overview reads the day's transitions of every monitor at once.
+            "CREATE INDEX transitions_at ON transitions (at)",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -21,9 +21,9 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-const TOKEN_COLUMNS: &str = "id, name, role, secret_sha256, created_at, last_used_at, revoked_at";
+pub(crate) const TOKEN_COLUMNS: &str = "id, name, role, secret_sha256, created_at, last_used_at, revoked_at";
 
-fn token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
+pub(crate) fn token(row: &AnyRow) -> Result<TokenRecord, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(TokenRecord {
         id: row.try_get("id")?,

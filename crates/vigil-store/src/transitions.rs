@@ -163,6 +163,14 @@ impl Store {
         sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(from_row).collect()
     }
 
+    /// Each monitor's latest transition before `at`.
+    pub async fn latest_transitions_before(&self, at: Timestamp) -> Result<Vec<TransitionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transitions WHERE id IN (SELECT MAX(id) FROM transitions WHERE at < $1 GROUP BY monitor) ORDER BY monitor"
+        );
+        sqlx::query(&sql).bind(at.0).fetch_all(&self.pool).await?.iter().map(from_row).collect()
+    }
+
     /// A monitor's transitions, newest first.
     pub async fn transitions(&self, monitor: &str, limit: i64) -> Result<Vec<TransitionRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM transitions WHERE monitor = $1 ORDER BY at DESC, id DESC LIMIT $2");
@@ -208,6 +216,14 @@ impl Store {
             }
         }
         Ok(changes)
+    }
+
+    /// Every monitor's transitions in `[from, to)`, oldest first: a day's worth for the
+    /// overview, read without naming the monitors.
+    pub async fn transitions_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<TransitionRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM transitions WHERE at >= $1 AND at < $2 ORDER BY at, id");
+        let rows = sqlx::query(&sql).bind(from.0).bind(to.0).fetch_all(&self.pool).await?;
+        rows.iter().map(from_row).collect()
     }
 
     /// State changes of `monitor` in `[from, to)`, oldest first, preceded by the last

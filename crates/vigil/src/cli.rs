@@ -637,6 +637,30 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 90)]
         days: u32,
     },
+    /// The signed-in UI over many monitors with 90 days of history: the overview (time
+    /// through the router, HTML and gzipped sizes), a monitor's page, the alerts page.
+    Ui {
+        #[arg(long, default_value_t = 10_000)]
+        monitors: usize,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Requests of each page.
+        #[arg(long, default_value_t = 11)]
+        reads: usize,
+    },
+    /// API reads at a steady rate while `vigil run` probes many monitors (a local target
+    /// in a child process): latency p50/p99/max per route, from each request's planned
+    /// start, and the checks done meanwhile.
+    Api {
+        #[arg(long, default_value_t = 10_000)]
+        monitors: usize,
+        /// Requests per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// How long to measure, after a warm-up of 10 s.
+        #[arg(long, default_value = "30s")]
+        duration: String,
+    },
     /// The target server `bench probes` starts in a child process.
     #[command(hide = true)]
     Target {

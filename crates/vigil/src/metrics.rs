@@ -78,6 +78,31 @@ pub struct ActionLabels {
     pub outcome: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PageLabels {
+    pub page: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// The route's pattern, e.g. `/api/v1/incidents/{id}`.
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteOnlyLabels {
+    pub route: String,
+}
+
+/// A histogram family with a constructor that is a plain function.
+pub type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+}
+
 /// Every metric Vigil exports. Clones share the underlying values.
 pub struct Metrics {
     registry: Registry,
@@ -104,6 +129,12 @@ pub struct Metrics {
     pub slo_sli: Family<SloLabels, FloatGauge>,
     pub slo_shared: Family<KindLabels, Gauge>,
     pub slo_leader: Family<KindLabels, Gauge>,
+    pub page_render: HistogramFamily<PageLabels>,
+    pub http_requests: Family<RouteLabels, Counter>,
+    pub http_duration: HistogramFamily<RouteOnlyLabels>,
+    /// Set when `/metrics` is scraped.
+    pub alerts: Family<StateLabels, Gauge>,
+    pub incidents: Family<StateLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -201,7 +232,22 @@ impl Metrics {
             "1 when this node says when burn alerts fire (it holds the lease, or counts alone)",
             slo_leader.clone(),
         );
+        let page_render: HistogramFamily<PageLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register("ui_render_seconds", "Time to build a UI page's HTML, by page", page_render.clone());
+        let http_requests = Family::<RouteLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered, by route pattern, method and status", http_requests.clone());
+        let http_duration: HistogramFamily<RouteOnlyLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by route pattern", http_duration.clone());
+        let alerts = Family::<StateLabels, Gauge>::default();
+        registry.register("alerts", "Alert episodes firing now, by state (active, suppressed)", alerts.clone());
+        let incidents = Family::<StateLabels, Gauge>::default();
+        registry.register("incidents", "Open incidents, by status (investigating, identified, monitoring)", incidents.clone());
         Metrics {
+            page_render,
+            http_requests,
+            http_duration,
+            alerts,
+            incidents,
             slo_shared,
             slo_leader,
             registry,
@@ -227,6 +273,11 @@ impl Metrics {
             actions,
             action_start_latency,
         }
+    }
+
+    /// Records how long a UI page took to build.
+    pub fn observe_render(&self, page: &str, took: std::time::Duration) {
+        self.page_render.get_or_create(&PageLabels { page: page.to_owned() }).observe(took.as_secs_f64());
     }
 
     /// The Prometheus text exposition.

@@ -98,6 +98,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         clock.clone(),
     );
     let mut burning = engine.restore_slos().await?;
+    engine.restore_history(clock.now()).await?;
+    let history = engine.history();
 
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -173,6 +175,29 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         }
         _ => None,
     };
+    // The overview's uptime bars: past days computed now and again as each day begins,
+    // so no request waits for 90 days of transitions.
+    let bars = Arc::new(crate::monitor::bars::UptimeBars::new(
+        store.clone(),
+        config.monitors.iter().map(|monitor| monitor.name.as_str().to_owned()).collect(),
+        crate::http::ui::DAYS,
+    ));
+    {
+        let (bars, mut stop, clock) = (Arc::clone(&bars), stop_rx.clone(), clock.clone());
+        tokio::spawn(async move {
+            loop {
+                let now = clock.now();
+                if let Err(error) = bars.bars(now).await {
+                    tracing::warn!(%error, "computing the overview's uptime bars failed; the next overview retries");
+                }
+                let next_day = Duration::from_millis(u64::try_from(86_400_000 - now.0.rem_euclid(86_400_000)).unwrap_or(0) + 1_000);
+                tokio::select! {
+                    () = clock.sleep(next_day) => {}
+                    () = stopped(&mut stop) => break,
+                }
+            }
+        });
+    }
     let state = AppState {
         status,
         incidents: incidents.clone(),
@@ -187,6 +212,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         alertmanager_open: config.api.alertmanager_auth_none,
         node: node.clone(),
         started: clock.now(),
+        history,
+        slos: config.slos.clone().into(),
+        secure_cookies: external_url.as_deref().is_some_and(|url| url.starts_with("https://")),
+        bars: Arc::clone(&bars),
     };
     let mut http_stop = stop_rx.clone();
     let server = crate::http::serve(listener, state, async move { stopped(&mut http_stop).await });
@@ -282,6 +311,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
                     if let Err(error) = store.heartbeat(run, clock.now()).await {
                         tracing::warn!(%error, "recording heartbeat failed");
                     }
+                    engine.save_history(clock.now()).await;
                 }
                 () = stopped(&mut stop_rx), if own_sender.is_some() => {
                     tracing::info!("stopping: no new checks; finishing checks in flight");
@@ -292,6 +322,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         }
         while checks.join_next().await.is_some() {}
         engine.save_slos().await;
+        engine.save_history(clock.now()).await;
         // The server has stopped taking pushes; its sender is gone once it exits.
         server.await.context("http server panicked")?.context("http server failed")?;
         if let Some(status_server) = status_server {

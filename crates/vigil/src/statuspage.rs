@@ -165,6 +165,14 @@ impl StatusPage {
         Ok(vigil_core::uptime::compute(&changes, &coverage, from, now).uptime_percent)
     }
 
+    /// A monitor's mean response time (milliseconds) over the last 24 hours, from its
+    /// hourly sums, for badges; `None` without checks.
+    pub async fn response_time(&self, monitor: &str) -> Result<Option<f64>, StoreError> {
+        let since = Timestamp(self.clock.now().0.div_euclid(3_600_000) * 3_600_000 - 23 * 3_600_000);
+        let (checks, total_ms) = self.store.check_totals(monitor, since).await?;
+        Ok((checks > 0).then(|| total_ms / checks as f64))
+    }
+
     /// A monitor's state now, for badges.
     pub async fn state(&self, monitor: &str) -> Result<Health, StoreError> {
         let latest = self.store.latest_transitions().await?;

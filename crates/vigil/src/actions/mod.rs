@@ -44,6 +44,11 @@ impl Planner {
         Arc::new(Planner { actions, dry_run })
     }
 
+    /// The configured actions' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.actions.keys()
+    }
+
     pub fn action(&self, name: &str) -> Option<&ActionConfig> {
         self.actions.get(name)
     }

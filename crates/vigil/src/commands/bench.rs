@@ -26,7 +26,7 @@ use crate::probes::HttpClient;
 /// A check counts as on time when it starts within this of its schedule.
 const ON_TIME: Duration = Duration::from_millis(100);
 /// Target addresses: several loopback IPs so ephemeral ports do not run out.
-const TARGET_IPS: u8 = 8;
+pub(crate) const TARGET_IPS: u8 = 8;
 
 pub struct ProbeBench {
     pub monitors: usize,
@@ -49,7 +49,7 @@ pub fn probes(options: ProbeBench) -> anyhow::Result<()> {
     result
 }
 
-fn vigil_port() -> anyhow::Result<u16> {
+pub(crate) fn vigil_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -204,10 +204,10 @@ pub(crate) fn proc_status_kb_of(pid: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-struct TargetProcess(Option<Child>);
+pub(crate) struct TargetProcess(Option<Child>);
 
 impl TargetProcess {
-    fn spawn(port: u16) -> anyhow::Result<TargetProcess> {
+    pub(crate) fn spawn(port: u16) -> anyhow::Result<TargetProcess> {
         let exe = std::env::current_exe().context("locating the vigil binary")?;
         let child = Command::new(exe)
             .args(["bench", "target", "--port", &port.to_string()])
@@ -218,7 +218,7 @@ impl TargetProcess {
         Ok(TargetProcess(Some(child)))
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.0.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -11,11 +11,12 @@ mod bench_incidents;
 mod bench_logs;
 mod bench_slos;
 mod bench_status;
+mod bench_ui;
 mod diagnose;
 pub mod incidents;
 mod lint_terraform;
 mod probe;
-mod record;
+pub(crate) mod record;
 mod routes;
 mod slo;
 mod tokens;
@@ -264,6 +265,16 @@ pub async fn execute(command: Command) -> ExitCode {
         Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),
         Command::Bench(BenchCommand::Incidents { incidents, schedules }) => {
             report(bench_incidents::incidents(incidents.clamp(1, 100_000), schedules.clamp(1, 10_000)).await)
+        }
+        Command::Bench(BenchCommand::Api { monitors, rate, duration }) => match vigil_core::parse_duration(&duration) {
+            Ok(duration) => report(bench_ui::api(monitors.clamp(1, 100_000), rate.clamp(1, 10_000), duration).await),
+            Err(error) => {
+                eprintln!("error: --duration: {error}");
+                ExitCode::from(USAGE_ERROR)
+            }
+        },
+        Command::Bench(BenchCommand::Ui { monitors, days, reads }) => {
+            report(bench_ui::ui(monitors.clamp(1, 100_000), days.clamp(1, 90), reads.clamp(1, 1_000)).await)
         }
         Command::Bench(BenchCommand::Status { components, days }) => {
             report(bench_status::status(components.clamp(1, 10_000), days.clamp(1, 366)).await)

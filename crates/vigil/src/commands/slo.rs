@@ -316,97 +316,11 @@ async fn backtest_monitors(config: &Config, options: &SloBacktestOptions) -> any
     Ok(())
 }
 
-/// One SLO's state now, from the windows the nodes stored.
-#[derive(Debug, serde::Serialize)]
-struct SloReport {
-    name: String,
-    service: Option<String>,
-    objective: String,
-    window: String,
-    /// Good share of the SLO window's events; none without events.
-    sli: Option<f64>,
-    events: u64,
-    bad: u64,
-    budget_consumed: f64,
-    /// Negative when overspent.
-    budget_remaining: f64,
-    /// At the first alert's long-window burn rate; 0 when spent, none when nothing burns.
-    exhausted_in_seconds: Option<i64>,
-    alerts: Vec<AlertReport>,
-    /// `no data`, `ok`, `burning` (an alert fires) or `overspent`.
-    status: &'static str,
-    /// The newest time the stored windows had seen.
-    as_of: Option<String>,
-}
-
-#[derive(Debug, serde::Serialize)]
-struct AlertReport {
-    severity: &'static str,
-    long: String,
-    short: String,
-    burn_rate_long: f64,
-    burn_rate_short: f64,
-    above: String,
-    firing: bool,
-}
-
 /// `vigil slo report`: each SLO's SLI, budget and burn rates now.
 pub async fn report(config: &Config, json: bool) -> anyhow::Result<()> {
     let store = super::record::open(config).await?;
-    let now = vigil_core::Clock::now(&vigil_core::SystemClock).0;
-    let mut reports = Vec::new();
-    for slo in &config.slos {
-        let period = millis(slo.window);
-        let mut evaluator = BurnEvaluator::new(slo.objective, slo.alerts.clone(), &[period]);
-        let stored = store.slo_windows_of_all_nodes(slo.name.as_str()).await?;
-        let as_of = stored.as_ref().map(|windows| windows.at);
-        if let Some(windows) = &stored {
-            // Every node's blocks, added up.
-            evaluator.restore(&crate::slos::stored_blocks(windows), &[], windows.at);
-            evaluator.advance(now.max(windows.at));
-        }
-        let counts = evaluator.window_burn(period).map(|burn| burn.counts).unwrap_or_default();
-        let budget = vigil_core::slo::Budget::of(counts, slo.objective);
-        let alerts: Vec<AlertReport> = slo
-            .alerts
-            .iter()
-            .zip(evaluator.firing())
-            .map(|(alert, firing)| {
-                let rate = |length| evaluator.window_burn(length).map_or(0.0, |burn| burn.burn_rate);
-                AlertReport {
-                    severity: alert.tier.as_str(),
-                    long: window(alert.long),
-                    short: window(alert.short),
-                    burn_rate_long: rate(alert.long),
-                    burn_rate_short: rate(alert.short),
-                    above: alert.factor.to_string(),
-                    firing: *firing,
-                }
-            })
-            .collect();
-        let current = alerts.first().map_or(0.0, |alert| alert.burn_rate_long);
-        let status = match () {
-            _ if counts.total == 0 => "no data",
-            _ if budget.remaining < 0.0 => "overspent",
-            _ if alerts.iter().any(|alert| alert.firing) => "burning",
-            _ => "ok",
-        };
-        reports.push(SloReport {
-            name: slo.name.as_str().to_owned(),
-            service: slo.service.clone(),
-            objective: slo.objective.to_string(),
-            window: window(period),
-            sli: (counts.total > 0).then(|| 1.0 - counts.error_ratio()),
-            events: counts.total,
-            bad: counts.bad,
-            budget_consumed: budget.consumed,
-            budget_remaining: budget.remaining,
-            exhausted_in_seconds: budget.exhausted_in(current, period).map(|ms| ms / 1000),
-            alerts,
-            status,
-            as_of: as_of.map(|at| Timestamp(at).to_rfc3339()),
-        });
-    }
+    let now = vigil_core::Clock::now(&vigil_core::SystemClock);
+    let reports = crate::slos::report::reports(&store, &config.slos, now).await?;
     let mut out = String::new();
     for report in &reports {
         if json {

@@ -141,16 +141,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          actions:\n  restart-api:\n    type: http\n    url: http://{api_address}/recover\n    cooldown: 30s\n    verify: 10s\n\
          monitors:\n  - name: demo-api\n    url: http://{api_address}/health\n    interval: 1s\n    timeout: 500ms\n\
          \x20   conditions: [\"[STATUS] == 200\", \"[BODY].status == OK\"]\n    failure-threshold: 2\n    success-threshold: 2\n\
-         \x20   notify: [console, oncall]\n    actions: [restart-api]\n",
+         \x20   notify: [console, oncall]\n    actions: [restart-api]\n\
+         status-page:\n  title: Demo status\n  components:\n    - name: Demo API\n      monitors: [demo-api]\n",
         listen = listen_address(&args),
         smtp_port = smtp.port(),
     );
     std::fs::write(&config_path, yaml).with_context(|| format!("writing {}", config_path.display()))?;
     let config = vigil_config::load_file(&config_path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let store = crate::commands::record::open(&config).await?;
     let running = crate::run::start(config, Arc::new(SystemClock)).await?;
+    // A responder token to sign in to the dashboard with, made for this demo.
+    let name = format!("demo-{}", crate::auth::random_hex(3).map_err(|_| anyhow::anyhow!("the system's random source failed"))?);
+    let (record, token) = crate::auth::mint(&name, vigil_core::auth::Role::Responder, vigil_core::Clock::now(&SystemClock))?;
+    store.create_token(&record, "vigil demo").await?;
 
     println!("Vigil demo");
-    println!("  Vigil:           http://{}/metrics", running.http_address);
+    println!("  dashboard:       http://{}/ui  (sign in with the token below)", running.http_address);
+    println!("  token:           {token}  (responder, made for this demo)");
+    println!("  status page:     http://{}/status", running.http_address);
+    println!("  metrics:         http://{}/metrics", running.http_address);
     println!(
         "  fake API:        http://{api_address}/health  (fails {}s after start, then every {1}s for {1}s)",
         FIRST_FAULT_AFTER.as_secs(),

@@ -30,7 +30,7 @@ async fn caller(state: &AppState, headers: &HeaderMap, role: Role) -> Result<Str
     Ok(authorize(state, headers, role).await?.name)
 }
 
-async fn audit(state: &AppState, who: &str, target: &str, event: &str, detail: String) {
+pub(super) async fn audit(state: &AppState, who: &str, target: &str, event: &str, detail: String) {
     let entry = AuditEntry {
         at: state.clock.now(),
         execution_id: None,

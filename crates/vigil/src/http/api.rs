@@ -211,9 +211,11 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, reason) = match self {
+impl ApiError {
+    /// The status it answers with and the reason it gives (internal details are logged,
+    /// not given).
+    pub fn status_and_reason(self) -> (StatusCode, String) {
+        match self {
             ApiError::BadRequest(reason) => (StatusCode::BAD_REQUEST, reason),
             ApiError::TooLarge(reason) => (StatusCode::PAYLOAD_TOO_LARGE, reason),
             ApiError::Unauthorized(reason) => (StatusCode::UNAUTHORIZED, reason),
@@ -224,7 +226,13 @@ impl IntoResponse for ApiError {
                 tracing::error!(%detail, "API request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error; see Vigil's log".to_owned())
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, reason) = self.status_and_reason();
         let body = Json(serde_json::json!({ "error": reason }));
         if status == StatusCode::UNAUTHORIZED {
             (status, [(header::WWW_AUTHENTICATE, "Bearer realm=\"vigil\"")], body).into_response()

@@ -33,7 +33,7 @@ impl From<IncidentError> for ApiError {
     }
 }
 
-fn incident_id(text: &str) -> Result<i64, ApiError> {
+pub(super) fn incident_id(text: &str) -> Result<i64, ApiError> {
     text.trim_start_matches('#').parse().map_err(|_| ApiError::BadRequest(format!("`{text}` is not an incident id (a whole number)")))
 }
 
@@ -133,32 +133,45 @@ pub async fn act(
             other => Err(other),
         })?
     };
+    let record = perform(&state, id, &action, &action_body, &who, "the API").await?;
+    Ok(Json(IncidentView::from(&record)))
+}
+
+/// Does `action` to incident `id` as `who`, `via` the API or the UI.
+pub(super) async fn perform(
+    state: &AppState,
+    id: i64,
+    action: &str,
+    body: &ActionBody,
+    who: &str,
+    via: &str,
+) -> Result<vigil_store::IncidentRecord, ApiError> {
     let incidents = &state.incidents;
-    let record = match action.as_str() {
-        "acknowledge" => incidents.acknowledge(id, &who, "the API").await?,
-        "resolve" => incidents.resolve(id, &who, "resolved through the API").await?,
+    let record = match action {
+        "acknowledge" => incidents.acknowledge(id, who, via).await?,
+        "resolve" => incidents.resolve(id, who, &format!("resolved through {via}")).await?,
         "notes" => {
-            incidents.note(id, needs(&action_body.text, "text")?, &who).await?;
+            incidents.note(id, needs(&body.text, "text")?, who).await?;
             state.store.incident(id).await?.ok_or_else(|| ApiError::NotFound(format!("no incident #{id}")))?
         }
         "roles" => {
-            let role = needs(&action_body.role, "role")?;
+            let role = needs(&body.role, "role")?;
             let role = IncidentRole::parse(role).ok_or_else(|| {
                 ApiError::BadRequest(format!("unknown role `{role}`, expected commander, communicator, scribe or responder"))
             })?;
-            incidents.assign(id, role, needs(&action_body.person, "person")?, &who).await?;
+            incidents.assign(id, role, needs(&body.person, "person")?, who).await?;
             state.store.incident(id).await?.ok_or_else(|| ApiError::NotFound(format!("no incident #{id}")))?
         }
         "updates" => {
-            let status = action_body.status.as_deref().map(status).transpose()?;
-            incidents.update(id, status, needs(&action_body.text, "text")?, action_body.public, &who).await?;
+            let status = body.status.as_deref().map(status).transpose()?;
+            incidents.update(id, status, needs(&body.text, "text")?, body.public, who).await?;
             state.store.incident(id).await?.ok_or_else(|| ApiError::NotFound(format!("no incident #{id}")))?
         }
-        "severity" => incidents.set_severity(id, severity(needs(&action_body.severity, "severity")?)?, &who).await?,
-        "status" => incidents.set_status(id, status(needs(&action_body.status, "status")?)?, &who).await?,
+        "severity" => incidents.set_severity(id, severity(needs(&body.severity, "severity")?)?, who).await?,
+        "status" => incidents.set_status(id, status(needs(&body.status, "status")?)?, who).await?,
         other => return Err(ApiError::NotFound(format!("no incident action `{other}`"))),
     };
-    Ok(Json(IncidentView::from(&record)))
+    Ok(record)
 }
 
 /// `GET /api/v1/incidents/{id}/postmortem` (viewer): the draft's facts as JSON.

@@ -1,7 +1,8 @@
 //! Vigil's HTTP server: `/healthz`, `/readyz`, `/metrics`, log intake
 //! (`/loki/api/v1/push`, OTLP `/v1/logs`), Alertmanager's webhook
 //! (`/api/v1/alertmanager`), Vigil's API (`api.rs`: bearer tokens and roles) and
-//! Alertmanager's API v2 (`alertmanager.rs`).
+//! Alertmanager's API v2 (`alertmanager.rs`), the signed-in web UI (`ui/`) and the
+//! public status page (`status.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub mod incidents;
 pub mod intake;
 pub mod openapi;
 pub mod status;
+pub mod ui;
 
 /// Routes that do not read their own bodies take at most this much.
 const SMALL_BODY_BYTES: usize = 64 * 1024;
@@ -50,6 +52,65 @@ pub struct AppState {
     pub incidents: crate::incidents::Incidents,
     /// The public status page, if configured.
     pub status: Option<std::sync::Arc<crate::statuspage::StatusPage>>,
+    /// Recent checks and hourly response times, for the UI.
+    pub history: Arc<crate::monitor::history::CheckHistory>,
+    /// The configured SLOs, for the UI's report.
+    pub slos: Arc<[vigil_config::SloConfig]>,
+    /// Session cookies are `Secure` (the external URL is https).
+    pub secure_cookies: bool,
+    /// Every monitor's uptime per day, for the overview.
+    pub bars: Arc<crate::monitor::bars::UptimeBars>,
+}
+
+impl AppState {
+    /// The state of a server that runs nothing else: no probes, no intake queue, the
+    /// configured routing, on-call and SLOs, a fresh check history. For the router's
+    /// tests and `vigil bench ui`.
+    pub fn standalone(config: &vigil_config::Config, store: Store, clock: Arc<dyn vigil_core::Clock>) -> AppState {
+        let effects = crate::effects::Effects {
+            routing: Arc::new(crate::alerts::Routing::new(config)),
+            planner: crate::actions::Planner::new(config.actions.clone(), config.remediation.dry_run),
+            ..crate::effects::Effects::new(config.delivery)
+        };
+        let monitors: crate::monitor::Monitors =
+            config.monitors.iter().cloned().map(crate::monitor::Monitor::new).collect::<Vec<_>>().into();
+        let incidents = crate::incidents::Incidents {
+            store: store.clone(),
+            on_call: Arc::new(config.on_call.clone()),
+            clock: Arc::clone(&clock),
+            give_up_after: config.delivery.give_up_after,
+            wake: Arc::default(),
+            slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
+        };
+        AppState {
+            metrics: Arc::new(Metrics::new()),
+            ready: Arc::new(AtomicBool::new(true)),
+            logs: None,
+            inbound: Arc::new(crate::alerts::inbound::Inbound {
+                config: config.inbound.alertmanager.clone(),
+                store: store.clone(),
+                effects,
+                clock: Arc::clone(&clock),
+            }),
+            episodes: Arc::new(crate::alerts::cache::EpisodeCache::new(store.clone())),
+            history: Arc::new(crate::monitor::history::CheckHistory::new(monitors.len())),
+            bars: Arc::new(crate::monitor::bars::UptimeBars::new(
+                store.clone(),
+                monitors.iter().map(|monitor| monitor.config.name.as_str().to_owned()).collect(),
+                crate::http::ui::DAYS,
+            )),
+            monitors,
+            alertmanager_open: config.api.alertmanager_auth_none,
+            node: "standalone".to_owned(),
+            started: clock.now(),
+            incidents,
+            status: None,
+            slos: config.slos.clone().into(),
+            secure_cookies: false,
+            store,
+            clock,
+        }
+    }
 }
 
 /// Serves `router(state)` on `listener` until `stop` completes, then finishes the
@@ -102,8 +163,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/status", get(alertmanager::get_status))
         .route("/api/v2/{*rest}", axum::routing::any(alertmanager::not_found))
         .merge(status::routes().with_state(state.status.clone()))
+        .merge(ui::routes())
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), measure))
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .with_state(state)
+}
+
+/// Counts every request by route pattern, method and status, and times it.
+async fn measure(
+    State(metrics): State<Arc<Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route =
+        request.extensions().get::<axum::extract::MatchedPath>().map_or_else(|| "other".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.http_duration.get_or_create(&crate::metrics::RouteOnlyLabels { route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics.http_requests.get_or_create(&crate::metrics::RouteLabels { route, method, status: response.status().as_u16() }).inc();
+    response
 }
 
 /// Alive: the process answers.

@@ -1,8 +1,8 @@
 //! The public status page over HTTP, no token needed: `/status` (HTML, no script, its
 //! stylesheet at `/status/style.css`), `/status/api/v2/summary.json` and `status.json`
 //! in Atlassian Statuspage's shapes, `/status/history.atom` (the public updates), and
-//! badges `/badge/{monitor}/uptime/{24h|7d|30d|90d}.svg` and `/badge/{monitor}/state.svg`
-//! for the monitors on the page. Without `status-page:` in the config they answer 404.
+//! badges `/badge/{monitor}/uptime/{24h|7d|30d|90d}.svg`, `/badge/{monitor}/state.svg`
+//! and `/badge/{monitor}/response-time.svg` for the monitors on the page. Without `status-page:` in the config they answer 404.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +35,18 @@ pub fn routes() -> Router<Option<Arc<StatusPage>>> {
         .route("/status/history.atom", get(atom))
         .route("/badge/{monitor}/uptime/{window}", get(uptime_badge))
         .route("/badge/{monitor}/state.svg", get(state_badge))
+        .route("/badge/{monitor}/response-time.svg", get(response_time_badge))
+        .route("/favicon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
+}
+
+/// Vigil's icon: an eye on a shield, for the status page and the UI.
+const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
+<path d=\"M8 1 2 3v5c0 3.5 2.6 6.2 6 7 3.4-.8 6-3.5 6-7V3z\" fill=\"#1a7f37\"/>\
+<circle cx=\"8\" cy=\"8\" r=\"2.5\" fill=\"#fff\"/></svg>";
+
+async fn icon() -> Response {
+    with_headers(ICON.into_response(), "image/svg+xml", 86_400)
 }
 
 fn with_headers(mut response: Response, content_type: &'static str, max_age: u32) -> Response {
@@ -126,6 +138,7 @@ pub fn render(summary: &Summary) -> Markup {
                 meta name="color-scheme" content="light dark";
                 title { (summary.title) }
                 link rel="stylesheet" href="/status/style.css";
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 link rel="alternate" type="application/atom+xml" title="Incident history" href="/status/history.atom";
             }
             body {
@@ -407,6 +420,20 @@ async fn uptime_badge(
     };
     let svg = badge(&format!("uptime {label}"), &percent(uptime), colour);
     Ok(with_headers(svg.into_response(), "image/svg+xml", 60))
+}
+
+/// `GET /badge/{monitor}/response-time.svg`: the mean over the last 24 hours.
+async fn response_time_badge(State(page): State<Option<Arc<StatusPage>>>, Path(monitor): Path<String>) -> Result<Response, ApiError> {
+    let page = configured(page)?;
+    public_monitor(&page, &monitor)?;
+    let mean = page.response_time(&monitor).await?;
+    let (value, colour) = match mean {
+        None => ("no data".to_owned(), "#9f9f9f"),
+        Some(ms) if ms < 300.0 => (format!("{ms:.0} ms"), "#2e9e4f"),
+        Some(ms) if ms < 1_000.0 => (format!("{ms:.0} ms"), "#dfb317"),
+        Some(ms) => (format!("{ms:.0} ms"), "#e05d44"),
+    };
+    Ok(with_headers(badge("response time 24h", &value, colour).into_response(), "image/svg+xml", 60))
 }
 
 /// `GET /badge/{monitor}/state.svg`.

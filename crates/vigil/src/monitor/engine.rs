@@ -46,6 +46,8 @@ pub struct Engine {
     slos: SloDetector,
     /// Their burn alerts waiting for the next flush.
     burns: Vec<AlertChange>,
+    /// Recent checks and hourly response times, for the UI.
+    history: Arc<super::history::CheckHistory>,
 }
 
 /// Flush at least this often during a long burst of checks.
@@ -66,7 +68,9 @@ impl Engine {
             })
             .collect();
         let first_failures = vec![None; monitors.len()];
+        let history = Arc::new(super::history::CheckHistory::new(monitors.len()));
         let engine = Engine {
+            history,
             monitors,
             states,
             first_failures,
@@ -99,6 +103,25 @@ impl Engine {
         self.slos.sync(&self.store, &self.effects, &self.metrics, true).await;
     }
 
+    /// The recent checks the engine records, for the HTTP layer to read.
+    pub fn history(&self) -> Arc<super::history::CheckHistory> {
+        Arc::clone(&self.history)
+    }
+
+    /// Loads the stored hours of response times of the last two days.
+    pub async fn restore_history(&self, now: Timestamp) -> Result<(), StoreError> {
+        let names: Vec<&str> = self.monitors.iter().map(|monitor| monitor.config.name.as_str()).collect();
+        self.history.restore(&self.store, &names, now).await
+    }
+
+    /// Stores the hours of response times that changed since the last save.
+    pub async fn save_history(&self, now: Timestamp) {
+        let names: Vec<&str> = self.monitors.iter().map(|monitor| monitor.config.name.as_str()).collect();
+        if let Err(error) = self.history.save(&self.store, &names, now).await {
+            tracing::warn!(%error, "storing hourly response times failed; the next save retries");
+        }
+    }
+
     /// Every monitor's state as it is now (the scheduler starts its retry pacing from it).
     pub fn states(&self) -> Vec<MonitorState> {
         self.states.clone()
@@ -124,6 +147,7 @@ impl Engine {
             tracing::warn!(monitor = name, skipped, "checks skipped: the previous check was still running");
         }
         let failures = check.failures();
+        self.history.record(index, &check, &failures);
         if !check.healthy {
             tracing::warn!(monitor = name, failures = ?failures, response_ms = check.result.response_time.as_millis() as u64, "check failed");
         }

@@ -2,7 +2,9 @@
 //! reports them as events; the engine turns events into state, transitions and
 //! notifications.
 
+pub mod bars;
 pub mod engine;
+pub mod history;
 pub mod overview;
 pub mod scheduler;
 

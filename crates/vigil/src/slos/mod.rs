@@ -31,6 +31,7 @@ use crate::effects::Effects;
 use crate::metrics::{Metrics, SloLabels, SloWindowLabels};
 
 mod logs;
+pub mod report;
 mod shared;
 
 pub use logs::LogSlis;

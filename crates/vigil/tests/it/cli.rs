@@ -169,15 +169,45 @@ fn the_demo_starts_on_a_busy_port_and_shows_an_outage_mail_soon() {
         seen.push(line);
     };
     let elapsed = started.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
     let text = seen.join("\n");
     if busy.is_ok() {
         assert!(text.contains("port 8080 is taken"), "{text}");
     }
-    assert!(text.contains("Vigil:           http://127.0.0.1:"), "{text}");
+    // The dashboard comes first, with a token that signs in.
+    let first = text.lines().skip_while(|line| !line.starts_with("Vigil demo")).nth(1).unwrap_or_default();
+    let url = first.strip_prefix("  dashboard:       ").and_then(|rest| rest.split_whitespace().next()).unwrap_or_else(|| panic!("{text}"));
+    let token = text.lines().find_map(|line| line.strip_prefix("  token:           ")).and_then(|rest| rest.split_whitespace().next());
+    let token = token.unwrap_or_else(|| panic!("{text}"));
+    let address = url.trim_start_matches("http://").trim_end_matches("/ui");
+    let answer = raw_post(address, "/ui/login", &format!("token={token}"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 303") && answer.contains("vigil_session="), "{answer}");
+    assert!(text.contains("status page:     http://127.0.0.1:"), "{text}");
     assert!(mail.contains("DOWN"));
     assert!(elapsed < std::time::Duration::from_secs(15), "the first outage mail came after {elapsed:?}");
+}
+
+/// A form POST over a plain socket; the whole answer.
+fn raw_post(address: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(read) = stream.read(&mut chunk) {
+        if read == 0 || answer.len() > 64 * 1024 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 /// Every example config in the repository passes `vigil check`.

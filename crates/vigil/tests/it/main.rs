@@ -5,6 +5,7 @@ mod alertmanager;
 mod api;
 mod aws;
 mod backtest;
+mod browser;
 mod cli;
 mod clocked;
 mod delivery;

@@ -165,7 +165,20 @@ async fn the_status_page_follows_monitors_public_updates_and_maintenance() {
     assert!(svg.starts_with("<svg") && svg.contains("uptime 30d"), "{svg}");
     let state = get(vigil.port, "/badge/int-api-7/state.svg", BTreeMap::new()).await;
     assert!(String::from_utf8_lossy(&state.body).contains(">down<"));
+    // The response time comes from the hourly sums stored each heartbeat (10 s).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let timing = loop {
+        let badge = get(vigil.port, "/badge/int-api-7/response-time.svg", BTreeMap::new()).await;
+        assert_eq!(badge.status, Some(200));
+        let svg = String::from_utf8_lossy(&badge.body).into_owned();
+        if svg.contains(" ms<") || std::time::Instant::now() > deadline {
+            break svg;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(timing.contains("response time 24h") && timing.contains(" ms<"), "{timing}");
     assert_eq!(get(vigil.port, "/badge/secret-db/state.svg", BTreeMap::new()).await.status, Some(404), "only the page's monitors");
+    assert_eq!(get(vigil.port, "/badge/secret-db/response-time.svg", BTreeMap::new()).await.status, Some(404));
     assert_eq!(get(vigil.port, "/badge/int-api-7/uptime/5y.svg", BTreeMap::new()).await.status, Some(400));
 
     // Its own listener: the page, and nothing else.
