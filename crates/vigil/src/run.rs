@@ -34,6 +34,8 @@ use crate::probes::HttpClient;
 use crate::rules::RuleEngine;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Hourly response times are stored every this many heartbeats (a minute), and at stop.
+const HISTORY_EVERY_BEATS: u64 = 6;
 /// Batches of pushed lines waiting for the rule engine.
 const LOG_QUEUE: usize = 256;
 
@@ -292,6 +294,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         // monitor task has reported its last check.
         let mut own_sender = Some(events_tx);
         let mut heartbeat = clock.sleep(Duration::ZERO);
+        let mut beats: u64 = 0;
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -311,7 +314,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
                     if let Err(error) = store.heartbeat(run, clock.now()).await {
                         tracing::warn!(%error, "recording heartbeat failed");
                     }
-                    engine.save_history(clock.now()).await;
+                    beats += 1;
+                    // The first 10 s after start, then every minute.
+                    if beats % HISTORY_EVERY_BEATS == 2 {
+                        engine.save_history(clock.now()).await;
+                    }
                 }
                 () = stopped(&mut stop_rx), if own_sender.is_some() => {
                     tracing::info!("stopping: no new checks; finishing checks in flight");
