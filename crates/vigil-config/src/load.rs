@@ -872,7 +872,7 @@ impl Loader {
                 self.slo(slo, slo_alerts.next().flatten(), &monitor_names)
             })
             .collect();
-        let status_page = self.status_page(raw.status_page, &monitor_names);
+        let status_page = self.status_page(raw.status_page, &monitor_names, &notifiers);
         Some(Config {
             path: self.file.clone(),
             storage,

@@ -28,6 +28,16 @@ pub(crate) struct RawStatusPage {
     /// The public components, in the order shown.
     #[serde(default)]
     pub components: Vec<RawComponent>,
+    /// E-mail subscriptions to public updates.
+    pub subscriptions: Option<RawSubscriptions>,
+}
+
+/// `status-page.subscriptions:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSubscriptions {
+    /// The e-mail notifier whose server and sender the mails go through.
+    pub email_via: Spanned<String>,
 }
 
 /// One component.
@@ -59,11 +69,32 @@ pub struct StatusPageConfig {
     pub listen: Option<SocketAddr>,
     pub history_days: u32,
     pub components: Vec<ComponentConfig>,
+    /// The e-mail notifier subscriptions go through; `None`: no subscriptions.
+    pub subscriptions: Option<String>,
 }
 
 impl Loader {
-    pub(crate) fn status_page(&mut self, raw: Option<RawStatusPage>, monitors: &BTreeSet<String>) -> Option<StatusPageConfig> {
+    pub(crate) fn status_page(
+        &mut self,
+        raw: Option<RawStatusPage>,
+        monitors: &BTreeSet<String>,
+        notifiers: &std::collections::BTreeMap<String, crate::NotifierConfig>,
+    ) -> Option<StatusPageConfig> {
         let raw = raw?;
+        let subscriptions = raw.subscriptions.as_ref().and_then(|subscriptions| {
+            let via = &subscriptions.email_via;
+            match notifiers.get(via.as_str()).map(crate::NotifierConfig::kind) {
+                Some("email") => Some(via.as_str().to_owned()),
+                Some(other) => {
+                    self.error(Some(via.span()), format!("email-via `{}` is a {other} notifier, not an email one", via.as_str()));
+                    None
+                }
+                None => {
+                    self.error(Some(via.span()), format!("unknown notifier `{}`", via.as_str()));
+                    None
+                }
+            }
+        });
         let url = raw.url.as_ref().and_then(|url| match crate::load::parse_http_url(url) {
             Some(_) => Some(url.trim_end_matches('/').to_owned()),
             None => {
@@ -117,7 +148,7 @@ impl Loader {
             self.error(span.as_ref(), "status-page needs at least one component");
         }
         let title = raw.title.map_or_else(|| "Status".to_owned(), |title| title.as_str().trim().to_owned());
-        Some(StatusPageConfig { title, description: raw.description, url, listen, history_days, components })
+        Some(StatusPageConfig { title, description: raw.description, url, listen, history_days, components, subscriptions })
     }
 }
 

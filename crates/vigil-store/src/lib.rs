@@ -23,6 +23,7 @@ mod runs;
 mod sessions;
 mod silences;
 mod slos;
+mod subscribers;
 mod tokens;
 mod transitions;
 
@@ -52,6 +53,7 @@ pub use runs::RunId;
 pub use sessions::SessionRecord;
 pub use silences::{NewSilence, SilenceRecord, StoredMatcher};
 pub use slos::{NodeBlock, SloBlockRow, SloBucketRow, SloSample, SloSave, SloWindows};
+pub use subscribers::{Subscribed, SubscriberRecord};
 pub use tokens::TokenRecord;
 pub use transitions::{NewTransition, TransitionRecord, TransitionWrite};
 

@@ -510,6 +510,21 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX transitions_at ON transitions (at)",
         ],
     },
+    Migration {
+        version: 15,
+        statements: &[
+            // E-mail subscribers of the status page: double opt-in, one-click unsubscribe.
+            // Their links are signed with a key kept in `settings`; no token is stored.
+            "CREATE TABLE status_subscribers (
+            id {id},
+            email TEXT NOT NULL UNIQUE,
+            created_at BIGINT NOT NULL,
+            mailed_at BIGINT NOT NULL,
+            confirmed_at BIGINT,
+            unsubscribed_at BIGINT
+        )",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -29,3 +29,4 @@ pub mod rules;
 pub mod run;
 pub mod slos;
 pub mod statuspage;
+pub mod subscriptions;

@@ -147,14 +147,6 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         });
     }
-    let incidents = crate::incidents::Incidents {
-        store: store.clone(),
-        on_call: Arc::new(config.on_call.clone()),
-        clock: clock.clone(),
-        give_up_after: config.delivery.give_up_after,
-        wake: effects.wake_incidents.clone(),
-        slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
-    };
     // Where links in pages and the status page's feed point: `incidents.external-url`,
     // else this listener when it has a specific address.
     let external_url = config
@@ -163,10 +155,22 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         .external_url
         .clone()
         .or_else(|| (!http_address.ip().is_unspecified()).then(|| format!("http://{http_address}")));
-    let status = config
-        .status_page
-        .clone()
-        .map(|page| Arc::new(crate::statuspage::StatusPage::new(page, store.clone(), clock.clone(), external_url.clone())));
+    let subscriptions = crate::subscriptions::Subscriptions::from_config(&config, store.clone(), clock.clone(), external_url.as_deref())?;
+    let incidents = crate::incidents::Incidents {
+        store: store.clone(),
+        on_call: Arc::new(config.on_call.clone()),
+        clock: clock.clone(),
+        give_up_after: config.delivery.give_up_after,
+        wake: effects.wake_incidents.clone(),
+        slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
+        subscriptions: subscriptions.clone(),
+    };
+    let status = config.status_page.clone().map(|page| {
+        Arc::new(
+            crate::statuspage::StatusPage::new(page, store.clone(), clock.clone(), external_url.clone())
+                .with_subscriptions(subscriptions.clone()),
+        )
+    });
     let status_server = match (&status, config.status_page.as_ref().and_then(|page| page.listen)) {
         (Some(page), Some(address)) => {
             let listener =

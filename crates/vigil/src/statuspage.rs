@@ -90,6 +90,8 @@ pub struct Summary {
     pub active: Vec<PublicIncident>,
     pub past: Vec<PublicIncident>,
     pub maintenances: Vec<Maintenance>,
+    /// Whether visitors may subscribe by e-mail.
+    pub subscriptions: bool,
 }
 
 /// The status page's source.
@@ -99,6 +101,8 @@ pub struct StatusPage {
     pub clock: Arc<dyn Clock>,
     /// `incidents.external-url`, for the page's own URL when `status-page.url` is unset.
     pub external_url: Option<String>,
+    /// E-mail subscriptions, when configured.
+    pub subscriptions: Option<Arc<crate::subscriptions::Subscriptions>>,
     cache: Mutex<Option<Arc<Summary>>>,
 }
 
@@ -126,7 +130,13 @@ fn monitor_labels(monitor: &str) -> BTreeMap<String, String> {
 
 impl StatusPage {
     pub fn new(config: StatusPageConfig, store: Store, clock: Arc<dyn Clock>, external_url: Option<String>) -> StatusPage {
-        StatusPage { config, store, clock, external_url, cache: Mutex::new(None) }
+        StatusPage { config, store, clock, external_url, subscriptions: None, cache: Mutex::new(None) }
+    }
+
+    /// The page with its e-mail subscriptions.
+    pub fn with_subscriptions(mut self, subscriptions: Option<Arc<crate::subscriptions::Subscriptions>>) -> StatusPage {
+        self.subscriptions = subscriptions;
+        self
     }
 
     /// The page's public URL.
@@ -323,6 +333,7 @@ impl StatusPage {
             active,
             past,
             maintenances,
+            subscriptions: self.subscriptions.is_some(),
         })
     }
 }

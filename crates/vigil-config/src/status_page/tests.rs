@@ -47,3 +47,18 @@ fn broken_pages_are_located_errors() {
         assert!(error.contains(says), "{section}\n{error}");
     }
 }
+
+#[test]
+fn subscriptions_go_through_an_email_notifier() {
+    let notifiers = "notifiers:\n  mail: {type: email, smtp-host: 127.0.0.1, from: s@example.com, to: [t@example.com]}\n\
+                     \x20 hook: {type: webhook, url: \"http://127.0.0.1:9/\"}\n";
+    let page = |via: &str| {
+        format!("{notifiers}{MONITORS}status-page:\n  subscriptions: {{email-via: {via}}}\n  components:\n    - {{name: API, monitors: [api]}}\n")
+    };
+    let config = load(&page("mail")).expect("valid");
+    assert_eq!(config.status_page.and_then(|page| page.subscriptions).as_deref(), Some("mail"));
+    let error = load(&page("hook")).expect_err("a webhook");
+    assert!(error.contains("email-via `hook` is a webhook notifier, not an email one"), "{error}");
+    let error = load(&page("nope")).expect_err("unknown");
+    assert!(error.contains("unknown notifier `nope`"), "{error}");
+}

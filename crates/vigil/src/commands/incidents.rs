@@ -19,13 +19,24 @@ use crate::incidents::{postmortem, stats, Incidents};
 const DAY_MS: i64 = 86_400_000;
 
 async fn handle(config: &Config) -> anyhow::Result<Incidents> {
+    let store = open(config).await?;
+    // Where `vigil run` is reached, for the links in subscribers' mails.
+    let external_url = config
+        .on_call
+        .incidents
+        .external_url
+        .clone()
+        .or_else(|| (!config.listen.ip().is_unspecified()).then(|| format!("http://{}", config.listen)));
+    let subscriptions =
+        crate::subscriptions::Subscriptions::from_config(config, store.clone(), Arc::new(SystemClock), external_url.as_deref())?;
     Ok(Incidents {
-        store: open(config).await?,
+        store,
         on_call: Arc::new(config.on_call.clone()),
         clock: Arc::new(SystemClock),
         give_up_after: config.delivery.give_up_after,
         wake: Arc::default(),
         slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
+        subscriptions,
     })
 }
 

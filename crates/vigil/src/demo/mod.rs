@@ -148,12 +148,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     std::fs::write(&config_path, yaml).with_context(|| format!("writing {}", config_path.display()))?;
     let config = vigil_config::load_file(&config_path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    let store = crate::commands::record::open(&config).await?;
+    // A responder token to sign in to the dashboard with, made for this demo before Vigil
+    // starts: one process, one writer of the store at a time.
+    let token = {
+        let store = crate::commands::record::open(&config).await?;
+        let name = format!("demo-{}", crate::auth::random_hex(3).map_err(|_| anyhow::anyhow!("the system's random source failed"))?);
+        let (record, token) = crate::auth::mint(&name, vigil_core::auth::Role::Responder, vigil_core::Clock::now(&SystemClock))?;
+        store.create_token(&record, "vigil demo").await?;
+        store.close().await;
+        token
+    };
     let running = crate::run::start(config, Arc::new(SystemClock)).await?;
-    // A responder token to sign in to the dashboard with, made for this demo.
-    let name = format!("demo-{}", crate::auth::random_hex(3).map_err(|_| anyhow::anyhow!("the system's random source failed"))?);
-    let (record, token) = crate::auth::mint(&name, vigil_core::auth::Role::Responder, vigil_core::Clock::now(&SystemClock))?;
-    store.create_token(&record, "vigil demo").await?;
 
     println!("Vigil demo");
     println!("  dashboard:       http://{}/ui  (sign in with the token below)", running.http_address);

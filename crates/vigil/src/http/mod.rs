@@ -81,6 +81,7 @@ impl AppState {
             give_up_after: config.delivery.give_up_after,
             wake: Arc::default(),
             slos: config.slos.iter().map(|slo| slo.name.as_str().to_owned()).collect(),
+            subscriptions: None,
         };
         AppState {
             metrics: Arc::new(Metrics::new()),

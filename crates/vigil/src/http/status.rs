@@ -20,9 +20,10 @@ use vigil_core::Timestamp;
 
 use super::api::ApiError;
 use crate::statuspage::{PublicIncident, StatusPage, Summary};
+use crate::subscriptions::Purpose;
 
 const STYLE: &str = include_str!("status.css");
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The routes, for `listen` and for the status page's own listener.
 pub fn routes() -> Router<Option<Arc<StatusPage>>> {
@@ -36,6 +37,9 @@ pub fn routes() -> Router<Option<Arc<StatusPage>>> {
         .route("/badge/{monitor}/uptime/{window}", get(uptime_badge))
         .route("/badge/{monitor}/state.svg", get(state_badge))
         .route("/badge/{monitor}/response-time.svg", get(response_time_badge))
+        .route("/status/subscribe", axum::routing::post(subscribe))
+        .route("/status/subscribe/confirm/{id}/{mac}", get(confirm_page).post(confirm))
+        .route("/status/unsubscribe/{id}/{mac}", get(unsubscribe_page).post(unsubscribe))
         .route("/favicon.svg", get(icon))
         .route("/favicon.ico", get(icon))
 }
@@ -127,18 +131,25 @@ fn capitalised(word: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
+/// What every page of the status page has in its head.
+fn head(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        meta name="color-scheme" content="light dark";
+        title { (title) }
+        link rel="stylesheet" href="/status/style.css";
+        link rel="icon" href="/favicon.svg" type="image/svg+xml";
+    }
+}
+
 /// The page's HTML.
 pub fn render(summary: &Summary) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (summary.title) }
-                link rel="stylesheet" href="/status/style.css";
-                link rel="icon" href="/favicon.svg" type="image/svg+xml";
+                (head(&summary.title))
                 link rel="alternate" type="application/atom+xml" title="Incident history" href="/status/history.atom";
             }
             body {
@@ -192,6 +203,17 @@ pub fn render(summary: &Summary) -> Markup {
                             h2 id="past" { "Past incidents" }
                             @for incident in &summary.past { (incident_block(incident)) }
                         }
+                    }
+                }
+                @if summary.subscriptions {
+                    section aria-labelledby="subscribe" class="subscribe" {
+                        h2 id="subscribe" { "Get updates by e-mail" }
+                        form method="post" action="/status/subscribe" {
+                            label for="email" { "E-mail address" }
+                            input id="email" name="email" type="email" required autocomplete="email" maxlength="254";
+                            button type="submit" { "Subscribe" }
+                        }
+                        p class="small" { "We mail you a link to confirm; every mail has a link to stop them." }
                     }
                 }
                 footer {
@@ -446,4 +468,132 @@ async fn state_badge(State(page): State<Option<Arc<StatusPage>>>, Path(monitor):
         Health::Unknown => ("unknown", "#9f9f9f"),
     };
     Ok(with_headers(badge("state", value, colour).into_response(), "image/svg+xml", 30))
+}
+
+/// A short page of the status page's look: a heading, a line, maybe a form.
+fn notice(title: &str, text: &str, form: Option<(&str, &str)>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                (head(title))
+                meta name="robots" content="noindex";
+            }
+            body {
+                main {
+                    h1 { (title) }
+                    p { (text) }
+                    @if let Some((action, label)) = form {
+                        form method="post" action=(action) { button type="submit" { (label) } }
+                    }
+                    p { a href="/status" { "Back to the status page" } }
+                }
+            }
+        }
+    }
+}
+
+fn notice_response(status: axum::http::StatusCode, markup: Markup) -> Response {
+    let mut response = with_headers(markup.into_string().into_response(), "text/html; charset=utf-8", 0);
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn subscriptions(page: Option<Arc<StatusPage>>) -> Result<Arc<crate::subscriptions::Subscriptions>, ApiError> {
+    configured(page)?
+        .subscriptions
+        .clone()
+        .ok_or_else(|| ApiError::NotFound("this status page takes no subscriptions (status-page.subscriptions)".to_owned()))
+}
+
+/// `POST /status/subscribe` (`email`): mails a confirmation link; the answer is the same
+/// whether the address was subscribed before or not.
+async fn subscribe(State(page): State<Option<Arc<StatusPage>>>, request: axum::extract::Request) -> Result<Response, ApiError> {
+    let subscriptions = subscriptions(page)?;
+    let (_, body) = super::intake::read_body(request, 4 * 1024).await?;
+    let email = form_urlencoded::parse(&body).find(|(name, _)| name == "email").map(|(_, value)| value.into_owned()).unwrap_or_default();
+    match subscriptions.subscribe(&email).await {
+        Ok(()) => Ok(notice_response(
+            axum::http::StatusCode::OK,
+            notice("Check your inbox", "If the address can take mail, a link to confirm the subscription is on its way.", None),
+        )),
+        Err(crate::subscriptions::SubscribeError::Invalid(why)) => {
+            Ok(notice_response(axum::http::StatusCode::BAD_REQUEST, notice("Not subscribed", &why, None)))
+        }
+        Err(crate::subscriptions::SubscribeError::Store(error)) => Err(error.into()),
+    }
+}
+
+fn refused() -> Response {
+    notice_response(axum::http::StatusCode::FORBIDDEN, notice("Link not valid", "This link is not one we sent, or it was cut short.", None))
+}
+
+/// A subscription link's page: its words, and where its button posts.
+struct LinkWords {
+    ask: (&'static str, &'static str, &'static str),
+    done: (&'static str, &'static str),
+    path: &'static str,
+}
+
+fn words(purpose: Purpose) -> LinkWords {
+    match purpose {
+        Purpose::Confirm => LinkWords {
+            ask: ("Confirm your subscription", "Press Confirm to get incident updates by e-mail.", "Confirm"),
+            done: ("Subscribed", "You will get an e-mail with each public incident update."),
+            path: "/status/subscribe/confirm",
+        },
+        Purpose::Unsubscribe => LinkWords {
+            ask: ("Unsubscribe", "Press Unsubscribe to stop the e-mails.", "Unsubscribe"),
+            done: ("Unsubscribed", "You will get no more e-mails from this status page."),
+            path: "/status/unsubscribe",
+        },
+    }
+}
+
+/// A GET of a link only asks (mail scanners fetch links); the button's POST acts.
+async fn link_page(page: Option<Arc<StatusPage>>, purpose: Purpose, id: &str, mac: &str) -> Result<Response, ApiError> {
+    if subscriptions(page)?.check(purpose, id, mac).await?.is_none() {
+        return Ok(refused());
+    }
+    let LinkWords { ask: (title, text, button), path, .. } = words(purpose);
+    let action = format!("{path}/{id}/{mac}");
+    Ok(notice_response(axum::http::StatusCode::OK, notice(title, text, Some((&action, button)))))
+}
+
+async fn link_act(page: Option<Arc<StatusPage>>, purpose: Purpose, id: &str, mac: &str) -> Result<Response, ApiError> {
+    let subscriptions = subscriptions(page)?;
+    let held = match purpose {
+        Purpose::Confirm => subscriptions.confirm(id, mac).await?,
+        Purpose::Unsubscribe => subscriptions.unsubscribe(id, mac).await?,
+    };
+    if !held {
+        return Ok(refused());
+    }
+    let (title, text) = words(purpose).done;
+    Ok(notice_response(axum::http::StatusCode::OK, notice(title, text, None)))
+}
+
+/// `GET /status/subscribe/confirm/{id}/{mac}`.
+async fn confirm_page(State(page): State<Option<Arc<StatusPage>>>, Path((id, mac)): Path<(String, String)>) -> Result<Response, ApiError> {
+    link_page(page, Purpose::Confirm, &id, &mac).await
+}
+
+/// `POST /status/subscribe/confirm/{id}/{mac}`.
+async fn confirm(State(page): State<Option<Arc<StatusPage>>>, Path((id, mac)): Path<(String, String)>) -> Result<Response, ApiError> {
+    link_act(page, Purpose::Confirm, &id, &mac).await
+}
+
+/// `GET /status/unsubscribe/{id}/{mac}`.
+async fn unsubscribe_page(
+    State(page): State<Option<Arc<StatusPage>>>,
+    Path((id, mac)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    link_page(page, Purpose::Unsubscribe, &id, &mac).await
+}
+
+/// `POST /status/unsubscribe/{id}/{mac}`: the button, or a mail client's one-click
+/// `List-Unsubscribe-Post`.
+async fn unsubscribe(State(page): State<Option<Arc<StatusPage>>>, Path((id, mac)): Path<(String, String)>) -> Result<Response, ApiError> {
+    link_act(page, Purpose::Unsubscribe, &id, &mac).await
 }

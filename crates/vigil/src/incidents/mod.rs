@@ -57,6 +57,8 @@ pub struct Incidents {
     pub wake: Arc<tokio::sync::Notify>,
     /// The configured SLOs' names: a postmortem reports the budget each lost.
     pub slos: Arc<[String]>,
+    /// The status page's e-mail subscribers, told of every public update.
+    pub subscriptions: Option<Arc<crate::subscriptions::Subscriptions>>,
 }
 
 /// Someone on call, now or at a given time.
@@ -196,7 +198,12 @@ impl Incidents {
         let new = vigil_store::NewUpdate { status, text: text.to_owned(), public, author: by.to_owned(), notifications: outgoing };
         let update = self.store.record_update(id, &new, now, self.give_up_after).await?;
         self.wake.notify_one();
-        update.ok_or(IncidentError::NotFound(id))
+        let update = update.ok_or(IncidentError::NotFound(id))?;
+        if let (true, Some(subscriptions)) = (public, &self.subscriptions) {
+            let mailed = subscriptions.announce(id, status_now.as_str(), text).await?;
+            tracing::info!(incident = id, subscribers = mailed, "public update mailed to the status page's subscribers");
+        }
+        Ok(update)
     }
 
     pub async fn add_action_item(

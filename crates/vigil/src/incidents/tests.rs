@@ -100,6 +100,7 @@ async fn world(yaml: &str) -> World {
         give_up_after: DAY,
         wake: Arc::default(),
         slos: Arc::from([]),
+        subscriptions: None,
     };
     World { routing: Routing::new(&config), clock, store, escalator, incidents, _dir: dir }
 }

@@ -61,14 +61,28 @@ impl EmailNotifier {
             builder = builder.in_reply_to(first.clone()).references(first);
         }
         // An incident's page goes to the person paged, through this notifier's server.
-        let recipients = match message {
-            Message::Incident(incident) if !incident.to.is_empty() => &incident.to,
+        // A subscriber's mail goes to the subscriber alone.
+        let subscriber = match message {
+            Message::Subscriber(mail) => Some(vec![mail.to.clone()]),
+            _ => None,
+        };
+        let recipients = match (message, &subscriber) {
+            (_, Some(to)) => to,
+            (Message::Incident(incident), _) if !incident.to.is_empty() => &incident.to,
             _ => &self.config.to,
         };
         for to in recipients {
             builder = builder.to(to.parse().map_err(|error| invalid("to address", &error))?);
         }
-        let email = builder.body(message.text()).map_err(|error| invalid("message", &error))?;
+        let mut email = builder.body(message.text()).map_err(|error| invalid("message", &error))?;
+        if let Message::Subscriber(mail) = message {
+            if let Some(link) = &mail.unsubscribe {
+                use lettre::message::header::{HeaderName, HeaderValue};
+                let name = |text: &'static str| HeaderName::new_from_ascii_str(text);
+                email.headers_mut().insert_raw(HeaderValue::new(name("List-Unsubscribe"), format!("<{link}>")));
+                email.headers_mut().insert_raw(HeaderValue::new(name("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".to_owned()));
+            }
+        }
         match self.transport()?.send(email).await {
             Ok(_) => Ok(()),
             Err(error) => Err(classify(&error)),

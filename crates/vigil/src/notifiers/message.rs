@@ -22,6 +22,8 @@ pub enum Message {
     Audit(AuditMessage),
     /// A page, reminder or update about an incident.
     Incident(super::incident::IncidentMessage),
+    /// A mail to a status page subscriber.
+    Subscriber(super::subscriber::SubscriberMessage),
 }
 
 impl Message {
@@ -39,6 +41,7 @@ impl Message {
             Message::Action(message) => message.subject(),
             Message::Audit(message) => format!("[Vigil] audit: {} entries", message.entries.len()),
             Message::Incident(message) => message.subject(),
+            Message::Subscriber(message) => message.subject.clone(),
         }
     }
 
@@ -50,6 +53,7 @@ impl Message {
             Message::Action(message) => message.text(),
             Message::Audit(message) => message.entries.iter().map(|entry| format!("{}\n", entry.line())).collect(),
             Message::Incident(message) => message.text(),
+            Message::Subscriber(message) => message.text.clone(),
         }
     }
 
@@ -61,7 +65,7 @@ impl Message {
             Message::Alert(message) => Some(message.state == "firing"),
             Message::Group(message) => Some(!message.firing.is_empty()),
             Message::Action(message) => (message.outcome == "breaker-open").then_some(true),
-            Message::Audit(_) => None,
+            Message::Audit(_) | Message::Subscriber(_) => None,
             Message::Incident(message) => match message.event.as_str() {
                 "page" | "fallback" => Some(true),
                 "resolved" => Some(false),
@@ -83,6 +87,7 @@ impl Message {
             Message::Action(message) => format!("vigil/action/{}/{}", message.action, message.target),
             Message::Audit(_) => "vigil/audit".to_owned(),
             Message::Incident(message) => format!("vigil/incident/{}", message.incident),
+            Message::Subscriber(message) => format!("vigil/subscriber/{}", message.to),
         }
     }
 
@@ -134,6 +139,7 @@ impl Message {
             }),
             Message::Audit(message) => serde_json::json!({"idempotency_key": key, "kind": "audit", "entries": message.entries}),
             Message::Incident(message) => message.json(key),
+            Message::Subscriber(message) => message.json(key),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod message;
 pub mod outbox;
 pub mod pagerduty;
 mod slack;
+pub mod subscriber;
 mod webhook;
 
 use std::collections::BTreeMap;

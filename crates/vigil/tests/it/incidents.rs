@@ -213,6 +213,20 @@ async fn a_restart_mid_escalation_neither_skips_nor_repeats_a_page() {
     let mut vigil = Vigil::start(|port, dir| config(&format!("sqlite://{}/vigil.db", dir.display()), port, address, smtp.port(), "4s"));
     api.set_failing(true);
     assert_eq!(mails_to(&smtp, "alice@example.com", 1, WAIT).len(), 1, "{}", vigil.logs());
+    // Killed once the page is recorded as delivered: a kill between the SMTP server's
+    // yes and that record would send it again (at least once, one Message-ID), which is
+    // not what this test is about.
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let delivered =
+            open_incidents(&vigil).first().and_then(|incident| incident["id"].as_i64()).map(|id| show(&vigil, id)).is_some_and(|detail| {
+                detail["timeline"].as_array().is_some_and(|all| all.iter().any(|entry| entry["kind"] == "delivered"))
+            });
+        if delivered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     vigil.kill_9();
     tokio::time::sleep(Duration::from_secs(1)).await;
     vigil.restart();

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{fake_api, get, Vigil, WAIT};
+use crate::helpers::{body, fake_api, get, subject, subjects, Vigil, WAIT};
 
 fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).expect("json")
@@ -195,4 +195,101 @@ async fn the_status_page_follows_monitors_public_updates_and_maintenance() {
     assert_eq!(body["incidents"], serde_json::json!([]), "resolved incidents are past ones");
     let html = String::from_utf8_lossy(&get(vigil.port, "/status", BTreeMap::new()).await.body).into_owned();
     assert!(html.contains("Past incidents") && html.contains(public), "{html}");
+}
+
+/// The link path in a mail that starts with `marker`.
+fn link_in(message: &str, marker: &str) -> String {
+    let text = body(message);
+    let at = text.find(marker).unwrap_or_else(|| panic!("no `{marker}` link in:\n{text}"));
+    text[at..].split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+/// E-mail subscriptions through aiosmtpd: a confirmation mail first (a GET of its link
+/// only asks; the POST confirms), then every public update, each with its own one-click
+/// unsubscribe link (`List-Unsubscribe` and `List-Unsubscribe-Post`); a forged link is
+/// refused; nothing is sent before confirmation or after unsubscribing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_confirm_get_public_updates_and_unsubscribe_in_one_click() {
+    let Some(smtp) = vigil_testkit::SmtpServer::start() else { return };
+    let (api, api_address) = fake_api().await;
+    let smtp_port = smtp.port();
+    let vigil = Vigil::start(|port, dir| {
+        format!(
+            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
+             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp_port}\n    tls: none\n\
+             \x20   from: status@example.com\n    to: [team@example.com]\n\
+             monitors:\n  - name: int-api-7\n    url: http://{api_address}/health\n    interval: 200ms\n    timeout: 150ms\n\
+             \x20   failure-threshold: 2\n\
+             status-page:\n  title: Example status\n  subscriptions:\n    email-via: mail\n  components:\n\
+             \x20   - name: Public API\n      monitors: [int-api-7]\n",
+            dir.display()
+        )
+    });
+    vigil_testkit::wait_for_port(vigil.port, WAIT);
+    let page = get(vigil.port, "/status", BTreeMap::new()).await;
+    assert!(String::from_utf8_lossy(&page.body).contains("action=\"/status/subscribe\""), "the page offers the form");
+
+    let form = |email: &str| Some(format!("email={}", form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()));
+    let headers = || BTreeMap::from([("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned())]);
+    let bad = crate::helpers::request(vigil.port, http::Method::POST, "/status/subscribe", headers(), form("not-an-address")).await;
+    assert_eq!(bad.status, Some(400));
+    let ok = crate::helpers::request(vigil.port, http::Method::POST, "/status/subscribe", headers(), form("Reader@Example.com")).await;
+    assert_eq!(ok.status, Some(200));
+    assert!(String::from_utf8_lossy(&ok.body).contains("Check your inbox"));
+    // Asking again within ten minutes sends nothing more, and says the same.
+    let again = crate::helpers::request(vigil.port, http::Method::POST, "/status/subscribe", headers(), form("reader@example.com")).await;
+    assert_eq!(again.status, Some(200));
+
+    let mails = smtp.wait_for_messages(1, WAIT);
+    assert_eq!(mails.len(), 1, "one confirmation mail");
+    assert!(mails[0].contains("To: reader@example.com"), "{}", mails[0]);
+    assert!(body(&mails[0]).contains(&format!("http://127.0.0.1:{}/status/subscribe/confirm/", vigil.port)), "{}", mails[0]);
+    let path = link_in(&mails[0], "/status/subscribe/confirm/");
+
+    // An update before confirmation is not mailed.
+    api.set_failing(true);
+    let id = loop {
+        let (_, out, _) = vigil.command(&["incidents", "list", "--json"]);
+        if let Some(line) = out.lines().next() {
+            break serde_json::from_str::<serde_json::Value>(line).expect("json")["id"].as_i64().expect("id");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let update = |text: &'static str| {
+        let vigil = &vigil;
+        move || vigil.command(&["incident", "update", &id.to_string(), text, "--public", "--as", "alice"])
+    };
+    assert_eq!(update("We are looking into errors on the API.")().0, Some(0));
+
+    // A forged or cut link is refused; a GET only asks; the POST confirms.
+    let flipped = if path.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{flipped}", &path[..path.len() - 1]);
+    assert_eq!(get(vigil.port, &forged, BTreeMap::new()).await.status, Some(403));
+    assert_eq!(crate::helpers::request(vigil.port, http::Method::POST, &forged, BTreeMap::new(), None).await.status, Some(403));
+    let asked = get(vigil.port, &path, BTreeMap::new()).await;
+    assert!(asked.status == Some(200) && String::from_utf8_lossy(&asked.body).contains("Confirm"));
+    let confirmed = crate::helpers::request(vigil.port, http::Method::POST, &path, BTreeMap::new(), None).await;
+    assert!(String::from_utf8_lossy(&confirmed.body).contains("Subscribed"), "{}", String::from_utf8_lossy(&confirmed.body));
+
+    let (code, _, err) = update("We found the cause and are fixing it.")();
+    assert_eq!(code, Some(0), "{err}");
+    let mails = smtp.wait_for_messages(2, WAIT);
+    assert_eq!(mails.len(), 2, "the update after confirmation, and only it: {:?}", subjects(&mails));
+    let mail = &mails[1];
+    assert!(body(mail).contains("We found the cause and are fixing it."), "{mail}");
+    assert!(!body(mail).contains("looking into"), "the earlier update was not mailed");
+    assert!(subject(mail).contains("Example status"), "{mail}");
+    assert!(mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{mail}");
+    assert!(body(mail).contains(&format!("http://127.0.0.1:{}/status/unsubscribe/", vigil.port)), "{mail}");
+    let unsubscribe = link_in(mail, "/status/unsubscribe/");
+    leaks_nothing(&body(mail), "the update mail", &[api_address.to_string()]);
+
+    // One click, as a mail client sends it (RFC 8058).
+    let one_click =
+        crate::helpers::request(vigil.port, http::Method::POST, &unsubscribe, headers(), Some("List-Unsubscribe=One-Click".to_owned()))
+            .await;
+    assert_eq!(one_click.status, Some(200));
+    assert_eq!(update("Fixed; we are watching.")().0, Some(0));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.messages().len(), 2, "nothing after unsubscribing");
 }
