@@ -206,5 +206,27 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Err(error) = count_alerts_and_incidents(&state).await {
+        tracing::warn!(%error, "counting alerts and incidents for /metrics failed; the last counts stand");
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
+}
+
+/// Firing alerts by state (active, suppressed) and open incidents by status, as of the
+/// scrape.
+async fn count_alerts_and_incidents(state: &AppState) -> Result<(), vigil_store::StoreError> {
+    use crate::metrics::StateLabels;
+    let now = state.clock.now();
+    let filter = crate::alerts::view::AlertFilter::default();
+    let alerts = crate::alerts::view::alerts(&state.store, &state.episodes, &state.inbound.effects.routing, &filter, now).await?;
+    for wanted in ["active", "suppressed"] {
+        let count = alerts.iter().filter(|alert| alert.status.state == wanted).count();
+        state.metrics.alerts.get_or_create(&StateLabels { state: wanted.to_owned() }).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    let open = state.store.incidents(vigil_core::Timestamp(0), true, 100_000).await?;
+    for status in ["investigating", "identified", "monitoring"] {
+        let count = open.iter().filter(|incident| incident.status.as_str() == status).count();
+        state.metrics.incidents.get_or_create(&StateLabels { state: status.to_owned() }).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    Ok(())
 }

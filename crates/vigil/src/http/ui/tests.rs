@@ -315,3 +315,22 @@ async fn signing_out_ends_the_session_and_cookies_are_secure_behind_https() {
     let reply = world.post("/ui/login", None, &[("token", &token)]).await;
     assert!(reply.headers[header::SET_COOKIE].to_str().expect("cookie").contains("; Secure"));
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_open_incidents_by_status() {
+    let world = world().await;
+    let token = world.token("alice", Role::Viewer).await;
+    let (cookie, _) = world.sign_in(&token).await;
+    assert_eq!(world.get("/ui/incidents", Some(&cookie)).await.status, StatusCode::OK);
+    let metrics = world.get("/metrics", None).await.body;
+    for sample in [
+        "vigil_incidents{state=\"investigating\"} 1",
+        "vigil_alerts{state=\"active\"} 0",
+        "vigil_http_requests_total{route=\"/ui/incidents\",method=\"GET\",status=\"200\"} 1",
+        "vigil_http_requests_total{route=\"/ui/login\",method=\"POST\",status=\"303\"} 1",
+        "vigil_ui_render_seconds_count{page=\"overview\"} 1",
+    ] {
+        assert!(metrics.contains(sample), "no `{sample}` in\n{metrics}");
+    }
+    assert!(metrics.contains("vigil_http_request_duration_seconds_count{route=\"/ui/incidents\"} 1"), "{metrics}");
+}
