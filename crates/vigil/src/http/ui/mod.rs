@@ -218,21 +218,23 @@ pub async fn form(state: &AppState, request: Request, path: &str, needed: Role) 
     Ok((session, fields))
 }
 
-/// Refuses a request a browser says came from another site.
+/// Refuses a request a browser says came from another site. Browsers that send
+/// `Sec-Fetch-Site` are taken at their word (behind a proxy that rewrites `Host`, the
+/// origin and the host differ for the page's own forms); for the others, the `Origin`
+/// must name the host asked (`Host`, or the proxy's `X-Forwarded-Host`).
 fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
-    let site = headers.get("sec-fetch-site").and_then(|value| value.to_str().ok());
-    if matches!(site, Some("cross-site" | "same-site")) {
-        return Err(ApiError::Forbidden("a form from another site was refused".to_owned()));
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    match text("sec-fetch-site") {
+        Some("same-origin" | "none") => return Ok(()),
+        Some(_) => return Err(ApiError::Forbidden("a form from another site was refused".to_owned())),
+        None => {}
     }
-    let origin = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
-    if let (Some(origin), Some(host)) = (origin, host) {
-        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        if origin != "null" && origin_host != host {
-            return Err(ApiError::Forbidden(format!("a form from {origin} was refused")));
-        }
+    let Some(origin) = text("origin").filter(|origin| *origin != "null") else { return Ok(()) };
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if [text("host"), text("x-forwarded-host")].into_iter().flatten().any(|host| host == origin_host) {
+        return Ok(());
     }
-    Ok(())
+    Err(ApiError::Forbidden(format!("a form from {origin} was refused")))
 }
 
 /// A form's fields.

@@ -258,6 +258,18 @@ async fn forms_need_their_csrf_token_and_the_same_site() {
         .body(Body::from(format!("csrf={csrf}")))
         .expect("request");
     assert_eq!(world.send(same).await.status, StatusCode::SEE_OTHER);
+    // Behind a proxy that rewrites Host: the browser's word, or the forwarded host, counts.
+    for (name, value) in [("sec-fetch-site", "same-origin"), ("x-forwarded-host", "vigil.example.com")] {
+        let proxied = Request::post("/ui/incidents/1/notes")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::ORIGIN, "https://vigil.example.com")
+            .header(name, value)
+            .body(Body::from(format!("csrf={csrf}&text=proxied")))
+            .expect("request");
+        assert_eq!(world.send(proxied).await.status, StatusCode::SEE_OTHER, "{name}");
+    }
     // Larger than a form may be.
     let big = "x".repeat(super::FORM_LIMIT + 1);
     let reply = world.post("/ui/incidents/1/notes", Some(&cookie), &[("csrf", &csrf), ("text", &big)]).await;
