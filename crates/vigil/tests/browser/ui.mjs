@@ -60,6 +60,8 @@ try {
   step('the monitor comes up on the overview');
   await until('/ui', async () => (await page.locator('tr.up').filter({ hasText: 'api' }).count()) === 1, 'api to be UP');
   await shot('overview-up');
+  check(await page.locator('tr.up svg.bar path.none').isVisible(), 'the 90-day bar draws its days without data');
+  check(await page.locator('tr.up svg.bar path.good').isVisible(), 'the 90-day bar draws today');
   check((await summary()).status.indicator === 'none', 'the status page says all is well while the API is up');
 
   step('keyboard: the first Tab reaches the skip link');
@@ -109,6 +111,12 @@ try {
   await until('/status', async () => (await page.locator('.headline').innerText()).includes('Operational')
     || (await page.locator('.headline').innerText()).includes('Maintenance'), 'the status page to recover');
   await shot('status-up');
+
+  step('the SLO page draws a bar per alert window');
+  await page.goto(`${VIGIL_URL}/ui/slos`);
+  const windows = page.locator('svg.burn text');
+  check((await windows.count()) === 8, `eight windows, not ${await windows.count()}`);
+  check(await windows.nth(7).isVisible(), 'the last window is drawn too');
 
   step('the other pages render');
   for (const path of ['/ui/monitors/api', '/ui/slos', '/ui/oncall', '/ui/actions']) {

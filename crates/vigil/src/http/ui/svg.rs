@@ -111,7 +111,7 @@ pub fn compact_bar(periods: &[Option<f64>], now: Timestamp) -> Markup {
     html! {
         svg class="bar" viewBox=(format!("0 0 {} 9", count * 4)) preserveAspectRatio="none" role="img" {
             title { (summary) }
-            @for (class, path) in &paths { @if !path.is_empty() { path class=(class) d=(path); } }
+            @for (class, path) in &paths { @if !path.is_empty() { path class=(class) d=(path) {} } }
         }
     }
 }
@@ -140,7 +140,7 @@ pub fn sparkline(means: &[Option<f64>], label: &str) -> Markup {
     html! {
         svg class="spark" viewBox="0 0 96 20" preserveAspectRatio="none" role="img" {
             title { (label) ": latest hour " (format!("{latest:.0}")) " ms mean, slowest " (format!("{max:.0}")) " ms" }
-            path d=(paths.trim_start());
+            path d=(paths.trim_start()) {}
         }
     }
 }
@@ -159,7 +159,7 @@ pub fn burn_chart(rows: &[(String, f64, f64)], label: &str) -> Markup {
                 rect class=(if rate > threshold { "over" } else { "under" }) x="90" y=(y + 3) width=(format!("{width:.1}")) height="12" {
                     title { (window) ": burn rate " (format!("{rate:.3}")) ", fires above " (threshold) }
                 }
-                line x1=(format!("{mark:.1}")) x2=(format!("{mark:.1}")) y1=(y + 1) y2=(y + 17);
+                line x1=(format!("{mark:.1}")) x2=(format!("{mark:.1}")) y1=(y + 1) y2=(y + 17) {}
             }
         }
     }
@@ -182,9 +182,10 @@ mod tests {
     fn compact_bars_draw_a_path_per_colour_and_say_the_worst_day() {
         let days = [None, Some(100.0), Some(100.0), Some(99.0), Some(100.0), Some(97.5)];
         let markup = compact_bar(&days, Timestamp(10 * DAY + 5)).into_string();
-        assert!(markup.contains("<path class=\"good\" d=\"M0 0h23v9H0z\">"), "{markup}");
-        assert!(markup.contains("<path class=\"fair\" d=\"M12 0h3v9H12z\">"), "{markup}");
-        assert!(markup.contains("<path class=\"none\" d=\"M0 0h3v9H0z\">"), "{markup}");
+        // SVG elements are closed: in HTML's foreign content an unclosed one swallows the next.
+        assert!(markup.contains("<path class=\"good\" d=\"M0 0h23v9H0z\"></path>"), "{markup}");
+        assert!(markup.contains("<path class=\"fair\" d=\"M12 0h3v9H12z\"></path>"), "{markup}");
+        assert!(markup.contains("<path class=\"none\" d=\"M0 0h3v9H0z\"></path>"), "{markup}");
         assert!(markup.contains("2 of 5 days below 99.95%; lowest 97.50% on 1970-01-11"), "{markup}");
     }
 
