@@ -873,6 +873,19 @@ impl Loader {
             })
             .collect();
         let status_page = self.status_page(raw.status_page, &monitor_names, &notifiers);
+        let telemetry = match raw.telemetry {
+            None => TelemetryConfig { otlp_endpoint: None, service_name: "vigil".to_owned() },
+            Some(telemetry) => {
+                let otlp_endpoint = telemetry.otlp_endpoint.as_ref().and_then(|url| match parse_http_url(url) {
+                    Some(_) => Some(url.trim_end_matches('/').trim_end_matches("/v1/traces").to_owned()),
+                    None => {
+                        self.error(Some(url.span()), format!("invalid otlp-endpoint `{}`, expected http:// or https://", url.as_str()));
+                        None
+                    }
+                });
+                TelemetryConfig { otlp_endpoint, service_name: telemetry.service_name.unwrap_or_else(|| "vigil".to_owned()) }
+            }
+        };
         Some(Config {
             path: self.file.clone(),
             storage,
@@ -903,6 +916,7 @@ impl Loader {
             flapping,
             on_call,
             status_page,
+            telemetry,
             warnings: Vec::new(),
         })
     }

@@ -51,6 +51,8 @@ pub struct Config {
     pub on_call: crate::incidents::OnCallConfig,
     /// `status-page:`, if any.
     pub status_page: Option<crate::status_page::StatusPageConfig>,
+    /// `telemetry:`: where Vigil's own spans go.
+    pub telemetry: TelemetryConfig,
     /// Valid but probably not what was meant (`vigil check` prints them, `vigil run`
     /// logs them): each located like an error.
     pub warnings: Vec<ConfigError>,
@@ -458,4 +460,12 @@ impl Target {
             Target::Tcp { host, port } => format!("tcp://{host}:{port}"),
         }
     }
+}
+
+/// `telemetry:`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP endpoint's base URL, without `/v1/traces`; `None`: no traces.
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
 }

@@ -77,6 +77,19 @@ pub(crate) struct RawConfig {
     pub incidents: Option<crate::incidents::RawIncidents>,
     /// The public status page: components over monitors.
     pub status_page: Option<crate::status_page::RawStatusPage>,
+    /// Vigil's own traces.
+    pub telemetry: Option<RawTelemetry>,
+}
+
+/// `telemetry:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTelemetry {
+    /// An OTLP/HTTP endpoint (a collector's base URL, e.g. `http://127.0.0.1:4318`):
+    /// Vigil's spans go to its `/v1/traces`.
+    pub otlp_endpoint: Option<Spanned<String>>,
+    /// `service.name` of the spans; default `vigil`.
+    pub service_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -426,3 +426,15 @@ fn slo_errors_are_located() {
         assert!(error.starts_with(expected), "config:\n{text}\nexpected: {expected}\nactual:   {error}");
     }
 }
+
+const TELEMETRY_MONITORS: &str = "monitors:\n  - name: api\n    url: http://10.0.0.5/health\n";
+
+#[test]
+fn telemetry_names_an_otlp_http_endpoint() {
+    let config = load(&format!("{TELEMETRY_MONITORS}telemetry:\n  otlp-endpoint: http://127.0.0.1:4318/v1/traces\n")).expect("valid");
+    assert_eq!(config.telemetry.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4318"), "the base URL, without /v1/traces");
+    assert_eq!(config.telemetry.service_name, "vigil");
+    assert_eq!(load(TELEMETRY_MONITORS).expect("valid").telemetry.otlp_endpoint, None, "no section, no traces");
+    let error = load(&format!("{TELEMETRY_MONITORS}telemetry:\n  otlp-endpoint: grpc://collector:4317\n")).expect_err("not http");
+    assert!(error.contains("5:18: invalid otlp-endpoint"), "{error}");
+}

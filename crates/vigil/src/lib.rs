@@ -30,3 +30,4 @@ pub mod run;
 pub mod slos;
 pub mod statuspage;
 pub mod subscriptions;
+pub mod telemetry;

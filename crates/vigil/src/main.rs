@@ -1,19 +1,13 @@
-//! The `vigil` binary: parses the command line, sets up logging, runs a command.
+//! The `vigil` binary: parses the command line, sets up logging (and, for `vigil run`
+//! with `telemetry.otlp-endpoint`, traces), runs a command.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
-use vigil::cli::{Cli, LogFormat};
+use vigil::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Json => subscriber.json().init(),
-        LogFormat::Text => subscriber.init(),
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -21,5 +15,23 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(vigil::commands::execute(cli.command))
+    let entered = runtime.enter();
+    // `vigil run` reads its config again to run; a config that does not load is reported then.
+    let telemetry = match &cli.command {
+        Command::Run { config, .. } => vigil_config::load_file(&config.path).ok().map(|config| config.telemetry),
+        _ => None,
+    };
+    let traces = match vigil::telemetry::init(matches!(cli.log_format, LogFormat::Json), telemetry.as_ref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    drop(entered);
+    let code = runtime.block_on(vigil::commands::execute(cli.command));
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    code
 }

@@ -49,7 +49,11 @@ impl Executor {
                 let request = HttpRequest {
                     method: method.clone(),
                     url: url.parse().map_err(|_| format!("invalid URL `{url}`"))?,
-                    headers: headers.clone(),
+                    headers: {
+                        let mut headers = headers.clone();
+                        crate::telemetry::inject(&mut headers);
+                        headers
+                    },
                     body: body.as_ref().map(|body| render_summary(body, &labels, 0.0).into()),
                     timeout: action.timeout,
                     follow_redirects: false,

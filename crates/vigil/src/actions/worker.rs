@@ -226,7 +226,15 @@ impl ActionWorker {
         self.metrics.action_start_latency.observe(Duration::from_millis(u64::try_from(latency).unwrap_or(0)).as_secs_f64());
         tracing::warn!(id = record.id, action = %record.action, target = %record.target, attempt = record.attempt, "running remediation");
         let clock = Instant::now();
-        let result = self.executor.run(action, &record).await;
+        let span = tracing::info_span!(
+            "action",
+            action = %record.action,
+            target = %record.target,
+            execution = record.id,
+            trace_id = tracing::field::Empty
+        );
+        crate::telemetry::record_trace_id(&span);
+        let result = tracing::Instrument::instrument(self.executor.run(action, &record), span).await;
         self.store.release_target_lease(&record.target, token).await?;
         let finished = self.clock.now();
         let record = ExecutionRecord {

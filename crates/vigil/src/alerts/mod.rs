@@ -155,6 +155,9 @@ impl Routing {
 
     /// Routes a change and plans its remediation with `planner`: the store change to write.
     pub fn decide(&self, change: AlertChange, planner: &Planner) -> EpisodeChange {
+        let _span =
+            tracing::info_span!("alert.route", alert = change.labels.get("alertname").map_or("", String::as_str), firing = change.firing)
+                .entered();
         let fingerprint = vigil_alerts::fingerprint_hex(&change.labels);
         let receivers = self.receivers_for(&change.labels);
         let incident = self.incident_plan(&change, &receivers);

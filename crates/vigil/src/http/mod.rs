@@ -180,7 +180,16 @@ async fn measure(
         request.extensions().get::<axum::extract::MatchedPath>().map_or_else(|| "other".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
+    let span = tracing::info_span!(
+        "http.request",
+        http.route = %route,
+        http.request.method = %method,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty
+    );
+    crate::telemetry::record_trace_id(&span);
+    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
     metrics.http_duration.get_or_create(&crate::metrics::RouteOnlyLabels { route: route.clone() }).observe(started.elapsed().as_secs_f64());
     metrics.http_requests.get_or_create(&crate::metrics::RouteLabels { route, method, status: response.status().as_u16() }).inc();
     response

@@ -75,7 +75,15 @@ pub fn spawn(
                 }
                 let Ok(_permit) = permits.acquire().await else { break };
                 let lag = Instant::now().saturating_duration_since(scheduled);
-                let check = monitor.check(&client, || clock.now()).await;
+                let span = tracing::info_span!(
+                    "check",
+                    monitor = %monitor.config.name,
+                    healthy = tracing::field::Empty,
+                    trace_id = tracing::field::Empty
+                );
+                crate::telemetry::record_trace_id(&span);
+                let check = tracing::Instrument::instrument(monitor.check(&client, || clock.now()), span.clone()).await;
+                span.record("healthy", check.healthy);
                 state.observe(check.healthy, check.at, monitor.config.thresholds);
                 retry_at = monitor.config.retry_interval.filter(|_| state.is_settling()).map(|pace| Instant::now() + pace);
                 if events.send(CheckDone { index, check, lag, skipped }).await.is_err() {

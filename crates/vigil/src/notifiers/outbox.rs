@@ -181,14 +181,33 @@ impl Dispatcher {
     }
 
     async fn deliver(&self, item: OutboxItem) {
-        let result = match (self.notifiers.get(&item.notifier), Message::from_payload(&item.payload)) {
+        let span = tracing::info_span!(
+            "notify",
+            notifier = %item.notifier,
+            outbox_id = item.id,
+            delivered = tracing::field::Empty,
+            trace_id = tracing::field::Empty
+        );
+        crate::telemetry::record_trace_id(&span);
+        let result = tracing::Instrument::instrument(self.attempt(&item), span.clone()).await;
+        span.record("delivered", result.is_ok());
+        tracing::Instrument::instrument(self.record(item, result), span).await;
+    }
+
+    /// One delivery attempt of `item`.
+    async fn attempt(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
+        match (self.notifiers.get(&item.notifier), Message::from_payload(&item.payload)) {
             (None, _) => Err(DeliveryError::Permanent(format!("notifier `{}` is no longer configured", item.notifier))),
             (_, Err(error)) => Err(DeliveryError::Permanent(format!("unreadable payload: {error}"))),
             (Some(notifier), Ok(mut message)) => match self.make_links(&mut message).await {
                 Ok(()) => notifier.send(&item.idempotency_key, &message).await,
                 Err(error) => Err(error),
             },
-        };
+        }
+    }
+
+    /// Records what an attempt of `item` came to.
+    async fn record(&self, item: OutboxItem, result: Result<(), DeliveryError>) {
         let now = self.clock.now();
         let outcome = match &result {
             Ok(()) => AttemptOutcome::Delivered,

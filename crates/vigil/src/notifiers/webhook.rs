@@ -39,6 +39,7 @@ impl WebhookNotifier {
         let mut headers: BTreeMap<String, String> = self.config.headers.clone();
         headers.insert("content-type".to_owned(), "application/json".to_owned());
         headers.insert("x-vigil-idempotency-key".to_owned(), key.to_owned());
+        crate::telemetry::inject(&mut headers);
         if let Some(secret) = &self.config.secret {
             headers.insert(SIGNATURE_HEADER.to_owned(), sign(secret.expose().as_bytes(), &body));
         }

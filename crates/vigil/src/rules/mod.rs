@@ -267,8 +267,13 @@ impl RuleEngine {
                     open.adopted = false;
                     return;
                 }
+                let span = tracing::info_span!("rule.fire", rule = %config.name, trace_id = tracing::field::Empty);
+                crate::telemetry::record_trace_id(&span);
+                let _entered = span.enter();
                 let change = self.effects.decide(self.change(&config, &event, samples, true, Timestamp(event.at)));
-                match self.store.apply_changes(std::slice::from_ref(&change), self.clock.now(), self.effects.delivery.give_up_after).await {
+                drop(_entered);
+                let stored = self.store.apply_changes(std::slice::from_ref(&change), self.clock.now(), self.effects.delivery.give_up_after);
+                match tracing::Instrument::instrument(stored, span).await {
                     Ok(applied) => {
                         let id = match applied.first() {
                             Some(Applied::Started(record)) => record.id,

@@ -21,5 +21,6 @@ mod remediation;
 mod routes;
 mod slo;
 mod status;
+mod telemetry;
 mod tidy;
 mod webhook;
