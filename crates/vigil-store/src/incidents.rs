@@ -885,6 +885,15 @@ impl Store {
             .collect()
     }
 
+    /// Escalations by state (`active`, `stopped`, `exhausted`): how many, and the pages
+    /// they have sent.
+    pub async fn escalation_counts(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS count, COALESCE(SUM(sent), 0) AS pages FROM incident_escalations GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("state")?, row.try_get("count")?, row.try_get("pages")?))).collect()
+    }
+
     pub async fn escalation(&self, id: i64) -> Result<Option<EscalationRecord>, StoreError> {
         let sql = format!("SELECT {ESCALATION_COLUMNS} FROM incident_escalations WHERE incident_id = $1");
         sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(escalation_from_row).transpose()

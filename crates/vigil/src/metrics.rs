@@ -135,6 +135,8 @@ pub struct Metrics {
     /// Set when `/metrics` is scraped.
     pub alerts: Family<StateLabels, Gauge>,
     pub incidents: Family<StateLabels, Gauge>,
+    pub escalations: Family<StateLabels, Gauge>,
+    pub escalation_pages: Family<StateLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -242,7 +244,17 @@ impl Metrics {
         registry.register("alerts", "Alert episodes firing now, by state (active, suppressed)", alerts.clone());
         let incidents = Family::<StateLabels, Gauge>::default();
         registry.register("incidents", "Open incidents, by status (investigating, identified, monitoring)", incidents.clone());
+        let escalations = Family::<StateLabels, Gauge>::default();
+        registry.register("escalations", "Incident escalations, by state (active, stopped, exhausted)", escalations.clone());
+        let escalation_pages = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "escalation_pages_sent",
+            "Pages the escalations have sent (escalation steps taken), by the escalation's state",
+            escalation_pages.clone(),
+        );
         Metrics {
+            escalations,
+            escalation_pages,
             page_render,
             http_requests,
             http_duration,

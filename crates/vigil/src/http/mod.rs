@@ -221,8 +221,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
 }
 
-/// Firing alerts by state (active, suppressed) and open incidents by status, as of the
-/// scrape.
+/// Firing alerts by state (active, suppressed), open incidents by status, and
+/// escalations with the pages they sent, as of the scrape.
 async fn count_alerts_and_incidents(state: &AppState) -> Result<(), vigil_store::StoreError> {
     use crate::metrics::StateLabels;
     let now = state.clock.now();
@@ -236,6 +236,10 @@ async fn count_alerts_and_incidents(state: &AppState) -> Result<(), vigil_store:
     for status in ["investigating", "identified", "monitoring"] {
         let count = open.iter().filter(|incident| incident.status.as_str() == status).count();
         state.metrics.incidents.get_or_create(&StateLabels { state: status.to_owned() }).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    for (escalation, count, pages) in state.store.escalation_counts().await? {
+        state.metrics.escalations.get_or_create(&StateLabels { state: escalation.clone() }).set(count);
+        state.metrics.escalation_pages.get_or_create(&StateLabels { state: escalation }).set(pages);
     }
     Ok(())
 }

@@ -23,6 +23,10 @@ const T0: Timestamp = Timestamp(1_796_637_600_000);
 
 const YAML: &str = r#"
 storage: sqlite://unused.db
+notifiers:
+  mail: {type: email, smtp-host: 127.0.0.1, smtp-port: 9, from: vigil@example.com, to: [team@example.com]}
+incidents:
+  email-via: mail
 monitors:
   - name: api
     url: http://127.0.0.1:9/health
@@ -32,6 +36,11 @@ schedules:
   primary:
     layers:
       - {rotation: daily, handoff: "09:00", members: [alice], start: "2026-12-07"}
+escalation-policies:
+  api:
+    steps:
+      - notify: ["schedule:primary"]
+        wait: 5m
 slos:
   - name: api-availability
     objective: 99.9%
@@ -77,7 +86,7 @@ async fn world() -> World {
     let store = Store::open(&format!("sqlite://{}", dir.path().join("vigil.db").display())).await.expect("store");
     let clock: Arc<dyn vigil_core::Clock> = Arc::new(TestClock::at(T0));
     let state = AppState::standalone(&config, store, clock);
-    state.incidents.open("API errors", Severity::Sev2, Some("api"), None, "test").await.expect("incident");
+    state.incidents.open("API errors", Severity::Sev2, Some("api"), Some("api"), "test").await.expect("incident");
     World { app: crate::http::router(state.clone()), state, _dir: dir }
 }
 
@@ -337,6 +346,8 @@ async fn metrics_count_requests_by_route_and_open_incidents_by_status() {
     let metrics = world.get("/metrics", None).await.body;
     for sample in [
         "vigil_incidents{state=\"investigating\"} 1",
+        "vigil_escalations{state=\"active\"} 1",
+        "vigil_escalation_pages_sent{state=\"active\"}",
         "vigil_alerts{state=\"active\"} 0",
         "vigil_http_requests_total{route=\"/ui/incidents\",method=\"GET\",status=\"200\"} 1",
         "vigil_http_requests_total{route=\"/ui/login\",method=\"POST\",status=\"303\"} 1",
