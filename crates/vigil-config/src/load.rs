@@ -608,6 +608,11 @@ impl Loader {
         if labels.is_empty() {
             return BTreeMap::from([(default.0.to_owned(), default.1.to_owned())]);
         }
+        self.label_names(labels)
+    }
+
+    /// Labels as written, each name checked against Prometheus's rules.
+    fn label_names(&mut self, labels: std::collections::HashMap<Spanned<String>, String>) -> BTreeMap<String, String> {
         let mut checked = BTreeMap::new();
         for (name, value) in labels {
             let valid = name.chars().next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
@@ -1397,7 +1402,9 @@ impl Loader {
         };
         self.check_notify(&raw.notify, notifier_names);
         self.check_actions(&raw.actions, action_names);
+        let labels = self.label_names(raw.labels);
         Some(MonitorConfig {
+            labels,
             name: name?,
             target: target?,
             interval,

@@ -427,6 +427,9 @@ pub struct MonitorConfig {
     pub thresholds: Thresholds,
     pub notify: Vec<String>,
     pub actions: Vec<String>,
+    /// Labels its alert carries besides `alertname`, `monitor` and `severity` (which
+    /// Vigil sets, and which win over these).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// What a monitor probes.

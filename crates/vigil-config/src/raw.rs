@@ -556,6 +556,9 @@ pub(crate) struct RawMonitor {
     /// Names of actions run when it goes DOWN.
     #[serde(default)]
     pub actions: Vec<Spanned<String>>,
+    /// Labels of its alert (for routing, silences and the UI's filter), e.g. `team: payments`.
+    #[serde(default)]
+    pub labels: std::collections::HashMap<Spanned<String>, String>,
 }
 
 /// `type: email`

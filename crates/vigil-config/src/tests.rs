@@ -438,3 +438,11 @@ fn telemetry_names_an_otlp_http_endpoint() {
     let error = load(&format!("{TELEMETRY_MONITORS}telemetry:\n  otlp-endpoint: grpc://collector:4317\n")).expect_err("not http");
     assert!(error.contains("5:18: invalid otlp-endpoint"), "{error}");
 }
+
+#[test]
+fn monitor_labels_are_checked_like_prometheus_labels() {
+    let config = load("monitors:\n  - name: api\n    url: http://10.0.0.5/\n    labels: {team: payments, tier: \"1\"}\n").expect("valid");
+    assert_eq!(config.monitors[0].labels.get("team").map(String::as_str), Some("payments"));
+    let error = load("monitors:\n  - name: api\n    url: http://10.0.0.5/\n    labels: {1team: x}\n").expect_err("bad name");
+    assert!(error.contains("invalid label name `1team`"), "{error}");
+}

@@ -93,6 +93,7 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
                 thresholds: Thresholds::default(),
                 notify: Vec::new(),
                 actions: Vec::new(),
+                labels: std::collections::BTreeMap::new(),
             }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?

@@ -282,14 +282,16 @@ impl Engine {
 }
 
 /// A monitor's alert: firing when it goes DOWN, resolved when it comes back. Its labels
-/// are `alertname` and `monitor` (the monitor's name) and `severity="page"`; actions'
+/// are the monitor's `labels:`, `alertname` and `monitor` (the monitor's name) and
+/// `severity="page"`; actions'
 /// templates also see `url` and `state`.
 fn alert_change(name: &str, monitor: &Monitor, transition: &vigil_core::hysteresis::Transition, reason: &str) -> Option<AlertChange> {
     let firing = transition.to == Health::Down;
     if !firing && transition.from != Health::Down {
         return None;
     }
-    let labels = BTreeMap::from([
+    let mut labels = monitor.config.labels.clone();
+    labels.extend([
         ("alertname".to_owned(), name.to_owned()),
         ("monitor".to_owned(), name.to_owned()),
         ("severity".to_owned(), "page".to_owned()),

@@ -24,6 +24,7 @@ use super::DAYS;
 /// A row of the overview.
 struct Row {
     name: String,
+    labels: std::collections::BTreeMap<String, String>,
     target: String,
     kind: &'static str,
     state: Health,
@@ -59,6 +60,7 @@ async fn rows(state: &AppState, now: Timestamp) -> Result<Vec<Row>, ApiError> {
             Row {
                 days: bar.days,
                 kind: kind_of(&monitor.config),
+                labels: monitor.config.labels.clone(),
                 name: name.to_owned(),
                 target: monitor.config.target.url(),
                 state: bar.state,
@@ -76,6 +78,9 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, raw: Ra
     let params = query(raw);
     let wanted_state = param(&params, "state").filter(|state| ["up", "down", "unknown"].contains(state));
     let wanted_kind = param(&params, "kind").filter(|kind| ["http", "tcp", "health-check"].contains(kind));
+    // `label=name=value`: monitors whose `labels:` have it.
+    let wanted_label = param(&params, "label")
+        .map(|label| label.split_once('=').map_or((label.trim(), None), |(name, value)| (name.trim(), Some(value.trim()))));
     let text = param(&params, "q").map(str::to_lowercase);
     let now = state.clock.now();
     let all = rows(&state, now).await?;
@@ -85,6 +90,9 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, raw: Ra
         .iter()
         .filter(|row| wanted_state.is_none_or(|wanted| row.state.as_str() == wanted))
         .filter(|row| wanted_kind.is_none_or(|wanted| row.kind == wanted))
+        .filter(|row| {
+            wanted_label.is_none_or(|(name, value)| row.labels.get(name).is_some_and(|have| value.is_none_or(|value| have == value)))
+        })
         .filter(|row| text.as_deref().is_none_or(|text| row.name.to_lowercase().contains(text) || row.target.to_lowercase().contains(text)))
         .collect();
     // Down first, then unknown, then up; by name within each.
@@ -110,6 +118,8 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, raw: Ra
                 option value="" { "any" }
                 @for option in ["http", "tcp", "health-check"] { option value=(option) selected[wanted_kind == Some(option)] { (option) } }
             }
+            label for="label" { "Label" }
+            input id="label" name="label" value=[param(&params, "label")] placeholder="team=payments" size="14";
             button type="submit" { "Filter" }
         }
         @if shown.is_empty() {
@@ -135,7 +145,10 @@ fn overview_row(row: &Row, now: Timestamp) -> Markup {
     html! {
         tr class=(row.state.as_str()) {
             td { (state_badge(row.state.as_str())) @if let Some(since) = row.since { br; small { (ago(since, now)) } } }
-            td class="name" { a href=(format!("/ui/monitors/{}", urlencode(&row.name))) { (row.name) } br; small class="target" { (row.target) } }
+            td class="name" {
+                a href=(format!("/ui/monitors/{}", urlencode(&row.name))) { (row.name) } br; small class="target" { (row.target) }
+                @for (name, value) in &row.labels { " " small class="label" { (name) "=" (value) } }
+            }
             td class="wide" { (compact_bar(&row.days, now)) }
             td { (sparkline(&row.means, "response time")) }
             td class="failure" {
@@ -228,6 +241,7 @@ pub async fn monitor(State(state): State<AppState>, headers: HeaderMap, Path(nam
             dt { "Target" } dd { code { (config.target.url()) } }
             dt { "Every" } dd { (vigil_core::time::format_duration(config.interval)) ", timeout " (vigil_core::time::format_duration(config.timeout)) }
             dt { "Kind" } dd { (kind_of(config)) }
+            @if !config.labels.is_empty() { dt { "Labels" } dd { @for (name, value) in &config.labels { code { (name) "=" (value) } " " } } }
             @if !config.notify.is_empty() { dt { "Notifies" } dd { (config.notify.join(", ")) } }
             @if !config.actions.is_empty() { dt { "Actions" } dd { (config.actions.join(", ")) } }
         }

@@ -30,6 +30,9 @@ incidents:
 monitors:
   - name: api
     url: http://127.0.0.1:9/health
+    labels: {team: payments}
+  - name: web
+    url: http://127.0.0.1:9/
 people:
   alice: {email: alice@example.com}
 schedules:
@@ -356,4 +359,28 @@ async fn metrics_count_requests_by_route_and_open_incidents_by_status() {
         assert!(metrics.contains(sample), "no `{sample}` in\n{metrics}");
     }
     assert!(metrics.contains("vigil_http_request_duration_seconds_count{route=\"/ui/incidents\"} 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn the_overview_filters_by_label_state_kind_and_text() {
+    let world = world().await;
+    let token = world.token("val", Role::Viewer).await;
+    let (cookie, _) = world.sign_in(&token).await;
+    let shown = |body: &str| -> Vec<String> {
+        body.split("<a href=\"/ui/monitors/").skip(1).filter_map(|rest| rest.split('"').next().map(str::to_owned)).collect()
+    };
+    for (query, expected) in [
+        ("", vec!["api", "web"]),
+        ("?label=team%3Dpayments", vec!["api"]),
+        ("?label=team", vec!["api"]),
+        ("?label=team%3Dsearch", vec![]),
+        ("?q=WEB", vec!["web"]),
+        ("?state=unknown&kind=http", vec!["api", "web"]),
+        ("?state=down", vec![]),
+    ] {
+        let page = world.get(&format!("/ui{query}"), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(shown(&page.body), expected, "{query}");
+    }
+    assert!(world.get("/ui/monitors/api", Some(&cookie)).await.body.contains("team=payments"));
 }
