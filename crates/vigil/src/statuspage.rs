@@ -106,6 +106,12 @@ pub struct StatusPage {
     cache: Mutex<Option<Arc<Summary>>>,
 }
 
+/// `word` with its first letter capitalised (`investigating` → `Investigating`).
+pub fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// A component's id: its name, lowercased, runs of other characters as `-`.
 pub fn slug(name: &str) -> String {
     let mut slug = String::new();

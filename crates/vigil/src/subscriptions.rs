@@ -178,10 +178,9 @@ impl Subscriptions {
         let now = self.clock.now();
         let subscribers = self.store.active_subscribers().await?;
         let mut mails = Vec::with_capacity(subscribers.len());
+        let status = crate::statuspage::capitalised(status);
         for subscriber in &subscribers {
             let unsubscribe = self.link(Purpose::Unsubscribe, subscriber).await?;
-            let mut chars = status.chars();
-            let status = chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default();
             mails.push((
                 format!("subscriber:{}:update:{incident}:{}", subscriber.id, now.0),
                 SubscriberMessage {

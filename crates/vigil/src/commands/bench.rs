@@ -53,7 +53,8 @@ pub(crate) fn vigil_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
+/// Waits (up to 5 s) until the bench target answers on every address it serves.
+pub(crate) async fn wait_for_target(port: u16) -> anyhow::Result<()> {
     for ip in 1..=TARGET_IPS {
         let address = SocketAddr::from(([127, 0, 0, ip], port));
         let mut ready = false;
@@ -66,6 +67,11 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
         }
         anyhow::ensure!(ready, "bench target did not start on {address}");
     }
+    Ok(())
+}
+
+async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
+    wait_for_target(port).await?;
     let dir = tempfile::tempdir()?;
     let store = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
     let conditions = vec![Condition::parse("[STATUS] == 200")?, Condition::parse("[BODY].status == OK")?];

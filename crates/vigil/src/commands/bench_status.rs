@@ -16,6 +16,23 @@ use crate::statuspage::StatusPage;
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MINUTE;
 
+/// A recorded transition of a bench's synthetic history, with nothing else to do.
+pub(crate) fn transition_write(monitor: &str, at: i64, from: Health, to: Health, reason: &str) -> TransitionWrite {
+    TransitionWrite {
+        transition: NewTransition {
+            monitor: monitor.to_owned(),
+            at: Timestamp(at),
+            from,
+            to,
+            reason: reason.to_owned(),
+            previous_period: None,
+        },
+        notifications: Vec::new(),
+        executions: Vec::new(),
+        episode: None,
+    }
+}
+
 pub async fn status(components: usize, days: u32) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
@@ -38,19 +55,7 @@ pub async fn status(components: usize, days: u32) -> anyhow::Result<()> {
     let mut writes = Vec::new();
     for index in 0..components * 2 {
         let monitor = format!("m{index}");
-        let transition = |at: i64, from: Health, to: Health| TransitionWrite {
-            transition: NewTransition {
-                monitor: monitor.clone(),
-                at: Timestamp(at),
-                from,
-                to,
-                reason: "bench".to_owned(),
-                previous_period: None,
-            },
-            notifications: Vec::new(),
-            executions: Vec::new(),
-            episode: None,
-        };
+        let transition = |at: i64, from: Health, to: Health| transition_write(&monitor, at, from, to, "bench");
         writes.push(transition(start, Health::Unknown, Health::Up));
         let mut at = start + (index as i64 % 72) * 60 * MINUTE;
         while at + 10 * MINUTE < now.0 {

@@ -13,7 +13,7 @@ use axum::http::{header, Request, StatusCode};
 use tower::ServiceExt;
 use vigil_core::hysteresis::Health;
 use vigil_core::{Clock, SystemClock, Timestamp};
-use vigil_store::{NewTransition, Store, TransitionWrite};
+use vigil_store::Store;
 
 use crate::http::AppState;
 use crate::monitor::Check;
@@ -40,19 +40,8 @@ pub async fn ui(monitors: usize, days: u32, reads: usize) -> anyhow::Result<()> 
     let mut transitions = 0;
     for index in 0..monitors {
         let monitor = format!("service-{index:05}");
-        let transition = |at: i64, from: Health, to: Health| TransitionWrite {
-            transition: NewTransition {
-                monitor: monitor.clone(),
-                at: Timestamp(at),
-                from,
-                to,
-                reason: "[STATUS] (503) == 200".to_owned(),
-                previous_period: None,
-            },
-            notifications: Vec::new(),
-            executions: Vec::new(),
-            episode: None,
-        };
+        let transition =
+            |at: i64, from: Health, to: Health| super::bench_status::transition_write(&monitor, at, from, to, "[STATUS] (503) == 200");
         writes.push(transition(start, Health::Unknown, Health::Up));
         let mut at = start + (index as i64 % (7 * 24)) * HOUR;
         while at + 10 * MINUTE < now.0 {
@@ -116,7 +105,9 @@ pub async fn ui(monitors: usize, days: u32, reads: usize) -> anyhow::Result<()> 
     println!("ui: {monitors} monitors, {days} days of history, {transitions} transitions (stored in {filled:.1?})");
     println!("  past days' uptime computed in {warm:.1?} (at start and once a day, not per request)");
     println!("  per overview: today's uptime of every monitor {today:.1?}, response-time sparklines {sparklines:.1?}");
-    for (path, gzip) in [("/ui", true), ("/ui", false), ("/ui/monitors/service-00100", false), ("/ui/alerts", false)] {
+    // A monitor that is down now (one in a hundred is), or the last one of a small run.
+    let monitor_page = format!("/ui/monitors/service-{:05}", 100.min(monitors - 1));
+    for (path, gzip) in [("/ui", true), ("/ui", false), (monitor_page.as_str(), false), ("/ui/alerts", false)] {
         let mut times = Vec::new();
         let mut size = 0;
         let mut html = 0;
@@ -172,18 +163,7 @@ pub async fn api(monitors: usize, rate: u32, duration: Duration) -> anyhow::Resu
 }
 
 async fn api_against(monitors: usize, rate: u32, duration: Duration, port: u16, ips: u8) -> anyhow::Result<()> {
-    for ip in 1..=ips {
-        let address = std::net::SocketAddr::from(([127, 0, 0, ip], port));
-        let mut ready = false;
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(address).await.is_ok() {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        anyhow::ensure!(ready, "bench target did not start on {address}");
-    }
+    super::bench::wait_for_target(port).await?;
     let dir = tempfile::tempdir()?;
     let listen = super::bench::vigil_port()?;
     let mut yaml = format!("storage: sqlite://{}/bench.db\nlisten: 127.0.0.1:{listen}\nmonitors:\n", dir.path().display());

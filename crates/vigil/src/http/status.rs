@@ -19,7 +19,8 @@ use vigil_core::statuspage::impact;
 use vigil_core::Timestamp;
 
 use super::api::ApiError;
-use crate::statuspage::{PublicIncident, StatusPage, Summary};
+use super::ui::svg::{percent, uptime_class};
+use crate::statuspage::{capitalised, PublicIncident, StatusPage, Summary};
 use crate::subscriptions::Purpose;
 
 const STYLE: &str = include_str!("status.css");
@@ -78,20 +79,6 @@ async fn style() -> Response {
     with_headers(STYLE.into_response(), "text/css; charset=utf-8", 3600)
 }
 
-fn bar_colour(uptime: Option<f64>) -> &'static str {
-    match uptime {
-        None => "none",
-        Some(value) if value >= 99.95 => "good",
-        Some(value) if value >= 99.0 => "fair",
-        Some(value) if value >= 95.0 => "poor",
-        Some(_) => "bad",
-    }
-}
-
-fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "no data".to_owned(), |value| format!("{:.2}%", (value * 100.0).floor() / 100.0))
-}
-
 /// A component's uptime per day as an SVG bar, a rectangle a day with its date and
 /// uptime as a tooltip.
 fn bars(summary: &Summary, days: &[Option<f64>]) -> Markup {
@@ -103,7 +90,7 @@ fn bars(summary: &Summary, days: &[Option<f64>]) -> Markup {
             aria-label=(format!("Uptime per day over the last {count} days")) {
             @for (index, uptime) in days.iter().enumerate() {
                 @let day = Timestamp(today - (count - 1 - index as i64) * 86_400_000);
-                rect class=(bar_colour(*uptime)) x=(index * 4) y="0" width="3" height="24" {
+                rect class=(uptime_class(*uptime)) x=(index * 4) y="0" width="3" height="24" {
                     title { (day.to_rfc3339().get(..10).unwrap_or_default()) ": " (percent(*uptime)) }
                 }
             }
@@ -124,11 +111,6 @@ fn incident_block(incident: &PublicIncident) -> Markup {
             }
         }
     }
-}
-
-fn capitalised(word: &str) -> String {
-    let mut chars = word.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// What every page of the status page has in its head.
