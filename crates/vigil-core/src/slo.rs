@@ -396,6 +396,23 @@ enum Scope {
     Quiet,
 }
 
+impl Scope {
+    /// The alerts events of `counts` can change: good ones lower the error ratio (only a
+    /// firing alert may resolve), bad ones raise it (only a quiet one may fire).
+    #[inline]
+    fn of_event(counts: Counts) -> Scope {
+        if counts.total == 0 {
+            Scope::All
+        } else if counts.bad == 0 {
+            Scope::Firing
+        } else if counts.bad == counts.total {
+            Scope::Quiet
+        } else {
+            Scope::All
+        }
+    }
+}
+
 /// One SLO's windows and the state of its burn alerts.
 #[derive(Debug, Clone)]
 pub struct BurnEvaluator {
@@ -424,9 +441,9 @@ pub struct BurnEvaluator {
     bucket_ends: Vec<i64>,
     /// [`BurnEvaluator::next_expiry`], until a window moves or takes an event.
     expiry: Option<Option<i64>>,
-    /// Good events at the newest time's bucket not yet added to the series and windows:
-    /// while no alert fires, a good event changes nothing but counts, so a busy stream's
-    /// events within one second are added once.
+    /// Events at the newest time's bucket not yet added to the series and windows: a busy
+    /// stream's events within one bucket of the finest width are added once, when time
+    /// moves on (alerts read the windows with them).
     pending: Counts,
 }
 
@@ -656,10 +673,17 @@ impl BurnEvaluator {
     pub fn observe(&mut self, at: i64, total: u64, bad: u64) -> Vec<BurnChange> {
         let counts = Counts { total, bad: bad.min(total) };
         let same_bucket = at >= self.now && self.bucket_ends.get(self.finest_series).is_some_and(|end| at < *end);
-        if counts.bad == 0 && same_bucket && self.now != i64::MIN && !self.firing.contains(&true) {
+        if same_bucket && self.now != i64::MIN {
+            // Within the newest bucket of every width, which every window covers: the
+            // event waits in `pending` (added to the windows when time moves), and only
+            // the alerts it can change are looked at.
+            if self.pending.total == 0 {
+                // A window that held nothing now holds these: its next expiry is theirs.
+                self.expiry = None;
+            }
             self.pending.add(counts);
             self.now = at;
-            return Vec::new();
+            return self.evaluate(at, Scope::of_event(counts), u64::MAX);
         }
         self.flush();
         let mut changes = self.pass_edges_before(at);
@@ -690,15 +714,7 @@ impl BurnEvaluator {
                 }
             }
         }
-        let scope = if lost != 0 || counts.total == 0 {
-            Scope::All
-        } else if counts.bad == 0 {
-            Scope::Firing
-        } else if counts.bad == counts.total {
-            Scope::Quiet
-        } else {
-            Scope::All
-        };
+        let scope = if lost != 0 { Scope::All } else { Scope::of_event(counts) };
         changes.extend(self.evaluate(at.max(self.now), scope, lost | counted));
         changes
     }
@@ -755,21 +771,25 @@ impl BurnEvaluator {
     /// The next time at which a bucket leaves a window: when an alert may change without
     /// an event. `None` when no window holds anything.
     pub fn next_expiry(&mut self) -> Option<i64> {
-        self.flush();
         if let Some(expiry) = self.expiry {
             return expiry;
         }
+        // Pending events are in every window's newest bucket (not flushed here: an SLO
+        // asked on every line of its stream would lose the batching).
+        let pending = self.pending.total > 0;
         let expiry = self
             .windows
             .iter()
-            .filter(|window| window.next_out != i64::MAX)
-            .map(|window| (window.next_out + window.span) * self.series[window.series].width())
+            .map(|window| if pending { window.next_out.min(window.last) } else { window.next_out })
+            .zip(&self.windows)
+            .filter(|(next_out, _)| *next_out != i64::MAX)
+            .map(|(next_out, window)| (next_out + window.span) * self.series[window.series].width())
             .min();
         self.expiry = Some(expiry);
         expiry
     }
 
-    /// Adds the pending good events to the series and windows.
+    /// Adds the pending events to the series and windows.
     fn flush(&mut self) {
         if self.pending.total == 0 {
             return;
@@ -908,7 +928,10 @@ impl BurnEvaluator {
             if changed & mask == 0 || scope == Scope::Firing && !was || scope == Scope::Quiet && was {
                 continue;
             }
-            let (long_sum, short_sum) = (self.windows[long].sum, self.windows[short].sum);
+            // Every window covers the newest bucket, where the pending events are.
+            let (mut long_sum, mut short_sum) = (self.windows[long].sum, self.windows[short].sum);
+            long_sum.add(self.pending);
+            short_sum.add(self.pending);
             let now = threshold.crossed(long_sum, self.objective) && threshold.crossed(short_sum, self.objective);
             if now != was {
                 *firing = now;

@@ -564,8 +564,8 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         max_concurrent: usize,
     },
-    /// Loki push throughput over HTTP on loopback into the rule engine (the seed rule):
-    /// lines/s accepted and lines/s evaluated.
+    /// Loki push throughput over HTTP on loopback into the rule engine (the seed rule,
+    /// and with --slos the SLOs on the same stream): lines/s accepted and evaluated.
     Loki {
         #[arg(long, default_value_t = 1_000_000)]
         lines: u64,
@@ -575,6 +575,10 @@ pub enum BenchCommand {
         /// Concurrent pushing clients.
         #[arg(long, default_value_t = 4)]
         connections: usize,
+        /// Also run this many of the ten SLOs of examples/slos-access-log.yaml on the
+        /// stream (at most 10), in the same engine as the rule.
+        #[arg(long, default_value_t = 0)]
+        slos: usize,
     },
     /// Line → alert enqueued latency (p50/p99) through the rule engine and store, and
     /// memory for many label groups in one rule.

@@ -315,8 +315,8 @@ fn nodes_that_exchange_blocks_read_the_windows_of_all_events() {
     assert!(whole.firing().iter().any(|firing| *firing) || nodes[0].has_others(), "the exchange happened");
 }
 
-/// Several events a second, the evaluator passing window edges on its own: good events
-/// within a second while nothing fires are only counted (kept pending), and the firings
+/// Several events a second, the evaluator passing window edges on its own: events within
+/// a second are only counted (kept pending) and looked at by the alerts they can change, and the firings
 /// and resolutions are still brute force's, on the event or edge where they happen.
 #[test]
 fn several_events_a_second_fire_and_resolve_as_brute_force_says() {
@@ -350,6 +350,17 @@ fn several_events_a_second_fire_and_resolve_as_brute_force_says() {
     // Every second's edge is a moment where a bucket may leave a window.
     let edges: Vec<i64> = (1..3 * 3600_i64).map(|second| second * SECOND).collect();
     assert_eq!(changes, brute_force(objective, &alerts, &events, &edges));
+    // Asked for its next expiry between events (as an SLO is on the lines it does not
+    // read) and moved there, it tells the same changes: pending events count in it.
+    let mut asked = BurnEvaluator::new(objective, alerts.clone(), &[DAY]);
+    let mut asked_changes = Vec::new();
+    for (at, bad) in &events {
+        while let Some(expiry) = asked.next_expiry().filter(|expiry| expiry < at) {
+            asked_changes.extend(asked.advance(expiry).into_iter().map(|change| (change.alert, change.firing, change.at)));
+        }
+        asked_changes.extend(asked.observe(*at, 1, u64::from(*bad)).into_iter().map(|change| (change.alert, change.firing, change.at)));
+    }
+    assert_eq!(asked_changes, changes);
     assert!(changes.iter().filter(|(_, firing, _)| *firing).count() >= 2, "{changes:?}");
     let day = evaluator.window_burn(DAY).expect("day window");
     assert_eq!((day.counts.total, day.counts.bad), (events.len() as u64, events.iter().filter(|(_, bad)| *bad).count() as u64));

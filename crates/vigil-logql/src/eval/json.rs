@@ -142,14 +142,15 @@ fn walk(line: &str, wanted: Wanted<'_>, out: &mut Vec<(String, String)>) -> bool
 /// (in `order` of preference only among those seen so far); the rest of the line is not
 /// read, so it is not validated either. For metadata such as the event time, which is
 /// usually the first field.
-pub fn first_of(line: &str, names: &BTreeSet<String>) -> Option<(String, String)> {
+/// The usual line's field is borrowed from it, nothing allocated.
+pub fn first_of<'a>(line: &'a str, names: &BTreeSet<String>) -> Option<(Cow<'a, str>, Cow<'a, str>)> {
     if let Some(found) = leading_field(line, names) {
         return found;
     }
     let mut out = Vec::with_capacity(1);
     let mut deserializer = serde_json::Deserializer::from_str(line);
     let _ = Object { prefix: String::new(), wanted: Wanted::Only(names), out: &mut out, stop_at: Some(1) }.deserialize(&mut deserializer);
-    out.pop()
+    out.pop().map(|(name, value)| (Cow::Owned(name), Cow::Owned(value)))
 }
 
 /// The common layout, `{"ts": VALUE, ...`, read without walking the object: the first
@@ -158,22 +159,22 @@ pub fn first_of(line: &str, names: &BTreeSet<String>) -> Option<(String, String)
 /// `Some(None)` when the value is not one a label holds (an object or array: the walk
 /// would skip it) or is broken.
 #[allow(clippy::option_option, reason = "not applicable vs. applicable but empty, as documented")]
-fn leading_field(line: &str, names: &BTreeSet<String>) -> Option<Option<(String, String)>> {
+fn leading_field<'a>(line: &'a str, names: &BTreeSet<String>) -> Option<Option<(Cow<'a, str>, Cow<'a, str>)>> {
     let rest = line.strip_prefix('{')?.trim_start().strip_prefix('"')?;
-    let end = rest.find('"')?;
+    let end = memchr::memchr(b'"', rest.as_bytes())?;
     let key = &rest[..end];
-    if key.contains('\\') || !is_clean(key) || !names.contains(key) {
+    if key.contains('\\') || !is_clean(key) || !Wanted::Only(names).keeps(key) {
         return None;
     }
     let value = rest[end + 1..].trim_start().strip_prefix(':')?;
     // The usual event time, a number, read as serde would read it (its grammar), without it.
-    if let Some(length) = fast::number_length(value.trim_start_matches([' ', '\t', '\n', '\r']).as_bytes()) {
-        let number = &value.trim_start_matches([' ', '\t', '\n', '\r'])[..length];
-        return Some(Some((key.to_owned(), number.to_owned())));
+    let number = value.trim_start_matches([' ', '\t', '\n', '\r']);
+    if let Some(length) = fast::number_length(number.as_bytes()) {
+        return Some(Some((Cow::Borrowed(key), Cow::Borrowed(&number[..length]))));
     }
     let raw = <&RawValue as serde::Deserialize>::deserialize(&mut serde_json::Deserializer::from_str(value)).ok()?;
     match value_text(raw.get()) {
-        Ok(Some(text)) => Some(Some((key.to_owned(), text))),
+        Ok(Some(text)) => Some(Some((Cow::Borrowed(key), Cow::Owned(text)))),
         // An object or array: the walk skips it and looks further.
         Ok(None) => None,
         Err(_) => Some(None),
@@ -413,7 +414,8 @@ mod tests {
             let mut walked = Vec::new();
             let _ = Object { prefix: String::new(), wanted: Wanted::Only(&names), out: &mut walked, stop_at: Some(1) }
                 .deserialize(&mut serde_json::Deserializer::from_str(line));
-            assert_eq!(first_of(line, &names), walked.pop(), "{line}");
+            let first = first_of(line, &names).map(|(name, value)| (name.into_owned(), value.into_owned()));
+            assert_eq!(first, walked.pop(), "{line}");
         }
         let mut spelled = Vec::new();
         assert!(extract(r#"{"n":1.0,"e":1e3,"s":"a\"b\u0041","t":true}"#, Wanted::All, &mut spelled));

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::ast::*;
 use pipeline::{label_filter, Labels, Pipeline, ERROR_LABEL};
+use queries::{LineState, QuerySet};
 use window::{GroupWindow, BUCKETS_PER_RANGE};
 
 /// One log line.
@@ -110,6 +111,9 @@ impl Key {
 struct RangeState {
     aggregation: RangeAggregation,
     pipeline: Pipeline,
+    /// For the usual `| json | label filters` query: the same question asked of the line
+    /// as spans first, so a line the filters drop builds no label map (most of them).
+    prefilter: Option<(QuerySet, LineState)>,
     key: Key,
     range_ms: i64,
     bucket_ms: i64,
@@ -210,6 +214,17 @@ impl RuleEvaluator {
         for range in &mut self.ranges {
             if !range.pipeline.selects(entry.stream) {
                 continue;
+            }
+            if let Some((queries, state)) = &mut range.prefilter {
+                queries.begin(state);
+                if !queries.keeps(state, 0, entry.stream, entry.line) {
+                    match queries.parse_error(state, entry.stream, entry.line) {
+                        Some(error) => parse_error |= error,
+                        // Rare: the pipeline itself says.
+                        None => drop(range.pipeline.process_with(entry.stream, entry.line, &mut parse_error)),
+                    }
+                    continue;
+                }
             }
             let Some(mut labels) = range.pipeline.process_with(entry.stream, entry.line, &mut parse_error) else { continue };
             let value = match &range.aggregation.unwrap {
@@ -361,9 +376,12 @@ fn collect_ranges(expr: &MetricExpr, parent: Option<&VectorAggregation>, ranges:
             };
             let range_ms = i64::try_from(aggregation.range.as_millis()).unwrap_or(i64::MAX).max(1);
             let wanted = wanted_labels(aggregation, &key);
+            let mut queries = QuerySet::new();
+            let query = queries.add(&aggregation.log);
             ranges.push(RangeState {
                 aggregation: aggregation.clone(),
                 pipeline: Pipeline::extracting(&aggregation.log, wanted),
+                prefilter: queries.is_shared_json(query).then(|| (queries, LineState::default())),
                 key,
                 range_ms,
                 bucket_ms: (range_ms / BUCKETS_PER_RANGE).max(1),

@@ -444,10 +444,20 @@ pub(crate) trait LabelView {
     }
 }
 
+/// The usual number label (`"status": 503`): up to 15 ASCII digits, which a float holds
+/// exactly, so this is what parsing it as one gives.
+#[inline]
+fn plain_integer(text: &str) -> Option<f64> {
+    if text.is_empty() || text.len() > 15 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.bytes().fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0')) as f64)
+}
+
 /// A label's text as a number, a duration (seconds) or a byte size, as `value` is.
 pub(crate) fn convert(text: &str, value: &Value) -> Option<f64> {
     match value {
-        Value::Number(_) => text.trim().parse::<f64>().ok(),
+        Value::Number(_) => plain_integer(text).or_else(|| text.trim().parse::<f64>().ok()),
         Value::Duration(_) => parse_duration_seconds(text.trim()),
         Value::Bytes(_) => parse_bytes(text.trim()),
     }

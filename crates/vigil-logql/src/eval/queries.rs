@@ -10,7 +10,7 @@ use memchr::memmem::Finder;
 
 use super::json::{extract, extract_spans, Names, Span, Wanted};
 use super::pipeline::{convert, filter_view, implied_needles, line_filter, LabelView, Labels, Pipeline, ERROR_LABEL};
-use crate::ast::{LabelFilter, LineFilter, LogExpr, Stage, Value};
+use crate::ast::{LabelFilter, LineFilter, LineFilterOp, LogExpr, Stage, Value};
 
 /// A set of log queries.
 #[derive(Debug, Default)]
@@ -29,7 +29,7 @@ struct Query {
 #[derive(Debug)]
 enum Kind {
     /// Line filters, then at most one plain `| json`, then label filters.
-    Shared { line_filters: Vec<LineFilter>, json: bool, needles: Vec<(String, Finder<'static>)>, label_filters: Vec<LabelFilter> },
+    Shared { line_filters: Vec<Substrings>, json: bool, needles: Vec<(String, Finder<'static>)>, label_filters: Vec<LabelFilter> },
     /// Any other pipeline.
     Own(Pipeline),
 }
@@ -82,6 +82,7 @@ impl QuerySet {
                     }
                     self.json_wanted = Names::new(wanted);
                 }
+                let line_filters = line_filters.into_iter().map(Substrings::new).collect();
                 Kind::Shared { line_filters, json, needles: implied_needles(&expr.stages), label_filters }
             }
             None => {
@@ -130,6 +131,37 @@ impl QuerySet {
         state.backslash = None;
     }
 
+    /// Whether query `index` reads the line with the shared walk (line filters, a plain
+    /// `| json`, label filters) rather than a pipeline of its own.
+    pub fn is_shared_json(&self, index: usize) -> bool {
+        matches!(self.queries[index].kind, Kind::Shared { json: true, .. })
+    }
+
+    /// After [`QuerySet::keeps`] answered for a shared `| json` query: whether the line
+    /// got as far as its `| json` and came out of it with an `__error__` label, which is
+    /// when [`Pipeline::process_with`] reports a parse error. `None` when that depends on
+    /// labels the set did not extract: the line has a key that could be `__error__`
+    /// once sanitized (its text holds `error`), and a pipeline extracting more would add it.
+    pub fn parse_error(&self, state: &mut LineState, stream: &Labels, line: &str) -> Option<bool> {
+        if state.parsed == Parsed::NotYet {
+            return Some(false);
+        }
+        if memchr::memmem::find(line.as_bytes(), b"error").is_some() {
+            return None;
+        }
+        let view = View {
+            stream,
+            line,
+            names: self.json_wanted.list(),
+            spans: if state.parsed == Parsed::Spans { &state.spans } else { &[] },
+            extracted: &state.extracted,
+            json_error: state.parsed == Parsed::NotObject,
+            filter_error: false,
+            converted: &mut state.converted,
+        };
+        Some(view.label(ERROR_LABEL).is_some())
+    }
+
     /// Whether query `index` keeps `line`, of a stream it selects ([`QuerySet::selects`]),
     /// since [`QuerySet::begin`].
     pub fn keeps(&self, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> bool {
@@ -154,12 +186,12 @@ impl QuerySet {
         state: &mut LineState,
         stream: &Labels,
         line: &str,
-        line_filters: &[LineFilter],
+        line_filters: &[Substrings],
         json: bool,
         needles: &[(String, Finder<'static>)],
         label_filters: &[LabelFilter],
     ) -> bool {
-        if !line_filters.iter().all(|filter| line_filter(filter, line)) {
+        if !line_filters.iter().all(|filter| filter.holds(line)) {
             return false;
         }
         // The implied needles only spare a JSON read; once the line is read they are moot.
@@ -204,6 +236,31 @@ impl QuerySet {
             converted: &mut state.converted,
         };
         label_filters.iter().all(|filter| filter_view(filter, &mut view))
+    }
+}
+
+/// A line filter with its `|=` and `!=` patterns' searchers built once, not on every line.
+#[derive(Debug)]
+struct Substrings {
+    filter: LineFilter,
+    finders: Vec<Finder<'static>>,
+}
+
+impl Substrings {
+    fn new(filter: LineFilter) -> Substrings {
+        let finders = filter.patterns.iter().map(|pattern| Finder::new(pattern.as_bytes()).into_owned()).collect();
+        Substrings { filter, finders }
+    }
+
+    /// What [`line_filter`] answers.
+    #[inline]
+    fn holds(&self, line: &str) -> bool {
+        let found = || self.finders.iter().any(|finder| finder.find(line.as_bytes()).is_some());
+        match self.filter.op {
+            LineFilterOp::Contains => found(),
+            LineFilterOp::NotContains => !found(),
+            LineFilterOp::Matches | LineFilterOp::NotMatches => line_filter(&self.filter, line),
+        }
     }
 }
 

@@ -328,3 +328,15 @@ fn implied_line_filters_change_no_result() {
     }
     assert!(kept > 8, "the cases should keep lines too, not only drop them");
 }
+
+#[test]
+fn numbers_convert_as_floats_parse_them() {
+    use crate::ast::Value;
+    let number = Value::Number(0.0);
+    for text in
+        ["0", "7", "007", "503", "123456789012345", "1234567890123456", "99999999999999999999", "", " 42 ", "4e2", "-3", "1.5", "0x10", "٣"]
+    {
+        let expected = text.trim().parse::<f64>().ok();
+        assert_eq!(super::pipeline::convert(text, &number), expected, "{text:?}");
+    }
+}

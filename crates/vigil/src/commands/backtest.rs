@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -117,31 +117,19 @@ pub fn replay(args: &ReplayArgs, mut on_line: impl FnMut(i64, &Labels, &str) -> 
         let size = file.metadata().ok().map(|metadata| metadata.len());
         (Box::new(file), size)
     };
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
     let show_progress = std::io::stderr().is_terminal() && total_bytes.is_some_and(|size| size > 16 << 20);
     let started = Instant::now();
     let mut last_progress = Instant::now();
-    let (mut lines, mut bytes_read, mut skipped_long, mut untimed) = (0u64, 0u64, 0u64, 0u64);
+    let (mut lines, mut untimed) = (0u64, 0u64);
     let mut last_at: Option<i64> = None;
-    let mut buffer = Vec::with_capacity(4096);
     let time_fields = TimeFields::new(timestamp_field);
-    loop {
-        buffer.clear();
-        let read = (&mut reader).take(MAX_LINE + 1).read_until(b'\n', &mut buffer).context("reading input")?;
-        if read == 0 {
-            break;
-        }
-        bytes_read += read as u64;
-        if buffer.len() as u64 > MAX_LINE && buffer.last() != Some(&b'\n') {
-            skipped_long += 1;
-            skip_rest_of_line(&mut reader, &mut bytes_read)?;
-            continue;
-        }
-        let line = match std::str::from_utf8(&buffer) {
+    let mut split = LineSplitter::new(reader);
+    while let Some(bytes) = split.next_line().context("reading input")? {
+        let line = match std::str::from_utf8(bytes) {
             Ok(line) => std::borrow::Cow::Borrowed(line),
-            Err(_) => String::from_utf8_lossy(&buffer),
+            Err(_) => String::from_utf8_lossy(bytes),
         };
-        let line = line.trim_end_matches(['\n', '\r']);
+        let line = line.trim_end_matches('\r');
         if line.is_empty() {
             continue;
         }
@@ -155,9 +143,9 @@ pub fn replay(args: &ReplayArgs, mut on_line: impl FnMut(i64, &Labels, &str) -> 
         };
         last_at = Some(last_at.map_or(at, |last| last.max(at)));
         on_line(at, &stream, line)?;
-        if show_progress && last_progress.elapsed().as_millis() >= 250 {
+        if show_progress && lines % 4096 == 0 && last_progress.elapsed().as_millis() >= 250 {
             last_progress = Instant::now();
-            let percent = bytes_read as f64 * 100.0 / total_bytes.unwrap_or(1).max(1) as f64;
+            let percent = split.consumed as f64 * 100.0 / total_bytes.unwrap_or(1).max(1) as f64;
             let rate = lines as f64 / started.elapsed().as_secs_f64().max(1e-9);
             eprint!("\r{percent:5.1}%  {lines} lines  {rate:.0} lines/s ");
         }
@@ -165,17 +153,91 @@ pub fn replay(args: &ReplayArgs, mut on_line: impl FnMut(i64, &Labels, &str) -> 
     if show_progress {
         eprint!("\r{:60}\r", "");
     }
-    Ok(Replayed { lines, untimed, skipped_long, elapsed: started.elapsed().as_secs_f64() })
+    Ok(Replayed { lines, untimed, skipped_long: split.skipped_long, elapsed: started.elapsed().as_secs_f64() })
 }
 
-fn skip_rest_of_line(reader: &mut impl BufRead, bytes_read: &mut u64) -> anyhow::Result<()> {
-    let mut sink = Vec::new();
-    loop {
-        sink.clear();
-        let read = reader.take(MAX_LINE).read_until(b'\n', &mut sink)?;
-        *bytes_read += read as u64;
-        if read == 0 || sink.last() == Some(&b'\n') {
-            return Ok(());
+/// Splits a reader into lines without copying them: each is a slice of one large buffer
+/// (4 MiB, read at a time), handed out until the next call. A line over [`MAX_LINE`]
+/// bytes is skipped and counted; a last line without a newline is a line.
+struct LineSplitter<R> {
+    reader: R,
+    buffer: Box<[u8]>,
+    /// The unread bytes are `buffer[start..end]`.
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Inside a line too long to keep, until its newline.
+    skipping: bool,
+    skipped_long: u64,
+    /// Bytes of input handed out or skipped.
+    consumed: u64,
+}
+
+const SPLIT_BUFFER: usize = 4 << 20;
+
+impl<R: Read> LineSplitter<R> {
+    fn new(reader: R) -> LineSplitter<R> {
+        debug_assert!(SPLIT_BUFFER as u64 > MAX_LINE + 1);
+        LineSplitter {
+            reader,
+            buffer: vec![0; SPLIT_BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+            skipping: false,
+            skipped_long: 0,
+            consumed: 0,
+        }
+    }
+
+    /// The next line, without its `\n`; `None` at the end of the input.
+    fn next_line(&mut self) -> std::io::Result<Option<&[u8]>> {
+        loop {
+            let unread = &self.buffer[self.start..self.end];
+            if let Some(newline) = memchr::memchr(b'\n', unread) {
+                let line = self.start..self.start + newline;
+                self.start += newline + 1;
+                self.consumed += newline as u64 + 1;
+                if std::mem::take(&mut self.skipping) {
+                    continue;
+                }
+                if newline as u64 > MAX_LINE {
+                    self.skipped_long += 1;
+                    continue;
+                }
+                return Ok(Some(&self.buffer[line]));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let line = self.start..self.end;
+                self.consumed += (self.end - self.start) as u64;
+                self.start = self.end;
+                if self.skipping || (line.end - line.start) as u64 > MAX_LINE {
+                    self.skipped_long += u64::from(!self.skipping);
+                    return Ok(None);
+                }
+                return Ok(Some(&self.buffer[line]));
+            }
+            if (self.end - self.start) as u64 > MAX_LINE {
+                // No newline within the limit: the rest of this line is dropped as read.
+                if !self.skipping {
+                    self.skipped_long += 1;
+                    self.skipping = true;
+                }
+                self.consumed += (self.end - self.start) as u64;
+                (self.start, self.end) = (0, 0);
+            } else {
+                self.buffer.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+            }
+            match self.reader.read(&mut self.buffer[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(read) => self.end += read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
         }
     }
 }
@@ -216,4 +278,50 @@ fn parse_labels(text: Option<&str>, input: &str) -> anyhow::Result<Labels> {
             Ok((name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LineSplitter, MAX_LINE};
+
+    /// A reader that hands out at most `step` bytes a read, so lines straddle reads.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let count = self.bytes.len().min(self.step).min(out.len());
+            out[..count].copy_from_slice(&self.bytes[..count]);
+            self.bytes = &self.bytes[count..];
+            Ok(count)
+        }
+    }
+
+    #[test]
+    fn lines_are_split_across_reads_and_long_ones_skipped() {
+        let limit = MAX_LINE as usize;
+        let long = "x".repeat(limit + 1);
+        let longest = "y".repeat(limit);
+        let input = format!("a\r\n\nb\n{long}\n{longest}\nc\n{long}{long}\nlast");
+        for step in [1, 7, 4096, 1 << 20, 8 << 20] {
+            let mut split = LineSplitter::new(Trickle { bytes: input.as_bytes(), step });
+            let mut lines = Vec::new();
+            while let Some(line) = split.next_line().expect("read") {
+                lines.push(String::from_utf8(line.to_vec()).expect("utf-8"));
+            }
+            let expected = ["a\r", "", "b", longest.as_str(), "c", "last"];
+            assert_eq!(lines.iter().map(|line| line.len()).collect::<Vec<_>>(), expected.map(str::len), "step {step}");
+            assert_eq!(lines, expected, "step {step}");
+            assert_eq!(split.skipped_long, 2, "step {step}");
+            assert_eq!(split.consumed, input.len() as u64, "step {step}");
+        }
+        // A last line over the limit, without a newline, is skipped too.
+        let tail = format!("ok\n{long}");
+        let mut split = LineSplitter::new(Trickle { bytes: tail.as_bytes(), step: 1 << 16 });
+        assert_eq!(split.next_line().expect("read"), Some(&b"ok"[..]));
+        assert_eq!(split.next_line().expect("read"), None);
+        assert_eq!(split.skipped_long, 1);
+    }
 }

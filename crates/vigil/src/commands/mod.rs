@@ -258,8 +258,8 @@ pub async fn execute(command: Command) -> ExitCode {
             report(tokio::task::spawn_blocking(move || backtest::run(options)).await.map_err(anyhow::Error::from).and_then(|result| result))
         }
         Command::Bench(BenchCommand::Target { port }) => report(bench::target(port).await),
-        Command::Bench(BenchCommand::Loki { lines, batch, connections }) => {
-            report(bench_logs::loki(lines, batch.max(1), connections.max(1)).await)
+        Command::Bench(BenchCommand::Loki { lines, batch, connections, slos }) => {
+            report(bench_logs::loki(lines, batch.max(1), connections.max(1), slos).await)
         }
         Command::Bench(BenchCommand::Rules { alerts, groups }) => report(bench_logs::rules(alerts.max(1), groups.max(1)).await),
         Command::Bench(BenchCommand::Actions { alerts }) => report(bench_actions::actions(alerts.max(1)).await),

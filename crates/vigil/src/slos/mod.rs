@@ -122,11 +122,13 @@ impl Slo {
         }
     }
 
-    fn sample(&mut self, text: String) {
-        if self.samples.len() == SAMPLE_LINES {
-            self.samples.pop_front();
-        }
-        self.samples.push_back(text);
+    /// Keeps `text` among the last [`SAMPLE_LINES`] samples, in the oldest one's buffer
+    /// once they are that many (a burning stream's bad lines allocate nothing).
+    fn sample(&mut self, text: &str) {
+        let mut kept = if self.samples.len() == SAMPLE_LINES { self.samples.pop_front().unwrap_or_default() } else { String::new() };
+        kept.clear();
+        kept.push_str(text);
+        self.samples.push_back(kept);
     }
 
     /// Before its time moves to `at`: when that passes an hour's start, the budget
@@ -255,7 +257,7 @@ impl SloDetector {
             slo.sample_before(at, &mut self.samples);
             if bad > 0 {
                 if let Some(failure) = &check.failure {
-                    slo.sample(format!("{} {failure}", check.at.to_rfc3339()));
+                    slo.sample(&format!("{} {failure}", check.at.to_rfc3339()));
                 }
             }
             let changes = slo.evaluator.observe(at, total, bad);
@@ -292,7 +294,7 @@ impl SloDetector {
             };
             slo.sample_before(at, &mut self.samples);
             if bad {
-                slo.sample(line.to_owned());
+                slo.sample(line);
             }
             let changes = slo.evaluator.observe(at, 1, u64::from(bad));
             emit(emits, slo, &changes, received_at, out);

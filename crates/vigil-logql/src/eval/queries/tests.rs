@@ -98,3 +98,40 @@ fn the_set_answers_as_each_pipeline_does() {
     }
     assert!(kept > 100, "the cases keep lines too: {kept}");
 }
+
+/// A rule asks its query alone first and skips its pipeline for the lines it drops: the
+/// parse errors it counts for those must be the pipeline's.
+#[test]
+fn a_dropped_line_tells_the_pipelines_parse_error() {
+    let streams = [
+        Labels::from([("app".to_owned(), "api".to_owned())]),
+        Labels::from([("app".to_owned(), "api".to_owned()), ("__error__".to_owned(), "upstream".to_owned())]),
+        Labels::from([("app".to_owned(), "api".to_owned()), ("path".to_owned(), "/api/data".to_owned())]),
+    ];
+    let mut dropped_with_error = 0;
+    for text in QUERIES {
+        let mut set = QuerySet::new();
+        let index = set.add(&log(text));
+        if !set.is_shared_json(index) {
+            continue;
+        }
+        let pipeline = Pipeline::new(&log(text));
+        for stream in &streams {
+            for line in LINES {
+                let mut state = LineState::default();
+                set.begin(&mut state);
+                let mut expected = false;
+                let kept = pipeline.process_with(stream, line, &mut expected).is_some();
+                assert_eq!(set.keeps(&mut state, index, stream, line), kept, "{text} on {line}");
+                if !kept {
+                    match set.parse_error(&mut state, stream, line) {
+                        Some(error) => assert_eq!(error, expected, "{text} on {line} with {stream:?}"),
+                        None => assert!(line.contains("error"), "only a line that could hold `__error__` is left to the pipeline"),
+                    }
+                    dropped_with_error += usize::from(expected);
+                }
+            }
+        }
+    }
+    assert!(dropped_with_error > 10, "the cases drop broken lines: {dropped_with_error}");
+}
