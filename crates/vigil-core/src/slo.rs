@@ -445,7 +445,14 @@ pub struct BurnEvaluator {
     /// stream's events within one bucket of the finest width are added once, when time
     /// moves on (alerts read the windows with them).
     pending: Counts,
+    /// Late events (older than the newest time's bucket) not yet added to the series, as
+    /// (series, bucket, counts): a late batch rewrites each sealed block it reaches once.
+    /// The windows count them at once; the series before anything reads them.
+    late: Vec<(usize, i64, Counts)>,
 }
+
+/// Late events held for the series at most.
+const MAX_LATE: usize = 4096;
 
 /// One stored block of one series, as saved to rebuild the windows after a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -484,6 +491,7 @@ impl BurnEvaluator {
             bucket_ends: Vec::new(),
             expiry: None,
             pending: Counts::default(),
+            late: Vec::new(),
             pair_masks: Vec::new(),
         };
         for alert in &alerts {
@@ -544,6 +552,7 @@ impl BurnEvaluator {
     /// every window are left out).
     pub fn take_dirty(&mut self) -> Vec<StoredBlock> {
         self.flush();
+        self.flush_late();
         let mut blocks = Vec::new();
         for series in &mut self.series {
             let width = series.width();
@@ -555,6 +564,7 @@ impl BurnEvaluator {
     /// Every block it holds, encoded.
     pub fn blocks(&mut self) -> Vec<StoredBlock> {
         self.flush();
+        self.flush_late();
         let mut blocks = Vec::new();
         for series in &self.series {
             let width = series.width();
@@ -576,6 +586,7 @@ impl BurnEvaluator {
     /// (`others`), added to what it holds, as they were at `now`; reports the alerts that
     /// fire at `now`.
     pub fn restore(&mut self, own: &[StoredBlock], others: &[StoredBlock], now: i64) -> Restored {
+        self.flush_late();
         let mut skipped = Vec::new();
         for (blocks, layer) in [(own, &mut self.series), (others, &mut self.others)] {
             for stored in blocks {
@@ -608,6 +619,7 @@ impl BurnEvaluator {
     /// out.
     pub fn observe_others(&mut self, counted: &[(i64, i64, Counts)]) -> Vec<BurnChange> {
         self.flush();
+        self.flush_late();
         let mut added = false;
         let mut newest = i64::MIN;
         for &(width, index, counts) in counted {
@@ -697,11 +709,22 @@ impl BurnEvaluator {
             self.move_to(at)
         };
         let on_time = at >= self.now;
-        for ((series, keep), now_bucket) in self.series.iter_mut().zip(&self.keep).zip(&self.now_buckets) {
+        for (index, ((series, keep), now_bucket)) in self.series.iter_mut().zip(&self.keep).zip(&self.now_buckets).enumerate() {
             let bucket = if on_time { *now_bucket } else { at.div_euclid(series.width()) };
-            if bucket > now_bucket - keep {
-                series.add(bucket, counts);
+            if bucket <= now_bucket - keep {
+                continue;
             }
+            if on_time {
+                series.add(bucket, counts);
+            } else {
+                match self.late.last_mut() {
+                    Some((last_series, last_bucket, last)) if *last_series == index && *last_bucket == bucket => last.add(counts),
+                    _ => self.late.push((index, bucket, counts)),
+                }
+            }
+        }
+        if self.late.len() >= MAX_LATE {
+            self.flush_late();
         }
         let mut counted = 0u64;
         for (index, window) in self.windows.iter_mut().enumerate() {
@@ -789,6 +812,23 @@ impl BurnEvaluator {
         expiry
     }
 
+    /// Adds the late events to the series, a block at a time (the windows have them).
+    fn flush_late(&mut self) {
+        if self.late.is_empty() {
+            return;
+        }
+        let mut late = std::mem::take(&mut self.late);
+        late.sort_unstable_by_key(|(series, bucket, _)| (*series, *bucket));
+        let mut added = Vec::with_capacity(late.len());
+        for (index, series) in self.series.iter_mut().enumerate() {
+            added.clear();
+            added.extend(late.iter().filter(|(of, _, _)| *of == index).map(|(_, bucket, counts)| (*bucket, *counts)));
+            series.add_many(&added);
+        }
+        late.clear();
+        self.late = late;
+    }
+
     /// Adds the pending events to the series and windows.
     fn flush(&mut self) {
         if self.pending.total == 0 {
@@ -809,6 +849,7 @@ impl BurnEvaluator {
     /// Moves every window to `at`; the windows that lost events, as a mask.
     fn move_to(&mut self, at: i64) -> u64 {
         self.flush();
+        self.flush_late();
         self.now = at;
         // Which series moved to another bucket: at most a few widths.
         let mut moved = [false; 4];
@@ -911,7 +952,8 @@ impl BurnEvaluator {
 
     /// Heap bytes its series hold, for the benchmark's accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.series.iter().chain(&self.others).map(Series::heap_bytes).sum()
+        self.series.iter().chain(&self.others).map(Series::heap_bytes).sum::<usize>()
+            + self.late.capacity() * std::mem::size_of::<(usize, i64, Counts)>()
     }
 
     /// Looks at the alerts of `scope` that read a window in `changed` (a mask).

@@ -293,23 +293,56 @@ impl Series {
         if !self.head.is_empty() && start == self.head_start {
             self.head[(index - start) as usize].add(counts);
         } else {
-            let mut buckets = [Counts::default(); BLOCK_LEN];
-            let position = self.sealed.partition_point(|block| block.start < start);
-            let present = self.sealed.get(position).is_some_and(|block| block.start == start);
-            if present {
-                self.sealed[position].unpack(&mut buckets);
-            }
-            buckets[(index - start) as usize].add(counts);
-            let sealed = Sealed::pack(start, &buckets);
-            if present {
-                self.sealed[position] = sealed;
-            } else {
-                self.sealed.insert(position, sealed);
-            }
-            self.edits += 1;
+            self.edit_sealed(start, &[(index, counts)]);
         }
         if self.dirty.last() != Some(&start) {
             self.dirty.push(start);
+        }
+    }
+
+    /// Adds `added` (buckets of the block at `start`, older than the head) to that
+    /// sealed block: unpacked once, packed once.
+    fn edit_sealed(&mut self, start: i64, added: &[(i64, Counts)]) {
+        let mut buckets = [Counts::default(); BLOCK_LEN];
+        let position = self.sealed.partition_point(|block| block.start < start);
+        let present = self.sealed.get(position).is_some_and(|block| block.start == start);
+        if present {
+            self.sealed[position].unpack(&mut buckets);
+        }
+        for &(index, counts) in added {
+            buckets[(index - start) as usize].add(counts);
+        }
+        let sealed = Sealed::pack(start, &buckets);
+        if present {
+            self.sealed[position] = sealed;
+        } else {
+            self.sealed.insert(position, sealed);
+        }
+        self.edits += 1;
+    }
+
+    /// Adds each `(bucket, counts)` of `added` (sorted by bucket), as [`Series::add`]
+    /// would one by one, but a sealed block they fall in is rewritten once, not once
+    /// per bucket: late events arrive in runs.
+    pub fn add_many(&mut self, added: &[(i64, Counts)]) {
+        let mut rest = added;
+        while let Some(&(first, _)) = rest.first() {
+            let start = align(first);
+            let run = rest.iter().take_while(|(index, _)| align(*index) == start).count();
+            let (block, tail) = rest.split_at(run);
+            rest = tail;
+            let sealed_block =
+                if self.head.is_empty() { self.sealed.back().is_some_and(|newest| start < newest.start) } else { start < self.head_start };
+            if sealed_block && run > 1 {
+                self.edit_sealed(start, block);
+                if self.dirty.last() != Some(&start) {
+                    self.dirty.push(start);
+                }
+            } else {
+                for &(index, counts) in block {
+                    self.add(index, counts);
+                }
+            }
         }
     }
 

@@ -365,3 +365,48 @@ fn several_events_a_second_fire_and_resolve_as_brute_force_says() {
     let day = evaluator.window_burn(DAY).expect("day window");
     assert_eq!((day.counts.total, day.counts.bad), (events.len() as u64, events.iter().filter(|(_, bad)| *bad).count() as u64));
 }
+
+/// Batches pushed out of order (a later second before an earlier one, as concurrent
+/// pushes do): the late events are held and added to the series a block at a time, and
+/// the windows and stored blocks end as in order.
+#[test]
+fn late_batches_end_in_the_same_windows_and_blocks() {
+    let objective = Objective::parse("99%").expect("objective");
+    let alerts = default_alerts(DAY);
+    let mut state: u64 = 5;
+    let mut seconds: Vec<Vec<(i64, bool)>> = Vec::new();
+    for second in 0..4 * 3600_i64 {
+        let events = (0..3)
+            .map(|offset| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (second * SECOND + offset * 300, (state >> 33) % 100 < 2)
+            })
+            .collect();
+        seconds.push(events);
+    }
+    let mut in_order = BurnEvaluator::new(objective, alerts.clone(), &[DAY]);
+    for (at, bad) in seconds.iter().flatten() {
+        in_order.observe(*at, 1, u64::from(*bad));
+    }
+    // Every pair of seconds swapped, and every 300th second held back by four minutes.
+    let mut shuffled: Vec<&Vec<(i64, bool)>> = Vec::new();
+    for pair in seconds.chunks(2) {
+        shuffled.extend(pair.iter().rev());
+    }
+    let held: Vec<usize> = (0..shuffled.len()).filter(|index| index % 300 == 7).collect();
+    let mut order: Vec<usize> = (0..shuffled.len()).filter(|index| !held.contains(index)).collect();
+    for index in held {
+        let position = order.iter().position(|other| *other == (index + 240).min(shuffled.len() - 1)).unwrap_or(order.len() - 1);
+        order.insert(position + 1, index);
+    }
+    let mut late = BurnEvaluator::new(objective, alerts, &[DAY]);
+    for index in order {
+        for (at, bad) in shuffled[index] {
+            late.observe(*at, 1, u64::from(*bad));
+        }
+    }
+    for length in [5 * MINUTE, HOUR, 6 * HOUR, DAY] {
+        assert_eq!(late.window_burn(length).map(|burn| burn.counts), in_order.window_burn(length).map(|burn| burn.counts), "{length}");
+    }
+    assert_eq!(late.blocks(), in_order.blocks());
+}

@@ -108,6 +108,24 @@ impl Key {
     }
 }
 
+/// What a [`QuerySet`] answered for a rule's range query on one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    pub kept: bool,
+    /// For a dropped line, whether the query's pipeline would count a parse error
+    /// (`None`: only the pipeline can tell, see [`QuerySet::parse_error`]).
+    pub parse_error: Option<bool>,
+}
+
+impl Asked {
+    /// Asks query `index` of `queries` about the line begun in `state`.
+    pub fn of(queries: &QuerySet, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> Asked {
+        let kept = queries.keeps(state, index, stream, line);
+        let parse_error = if kept { Some(false) } else { queries.parse_error(state, index, stream, line) };
+        Asked { kept, parse_error }
+    }
+}
+
 struct RangeState {
     aggregation: RangeAggregation,
     pipeline: Pipeline,
@@ -199,8 +217,21 @@ impl RuleEvaluator {
         self.alerts.iter().filter(|(_, alert)| alert.firing).map(|(labels, _)| labels)
     }
 
+    /// Each range's log query, in the order [`RuleEvaluator::observe_asking`] asks about.
+    pub fn log_queries(&self) -> Vec<&LogExpr> {
+        self.ranges.iter().map(|range| &range.aggregation.log).collect()
+    }
+
     /// Feeds one line; returns the alerts it fired or resolved.
     pub fn observe(&mut self, entry: Entry<'_>) -> Vec<RuleEvent> {
+        self.observe_asking(entry, |_| None)
+    }
+
+    /// As [`RuleEvaluator::observe`], with `ask(range)` answering for the line whether
+    /// range number `range`'s query keeps it, from a [`QuerySet`] shared with other
+    /// queries (`None`: the evaluator finds out itself). A kept line then goes through
+    /// the range's pipeline for its labels.
+    pub fn observe_asking(&mut self, entry: Entry<'_>, mut ask: impl FnMut(usize) -> Option<Asked>) -> Vec<RuleEvent> {
         self.stats.lines += 1;
         if let Some(watermark) = self.watermark {
             if entry.at <= watermark - self.max_range_ms - self.options.lateness_ms {
@@ -211,20 +242,22 @@ impl RuleEvaluator {
         let mut matched = false;
         let mut parse_error = false;
         let mut touched: Option<Labels> = None;
-        for range in &mut self.ranges {
+        for (index, range) in self.ranges.iter_mut().enumerate() {
             if !range.pipeline.selects(entry.stream) {
                 continue;
             }
-            if let Some((queries, state)) = &mut range.prefilter {
+            let asked = ask(index).or_else(|| {
+                let (queries, state) = range.prefilter.as_mut()?;
                 queries.begin(state);
-                if !queries.keeps(state, 0, entry.stream, entry.line) {
-                    match queries.parse_error(state, entry.stream, entry.line) {
-                        Some(error) => parse_error |= error,
-                        // Rare: the pipeline itself says.
-                        None => drop(range.pipeline.process_with(entry.stream, entry.line, &mut parse_error)),
-                    }
-                    continue;
+                Some(Asked::of(queries, state, 0, entry.stream, entry.line))
+            });
+            if let Some(Asked { kept: false, parse_error: error }) = asked {
+                match error {
+                    Some(error) => parse_error |= error,
+                    // Rare: the pipeline itself says.
+                    None => drop(range.pipeline.process_with(entry.stream, entry.line, &mut parse_error)),
                 }
+                continue;
             }
             let Some(mut labels) = range.pipeline.process_with(entry.stream, entry.line, &mut parse_error) else { continue };
             let value = match &range.aggregation.unwrap {

@@ -37,7 +37,8 @@ enum Kind {
 /// What one line has told so far: each query's answer, and the shared extraction.
 #[derive(Debug, Default)]
 pub struct LineState {
-    /// Per query: 0 not asked yet, 1 dropped, 2 kept.
+    /// Per query: 0 not asked yet, 1 dropped before its `| json`, 2 kept, 3 dropped by
+    /// its label filters (after its `| json`, if it has one).
     answers: Vec<u8>,
     /// The usual line: wanted labels as spans of it, each with whether the stream has a
     /// label of its name (then it is `NAME_extracted`).
@@ -137,13 +138,13 @@ impl QuerySet {
         matches!(self.queries[index].kind, Kind::Shared { json: true, .. })
     }
 
-    /// After [`QuerySet::keeps`] answered for a shared `| json` query: whether the line
-    /// got as far as its `| json` and came out of it with an `__error__` label, which is
+    /// After [`QuerySet::keeps`] dropped the line for query `index`: whether it got as far
+    /// as the query's `| json` and came out of it with an `__error__` label, which is
     /// when [`Pipeline::process_with`] reports a parse error. `None` when that depends on
     /// labels the set did not extract: the line has a key that could be `__error__`
     /// once sanitized (its text holds `error`), and a pipeline extracting more would add it.
-    pub fn parse_error(&self, state: &mut LineState, stream: &Labels, line: &str) -> Option<bool> {
-        if state.parsed == Parsed::NotYet {
+    pub fn parse_error(&self, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> Option<bool> {
+        if state.answers.get(index) != Some(&3) || !self.is_shared_json(index) || state.parsed == Parsed::NotYet {
             return Some(false);
         }
         if memchr::memmem::find(line.as_bytes(), b"error").is_some() {
@@ -166,20 +167,27 @@ impl QuerySet {
     /// since [`QuerySet::begin`].
     pub fn keeps(&self, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> bool {
         match state.answers[index] {
-            1 => return false,
+            1 | 3 => return false,
             2 => return true,
             _ => {}
         }
-        let kept = match &self.queries[index].kind {
-            Kind::Own(pipeline) => pipeline.process(stream, line).is_some(),
+        let answer = match &self.queries[index].kind {
+            Kind::Own(pipeline) => {
+                if pipeline.process(stream, line).is_some() {
+                    2
+                } else {
+                    1
+                }
+            }
             Kind::Shared { line_filters, json, needles, label_filters } => {
                 self.keeps_shared(state, stream, line, line_filters, *json, needles, label_filters)
             }
         };
-        state.answers[index] = if kept { 2 } else { 1 };
-        kept
+        state.answers[index] = answer;
+        answer == 2
     }
 
+    /// Its answer as [`LineState`] keeps it: 1, 2 or 3.
     #[allow(clippy::too_many_arguments, reason = "the parts of one shared query, borrowed apart from the state")]
     fn keeps_shared(
         &self,
@@ -190,18 +198,19 @@ impl QuerySet {
         json: bool,
         needles: &[(String, Finder<'static>)],
         label_filters: &[LabelFilter],
-    ) -> bool {
+    ) -> u8 {
         if !line_filters.iter().all(|filter| filter.holds(line)) {
-            return false;
+            return 1;
         }
-        // The implied needles only spare a JSON read; once the line is read they are moot.
-        if !needles.is_empty() && state.parsed == Parsed::NotYet {
-            // As Pipeline::process: without a backslash, a quoted value is in the text verbatim.
+        // As Pipeline::process: without a backslash, a quoted value is in the text verbatim.
+        let needle_missing = |state: &mut LineState| {
             let backslash = *state.backslash.get_or_insert_with(|| memchr::memchr(b'\\', line.as_bytes()).is_some());
             let absent = |(name, needle): &(String, Finder<'static>)| !stream.contains_key(name) && needle.find(line.as_bytes()).is_none();
-            if !backslash && needles.iter().any(absent) {
-                return false;
-            }
+            !backslash && needles.iter().any(absent)
+        };
+        // The implied needles only spare a JSON read; once the line is read they are moot.
+        if !needles.is_empty() && state.parsed == Parsed::NotYet && needle_missing(state) {
+            return 1;
         }
         if json && state.parsed == Parsed::NotYet {
             state.found.clear();
@@ -235,7 +244,15 @@ impl QuerySet {
             filter_error: false,
             converted: &mut state.converted,
         };
-        label_filters.iter().all(|filter| filter_view(filter, &mut view))
+        if label_filters.iter().all(|filter| filter_view(filter, &mut view)) {
+            2
+        } else if state.parsed == Parsed::NotObject && !needles.is_empty() && needle_missing(state) {
+            // Read by another query first; this one's pipeline would have dropped it
+            // before its `| json`, without a parse error.
+            1
+        } else {
+            3
+        }
     }
 }
 

@@ -33,6 +33,9 @@ const TICK: Duration = Duration::from_secs(1);
 struct Rule {
     config: RuleConfig,
     evaluator: RuleEvaluator,
+    /// Per range of the evaluator: its query in the SLO detector's set, which reads each
+    /// line once for the SLIs and every rule (`None`: the rule's own pipeline reads it).
+    queries: Vec<Option<usize>>,
     samples: VecDeque<String>,
     /// Stats already added to the metrics.
     exported: EvaluatorStats,
@@ -89,6 +92,7 @@ impl RuleEngine {
             .iter()
             .map(|config| Rule {
                 evaluator: evaluator(config),
+                queries: Vec::new(),
                 config: config.clone(),
                 samples: VecDeque::with_capacity(SAMPLE_LINES),
                 exported: EvaluatorStats::default(),
@@ -107,14 +111,25 @@ impl RuleEngine {
             tracing::info!(alerts = open.len(), "alerts still firing from the last run adopted");
         }
         let started = clock.now();
-        Ok(RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new(), slos: SloDetector::logs(&[]) })
+        let mut engine =
+            RuleEngine { rules, open, store, clock, metrics, effects, started, offsets: HashMap::new(), slos: SloDetector::logs(&[]) };
+        engine.share_queries();
+        Ok(engine)
     }
 
     /// Feeds the log SLOs of `configs` too (see [`crate::slos`]), saving their windows as
     /// `node`'s.
     pub fn with_slos(mut self, configs: &[vigil_config::SloConfig], node: &str) -> RuleEngine {
         self.slos = SloDetector::logs(configs).on_node(node, self.clock.clone());
+        self.share_queries();
         self
+    }
+
+    /// Puts every rule's queries into the SLO detector's set.
+    fn share_queries(&mut self) {
+        for rule in &mut self.rules {
+            rule.queries = rule.evaluator.log_queries().into_iter().map(|query| self.slos.logs_mut().add_query(query)).collect();
+        }
     }
 
     /// Rebuilds the log SLOs' windows from the store; the source keys of the burn alerts
@@ -168,13 +183,18 @@ impl RuleEngine {
         let mut burns = Vec::new();
         let now = self.clock.now();
         for stream in &batch.streams {
-            if !self.slos.is_empty() {
-                burns.extend(self.slos.observe_stream(&stream.labels, &stream.entries, now));
-            }
+            self.slos.select(&stream.labels);
             for (at, line) in &stream.entries {
+                // The SLOs first: the line is begun and read once for them and the rules.
+                self.slos.observe_line(*at, &stream.labels, line, now, &mut burns);
+                let logs = self.slos.logs_mut();
                 for (index, rule) in self.rules.iter_mut().enumerate() {
                     let matched_before = rule.evaluator.stats().matched;
-                    let changes = rule.evaluator.observe(Entry { at: *at, stream: &stream.labels, line });
+                    let entry = Entry { at: *at, stream: &stream.labels, line };
+                    let queries = &rule.queries;
+                    let changes = rule.evaluator.observe_asking(entry, |range| {
+                        queries.get(range).copied().flatten().map(|query| logs.ask(query, &stream.labels, line))
+                    });
                     if rule.evaluator.stats().matched > matched_before {
                         if rule.samples.len() == SAMPLE_LINES {
                             rule.samples.pop_front();

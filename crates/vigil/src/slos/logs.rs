@@ -1,11 +1,14 @@
 //! The log SLIs of several SLOs compiled together: each distinct query once, each asked at
 //! most once per line, the usual `| json` queries sharing one walk of the line
 //! ([`vigil_logql::eval::queries::QuerySet`]). `vigil run` and `vigil slo backtest` read
-//! lines through the same one.
+//! lines through the same one; in `vigil run` the rules' queries join the set, so rules
+//! and SLOs read each line once.
 
 use vigil_config::Sli;
 use vigil_logql::eval::pipeline::Labels;
 use vigil_logql::eval::queries::{LineState, QuerySet};
+use vigil_logql::eval::Asked;
+use vigil_logql::LogExpr;
 
 /// Compiled log SLIs.
 #[derive(Debug, Default)]
@@ -39,6 +42,19 @@ impl LogSlis {
 
     pub fn is_empty(&self) -> bool {
         self.slis.is_empty()
+    }
+
+    /// Adds a rule's range query, to be asked with the SLIs' and read with them (one JSON
+    /// read of each line for all); its index for [`LogSlis::ask`], when it is of the
+    /// usual shape the set answers for (else the rule's pipeline does).
+    pub fn add_query(&mut self, expr: &LogExpr) -> Option<usize> {
+        let index = self.queries.add(expr);
+        self.queries.is_shared_json(index).then_some(index)
+    }
+
+    /// Whether query `index` (from [`LogSlis::add_query`]) keeps the line begun last.
+    pub fn ask(&mut self, index: usize, stream: &Labels, line: &str) -> Asked {
+        Asked::of(&self.queries, &mut self.line, index, stream, line)
     }
 
     /// Starts reading the lines of a stream with these labels.

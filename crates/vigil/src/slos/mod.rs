@@ -269,7 +269,7 @@ impl SloDetector {
     /// Counts the lines of one stream (`(event time, line)`); returns the burn alerts
     /// that fire or resolve, on a line or on a window edge passed since the line before.
     pub fn observe_stream(&mut self, stream: &Labels, entries: &[(i64, String)], received_at: Timestamp) -> Vec<AlertChange> {
-        self.logs.select(stream);
+        self.select(stream);
         let mut out = Vec::new();
         for (at, line) in entries {
             self.observe_line(*at, stream, line, received_at, &mut out);
@@ -277,8 +277,20 @@ impl SloDetector {
         out
     }
 
-    /// Counts one line at its event time `at` (of the stream [`LogSlis::select`]ed last).
-    fn observe_line(&mut self, at: i64, stream: &Labels, line: &str, received_at: Timestamp, out: &mut Vec<AlertChange>) {
+    /// Starts the lines of one stream, for [`SloDetector::observe_line`].
+    pub fn select(&mut self, stream: &Labels) {
+        self.logs.select(stream);
+    }
+
+    /// The compiled SLIs, which rules' queries may join ([`LogSlis::add_query`]) to be
+    /// asked about the line begun last.
+    pub fn logs_mut(&mut self) -> &mut LogSlis {
+        &mut self.logs
+    }
+
+    /// Counts one line at its event time `at` (of the stream [`SloDetector::select`]ed
+    /// last), which it begins: queries asked after it are asked about this line.
+    pub fn observe_line(&mut self, at: i64, stream: &Labels, line: &str, received_at: Timestamp, out: &mut Vec<AlertChange>) {
         self.logs.begin_line();
         let emits = self.sharing.emits();
         for slo in &mut self.slos {

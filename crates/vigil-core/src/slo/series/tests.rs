@@ -241,3 +241,35 @@ fn loaded_blocks_take_events_and_add_up() {
     let once = original.sum(0, 1_000);
     assert_eq!(twice.sum(0, 1_000), Counts { total: 2 * once.total, bad: 2 * once.bad });
 }
+
+/// Late events added in runs hold the same buckets, blocks and dirty marks as added one
+/// by one: into the head, into sealed blocks (once each), before every block, after it.
+#[test]
+fn runs_of_late_events_add_as_single_ones_do() {
+    let mut random = Lcg(23);
+    for round in 0..40 {
+        let mut one = Series::new(1_000);
+        let mut many = Series::new(1_000);
+        // A stream up to bucket 2,000, then late runs behind it.
+        for bucket in (0..2_000).step_by(1 + (round % 5)) {
+            one.add(bucket, counts(1, 0));
+            many.add(bucket, counts(1, 0));
+        }
+        let _ = (one.take_dirty(), many.take_dirty());
+        let mut late: Vec<(i64, Counts)> = (0..random.next() % 600)
+            .map(|_| {
+                let bucket = (random.next() % 2_600) as i64 - 300;
+                let total = 1 + random.next() % 3;
+                (bucket, counts(total, random.next() % (total + 1)))
+            })
+            .collect();
+        late.sort_by_key(|(bucket, _)| *bucket);
+        for &(bucket, added) in &late {
+            one.add(bucket, added);
+        }
+        many.add_many(&late);
+        assert_eq!(one.blocks(), many.blocks(), "round {round}");
+        assert_eq!(one.take_dirty(), many.take_dirty(), "round {round}");
+        assert_eq!(one.sum(-300, 2_600), many.sum(-300, 2_600), "round {round}");
+    }
+}
