@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderName, HeaderValue, HOST, LOCATION, USER_AGENT};
+use http::header::{HeaderName, HeaderValue, CONNECTION, HOST, LOCATION, USER_AGENT};
 use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -184,6 +184,13 @@ impl HttpClient {
         }
         if !has(&USER_AGENT) {
             builder = builder.header(USER_AGENT, concat!("Vigil/", env!("CARGO_PKG_VERSION")));
+        }
+        // Every check is a connection of its own: saying so lets the server close first,
+        // so the closed connection waits out TIME_WAIT on its side, not in this host's
+        // ephemeral ports (at 10,000 checks a second those filled, and each connect
+        // searched past them). Go's client does the same without keep-alives.
+        if !has(&CONNECTION) {
+            builder = builder.header(CONNECTION, HeaderValue::from_static("close"));
         }
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("invalid header name `{name}`")))?;

@@ -563,6 +563,11 @@ pub enum BenchCommand {
         /// Checks in flight at most.
         #[arg(long, default_value_t = 1000)]
         max_concurrent: usize,
+        /// Pin the bench target (the HTTP server the monitors check) to these CPUs, as
+        /// `taskset -c` reads them (e.g. `1`), so its load can be told from Vigil's; its
+        /// CPU time is reported either way.
+        #[arg(long)]
+        target_cpus: Option<String>,
     },
     /// Loki push throughput over HTTP on loopback into the rule engine (the seed rule,
     /// and with --slos the SLOs on the same stream): lines/s accepted and evaluated.

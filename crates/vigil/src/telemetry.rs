@@ -56,10 +56,12 @@ pub fn init(json: bool, telemetry: Option<&vigil_config::TelemetryConfig>) -> an
         None => None,
     };
     // Only Vigil's own spans: not its dependencies' events, nor the exporter's requests.
-    let traces = provider
-        .as_ref()
-        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("vigil")))
-        .with_filter(EnvFilter::new("off,vigil=info,vigil_probes=info"));
+    // Without an exporter there is no layer at all, so spans are made only when the logs'
+    // level wants them (a filter around an empty layer would enable every info span:
+    // 0.01 ms of CPU per check at 10,000 checks/s).
+    let traces = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("vigil")).with_filter(EnvFilter::new("off,vigil=info,vigil_probes=info"))
+    });
     let _ = tracing_subscriber::registry().with(traces).with(logs).try_init();
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     if let (Some(config), Some(_)) = (telemetry, &provider) {

@@ -34,17 +34,20 @@ pub struct ProbeBench {
     pub duration: Duration,
     pub threads: usize,
     pub max_concurrent: usize,
+    /// CPUs to pin the target to (`taskset -c` syntax).
+    pub target_cpus: Option<String>,
 }
 
 pub fn probes(options: ProbeBench) -> anyhow::Result<()> {
     let port = vigil_port()?;
-    let mut target = TargetProcess::spawn(port)?;
+    let mut target = TargetProcess::spawn_on(port, options.target_cpus.as_deref())?;
+    let target_pid = target.pid();
     let runtime = if options.threads <= 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()?
     } else {
         tokio::runtime::Builder::new_multi_thread().worker_threads(options.threads).enable_all().build()?
     };
-    let result = runtime.block_on(run_probes(&options, port));
+    let result = runtime.block_on(run_probes(&options, port, target_pid));
     target.stop();
     result
 }
@@ -70,7 +73,7 @@ pub(crate) async fn wait_for_target(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
+async fn run_probes(options: &ProbeBench, port: u16, target_pid: Option<u32>) -> anyhow::Result<()> {
     wait_for_target(port).await?;
     let dir = tempfile::tempdir()?;
     let store = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
@@ -111,24 +114,34 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     let cpu_before = cpu_seconds();
+    let target_cpu = || target_pid.map_or(0.0, |pid| cpu_seconds_of(&pid.to_string()));
+    let target_before = target_cpu();
     let states = vec![vigil_core::hysteresis::MonitorState::default(); monitors.len()];
     let mut tasks =
         scheduler::spawn(monitors, states, HttpClient::new(), options.max_concurrent, Arc::new(SystemClock), events_tx, stop_rx);
 
-    // The first two intervals hold each monitor's first checks and its unknown → up
-    // transition (a store write per monitor); the figures are for the steady state after.
-    let warm_up = options.interval * 2;
-    let end = started + warm_up + options.duration;
+    // The first intervals hold each monitor's first checks and its unknown → up
+    // transition (a store write per monitor); the figures are for the steady state after:
+    // from one interval after every monitor is UP and stored (two intervals at least).
+    let mut warm_up = options.interval * 2;
+    let mut settled = false;
+    let mut end = started + warm_up + options.duration;
     let mut lags: Vec<Duration> = Vec::with_capacity(options.monitors * 16);
     let (mut failed, mut measured_cpu_from) = (0usize, None);
-    let deadline = tokio::time::sleep_until(end.into());
+    let deadline = tokio::time::sleep_until((end + options.interval * 10).into());
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             event = events.recv() => {
                 let Some(done) = event else { break };
-                if Instant::now() >= started + warm_up {
-                    measured_cpu_from.get_or_insert_with(cpu_seconds);
+                if !settled && Instant::now() >= started + options.interval && engine.pending() == 0 && engine.unknown() == 0 {
+                    settled = true;
+                    warm_up = warm_up.max(started.elapsed() + options.interval);
+                    end = started + warm_up + options.duration;
+                    deadline.as_mut().reset(end.into());
+                }
+                if settled && Instant::now() >= started + warm_up {
+                    measured_cpu_from.get_or_insert_with(|| (cpu_seconds(), target_cpu()));
                     lags.push(done.lag);
                     failed += usize::from(!done.check.healthy);
                 }
@@ -140,7 +153,9 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
             () = &mut deadline => break,
         }
     }
-    let cpu = cpu_seconds() - measured_cpu_from.unwrap_or(cpu_before);
+    let (cpu_from, target_from) = measured_cpu_from.unwrap_or((cpu_before, target_before));
+    let (cpu, target_cpu_used) = (cpu_seconds() - cpu_from, target_cpu() - target_from);
+    let measured = started.elapsed().saturating_sub(warm_up).as_secs_f64().max(1e-9);
     let _ = stop_tx.send(true);
     tasks.abort_all();
 
@@ -170,9 +185,22 @@ async fn run_probes(options: &ProbeBench, port: u16) -> anyhow::Result<()> {
         ms(percentile(0.99)),
         ms(lags.last().copied().unwrap_or_default())
     );
-    println!("  cpu             {cpu:.2} s total, {:.3} s per 1,000 checks", cpu * 1000.0 / checks.max(1) as f64);
+    println!(
+        "  cpu             {cpu:.2} s total, {:.3} s per 1,000 checks, {:.2} of a core",
+        cpu * 1000.0 / checks.max(1) as f64,
+        cpu / measured
+    );
+    println!(
+        "  target cpu      {target_cpu_used:.2} s total, {:.2} of a core{}",
+        target_cpu_used / measured,
+        options.target_cpus.as_deref().map(|cpus| format!(" (pinned to CPUs {cpus})")).unwrap_or_default()
+    );
     println!("  peak rss        {:.1} MB", peak_rss_kb() as f64 / 1024.0);
-    println!("reproduce: ulimit -n 20000; cargo build --release -p vigil && target/release/vigil bench probes --monitors {} --interval {}s --duration {}s --threads {}", options.monitors, options.interval.as_secs(), options.duration.as_secs(), options.threads.max(1));
+    let mut pinned = options.target_cpus.as_deref().map(|cpus| format!(" --target-cpus {cpus}")).unwrap_or_default();
+    if options.max_concurrent != 1000 {
+        pinned.push_str(&format!(" --max-concurrent {}", options.max_concurrent));
+    }
+    println!("reproduce: ulimit -n 20000; cargo build --release -p vigil && target/release/vigil bench probes --monitors {} --interval {}s --duration {}s --threads {}{pinned}", options.monitors, options.interval.as_secs(), options.duration.as_secs(), options.threads.max(1));
     Ok(())
 }
 
@@ -215,14 +243,32 @@ pub(crate) struct TargetProcess(Option<Child>);
 
 impl TargetProcess {
     pub(crate) fn spawn(port: u16) -> anyhow::Result<TargetProcess> {
+        TargetProcess::spawn_on(port, None)
+    }
+
+    /// The target, pinned to `cpus` (`taskset -c` syntax: `taskset` execs it, so the
+    /// child's pid is the target's).
+    pub(crate) fn spawn_on(port: u16, cpus: Option<&str>) -> anyhow::Result<TargetProcess> {
         let exe = std::env::current_exe().context("locating the vigil binary")?;
-        let child = Command::new(exe)
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut command = Command::new("taskset");
+                command.args(["-c", cpus]).arg(exe);
+                command
+            }
+            None => Command::new(exe),
+        };
+        let child = command
             .args(["bench", "target", "--port", &port.to_string()])
             .env("VIGIL_LOG", "error")
             .stdout(Stdio::null())
             .spawn()
-            .context("starting the bench target")?;
+            .context(if cpus.is_some() { "starting the bench target with taskset (util-linux)" } else { "starting the bench target" })?;
         Ok(TargetProcess(Some(child)))
+    }
+
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.0.as_ref().map(Child::id)
     }
 
     pub(crate) fn stop(&mut self) {

@@ -283,10 +283,10 @@ pub async fn execute(command: Command) -> ExitCode {
         Command::Bench(BenchCommand::Alerts { alerts, reads, synchronous }) => {
             report(bench_alerts::alerts(bench_alerts::AlertBench { alerts: alerts.max(1), reads: reads.max(1), synchronous }).await)
         }
-        Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent }) => {
+        Command::Bench(BenchCommand::Probes { monitors, interval, duration, threads, max_concurrent, target_cpus }) => {
             let parse = |text: &str, flag: &str| vigil_core::parse_duration(text).map_err(|error| anyhow::anyhow!("{flag}: {error}"));
             let options = match (parse(&interval, "--interval"), parse(&duration, "--duration")) {
-                (Ok(interval), Ok(duration)) => bench::ProbeBench { monitors, interval, duration, threads, max_concurrent },
+                (Ok(interval), Ok(duration)) => bench::ProbeBench { monitors, interval, duration, threads, max_concurrent, target_cpus },
                 (Err(error), _) | (_, Err(error)) => {
                     eprintln!("error: {error}");
                     return ExitCode::from(USAGE_ERROR);

@@ -128,6 +128,11 @@ impl Engine {
     }
 
     /// How many transitions and burn alerts wait for [`Engine::flush`].
+    /// Monitors without a verdict yet (UNKNOWN).
+    pub fn unknown(&self) -> usize {
+        self.states.iter().filter(|state| state.health() == Health::Unknown).count()
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.len() + self.burns.len()
     }
