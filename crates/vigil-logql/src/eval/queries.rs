@@ -147,7 +147,8 @@ impl QuerySet {
         if state.answers.get(index) != Some(&3) || !self.is_shared_json(index) || state.parsed == Parsed::NotYet {
             return Some(false);
         }
-        if memchr::memmem::find(line.as_bytes(), b"error").is_some() {
+        static ERROR: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new("error"));
+        if ERROR.find(line.as_bytes()).is_some() {
             return None;
         }
         let view = View {

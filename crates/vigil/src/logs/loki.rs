@@ -32,19 +32,22 @@ pub enum PushError {
 }
 
 #[derive(Deserialize)]
-struct PushRequest {
-    streams: Vec<PushStream>,
+struct PushRequest<'a> {
+    #[serde(borrow)]
+    streams: Vec<PushStream<'a>>,
 }
 
 #[derive(Deserialize)]
-struct PushStream {
+struct PushStream<'a> {
     stream: BTreeMap<String, String>,
-    values: Vec<PushEntry>,
+    #[serde(borrow)]
+    values: Vec<PushEntry<'a>>,
 }
 
-/// `[timestamp, line]` or `[timestamp, line, structured metadata]`.
+/// `[timestamp, line]` or `[timestamp, line, structured metadata]`; the timestamp is
+/// borrowed from the body when it has no escapes (always, in practice).
 #[derive(Deserialize)]
-struct PushEntry(String, String, #[serde(default)] serde::de::IgnoredAny);
+struct PushEntry<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>, String, #[serde(default)] serde::de::IgnoredAny);
 
 /// Loki's `logproto.PushRequest`, the fields Vigil reads.
 #[derive(Clone, PartialEq, prost::Message)]
