@@ -74,7 +74,8 @@ impl Kept {
         let timings = &check.timings;
         Kept {
             at: check.at.0,
-            response_us: micros(std::time::Duration::from_secs_f64(check.response_ms.max(0.0) / 1000.0)),
+            // Saturating, and NaN-safe (`as` gives 0): a float from outside never panics here.
+            response_us: (check.response_ms * 1000.0).clamp(0.0, f64::from(NONE - 1)) as u32,
             timings: [timing(timings.dns), timing(timings.connect), timing(timings.tls), timing(timings.first_byte)],
             status: check.status.unwrap_or(0),
             healthy: check.healthy,
