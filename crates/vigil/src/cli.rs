@@ -557,7 +557,8 @@ pub enum BenchCommand {
         /// How long to measure, after a warm-up of two intervals.
         #[arg(long, default_value = "30s")]
         duration: String,
-        /// Runtime threads for Vigil's side (1 = one core).
+        /// Probe threads for Vigil's side (each a single-threaded runtime with its share of
+        /// the monitors; `vigil run` starts one per core).
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Checks in flight at most.

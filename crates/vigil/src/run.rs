@@ -282,15 +282,17 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let alerts_task = tokio::spawn(alerts.run(effects.wake_alerts.clone(), alerts_stop_rx));
 
     let (events_tx, mut events) = mpsc::channel(1024);
-    let mut checks = scheduler::spawn(
+    let checks = scheduler::spawn(
         monitors,
         engine.states(),
         client,
         config.max_concurrent_checks,
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         clock.clone(),
         events_tx.clone(),
         stop_rx.clone(),
-    );
+    )
+    .context("starting the probe threads")?;
     ready.store(true, Ordering::SeqCst);
 
     let task = tokio::spawn(async move {
@@ -331,7 +333,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
                 }
             }
         }
-        while checks.join_next().await.is_some() {}
+        checks.join().await;
         engine.save_slos().await;
         engine.save_history(clock.now()).await;
         // The server has stopped taking pushes; its sender is gone once it exits.

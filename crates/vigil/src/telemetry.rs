@@ -60,7 +60,9 @@ pub fn init(json: bool, telemetry: Option<&vigil_config::TelemetryConfig>) -> an
     // level wants them (a filter around an empty layer would enable every info span:
     // 0.01 ms of CPU per check at 10,000 checks/s).
     let traces = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer().with_tracer(provider.tracer("vigil")).with_filter(EnvFilter::new("off,vigil=info,vigil_probes=info"))
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("vigil"))
+            .with_filter(EnvFilter::new(format!("off,vigil=info,vigil_probes=info,{}=debug", crate::monitor::scheduler::CHECK_SPAN_TARGET)))
     });
     let _ = tracing_subscriber::registry().with(traces).with(logs).try_init();
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());

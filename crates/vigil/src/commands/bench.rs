@@ -47,7 +47,14 @@ pub fn probes(options: ProbeBench) -> anyhow::Result<()> {
     } else {
         tokio::runtime::Builder::new_multi_thread().worker_threads(options.threads).enable_all().build()?
     };
-    let result = runtime.block_on(run_probes(&options, port, target_pid));
+    // On a worker, as `vigil run` spawns its engine: from `block_on`'s own thread every
+    // check's result would wake another thread.
+    let options = Arc::new(options);
+    let run = {
+        let options = Arc::clone(&options);
+        async move { run_probes(&options, port, target_pid).await }
+    };
+    let result = runtime.block_on(async move { tokio::spawn(run).await? });
     target.stop();
     result
 }
@@ -117,8 +124,16 @@ async fn run_probes(options: &ProbeBench, port: u16, target_pid: Option<u32>) ->
     let target_cpu = || target_pid.map_or(0.0, |pid| cpu_seconds_of(&pid.to_string()));
     let target_before = target_cpu();
     let states = vec![vigil_core::hysteresis::MonitorState::default(); monitors.len()];
-    let mut tasks =
-        scheduler::spawn(monitors, states, HttpClient::new(), options.max_concurrent, Arc::new(SystemClock), events_tx, stop_rx);
+    let checks = scheduler::spawn(
+        monitors,
+        states,
+        HttpClient::new(),
+        options.max_concurrent,
+        options.threads.max(1),
+        Arc::new(SystemClock),
+        events_tx,
+        stop_rx,
+    )?;
 
     // The first intervals hold each monitor's first checks and its unknown → up
     // transition (a store write per monitor); the figures are for the steady state after:
@@ -157,7 +172,8 @@ async fn run_probes(options: &ProbeBench, port: u16, target_pid: Option<u32>) ->
     let (cpu, target_cpu_used) = (cpu_seconds() - cpu_from, target_cpu() - target_from);
     let measured = started.elapsed().saturating_sub(warm_up).as_secs_f64().max(1e-9);
     let _ = stop_tx.send(true);
-    tasks.abort_all();
+    drop(events);
+    checks.join().await;
 
     lags.sort_unstable();
     let checks = lags.len();
@@ -166,7 +182,7 @@ async fn run_probes(options: &ProbeBench, port: u16, target_pid: Option<u32>) ->
     let on_time = lags.iter().filter(|lag| **lag <= ON_TIME).count();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "vigil bench probes: {} monitors, interval {:?}, measured {:?} after {:?} warm-up, {} runtime thread(s)",
+        "vigil bench probes: {} monitors, interval {:?}, measured {:?} after {:?} warm-up, {} probe thread(s)",
         options.monitors,
         options.interval,
         options.duration,
