@@ -110,10 +110,10 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
             (scores.iter().sum::<f64>() / scores.len().max(1) as f64, scores.first().copied().unwrap_or(0.0), scores.len())
         };
         let (mean, min, count) = summary(&mut ours);
-        println!("  SSIM against a Lanczos3 resize of the full decode: mean {mean:.4}, min {min:.4} ({count} images)");
+        println!("  SSIM against a Lanczos3 resize of the full decode: mean {mean:.5}, min {min:.4} ({count} images)");
         for (dir, scores) in options.compare.iter().zip(theirs.iter_mut()) {
             let (mean, min, count) = summary(scores);
-            println!("  SSIM of {}: mean {mean:.4}, min {min:.4} ({count} images)", dir.display());
+            println!("  SSIM of {}: mean {mean:.5}, min {min:.4} ({count} images)", dir.display());
         }
     }
     println!(

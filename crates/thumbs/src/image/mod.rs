@@ -248,6 +248,10 @@ struct Source {
     /// The input's full size, as stored (before orientation).
     width: u32,
     height: u32,
+    /// Decoded pixels per input pixel: n/8 for a JPEG decoded at scale n (1 otherwise).
+    /// Exact, not the ratio of the sizes: a scaled decode rounds its size up, so with
+    /// 2059 rows at 4/8 the 1,030th row is half past the image's edge.
+    scale: f64,
 }
 
 impl Source {
@@ -264,14 +268,17 @@ impl Source {
             let (need_width, need_height) = oriented(need_width, need_height, orientation);
             scale = scale.max(jpeg::scale_for(header.width, header.height, need_width, need_height));
         }
-        let (pixels, icc, orientation) = match header.format {
+        let (pixels, icc, orientation, scale) = match header.format {
             InputFormat::Jpeg => {
                 let decoded = jpeg::decode(input, scale, header.progressive, limits)?;
-                (decoded.pixels, decoded.icc, orientation)
+                (decoded.pixels, decoded.icc, orientation, f64::from(scale) / 8.0)
             }
-            format => decode::decode(input, format, header, limits)?,
+            format => {
+                let (pixels, icc, orientation) = decode::decode(input, format, header, limits)?;
+                (pixels, icc, orientation, 1.0)
+            }
         };
-        Ok(Source { pixels, icc, orientation, width: header.width, height: header.height })
+        Ok(Source { pixels, icc, orientation, width: header.width, height: header.height, scale })
     }
 
     /// One thumbnail's pixels: resized in the stored frame, then turned and converted
@@ -281,10 +288,8 @@ impl Source {
         let (oriented_width, oriented_height) = oriented(self.width, self.height, self.orientation);
         let plan = geometry::plan(oriented_width, oriented_height, spec.width, spec.height, spec.fit);
         let stored_crop = orient::crop_to_stored(plan.crop, self.orientation, f64::from(oriented_width), f64::from(oriented_height));
-        let scale_x = f64::from(self.pixels.width) / f64::from(self.width);
-        let scale_y = f64::from(self.pixels.height) / f64::from(self.height);
         let (left, top, width, height) = stored_crop;
-        let crop = (left * scale_x, top * scale_y, width * scale_x, height * scale_y);
+        let crop = (left * self.scale, top * self.scale, width * self.scale, height * self.scale);
         let (width, height) = oriented(plan.width, plan.height, self.orientation);
         let resized = resize::resize(&self.pixels, crop, width, height)?;
         let upright = orient::apply(resized, self.orientation);

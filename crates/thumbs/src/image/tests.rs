@@ -247,3 +247,27 @@ fn damaged_jpegs_are_errors_or_thumbnails_never_crashes() {
     }
     assert!(made > 0 && refused > 0, "both outcomes seen: {made} made, {refused} refused");
 }
+
+/// A scaled decode rounds its size up (515 rows at 4/8 decode to 258, the last half past
+/// the image's edge); the thumbnail is mapped by the exact scale, not by the rounded
+/// size, which stretched the image by half a decoded row. Smooth content, where the
+/// stretch shows as a shifted gradient: compared with the one-step reference.
+#[test]
+fn a_scaled_decode_is_mapped_by_its_exact_scale_not_its_rounded_size() {
+    let (width, height) = (512usize, 515usize);
+    let wave = |i: usize| (127.5 + 120.0 * ((i / width) as f64 / 9.0).sin()) as u8;
+    let data: Vec<u8> = (0..width * height).flat_map(|i| [wave(i); 3]).collect();
+    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_size(width, height);
+    compress.set_quality(95.0);
+    let mut started = compress.start_compress(Vec::new()).expect("start");
+    started.write_scanlines(&data).expect("write");
+    let input = started.finish().expect("finish");
+    let spec = spec(128, None, Fit::Contain, None);
+    assert_eq!(jpeg::scale_for(512, 515, 128, 129), 4, "decoded at 4/8: 256x258 for 257.5 rows");
+    let thumbnail = thumbnail(&input, &spec, &Limits::default()).expect("thumbnail");
+    let reference = reference(&input, &spec, &Limits::default(), thumbnail.width, thumbnail.height).expect("reference");
+    let score = ssim::ssim(&decode_output(&thumbnail), &reference.into_rgb()).expect("same size");
+    // 0.99988 mapped by the exact scale; 0.99632 by the rounded size.
+    assert!(score > 0.999, "SSIM against the reference {score:.5}");
+}
