@@ -1,6 +1,7 @@
 //! The scheduler: one task per monitor on a drift-free cadence (ticks at fixed instants,
 //! a missed tick is skipped, never bunched), bounded concurrency across monitors, and
-//! a per-check timeout, so one slow target never delays another.
+//! a per-check timeout, so one slow target never delays another. The tasks run on probe
+//! threads of their own (one per core in `vigil run`), the monitors dealt between them.
 //!
 //! With a `retry-interval`, a check that disagrees with the monitor's state (a failure
 //! while UP, a success while DOWN) is followed by another one `retry-interval` after it
