@@ -34,12 +34,23 @@ enum Kind {
     Own(Pipeline),
 }
 
+/// One query's answer for the line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Answer {
+    #[default]
+    NotAsked,
+    /// Dropped before its `| json` (by a line filter or a missing implied needle).
+    Dropped,
+    Kept,
+    /// Dropped by its label filters, after its `| json` if it has one.
+    DroppedByLabels,
+}
+
 /// What one line has told so far: each query's answer, and the shared extraction.
 #[derive(Debug, Default)]
 pub struct LineState {
-    /// Per query: 0 not asked yet, 1 dropped before its `| json`, 2 kept, 3 dropped by
-    /// its label filters (after its `| json`, if it has one).
-    answers: Vec<u8>,
+    /// Per query, its answer for the line.
+    answers: Vec<Answer>,
     /// The usual line: wanted labels as spans of it, each with whether the stream has a
     /// label of its name (then it is `NAME_extracted`).
     spans: Vec<(Span, bool)>,
@@ -124,7 +135,7 @@ impl QuerySet {
     /// Starts a new line: the answers of the line before are forgotten.
     pub fn begin(&self, state: &mut LineState) {
         state.answers.clear();
-        state.answers.resize(self.queries.len(), 0);
+        state.answers.resize(self.queries.len(), Answer::NotAsked);
         state.extracted.clear();
         state.spans.clear();
         state.converted.clear();
@@ -144,7 +155,7 @@ impl QuerySet {
     /// labels the set did not extract: the line has a key that could be `__error__`
     /// once sanitized (its text holds `error`), and a pipeline extracting more would add it.
     pub fn parse_error(&self, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> Option<bool> {
-        if state.answers.get(index) != Some(&3) || !self.is_shared_json(index) || state.parsed == Parsed::NotYet {
+        if state.answers.get(index) != Some(&Answer::DroppedByLabels) || !self.is_shared_json(index) || state.parsed == Parsed::NotYet {
             return Some(false);
         }
         static ERROR: std::sync::LazyLock<Finder<'static>> = std::sync::LazyLock::new(|| Finder::new("error"));
@@ -168,16 +179,16 @@ impl QuerySet {
     /// since [`QuerySet::begin`].
     pub fn keeps(&self, state: &mut LineState, index: usize, stream: &Labels, line: &str) -> bool {
         match state.answers[index] {
-            1 | 3 => return false,
-            2 => return true,
-            _ => {}
+            Answer::Dropped | Answer::DroppedByLabels => return false,
+            Answer::Kept => return true,
+            Answer::NotAsked => {}
         }
         let answer = match &self.queries[index].kind {
             Kind::Own(pipeline) => {
                 if pipeline.process(stream, line).is_some() {
-                    2
+                    Answer::Kept
                 } else {
-                    1
+                    Answer::Dropped
                 }
             }
             Kind::Shared { line_filters, json, needles, label_filters } => {
@@ -185,10 +196,10 @@ impl QuerySet {
             }
         };
         state.answers[index] = answer;
-        answer == 2
+        answer == Answer::Kept
     }
 
-    /// Its answer as [`LineState`] keeps it: 1, 2 or 3.
+    /// Its answer for the line (never [`Answer::NotAsked`]).
     #[allow(clippy::too_many_arguments, reason = "the parts of one shared query, borrowed apart from the state")]
     fn keeps_shared(
         &self,
@@ -199,9 +210,9 @@ impl QuerySet {
         json: bool,
         needles: &[(String, Finder<'static>)],
         label_filters: &[LabelFilter],
-    ) -> u8 {
+    ) -> Answer {
         if !line_filters.iter().all(|filter| filter.holds(line)) {
-            return 1;
+            return Answer::Dropped;
         }
         // As Pipeline::process: without a backslash, a quoted value is in the text verbatim.
         let needle_missing = |state: &mut LineState| {
@@ -211,7 +222,7 @@ impl QuerySet {
         };
         // The implied needles only spare a JSON read; once the line is read they are moot.
         if !needles.is_empty() && state.parsed == Parsed::NotYet && needle_missing(state) {
-            return 1;
+            return Answer::Dropped;
         }
         if json && state.parsed == Parsed::NotYet {
             state.found.clear();
@@ -246,13 +257,13 @@ impl QuerySet {
             converted: &mut state.converted,
         };
         if label_filters.iter().all(|filter| filter_view(filter, &mut view)) {
-            2
+            Answer::Kept
         } else if state.parsed == Parsed::NotObject && !needles.is_empty() && needle_missing(state) {
             // Read by another query first; this one's pipeline would have dropped it
             // before its `| json`, without a parse error.
-            1
+            Answer::Dropped
         } else {
-            3
+            Answer::DroppedByLabels
         }
     }
 }

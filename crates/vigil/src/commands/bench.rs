@@ -49,12 +49,7 @@ pub fn probes(options: ProbeBench) -> anyhow::Result<()> {
     };
     // On a worker, as `vigil run` spawns its engine: from `block_on`'s own thread every
     // check's result would wake another thread.
-    let options = Arc::new(options);
-    let run = {
-        let options = Arc::clone(&options);
-        async move { run_probes(&options, port, target_pid).await }
-    };
-    let result = runtime.block_on(async move { tokio::spawn(run).await? });
+    let result = runtime.block_on(async move { tokio::spawn(async move { run_probes(&options, port, target_pid).await }).await? });
     target.stop();
     result
 }

@@ -127,12 +127,12 @@ impl Engine {
         self.states.clone()
     }
 
-    /// How many transitions and burn alerts wait for [`Engine::flush`].
     /// Monitors without a verdict yet (UNKNOWN).
     pub fn unknown(&self) -> usize {
         self.states.iter().filter(|state| state.health() == Health::Unknown).count()
     }
 
+    /// How many transitions and burn alerts wait for [`Engine::flush`].
     pub fn pending(&self) -> usize {
         self.pending.len() + self.burns.len()
     }
