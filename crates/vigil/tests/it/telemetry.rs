@@ -87,13 +87,17 @@ async fn spans_reach_an_otlp_receiver_and_webhooks_carry_their_trace() {
     assert_eq!(parts.iter().map(|part| part.len()).collect::<Vec<_>>(), [2, 32, 16, 2], "{traceparent}");
     let trace_id = hex::decode(parts[1]).expect("hex");
 
-    // The JSON log of the delivery names the webhook's trace.
-    let logs = vigil.logs();
-    assert!(
-        logs.lines().any(|line| line.contains("notification delivered") && line.contains(&format!("\"trace_id\":\"{}\"", parts[1]))),
-        "no delivery log with trace {}:\n{logs}",
-        parts[1]
-    );
+    // The JSON log of the delivery names the webhook's trace. Vigil writes it once the
+    // webhook has answered, which can be after the receiver has recorded the call.
+    let delivered = format!("\"trace_id\":\"{}\"", parts[1]);
+    loop {
+        let logs = vigil.logs();
+        if logs.lines().any(|line| line.contains("notification delivered") && line.contains(&delivered)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no delivery log with trace {}:\n{logs}", parts[1]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let names: [&[u8]; 5] = [b"check", b"alert.route", b"notify", b"http.request", b"vigil-under-test"];
     loop {
