@@ -90,12 +90,12 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
             let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
             let result = (|| -> anyhow::Result<()> {
                 let thumbnail = image::thumbnail(bytes, &spec, &limits)?;
-                let mine = image::jpeg::decode(&thumbnail.bytes, 8, false, &limits)?.pixels;
+                let mine = image::jpeg::decode(&thumbnail.bytes, 8, false, &limits)?.image.into_pixels()?;
                 let reference = image::reference(bytes, &spec, &limits, mine.width, mine.height)?;
                 ours.push(image::ssim::ssim(&mine, &reference).context("sizes differ")?);
                 for (index, dir) in options.compare.iter().enumerate() {
                     let other = std::fs::read(dir.join(format!("{stem}.jpg")))?;
-                    let other = image::jpeg::decode(&other, 8, false, &limits)?.pixels;
+                    let other = image::jpeg::decode(&other, 8, false, &limits)?.image.into_pixels()?;
                     let reference = image::reference(bytes, &spec, &limits, other.width, other.height)?;
                     theirs[index].push(image::ssim::ssim(&other, &reference).context("sizes differ")?);
                 }

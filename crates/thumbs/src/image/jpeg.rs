@@ -7,7 +7,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{ImageError, Limits, Pixels};
+use super::libjpeg::Samples;
+use super::{Image, ImageError, Limits, Pixels};
 
 /// How much larger than needed the decoder's output must be, so that Lanczos3 does the
 /// last part of the shrink. At 1/8 a block becomes its average (DC only), which aliases:
@@ -32,12 +33,12 @@ pub fn scale_for(width: u32, height: u32, need_width: u32, need_height: u32) -> 
 
 /// What a JPEG decodes to, with the metadata the pipeline needs.
 pub struct Decoded {
-    pub pixels: Pixels,
+    pub image: Image,
     pub icc: Option<Vec<u8>>,
 }
 
-/// Decodes `input` scaled by `scale`/8: YCbCr stays YCbCr (see `Pixels`), grey is
-/// widened to it, an RGB JPEG stays RGB. A progressive file whose coefficients would
+/// Decodes `input` scaled by `scale`/8: YCbCr stays YCbCr, in planes (see `Planes`),
+/// grey is widened to it, an RGB JPEG stays RGB. A progressive file whose coefficients would
 /// take more than `limits.max_decoded_bytes` is refused as too large; past
 /// `limits.deadline` the decode stops.
 pub fn decode(input: &[u8], scale: u8, progressive: bool, limits: &Limits) -> Result<Decoded, ImageError> {
@@ -59,16 +60,28 @@ pub fn decode(input: &[u8], scale: u8, progressive: bool, limits: &Limits) -> Re
                 ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic)))
             }
         })??;
-    let super::libjpeg::Output { width, height, components, color, mut data, .. } = output;
-    if components == 1 {
-        data = data.iter().flat_map(|&luma| [luma, 128, 128]).collect();
-    }
-    let ycc = components == 1 || color == mozjpeg_sys::J_COLOR_SPACE::JCS_YCbCr;
-    let pixels = Pixels { width, height, channels: 3, data, ycc };
-    if pixels.data.len() != pixels.expected_len() {
-        return Err(ImageError::Corrupt("JPEG decoded to fewer pixels than it declares".to_owned()));
-    }
-    Ok(Decoded { pixels, icc })
+    let super::libjpeg::Output { width, height, samples, .. } = output;
+    let short = || ImageError::Corrupt("JPEG decoded to fewer pixels than it declares".to_owned());
+    let image = match samples {
+        Samples::Planar(planes) => {
+            if planes.planes.iter().any(|plane| plane.data.len() != plane.width as usize * plane.height as usize) {
+                return Err(short());
+            }
+            Image::Planes(planes)
+        }
+        Samples::Interleaved { components, color, mut data } => {
+            if components == 1 {
+                data = data.iter().flat_map(|&luma| [luma, 128, 128]).collect();
+            }
+            let ycc = components == 1 || color == mozjpeg_sys::J_COLOR_SPACE::JCS_YCbCr;
+            let pixels = Pixels { width, height, channels: 3, data, ycc };
+            if pixels.data.len() != pixels.expected_len() {
+                return Err(short());
+            }
+            Image::Pixels(pixels)
+        }
+    };
+    Ok(Decoded { image, icc })
 }
 
 /// The payloads of the file's `marker` segments (APPn: 0xE0 + n) before the image data.

@@ -9,6 +9,14 @@
 //! entries that point at libjpeg's own IDCTs for the sizes a scaled decode can pick (1 to
 //! 8, 10, 12, 14): if any entry is something else, nothing is replaced.
 //!
+//! A YCbCr file is read as raw data (`jpeg_read_raw_data`): one plane per component,
+//! with no colour conversion, upsampling or interleaving. libjpeg decodes subsampled
+//! chroma with a larger IDCT (8x8 where the luma's is 4x4) so that its upsampler has
+//! less to do; without an upsampler that only doubles the chroma's cost, so each
+//! component's IDCT size is set back to the scale's own (two private fields of
+//! `jpeg_component_info`, read through [`ComponentInfo`]) together with our IDCT of
+//! that size. If either cannot be done, the planes come at libjpeg's sizes.
+//!
 //! Errors: libjpeg's `error_exit` here unwinds with the library's message; the caller
 //! runs [`decode`] inside `catch_unwind`, and `Drop` releases libjpeg's memory.
 
@@ -21,20 +29,57 @@ use std::time::Instant;
 
 use mozjpeg_sys as ffi;
 
-use super::idct;
-use super::ImageError;
+use super::{idct, ImageError, Plane, Planes};
 
-/// What libjpeg produced: `components` bytes per pixel in its output colour space.
+/// What libjpeg produced, `width`x`height` at the decoded scale.
 pub struct Output {
     pub width: u32,
     pub height: u32,
-    pub components: u8,
-    pub color: ffi::J_COLOR_SPACE,
-    pub data: Vec<u8>,
+    pub samples: Samples,
     /// Whether the scaled IDCTs were replaced (false at full size or if not found).
     #[cfg(test)]
     pub fast_idct: bool,
 }
+
+pub enum Samples {
+    /// `components` bytes per pixel in the colour space `color`.
+    Interleaved { components: u8, color: ffi::J_COLOR_SPACE, data: Vec<u8> },
+    /// A YCbCr file's components, each at its own resolution.
+    Planar(Planes),
+}
+
+/// `jpeg_component_info` as jpeglib.h declares it for the v6.2 ABI that `mozjpeg-sys`
+/// builds, to reach the fields it keeps private (the asserts below and the checks in
+/// [`use_our_idcts`] hold it to the real layout).
+#[repr(C)]
+struct ComponentInfo {
+    component_id: c_int,
+    component_index: c_int,
+    h_samp_factor: c_int,
+    v_samp_factor: c_int,
+    quant_tbl_no: c_int,
+    dc_tbl_no: c_int,
+    ac_tbl_no: c_int,
+    width_in_blocks: ffi::JDIMENSION,
+    height_in_blocks: ffi::JDIMENSION,
+    /// The size of the blocks its IDCT writes (1 to 16).
+    dct_scaled_size: c_int,
+    downsampled_width: ffi::JDIMENSION,
+    downsampled_height: ffi::JDIMENSION,
+    component_needed: ffi::boolean,
+    mcu_width: c_int,
+    mcu_height: c_int,
+    mcu_blocks: c_int,
+    /// `mcu_width * dct_scaled_size`, latched when a scan starts.
+    mcu_sample_width: c_int,
+    last_col_width: c_int,
+    last_row_height: c_int,
+    quant_table: *mut ffi::JQUANT_TBL,
+    dct_table: *mut c_void,
+}
+
+const _: () = assert!(size_of::<ComponentInfo>() == size_of::<ffi::jpeg_component_info>());
+const _: () = assert!(std::mem::align_of::<ComponentInfo>() == std::mem::align_of::<ffi::jpeg_component_info>());
 
 type InverseDct = unsafe extern "C-unwind" fn(
     cinfo: *mut ffi::jpeg_decompress_struct,
@@ -86,8 +131,8 @@ macro_rules! replacements {
             unsafe { scaled_idct(compptr, coefficients, output, output_col, transform) }
         })*
 
-        /// (libjpeg's, ours) for every replaced IDCT.
-        const REPLACEMENTS: &[(InverseDct, InverseDct)] = &[$(($theirs, $ours)),*];
+        /// (block size, libjpeg's, ours) for every replaced IDCT.
+        const REPLACEMENTS: &[(c_int, InverseDct, InverseDct)] = &[$(($size, $theirs, $ours)),*];
     };
 }
 
@@ -183,9 +228,10 @@ extern "C-unwind" fn unwind_on_error(cinfo: &mut ffi::jpeg_common_struct) {
 
 extern "C-unwind" fn ignore_warning(_cinfo: &mut ffi::jpeg_common_struct, _level: c_int) {}
 
-/// Decodes `input` scaled by `scale`/8, to YCbCr when the file is YCbCr, grey when grey,
-/// RGB otherwise; CMYK is refused. libjpeg may hold at most `max_memory` bytes for its
-/// whole-image buffers (a progressive file's coefficients: 2 bytes a sample).
+/// Decodes `input` scaled by `scale`/8: a three-component YCbCr file to planes, grey
+/// to grey, anything else to RGB; CMYK is refused. libjpeg may hold at most `max_memory`
+/// bytes for its whole-image buffers (a progressive file's coefficients: 2 bytes a
+/// sample).
 ///
 /// Panics (unwinds) with libjpeg's message on a fatal error, [`OverMemoryLimit`], or
 /// [`PastDeadline`] once `deadline` has passed.
@@ -201,11 +247,12 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
     if let Some(progress) = progress.as_mut() {
         cinfo.common.progress = &mut progress.manager;
     }
+    let scale = scale.clamp(1, 8);
     // SAFETY: `jpeg_create_decompress` set up the memory manager.
     unsafe { (*cinfo.common.mem).max_memory_to_use = c_long::try_from(max_memory).unwrap_or(c_long::MAX) };
     // SAFETY: `input` outlives the decompressor (dropped at the end of this function);
     // every call follows libjpeg's documented order: source, header, parameters,
-    // start, scanlines, finish.
+    // start, scanlines (or raw data), finish.
     unsafe {
         ffi::jpeg_mem_src(cinfo, input.as_ptr(), input.len() as c_ulong);
         ffi::jpeg_read_header(cinfo, 1);
@@ -217,21 +264,47 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
             }
             _ => ffi::J_COLOR_SPACE::JCS_RGB,
         };
-        cinfo.scale_num = u32::from(scale.clamp(1, 8));
+        let planar = cinfo.jpeg_color_space == ffi::J_COLOR_SPACE::JCS_YCbCr && cinfo.num_components == 3;
+        cinfo.raw_data_out = ffi::boolean::from(planar);
+        cinfo.scale_num = u32::from(scale);
         cinfo.scale_denom = 8;
         // Without the missing AC scans (see `jpeg::dc_scans_only`), smoothing would
         // guess them from neighbours.
         cinfo.do_block_smoothing = 0;
         ffi::jpeg_start_decompress(cinfo);
-        let fast_idct = scale < 8 && replace_idcts(cinfo);
         let (width, height) = (cinfo.output_width, cinfo.output_height);
-        let components = cinfo.output_components as usize;
-        let stride = width as usize * components;
-        // Not zeroed first: libjpeg writes every row before the length is set below.
-        let length = stride * height as usize;
-        let mut data: Vec<u8> = Vec::with_capacity(length);
-        let base = data.as_mut_ptr();
-        let mut rows: Vec<*mut u8> = Vec::with_capacity(16);
+        // At full size libjpeg's own IDCT stays, and every component is at its own
+        // resolution already.
+        let fast_idct = scale < 8 && use_our_idcts(cinfo, c_int::from(scale), planar);
+        let samples = if planar { Samples::Planar(read_planes(cinfo, c_int::from(scale))) } else { read_interleaved(cinfo) };
+        ffi::jpeg_finish_decompress(cinfo);
+        #[cfg(not(test))]
+        let _ = fast_idct;
+        Ok(Output {
+            width,
+            height,
+            samples,
+            #[cfg(test)]
+            fast_idct,
+        })
+    }
+}
+
+/// Reads every row as pixels of `output_components` bytes.
+///
+/// # Safety
+/// `cinfo` must be started (not raw) and not yet read from.
+unsafe fn read_interleaved(cinfo: &mut ffi::jpeg_decompress_struct) -> Samples {
+    let (width, height) = (cinfo.output_width, cinfo.output_height);
+    let components = cinfo.output_components as usize;
+    let stride = width as usize * components;
+    // Not zeroed first: libjpeg writes every row before the length is set below.
+    let length = stride * height as usize;
+    let mut data: Vec<u8> = Vec::with_capacity(length);
+    let base = data.as_mut_ptr();
+    let mut rows: Vec<*mut u8> = Vec::with_capacity(16);
+    // SAFETY: each row pointer has `stride` bytes of `data` behind it.
+    unsafe {
         while cinfo.output_scanline < height {
             let first = cinfo.output_scanline as usize;
             rows.clear();
@@ -242,53 +315,146 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
             }
         }
         data.set_len(length);
-        ffi::jpeg_finish_decompress(cinfo);
-        #[cfg(not(test))]
-        let _ = fast_idct;
-        Ok(Output {
-            width,
-            height,
-            components: components as u8,
-            color: cinfo.out_color_space,
-            data,
-            #[cfg(test)]
-            fast_idct,
-        })
     }
+    Samples::Interleaved { components: components as u8, color: cinfo.out_color_space, data }
 }
 
-/// Points the components' IDCTs at ours; false when libjpeg's table does not hold what
-/// we expect (then nothing is changed).
+/// The components' descriptions as [`ComponentInfo`].
 ///
 /// # Safety
-/// `cinfo` must be between `jpeg_start_decompress` and the first scanline read.
-unsafe fn replace_idcts(cinfo: &mut ffi::jpeg_decompress_struct) -> bool {
+/// `cinfo` must have read its header; the slice must not outlive it.
+unsafe fn components(cinfo: &mut ffi::jpeg_decompress_struct) -> &mut [ComponentInfo] {
+    let count = usize::try_from(cinfo.num_components).unwrap_or(0);
+    // SAFETY: `comp_info` holds `num_components` entries, laid out as `ComponentInfo`
+    // (same size and alignment, asserted above).
+    unsafe { std::slice::from_raw_parts_mut(cinfo.comp_info as *mut ComponentInfo, count) }
+}
+
+/// Puts our IDCTs in libjpeg's table: with `native` (raw output), each component's at
+/// `scale`/8 of its own resolution, its IDCT size set to match; otherwise at the sizes
+/// libjpeg chose. False when the table or the components do not hold what we expect:
+/// then nothing is changed.
+///
+/// # Safety
+/// `cinfo` must be started and not yet read from.
+unsafe fn use_our_idcts(cinfo: &mut ffi::jpeg_decompress_struct, scale: c_int, native: bool) -> bool {
+    // SAFETY: per the contract above.
+    let Some(module) = (unsafe { idct_module(cinfo) }) else { return false };
+    // SAFETY: `module` is libjpeg's live IDCT object; its table has MAX_COMPONENTS entries.
+    let table = unsafe { &mut (*module).inverse_dct };
+    let count = usize::try_from(cinfo.num_components).unwrap_or(0).min(table.len());
+    // Which of libjpeg's IDCTs each entry is tells its block size; an entry that is
+    // none of them means this is not the table we think.
+    let size_of_theirs = |entry: &Option<InverseDct>| {
+        REPLACEMENTS.iter().find(|(_, theirs, _)| entry.is_some_and(|entry| std::ptr::fn_addr_eq(entry, *theirs)))
+    };
+    let Some(theirs) = table[..count].iter().map(|entry| size_of_theirs(entry).map(|(size, _, _)| *size)).collect::<Option<Vec<c_int>>>()
+    else {
+        return false;
+    };
+    let (max_h, max_v) = (cinfo.max_h_samp_factor, cinfo.max_v_samp_factor);
+    // SAFETY: per the contract above.
+    let components = unsafe { self::components(cinfo) };
+    // The components must agree with the table (which holds `ComponentInfo` to the real
+    // layout) and look as libjpeg sets them up: the full-resolution ones at `scale`,
+    // the others at a multiple of it.
+    let native = native
+        && components.len() == count
+        && components.iter().zip(&theirs).all(|(component, &size)| {
+            let full = component.h_samp_factor == max_h && component.v_samp_factor == max_v;
+            component.dct_scaled_size == size
+                && size % scale == 0
+                && (!full || size == scale)
+                && component.mcu_sample_width == component.mcu_width * size
+        });
+    let sizes = if native { vec![scale; count] } else { theirs };
+    let ours = |size: c_int| REPLACEMENTS.iter().find(|(block, _, _)| *block == size).map(|(_, _, ours)| *ours);
+    let Some(replacements) = sizes.iter().map(|&size| ours(size)).collect::<Option<Vec<InverseDct>>>() else { return false };
+    for (entry, replacement) in table.iter_mut().zip(replacements) {
+        *entry = Some(replacement);
+    }
+    if native {
+        for (component, &size) in components.iter_mut().zip(&sizes) {
+            component.dct_scaled_size = size;
+            component.mcu_sample_width = component.mcu_width * size;
+        }
+    }
+    true
+}
+
+/// Reads the three components as planes, one iMCU row (`max_v_samp_factor * scale`
+/// luma rows) at a time, each through a strip as wide as libjpeg writes (whole blocks)
+/// into a plane as wide as the component is.
+///
+/// # Safety
+/// `cinfo` must be started in raw mode and not yet read from.
+unsafe fn read_planes(cinfo: &mut ffi::jpeg_decompress_struct, scale: c_int) -> Planes {
+    let (image_width, image_height) = (u64::from(cinfo.image_width), u64::from(cinfo.image_height));
+    let (max_h, max_v) = (cinfo.max_h_samp_factor, cinfo.max_v_samp_factor);
+    struct Strip {
+        rows: usize,
+        stride: usize,
+        data: Vec<u8>,
+        pointers: Vec<*mut u8>,
+        plane: Plane,
+    }
+    // SAFETY: per the contract above.
+    let mut strips: Vec<Strip> = unsafe { components(cinfo) }
+        .iter()
+        .map(|component| {
+            let (h, v, size) = (component.h_samp_factor, component.v_samp_factor, component.dct_scaled_size);
+            let samples = |image: u64, factor: c_int, max: c_int| (image * factor as u64 * size as u64).div_ceil(max as u64 * 8) as u32;
+            let rows = (v * size) as usize;
+            let stride = component.width_in_blocks as usize * size as usize;
+            let mut data = vec![0u8; rows * stride];
+            let base = data.as_mut_ptr();
+            // SAFETY: row `row` of `rows` starts `row * stride` bytes into `data`.
+            let pointers = (0..rows).map(|row| unsafe { base.add(row * stride) }).collect();
+            let (width, height) = (samples(image_width, h, max_h), samples(image_height, v, max_v));
+            let density = (f64::from(h * size) / f64::from(max_h * scale), f64::from(v * size) / f64::from(max_v * scale));
+            let data_len = width as usize * height as usize;
+            Strip { rows, stride, data, pointers, plane: Plane { width, height, data: Vec::with_capacity(data_len), density } }
+        })
+        .collect();
+    let lines = (max_v * scale) as ffi::JDIMENSION;
+    let mut image: Vec<ffi::JSAMPARRAY_MUT> = strips.iter_mut().map(|strip| strip.pointers.as_mut_ptr()).collect();
+    while cinfo.output_scanline < cinfo.output_height {
+        // SAFETY: each component's strip has the `v_samp_factor * dct_scaled_size`
+        // rows of `width_in_blocks * dct_scaled_size` samples that one call writes.
+        let read = unsafe { ffi::jpeg_read_raw_data(cinfo, image.as_mut_ptr(), lines) };
+        if read == 0 {
+            std::panic::resume_unwind(Box::new("libjpeg stopped before the last row".to_owned()));
+        }
+        for strip in &mut strips {
+            let plane = &mut strip.plane;
+            let (width, height) = (plane.width as usize, plane.height as usize);
+            let remaining = height - plane.data.len() / width.max(1);
+            for row in strip.data.chunks_exact(strip.stride).take(strip.rows.min(remaining)) {
+                plane.data.extend_from_slice(&row[..width]);
+            }
+        }
+    }
+    let mut planes = strips.into_iter().map(|strip| strip.plane);
+    let mut next = || planes.next().unwrap_or(Plane { width: 0, height: 0, data: Vec::new(), density: (1.0, 1.0) });
+    Planes { width: cinfo.output_width, height: cinfo.output_height, planes: [next(), next(), next()] }
+}
+
+/// libjpeg's IDCT object, found as the fourth-from-last word of the struct.
+///
+/// # Safety
+/// `cinfo` must be started.
+unsafe fn idct_module(cinfo: &mut ffi::jpeg_decompress_struct) -> Option<*mut InverseDctModule> {
     // With pointers narrower than the struct's alignment (32-bit targets: it holds an
     // f64), padding may follow the last pointer; there we do not guess.
     if std::mem::align_of::<ffi::jpeg_decompress_struct>() != size_of::<*mut c_void>() {
-        return false;
+        return None;
     }
     let pointers = size_of::<ffi::jpeg_decompress_struct>() / size_of::<*mut c_void>();
     // SAFETY: the struct ends with four pointer fields (idct, upsample, cconvert,
     // cquantize) and is aligned as a pointer, so no padding follows them and its
     // fourth-from-last word is `idct`.
     let module = unsafe { *(cinfo as *mut ffi::jpeg_decompress_struct as *mut *mut InverseDctModule).add(pointers - 4) };
-    if module.is_null() {
-        return false;
-    }
-    let components = usize::try_from(cinfo.num_components).unwrap_or(0).min(10);
-    let ours = |method: InverseDct| REPLACEMENTS.iter().find(|(theirs, _)| std::ptr::fn_addr_eq(method, *theirs)).map(|(_, ours)| *ours);
-    // SAFETY: `module` is libjpeg's live IDCT object; its table has MAX_COMPONENTS entries.
-    let table = unsafe { &mut (*module).inverse_dct };
-    // Every entry must be one of libjpeg's IDCTs that we replace (every size a scaled
-    // decode can pick is listed); anything else means this is not the table we think:
-    // change nothing.
-    let replacements: Option<Vec<InverseDct>> = table[..components].iter().map(|entry| entry.and_then(ours)).collect();
-    let Some(replacements) = replacements else { return false };
-    for (entry, replacement) in table.iter_mut().zip(replacements) {
-        *entry = Some(replacement);
-    }
-    true
+    (!module.is_null()).then_some(module)
 }
 
 /// Shared body of the replacements: dequantise with the component's table (natural
@@ -336,37 +502,105 @@ mod tests {
         assert!(decode(&input, 4, u64::MAX, Some(later)).is_ok());
     }
 
+    fn planes(output: &super::Output) -> &crate::image::Planes {
+        match &output.samples {
+            super::Samples::Planar(planes) => planes,
+            super::Samples::Interleaved { .. } => panic!("a YCbCr file decodes to planes"),
+        }
+    }
+
+    /// The same gradients with chroma subsampled 2x2 (4:2:0), 2x1 (4:2:2) or not at all,
+    /// baseline or progressive.
+    fn smooth_sampled(width: usize, height: usize, chroma_pixels: (u8, u8), progressive: bool) -> Vec<u8> {
+        let data: Vec<u8> =
+            (0..height).flat_map(|y| (0..width).flat_map(move |x| [(x / 2) as u8, (y / 2) as u8, ((x + y) / 4) as u8])).collect();
+        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        compress.set_size(width, height);
+        compress.set_quality(95.0);
+        compress.set_chroma_sampling_pixel_sizes(chroma_pixels, chroma_pixels);
+        if progressive {
+            compress.set_progressive_mode();
+        }
+        let mut started = compress.start_compress(Vec::new()).expect("start");
+        started.write_scanlines(&data).expect("rows");
+        started.finish().expect("finish")
+    }
+
     #[test]
     fn scaled_decodes_use_the_replacement_idcts_and_agree_with_a_full_decode() {
-        let input = smooth(256, 192);
-        let full = decode(&input, 8, u64::MAX, None).expect("full");
-        assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
-        for scale in 1..8 {
-            assert!(decode(&input, scale, u64::MAX, None).expect("scaled").fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
-        }
-        for (scale, factor) in [(4u8, 2usize), (2, 4), (1, 8)] {
-            let scaled = decode(&input, scale, u64::MAX, None).expect("scaled");
-            assert!(scaled.fast_idct, "the IDCTs were found and replaced at {scale}/8");
-            assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
-            // Each scaled pixel is close to the mean of the full-size pixels it covers.
-            let (width, channels) = (256usize, 3usize);
-            let mut worst = 0.0f64;
-            for y in 0..scaled.height as usize {
-                for x in 0..scaled.width as usize {
-                    for c in 0..channels {
-                        let mut sum = 0.0;
-                        for dy in 0..factor {
-                            for dx in 0..factor {
-                                sum += f64::from(full.data[((y * factor + dy) * width + x * factor + dx) * channels + c]);
+        let samplings = [((2, 2), (128, 96), (0.5, 0.5)), ((2, 1), (128, 192), (0.5, 1.0)), ((1, 1), (256, 192), (1.0, 1.0))];
+        // (file, full-size chroma plane, chroma density)
+        type Case = (Vec<u8>, (u32, u32), (f64, f64));
+        let mut inputs: Vec<Case> = samplings
+            .into_iter()
+            .flat_map(|(sampling, size, density)| {
+                [false, true].map(|progressive| (smooth_sampled(256, 192, sampling, progressive), size, density))
+            })
+            .collect();
+        inputs.push((smooth(256, 192), (128, 96), (0.5, 0.5)));
+        for (input, chroma_size, density) in &inputs {
+            let full = decode(input, 8, u64::MAX, None).expect("full");
+            assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
+            let full = planes(&full);
+            let sizes: Vec<(u32, u32)> = full.planes.iter().map(|plane| (plane.width, plane.height)).collect();
+            assert_eq!(sizes, [(256, 192), *chroma_size, *chroma_size], "chroma at its own resolution");
+            for scale in 1..8u8 {
+                let scaled = decode(input, scale, u64::MAX, None).expect("scaled");
+                assert!(scaled.fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
+                let chroma = &planes(&scaled).planes[1];
+                assert_eq!(chroma.density, *density, "at {scale}/8 the chroma is decoded at its own resolution, not upsampled");
+                let scaled_size = |size: u32| (size * u32::from(scale)).div_ceil(8);
+                assert_eq!((chroma.width, chroma.height), (scaled_size(chroma_size.0), scaled_size(chroma_size.1)));
+            }
+            for (scale, factor) in [(4u8, 2usize), (2, 4), (1, 8)] {
+                let scaled = decode(input, scale, u64::MAX, None).expect("scaled");
+                assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
+                // Each scaled sample is close to the mean of the full-size samples it covers.
+                for (plane, whole) in planes(&scaled).planes.iter().zip(&full.planes) {
+                    assert_eq!(
+                        (plane.width as usize * factor, plane.height as usize * factor),
+                        (whole.width as usize, whole.height as usize)
+                    );
+                    let mut worst = 0.0f64;
+                    for y in 0..plane.height as usize {
+                        for x in 0..plane.width as usize {
+                            let mut sum = 0.0;
+                            for dy in 0..factor {
+                                for dx in 0..factor {
+                                    sum += f64::from(whole.data[(y * factor + dy) * whole.width as usize + x * factor + dx]);
+                                }
                             }
+                            let mean = sum / (factor * factor) as f64;
+                            worst = worst.max((f64::from(plane.data[y * plane.width as usize + x]) - mean).abs());
                         }
-                        let mean = sum / (factor * factor) as f64;
-                        let value = f64::from(scaled.data[(y * scaled.width as usize + x) * channels + c]);
-                        worst = worst.max((value - mean).abs());
                     }
+                    assert!(worst <= 3.0, "at {scale}/8 a sample is {worst} levels from its block's mean");
                 }
             }
-            assert!(worst <= 3.0, "at {scale}/8 a pixel is {worst} levels from its block's mean");
         }
+    }
+
+    #[test]
+    fn grey_files_decode_interleaved_with_the_replacement_idcts() {
+        let data = (0..96u32 * 64).map(|i| (i % 96 * 2) as u8).collect::<Vec<u8>>();
+        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_GRAYSCALE);
+        compress.set_size(96, 64);
+        let mut started = compress.start_compress(Vec::new()).expect("start");
+        started.write_scanlines(&data).expect("rows");
+        let input = started.finish().expect("finish");
+        let full = decode(&input, 8, u64::MAX, None).expect("full");
+        let half = decode(&input, 4, u64::MAX, None).expect("half");
+        assert!(half.fast_idct);
+        let (super::Samples::Interleaved { components: 1, data: full, .. }, super::Samples::Interleaved { components: 1, data: half, .. }) =
+            (full.samples, half.samples)
+        else {
+            panic!("grey stays grey, one byte a pixel")
+        };
+        assert_eq!(half.len(), 48 * 32);
+        let worst = (0..32).flat_map(|y| (0..48).map(move |x| (y, x))).fold(0i32, |worst, (y, x)| {
+            let mean = (0..4).map(|i| i32::from(full[(2 * y + i / 2) * 96 + 2 * x + i % 2])).sum::<i32>() / 4;
+            worst.max((i32::from(half[y * 48 + x]) - mean).abs())
+        });
+        assert!(worst <= 3, "a pixel is {worst} levels from its block's mean");
     }
 }

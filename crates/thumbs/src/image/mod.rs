@@ -198,6 +198,50 @@ impl Pixels {
     }
 }
 
+/// A decoded image: interleaved pixels, or a JPEG's YCbCr as it stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Image {
+    Pixels(Pixels),
+    Planes(Planes),
+}
+
+impl Image {
+    /// The whole image as interleaved pixels (YCbCr planes are brought to the full
+    /// resolution by the same Lanczos3 filter as a thumbnail).
+    pub fn into_pixels(self) -> Result<Pixels, ImageError> {
+        match self {
+            Image::Pixels(pixels) => Ok(pixels),
+            Image::Planes(planes) => {
+                let whole = (0.0, 0.0, f64::from(planes.width), f64::from(planes.height));
+                resize::resize_planes(&planes, whole, planes.width, planes.height, resize::Chroma::Full)
+            }
+        }
+    }
+}
+
+/// A JPEG's Y, Cb and Cr, each a plane at its own resolution: the chroma ones are
+/// usually half as wide (4:2:2) or half as wide and high (4:2:0). Resizing each plane
+/// straight to the thumbnail's size upsamples the chroma and shrinks in one filter, on
+/// a half or a quarter of the samples, and the decoder never interleaves them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planes {
+    /// The image's size at the decoded scale (the luma plane's, in every common file).
+    pub width: u32,
+    pub height: u32,
+    pub planes: [Plane; 3],
+}
+
+/// One component's samples, rows top to bottom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+    /// Samples per pixel of the image, across and down (1, 1/2, 1/4): the chroma of
+    /// a JPEG is centred on the pixels it covers, so a position maps by this factor.
+    pub density: (f64, f64),
+}
+
 /// A finished thumbnail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thumbnail {
@@ -222,9 +266,11 @@ pub fn thumbnails(input: &[u8], specs: &[Spec], limits: &Limits) -> Result<Vec<T
     specs
         .iter()
         .map(|spec| {
-            let pixels = source.render(spec)?;
-            let (width, height) = (pixels.width, pixels.height);
             let format = spec.format.unwrap_or(Format::same_as(header.format));
+            // JPEG (4:2:0) and lossy WebP average chroma over 2x2 pixels.
+            let chroma = if format == Format::Png { resize::Chroma::Full } else { resize::Chroma::Half };
+            let pixels = source.render(spec, chroma)?;
+            let (width, height) = (pixels.width, pixels.height);
             let bytes = match format {
                 Format::Jpeg => jpeg::encode(&flatten(pixels), spec.quality)?,
                 Format::Png => encode_png(&pixels.into_rgb())?,
@@ -237,12 +283,12 @@ pub fn thumbnails(input: &[u8], specs: &[Spec], limits: &Limits) -> Result<Vec<T
 
 /// Decodes, converts, orients and resizes: the thumbnail's pixels, before encoding.
 pub fn render(input: &[u8], header: &probe::Header, orientation: u16, spec: &Spec, limits: &Limits) -> Result<Pixels, ImageError> {
-    Source::decode(input, header, orientation, std::slice::from_ref(spec), limits)?.render(spec)
+    Source::decode(input, header, orientation, std::slice::from_ref(spec), limits)?.render(spec, resize::Chroma::Full)
 }
 
 /// An input decoded once for one or more thumbnails.
 struct Source {
-    pixels: Pixels,
+    image: Image,
     icc: Option<Vec<u8>>,
     orientation: u16,
     /// The input's full size, as stored (before orientation).
@@ -268,30 +314,33 @@ impl Source {
             let (need_width, need_height) = oriented(need_width, need_height, orientation);
             scale = scale.max(jpeg::scale_for(header.width, header.height, need_width, need_height));
         }
-        let (pixels, icc, orientation, scale) = match header.format {
+        let (image, icc, orientation, scale) = match header.format {
             InputFormat::Jpeg => {
                 let decoded = jpeg::decode(input, scale, header.progressive, limits)?;
-                (decoded.pixels, decoded.icc, orientation, f64::from(scale) / 8.0)
+                (decoded.image, decoded.icc, orientation, f64::from(scale) / 8.0)
             }
             format => {
                 let (pixels, icc, orientation) = decode::decode(input, format, header, limits)?;
-                (pixels, icc, orientation, 1.0)
+                (Image::Pixels(pixels), icc, orientation, 1.0)
             }
         };
-        Ok(Source { pixels, icc, orientation, width: header.width, height: header.height, scale })
+        Ok(Source { image, icc, orientation, width: header.width, height: header.height, scale })
     }
 
     /// One thumbnail's pixels: resized in the stored frame, then turned and converted
     /// (only the small result). The crop is planned upright on the full-size input; the
-    /// decoded image may be smaller.
-    fn render(&self, spec: &Spec) -> Result<Pixels, ImageError> {
+    /// decoded image may be smaller. `chroma`: how far a JPEG's chroma is resized.
+    fn render(&self, spec: &Spec, chroma: resize::Chroma) -> Result<Pixels, ImageError> {
         let (oriented_width, oriented_height) = oriented(self.width, self.height, self.orientation);
         let plan = geometry::plan(oriented_width, oriented_height, spec.width, spec.height, spec.fit);
         let stored_crop = orient::crop_to_stored(plan.crop, self.orientation, f64::from(oriented_width), f64::from(oriented_height));
         let (left, top, width, height) = stored_crop;
         let crop = (left * self.scale, top * self.scale, width * self.scale, height * self.scale);
         let (width, height) = oriented(plan.width, plan.height, self.orientation);
-        let resized = resize::resize(&self.pixels, crop, width, height)?;
+        let resized = match &self.image {
+            Image::Pixels(pixels) => resize::resize(pixels, crop, width, height)?,
+            Image::Planes(planes) => resize::resize_planes(planes, crop, width, height, chroma)?,
+        };
         let upright = orient::apply(resized, self.orientation);
         Ok(match (&self.icc, spec.keep_profile) {
             (Some(icc), false) => color::to_srgb(upright.into_rgb(), icc),

@@ -10,7 +10,12 @@ fn spec(width: u32, height: Option<u32>, fit: Fit, format: Option<Format>) -> Sp
 
 fn decode_output(thumbnail: &Thumbnail) -> Pixels {
     match thumbnail.format {
-        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false, &Limits::default()).expect("decode jpeg").pixels.into_rgb(),
+        Format::Jpeg => jpeg::decode(&thumbnail.bytes, 8, false, &Limits::default())
+            .expect("decode jpeg")
+            .image
+            .into_pixels()
+            .expect("pixels")
+            .into_rgb(),
         _ => {
             let image = ::image::load_from_memory(&thumbnail.bytes).expect("decode");
             let rgba = image.into_rgba8();
@@ -213,10 +218,10 @@ fn dc_only_decoding_of_progressive_jpegs_is_exact() {
     let progressive = progressive_jpeg(512, 384, false);
     let reduced = jpeg::dc_scans_only(&progressive).expect("progressive");
     assert!(reduced.len() < progressive.len());
-    let whole = jpeg::decode(&progressive, 1, false, &Limits::default()).expect("whole").pixels;
-    let fast = jpeg::decode(&progressive, 1, true, &Limits::default()).expect("dc only").pixels;
-    assert_eq!((whole.width, whole.height), (64, 48));
-    assert!(whole.ycc, "JPEG pixels stay YCbCr");
+    let whole = jpeg::decode(&progressive, 1, false, &Limits::default()).expect("whole").image;
+    let fast = jpeg::decode(&progressive, 1, true, &Limits::default()).expect("dc only").image;
+    let Image::Planes(planes) = &whole else { panic!("a YCbCr JPEG decodes to planes") };
+    assert_eq!((planes.width, planes.height), (64, 48));
     assert_eq!(whole, fast, "bit for bit");
 }
 

@@ -8,7 +8,11 @@ use thumbs::image::fixtures;
 use crate::helpers::{get, metric, start, wait_until};
 
 fn jpeg_size(bytes: &[u8]) -> (u32, u32) {
-    let pixels = thumbs::image::jpeg::decode(bytes, 8, false, &thumbs::image::Limits::default()).expect("a JPEG").pixels;
+    let pixels = thumbs::image::jpeg::decode(bytes, 8, false, &thumbs::image::Limits::default())
+        .expect("a JPEG")
+        .image
+        .into_pixels()
+        .expect("pixels");
     (pixels.width, pixels.height)
 }
 
