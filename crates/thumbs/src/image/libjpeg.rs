@@ -383,58 +383,84 @@ unsafe fn use_our_idcts(cinfo: &mut ffi::jpeg_decompress_struct, scale: c_int, n
 }
 
 /// Reads the three components as planes, one iMCU row (`max_v_samp_factor * scale`
-/// luma rows) at a time, each through a strip as wide as libjpeg writes (whole blocks)
-/// into a plane as wide as the component is.
+/// luma rows) at a time. libjpeg writes whole blocks: where a component's rows are as
+/// wide as its blocks (most photos), they go straight into its plane, and only rows
+/// past its last go to a scratch strip; otherwise each row goes through the strip and is
+/// copied in at the component's width.
 ///
 /// # Safety
 /// `cinfo` must be started in raw mode and not yet read from.
 unsafe fn read_planes(cinfo: &mut ffi::jpeg_decompress_struct, scale: c_int) -> Planes {
     let (image_width, image_height) = (u64::from(cinfo.image_width), u64::from(cinfo.image_height));
     let (max_h, max_v) = (cinfo.max_h_samp_factor, cinfo.max_v_samp_factor);
-    struct Strip {
+    struct Component {
+        /// Rows and row length of one call's output.
         rows: usize,
         stride: usize,
-        data: Vec<u8>,
+        scratch: Vec<u8>,
         pointers: Vec<*mut u8>,
         plane: Plane,
+        /// Rows as wide as the plane: written in place.
+        direct: bool,
     }
     // SAFETY: per the contract above.
-    let mut strips: Vec<Strip> = unsafe { components(cinfo) }
+    let mut components: Vec<Component> = unsafe { components(cinfo) }
         .iter()
         .map(|component| {
             let (h, v, size) = (component.h_samp_factor, component.v_samp_factor, component.dct_scaled_size);
             let samples = |image: u64, factor: c_int, max: c_int| (image * factor as u64 * size as u64).div_ceil(max as u64 * 8) as u32;
             let rows = (v * size) as usize;
             let stride = component.width_in_blocks as usize * size as usize;
-            let mut data = vec![0u8; rows * stride];
-            let base = data.as_mut_ptr();
-            // SAFETY: row `row` of `rows` starts `row * stride` bytes into `data`.
-            let pointers = (0..rows).map(|row| unsafe { base.add(row * stride) }).collect();
             let (width, height) = (samples(image_width, h, max_h), samples(image_height, v, max_v));
             let density = (f64::from(h * size) / f64::from(max_h * scale), f64::from(v * size) / f64::from(max_v * scale));
-            let data_len = width as usize * height as usize;
-            Strip { rows, stride, data, pointers, plane: Plane { width, height, data: Vec::with_capacity(data_len), density } }
+            let data = vec![0u8; width as usize * height as usize];
+            Component {
+                rows,
+                stride,
+                scratch: vec![0u8; rows * stride],
+                pointers: vec![std::ptr::null_mut(); rows],
+                plane: Plane { width, height, data, density },
+                direct: stride == width as usize,
+            }
         })
         .collect();
     let lines = (max_v * scale) as ffi::JDIMENSION;
-    let mut image: Vec<ffi::JSAMPARRAY_MUT> = strips.iter_mut().map(|strip| strip.pointers.as_mut_ptr()).collect();
+    let mut image: Vec<ffi::JSAMPARRAY_MUT> = components.iter_mut().map(|component| component.pointers.as_mut_ptr()).collect();
+    let mut call = 0;
     while cinfo.output_scanline < cinfo.output_height {
-        // SAFETY: each component's strip has the `v_samp_factor * dct_scaled_size`
+        for component in &mut components {
+            let (width, height) = (component.plane.width as usize, component.plane.height as usize);
+            let (plane, scratch) = (component.plane.data.as_mut_ptr(), component.scratch.as_mut_ptr());
+            for (index, pointer) in component.pointers.iter_mut().enumerate() {
+                let row = call * component.rows + index;
+                // SAFETY: in the plane, row `row` (< height) of `width` (= stride)
+                // samples; else row `index` of the scratch strip's `rows`.
+                *pointer = unsafe {
+                    if component.direct && row < height {
+                        plane.add(row * width)
+                    } else {
+                        scratch.add(index * component.stride)
+                    }
+                };
+            }
+        }
+        // SAFETY: each component's pointers give the `v_samp_factor * dct_scaled_size`
         // rows of `width_in_blocks * dct_scaled_size` samples that one call writes.
         let read = unsafe { ffi::jpeg_read_raw_data(cinfo, image.as_mut_ptr(), lines) };
         if read == 0 {
             std::panic::resume_unwind(Box::new("libjpeg stopped before the last row".to_owned()));
         }
-        for strip in &mut strips {
-            let plane = &mut strip.plane;
-            let (width, height) = (plane.width as usize, plane.height as usize);
-            let remaining = height - plane.data.len() / width.max(1);
-            for row in strip.data.chunks_exact(strip.stride).take(strip.rows.min(remaining)) {
-                plane.data.extend_from_slice(&row[..width]);
+        for component in components.iter_mut().filter(|component| !component.direct) {
+            let width = component.plane.width as usize;
+            let first = call * component.rows;
+            let strip = component.scratch.chunks_exact(component.stride);
+            for (row, out) in strip.zip(component.plane.data.chunks_exact_mut(width.max(1)).skip(first)) {
+                out.copy_from_slice(&row[..width]);
             }
         }
+        call += 1;
     }
-    let mut planes = strips.into_iter().map(|strip| strip.plane);
+    let mut planes = components.into_iter().map(|component| component.plane);
     let mut next = || planes.next().unwrap_or(Plane { width: 0, height: 0, data: Vec::new(), density: (1.0, 1.0) });
     Planes { width: cinfo.output_width, height: cinfo.output_height, planes: [next(), next(), next()] }
 }
@@ -528,22 +554,26 @@ mod tests {
 
     #[test]
     fn scaled_decodes_use_the_replacement_idcts_and_agree_with_a_full_decode() {
+        // (file, full-size luma and chroma planes, chroma density)
+        type Case = (Vec<u8>, (u32, u32), (u32, u32), (f64, f64));
         let samplings = [((2, 2), (128, 96), (0.5, 0.5)), ((2, 1), (128, 192), (0.5, 1.0)), ((1, 1), (256, 192), (1.0, 1.0))];
-        // (file, full-size chroma plane, chroma density)
-        type Case = (Vec<u8>, (u32, u32), (f64, f64));
         let mut inputs: Vec<Case> = samplings
             .into_iter()
-            .flat_map(|(sampling, size, density)| {
-                [false, true].map(|progressive| (smooth_sampled(256, 192, sampling, progressive), size, density))
+            .flat_map(|(sampling, chroma, density)| {
+                [false, true].map(|progressive| (smooth_sampled(256, 192, sampling, progressive), (256, 192), chroma, density))
             })
             .collect();
-        inputs.push((smooth(256, 192), (128, 96), (0.5, 0.5)));
-        for (input, chroma_size, density) in &inputs {
+        inputs.push((smooth(256, 192), (256, 192), (128, 96), (0.5, 0.5)));
+        // Rows narrower than whole blocks: copied in from libjpeg's strip.
+        for progressive in [false, true] {
+            inputs.push((smooth_sampled(250, 190, (2, 2), progressive), (250, 190), (125, 95), (0.5, 0.5)));
+        }
+        for (input, luma_size, chroma_size, density) in &inputs {
             let full = decode(input, 8, u64::MAX, None).expect("full");
             assert!(!full.fast_idct, "full size keeps libjpeg's own IDCT");
             let full = planes(&full);
             let sizes: Vec<(u32, u32)> = full.planes.iter().map(|plane| (plane.width, plane.height)).collect();
-            assert_eq!(sizes, [(256, 192), *chroma_size, *chroma_size], "chroma at its own resolution");
+            assert_eq!(sizes, [*luma_size, *chroma_size, *chroma_size], "chroma at its own resolution");
             for scale in 1..8u8 {
                 let scaled = decode(input, scale, u64::MAX, None).expect("scaled");
                 assert!(scaled.fast_idct, "every size libjpeg picks at {scale}/8 is replaced");
@@ -554,20 +584,18 @@ mod tests {
             }
             for (scale, factor) in [(4u8, 2usize), (2, 4), (1, 8)] {
                 let scaled = decode(input, scale, u64::MAX, None).expect("scaled");
-                assert_eq!((scaled.width, scaled.height), (256 / factor as u32, 192 / factor as u32));
+                assert_eq!((scaled.width, scaled.height), (luma_size.0.div_ceil(factor as u32), luma_size.1.div_ceil(factor as u32)));
                 // Each scaled sample is close to the mean of the full-size samples it covers.
                 for (plane, whole) in planes(&scaled).planes.iter().zip(&full.planes) {
-                    assert_eq!(
-                        (plane.width as usize * factor, plane.height as usize * factor),
-                        (whole.width as usize, whole.height as usize)
-                    );
+                    let (width, height) = (whole.width as usize, whole.height as usize);
+                    assert_eq!((plane.width as usize, plane.height as usize), (width.div_ceil(factor), height.div_ceil(factor)));
                     let mut worst = 0.0f64;
-                    for y in 0..plane.height as usize {
-                        for x in 0..plane.width as usize {
+                    for y in 0..height / factor {
+                        for x in 0..width / factor {
                             let mut sum = 0.0;
                             for dy in 0..factor {
                                 for dx in 0..factor {
-                                    sum += f64::from(whole.data[(y * factor + dy) * whole.width as usize + x * factor + dx]);
+                                    sum += f64::from(whole.data[(y * factor + dy) * width + x * factor + dx]);
                                 }
                             }
                             let mean = sum / (factor * factor) as f64;

@@ -5,12 +5,12 @@
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use super::{ImageError, Pixels, Planes};
+use super::{ImageError, Pixels, Plane, Planes};
 
 /// The part `crop` (left, top, width, height) of `pixels`, resized to `width`x`height`.
 pub fn resize(pixels: &Pixels, crop: (f64, f64, f64, f64), width: u32, height: u32) -> Result<Pixels, ImageError> {
     let pixel_type = if pixels.channels == 4 { PixelType::U8x4 } else { PixelType::U8x3 };
-    let data = resize_one(pixels.width, pixels.height, &pixels.data, pixel_type, crop, width, height)?;
+    let data = resize_one((pixels.width, pixels.height), &pixels.data, pixel_type, pixels.channels == 4, crop, width, height)?;
     Ok(Pixels { width, height, channels: pixels.channels, data, ycc: pixels.ycc })
 }
 
@@ -41,30 +41,112 @@ pub fn resize_planes(planes: &Planes, crop: (f64, f64, f64, f64), width: u32, he
         Chroma::Full => (1.0, 1.0),
         Chroma::Half => (2.0 * stretch_x, 2.0 * stretch_y),
     };
-    let resize_plane = |plane: &super::Plane, (across_stretch, down_stretch): (f64, f64), width: u32, height: u32| {
-        let (across, down) = plane.density;
+    let resize = |planes: &[&Plane], (across_stretch, down_stretch): (f64, f64), width: u32, height: u32| {
+        let (across, down) = planes[0].density;
         let crop = (left * across, top * down, crop_width * across * across_stretch, crop_height * down * down_stretch);
-        resize_one(plane.width, plane.height, &plane.data, PixelType::U8, crop, width, height)
+        resize_alike(planes, crop, width, height)
     };
-    let luma = resize_plane(luma_plane, (1.0, 1.0), width, height)?;
-    let blue = resize_plane(blue_plane, stretch, chroma_width, chroma_height)?;
-    let red = resize_plane(red_plane, stretch, chroma_width, chroma_height)?;
+    let luma = resize(&[luma_plane], (1.0, 1.0), width, height)?;
+    let chroma_alike =
+        blue_plane.density == red_plane.density && (blue_plane.width, blue_plane.height) == (red_plane.width, red_plane.height);
+    let both = if chroma_alike {
+        resize(&[blue_plane, red_plane], stretch, chroma_width, chroma_height)?
+    } else {
+        [resize(&[blue_plane], stretch, chroma_width, chroma_height)?, resize(&[red_plane], stretch, chroma_width, chroma_height)?].concat()
+    };
+    let (blue, red) = both.split_at(both.len() / 2);
     let (width_px, chroma_stride) = (width as usize, chroma_width as usize);
-    let shift = usize::from(chroma == Chroma::Half);
-    let mut data = Vec::with_capacity(luma.len() * 3);
-    for (y, luma_row) in luma.chunks_exact(width_px).enumerate() {
-        let at = (y >> shift) * chroma_stride;
+    let mut data = vec![0u8; luma.len() * 3];
+    for (y, (out, luma_row)) in data.chunks_exact_mut(width_px * 3).zip(luma.chunks_exact(width_px)).enumerate() {
+        let at = match chroma {
+            Chroma::Full => y * chroma_stride,
+            Chroma::Half => y / 2 * chroma_stride,
+        };
         let (blue_row, red_row) = (&blue[at..at + chroma_stride], &red[at..at + chroma_stride]);
-        data.extend(luma_row.iter().enumerate().flat_map(|(x, &l)| [l, blue_row[x >> shift], red_row[x >> shift]]));
+        match chroma {
+            Chroma::Full => {
+                for (((pixel, &l), &b), &r) in out.chunks_exact_mut(3).zip(luma_row).zip(blue_row).zip(red_row) {
+                    pixel.copy_from_slice(&[l, b, r]);
+                }
+            }
+            Chroma::Half => {
+                for (((pair, luma_pair), &b), &r) in out.chunks_mut(6).zip(luma_row.chunks(2)).zip(blue_row).zip(red_row) {
+                    for (pixel, &l) in pair.chunks_exact_mut(3).zip(luma_pair) {
+                        pixel.copy_from_slice(&[l, b, r]);
+                    }
+                }
+            }
+        }
     }
     Ok(Pixels { width, height, channels: 3, data, ycc: true })
 }
 
+/// Planes of one size, their part `crop` each resized to `width`x`height` (returned one
+/// after another): the vertical
+/// pass plane by plane, then the horizontal one on four rows at a time packed as the
+/// channels of U8x4 pixels. (fast_image_resize's horizontal pass for one channel works
+/// a pixel at a time and costs several times more per sample than the four-channel one;
+/// the packing is a copy.)
+fn resize_alike(planes: &[&Plane], crop: (f64, f64, f64, f64), width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
+    let (source_width, source_height) = (planes[0].width, planes[0].height);
+    let (w, h) = (f64::from(source_width), f64::from(source_height));
+    let (left, top, crop_width, crop_height) = crop;
+    let (left, top) = (left.clamp(0.0, w - 1.0), top.clamp(0.0, h - 1.0));
+    let (crop_width, crop_height) = (crop_width.clamp(1.0, w - left), crop_height.clamp(1.0, h - top));
+    // The columns the horizontal pass reads: the crop and Lanczos3's reach either side.
+    let reach = 3.0 * (crop_width / f64::from(width)).max(1.0) + 2.0;
+    let first = (left - reach).floor().max(0.0) as u32;
+    let band = ((left + crop_width + reach).ceil().min(w) as u32).saturating_sub(first).max(1);
+    let mut rows = Vec::with_capacity(planes.len() * band as usize * height as usize);
+    for plane in planes {
+        rows.extend(resize_one(
+            (plane.width, plane.height),
+            &plane.data,
+            PixelType::U8,
+            false,
+            (f64::from(first), top, f64::from(band), crop_height),
+            band,
+            height,
+        )?);
+    }
+    let (band, width) = (band as usize, width as usize);
+    let count = planes.len() * height as usize;
+    let groups = count.div_ceil(4);
+    let mut packed = vec![0u8; groups * band * 4];
+    let blank = vec![0u8; band];
+    for (group, out) in packed.chunks_exact_mut(band * 4).enumerate() {
+        let row = |lane: usize| rows.get((group * 4 + lane) * band..(group * 4 + lane + 1) * band).unwrap_or(&blank);
+        for ((((pixel, &a), &b), &c), &d) in out.chunks_exact_mut(4).zip(row(0)).zip(row(1)).zip(row(2)).zip(row(3)) {
+            pixel.copy_from_slice(&[a, b, c, d]);
+        }
+    }
+    let wide = resize_one(
+        (band as u32, groups as u32),
+        &packed,
+        PixelType::U8x4,
+        false,
+        (left - f64::from(first), 0.0, crop_width, groups as f64),
+        width as u32,
+        groups as u32,
+    )?;
+    let mut out = vec![0u8; groups * 4 * width];
+    for (wide_row, out) in wide.chunks_exact(width * 4).zip(out.chunks_exact_mut(width * 4)) {
+        let (a, rest) = out.split_at_mut(width);
+        let (b, rest) = rest.split_at_mut(width);
+        let (c, d) = rest.split_at_mut(width);
+        for ((((pixel, a), b), c), d) in wide_row.chunks_exact(4).zip(a).zip(b).zip(c).zip(d) {
+            (*a, *b, *c, *d) = (pixel[0], pixel[1], pixel[2], pixel[3]);
+        }
+    }
+    out.truncate(count * width);
+    Ok(out)
+}
+
 fn resize_one(
-    source_width: u32,
-    source_height: u32,
+    (source_width, source_height): (u32, u32),
     data: &[u8],
     pixel_type: PixelType,
+    alpha: bool,
     crop: (f64, f64, f64, f64),
     width: u32,
     height: u32,
@@ -77,7 +159,11 @@ fn resize_one(
     let (left, top, crop_width, crop_height) = crop;
     let (left, top) = (left.clamp(0.0, w - 1.0), top.clamp(0.0, h - 1.0));
     let (crop_width, crop_height) = (crop_width.clamp(1.0, w - left), crop_height.clamp(1.0, h - top));
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)).crop(left, top, crop_width, crop_height);
+    // Premultiplied alpha for RGBA; four packed rows (`resize_alike`) are no RGBA.
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(left, top, crop_width, crop_height)
+        .use_alpha(alpha);
     Resizer::new().resize(&source, &mut target, &options).map_err(|error| ImageError::Encode(format!("resize: {error}")))?;
     Ok(target.into_vec())
 }
