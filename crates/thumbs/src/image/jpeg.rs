@@ -46,20 +46,31 @@ pub fn decode(input: &[u8], scale: u8, progressive: bool, limits: &Limits) -> Re
         return Err(ImageError::Corrupt("truncated JPEG: no end-of-image marker".to_owned()));
     }
     let icc = icc_profile(app_segments(input, 0xE2));
-    // At 1/8 a full-resolution component becomes its DC coefficients: its AC scans
-    // need not be decoded. The result is the same, bit for bit.
+    let run = |data: &[u8]| {
+        catch_unwind(AssertUnwindSafe(|| super::libjpeg::decode(data, scale, limits.max_decoded_bytes, limits.deadline))).map_err(
+            |panic| {
+                if panic.is::<super::libjpeg::OverMemoryLimit>() {
+                    ImageError::TooLarge(format!("decoding would need more than {} bytes", limits.max_decoded_bytes))
+                } else if panic.is::<super::libjpeg::PastDeadline>() {
+                    ImageError::TimedOut
+                } else {
+                    ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic)))
+                }
+            },
+        )?
+    };
+    // At 1/8 a component decoded at its own resolution becomes its DC coefficients: its
+    // AC scans need not be decoded, and the result is the same, bit for bit. Should
+    // libjpeg have decoded one at a larger size after all (which reads AC terms), the
+    // whole file is decoded again.
     let reduced = if scale == 1 && progressive { dc_scans_only(input) } else { None };
-    let data = reduced.as_deref().unwrap_or(input);
-    let output = catch_unwind(AssertUnwindSafe(|| super::libjpeg::decode(data, scale, limits.max_decoded_bytes, limits.deadline)))
-        .map_err(|panic| {
-            if panic.is::<super::libjpeg::OverMemoryLimit>() {
-                ImageError::TooLarge(format!("decoding would need more than {} bytes", limits.max_decoded_bytes))
-            } else if panic.is::<super::libjpeg::PastDeadline>() {
-                ImageError::TimedOut
-            } else {
-                ImageError::Corrupt(format!("invalid JPEG: {}", panic_message(&panic)))
-            }
-        })??;
+    let output = match reduced {
+        Some(reduced) => match run(&reduced)? {
+            output if output.native => output,
+            _ => run(input)?,
+        },
+        None => run(input)?,
+    };
     let super::libjpeg::Output { width, height, samples, .. } = output;
     let short = || ImageError::Corrupt("JPEG decoded to fewer pixels than it declares".to_owned());
     let image = match samples {
@@ -187,16 +198,14 @@ fn icc_profile(segments: Vec<&[u8]>) -> Option<Vec<u8>> {
     Some(chunks.into_iter().flat_map(|(_, data)| data.iter().copied()).collect())
 }
 
-/// The file with the AC scans of its full-resolution components left out, for a
-/// progressive JPEG decoded at 1/8: there each 8x8 block of such a component becomes
-/// one pixel, its DC value. Subsampled components (4:2:0 chroma) are decoded with a
-/// larger IDCT that reads AC coefficients, so their scans stay. `None` when the file is
-/// not progressive or its structure is not understood (then it is decoded whole).
+/// The file with its AC scans left out, for a progressive JPEG decoded at 1/8: there
+/// each 8x8 block of a component decoded at its own resolution becomes one pixel, its
+/// DC value (`libjpeg::Output::native` says whether every one was). `None` when the
+/// file is not progressive or its structure is not understood (then it is decoded whole).
 pub fn dc_scans_only(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len() / 4);
     out.extend_from_slice(input.get(..2)?);
     let mut at = 2;
-    let mut full_resolution: Vec<u8> = Vec::new();
     let mut progressive = false;
     while at + 4 <= input.len() {
         if input[at] != 0xFF {
@@ -216,19 +225,11 @@ pub fn dc_scans_only(input: &[u8]) -> Option<Vec<u8>> {
         match marker {
             0xC2 => {
                 progressive = true;
-                let count = usize::from(*segment.get(5)?);
-                let components: Vec<(u8, u8, u8)> = (0..count)
-                    .map(|index| segment.get(6 + 3 * index..9 + 3 * index).map(|c| (c[0], c[1] >> 4, c[1] & 15)))
-                    .collect::<Option<_>>()?;
-                let h_max = components.iter().map(|c| c.1).max()?;
-                let v_max = components.iter().map(|c| c.2).max()?;
-                full_resolution = components.iter().filter(|c| c.1 == h_max && c.2 == v_max).map(|c| c.0).collect();
                 out.extend_from_slice(&input[at..segment_end]);
                 at = segment_end;
             }
             0xDA => {
                 let count = usize::from(*segment.first()?);
-                let ids: Vec<u8> = (0..count).map(|index| segment.get(1 + 2 * index).copied()).collect::<Option<_>>()?;
                 let spectral_start = *segment.get(1 + 2 * count)?;
                 // The entropy-coded data runs to the next marker that is not a stuffed
                 // zero or a restart marker.
@@ -236,8 +237,7 @@ pub fn dc_scans_only(input: &[u8]) -> Option<Vec<u8>> {
                 while end + 1 < input.len() && !(input[end] == 0xFF && input[end + 1] != 0 && !(0xD0..=0xD7).contains(&input[end + 1])) {
                     end += 1;
                 }
-                let keep = spectral_start == 0 || ids.iter().any(|id| !full_resolution.contains(id));
-                if keep {
+                if spectral_start == 0 {
                     out.extend_from_slice(&input[at..end]);
                 }
                 at = end;

@@ -36,6 +36,9 @@ pub struct Output {
     pub width: u32,
     pub height: u32,
     pub samples: Samples,
+    /// Whether every component was decoded at `scale`/8 of its own resolution (libjpeg
+    /// decodes subsampled ones larger when it upsamples them; raw planes are not).
+    pub native: bool,
     /// Whether the scaled IDCTs were replaced (false at full size or if not found).
     #[cfg(test)]
     pub fast_idct: bool,
@@ -276,6 +279,7 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
         // At full size libjpeg's own IDCT stays, and every component is at its own
         // resolution already.
         let fast_idct = scale < 8 && use_our_idcts(cinfo, c_int::from(scale), planar);
+        let native = components(cinfo).iter().all(|component| component.dct_scaled_size == c_int::from(scale));
         let samples = if planar { Samples::Planar(read_planes(cinfo, c_int::from(scale))) } else { read_interleaved(cinfo) };
         ffi::jpeg_finish_decompress(cinfo);
         #[cfg(not(test))]
@@ -284,6 +288,7 @@ pub fn decode(input: &[u8], scale: u8, max_memory: u64, deadline: Option<Instant
             width,
             height,
             samples,
+            native,
             #[cfg(test)]
             fast_idct,
         })

@@ -223,6 +223,22 @@ fn dc_only_decoding_of_progressive_jpegs_is_exact() {
     let Image::Planes(planes) = &whole else { panic!("a YCbCr JPEG decodes to planes") };
     assert_eq!((planes.width, planes.height), (64, 48));
     assert_eq!(whole, fast, "bit for bit");
+
+    // An RGB JPEG with two components subsampled: libjpeg decodes those at twice the
+    // size (it upsamples them), which reads AC terms; the whole file is decoded again.
+    let data: Vec<u8> = (0..256 * 192).flat_map(|i| [(i % 251) as u8, (i / 256 % 256) as u8, ((i * 7) % 256) as u8]).collect();
+    let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_size(256, 192);
+    compress.set_color_space(mozjpeg::ColorSpace::JCS_RGB);
+    compress.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
+    compress.set_progressive_mode();
+    let mut started = compress.start_compress(Vec::new()).expect("start");
+    started.write_scanlines(&data).expect("write");
+    let rgb = started.finish().expect("finish");
+    let whole = jpeg::decode(&rgb, 1, false, &Limits::default()).expect("whole").image;
+    let Image::Pixels(pixels) = &whole else { panic!("an RGB JPEG decodes to pixels") };
+    assert!(!pixels.ycc && (pixels.width, pixels.height) == (32, 24));
+    assert_eq!(jpeg::decode(&rgb, 1, true, &Limits::default()).expect("dc only, then whole").image, whole, "bit for bit");
 }
 
 #[test]
