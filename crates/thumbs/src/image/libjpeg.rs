@@ -20,7 +20,7 @@
 //! Errors: libjpeg's `error_exit` here unwinds with the library's message; the caller
 //! runs [`decode`] inside `catch_unwind`, and `Drop` releases libjpeg's memory.
 
-#![allow(unsafe_code, reason = "FFI to libjpeg; with idct::sse2, the only unsafe code in the workspace")]
+#![allow(unsafe_code, reason = "FFI to libjpeg; with idct::sse2 and a mallopt call in main.rs, the only unsafe code in the workspace")]
 
 use std::ffi::c_void;
 use std::mem::size_of;
