@@ -82,11 +82,10 @@ pub fn resize_planes(planes: &Planes, crop: (f64, f64, f64, f64), width: u32, he
 }
 
 /// Planes of one size, their part `crop` each resized to `width`x`height` (returned one
-/// after another): the vertical
-/// pass plane by plane, then the horizontal one on four rows at a time packed as the
-/// channels of U8x4 pixels. (fast_image_resize's horizontal pass for one channel works
-/// a pixel at a time and costs several times more per sample than the four-channel one;
-/// the packing is a copy.)
+/// after another): the vertical pass plane by plane, then the horizontal one on four
+/// rows at a time packed as the channels of U8x4 pixels. (fast_image_resize's horizontal
+/// pass for one channel works a pixel at a time and costs several times more per sample
+/// than the four-channel one; the packing is a copy.)
 fn resize_alike(planes: &[&Plane], crop: (f64, f64, f64, f64), width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
     let (source_width, source_height) = (planes[0].width, planes[0].height);
     let (w, h) = (f64::from(source_width), f64::from(source_height));
