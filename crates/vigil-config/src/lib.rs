@@ -22,4 +22,4 @@ pub use incidents::{IncidentsConfig, OnCallConfig, PersonConfig, ScheduleConfig}
 pub use load::{load_file, load_str, parse_http_url, read_file, Loader};
 pub use marked_yaml::{Node, Span, Spanned};
 pub use model::*;
-pub use status_page::{ComponentConfig, StatusPageConfig};
+pub use status_page::{ComponentConfig, StatusPageConfig, SubscriptionsConfig, PER_CLIENT, PER_PAGE};

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use marked_yaml::Spanned;
 use serde::Deserialize;
+use vigil_core::ratelimit::Rate;
 
 use crate::load::Loader;
 
@@ -38,7 +39,30 @@ pub(crate) struct RawStatusPage {
 pub(crate) struct RawSubscriptions {
     /// The e-mail notifier whose server and sender the mails go through.
     pub email_via: Spanned<String>,
+    /// Subscribe requests one client may make, `COUNT/DURATION`. Default 5/1h.
+    pub per_client: Option<Spanned<String>>,
+    /// Subscribe requests the page takes from everyone together. Default 200/1h.
+    pub per_page: Option<Spanned<String>>,
+    /// A header a reverse proxy in front of Vigil sets to the client's address
+    /// (`X-Forwarded-For`: its last address is taken); default: the connection's peer.
+    pub client_ip_header: Option<Spanned<String>>,
 }
+
+/// `status-page.subscriptions:`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionsConfig {
+    /// The e-mail notifier the mails go through.
+    pub email_via: String,
+    pub per_client: Rate,
+    pub per_page: Rate,
+    /// The header that names the client, lowercase; `None`: the connection's peer.
+    pub client_ip_header: Option<String>,
+}
+
+/// Subscribe requests one client may make by default.
+pub const PER_CLIENT: Rate = Rate { count: 5, per: std::time::Duration::from_secs(3600) };
+/// Subscribe requests the page takes by default.
+pub const PER_PAGE: Rate = Rate { count: 200, per: std::time::Duration::from_secs(3600) };
 
 /// One component.
 #[derive(Debug, Deserialize)]
@@ -69,8 +93,8 @@ pub struct StatusPageConfig {
     pub listen: Option<SocketAddr>,
     pub history_days: u32,
     pub components: Vec<ComponentConfig>,
-    /// The e-mail notifier subscriptions go through; `None`: no subscriptions.
-    pub subscriptions: Option<String>,
+    /// E-mail subscriptions; `None`: none.
+    pub subscriptions: Option<SubscriptionsConfig>,
 }
 
 impl Loader {
@@ -83,17 +107,35 @@ impl Loader {
         let raw = raw?;
         let subscriptions = raw.subscriptions.as_ref().and_then(|subscriptions| {
             let via = &subscriptions.email_via;
-            match notifiers.get(via.as_str()).map(crate::NotifierConfig::kind) {
-                Some("email") => Some(via.as_str().to_owned()),
+            let mut rate = |text: &Option<Spanned<String>>, default: Rate| match text {
+                Some(text) => Rate::parse(text).unwrap_or_else(|error| {
+                    self.error(Some(text.span()), error);
+                    default
+                }),
+                None => default,
+            };
+            let per_client = rate(&subscriptions.per_client, PER_CLIENT);
+            let per_page = rate(&subscriptions.per_page, PER_PAGE);
+            let client_ip_header =
+                subscriptions.client_ip_header.as_ref().and_then(|header| match http::HeaderName::from_bytes(header.trim().as_bytes()) {
+                    Ok(name) => Some(name.as_str().to_owned()),
+                    Err(_) => {
+                        self.error(Some(header.span()), format!("client-ip-header `{}` is not a header name", header.as_str()));
+                        None
+                    }
+                });
+            let email_via = match notifiers.get(via.as_str()).map(crate::NotifierConfig::kind) {
+                Some("email") => via.as_str().to_owned(),
                 Some(other) => {
                     self.error(Some(via.span()), format!("email-via `{}` is a {other} notifier, not an email one", via.as_str()));
-                    None
+                    return None;
                 }
                 None => {
                     self.error(Some(via.span()), format!("unknown notifier `{}`", via.as_str()));
-                    None
+                    return None;
                 }
-            }
+            };
+            Some(SubscriptionsConfig { email_via, per_client, per_page, client_ip_header })
         });
         let url = raw.url.as_ref().and_then(|url| match crate::load::parse_http_url(url) {
             Some(_) => Some(url.trim_end_matches('/').to_owned()),

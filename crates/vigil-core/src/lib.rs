@@ -1,7 +1,7 @@
 //! Pure core of Vigil: time and clock, domain types, conditions, hysteresis, uptime,
 //! SLO burn rates and budgets, the remediation guard pipeline, incidents (on-call
-//! schedules, escalation timing, severities and response statistics), and how URLs
-//! print without their credentials.
+//! schedules, escalation timing, severities and response statistics), rate limits, and
+//! how URLs print without their credentials.
 //!
 //! Nothing in this crate does IO or sleeps (but [`clock::SystemClock`], the one clock
 //! that reads and waits on the system's time). Every function takes its inputs and the
@@ -17,6 +17,7 @@ pub mod healthcheck;
 pub mod hysteresis;
 pub mod incident;
 pub mod oncall;
+pub mod ratelimit;
 pub mod redact;
 pub mod slo;
 pub mod statuspage;

@@ -2,13 +2,17 @@
 //! once its confirmation link is followed) and one-click unsubscribe (RFC 8058). Links
 //! carry the subscriber's id and an HMAC of it and its address under a key kept in the
 //! store, so no token is stored and every node checks the same links. Mails go through
-//! the outbox and the `status-page.subscriptions.email-via` notifier.
+//! the outbox and the `status-page.subscriptions.email-via` notifier. Subscribe requests
+//! are rate limited per client and for the page as a whole (`per-client`, `per-page`),
+//! so the form cannot be used to send mail to addresses in bulk.
 
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use vigil_core::ratelimit::{client_key, Limiter};
 use vigil_core::{Clock, Timestamp};
 use vigil_store::{NewNotification, Store, StoreError, Subscribed, SubscriberRecord};
 
@@ -34,11 +38,26 @@ impl Purpose {
     }
 }
 
+/// Clients whose buckets are kept at once; past that, new clients wait.
+const MAX_CLIENTS: usize = 10_000;
+
+/// The page's limit is said in the log at most this often.
+const WARN_EVERY: Duration = Duration::from_secs(600);
+
 /// Why a subscription was refused.
 #[derive(Debug)]
 pub enum SubscribeError {
     Invalid(String),
+    /// Over a rate limit: try again after this long.
+    Limited(Duration),
     Store(StoreError),
+}
+
+/// The two limits on subscribe requests, and when the page's was last logged.
+struct Limits {
+    per_client: Limiter<IpAddr>,
+    per_page: Limiter<()>,
+    warned: Option<Timestamp>,
 }
 
 impl From<StoreError> for SubscribeError {
@@ -57,6 +76,10 @@ pub struct Subscriptions {
     clock: Arc<dyn Clock>,
     give_up_after: Duration,
     key: tokio::sync::OnceCell<String>,
+    limits: Mutex<Limits>,
+    page_rate: vigil_core::ratelimit::Rate,
+    /// The request header that names the client (behind a proxy), lowercase.
+    client_ip_header: Option<String>,
 }
 
 impl Subscriptions {
@@ -68,22 +91,54 @@ impl Subscriptions {
         external_url: Option<&str>,
     ) -> anyhow::Result<Option<Arc<Subscriptions>>> {
         let Some(page) = &config.status_page else { return Ok(None) };
-        let Some(via) = &page.subscriptions else { return Ok(None) };
+        let Some(settings) = &page.subscriptions else { return Ok(None) };
         let page_url = page.url.clone().or_else(|| external_url.map(|base| format!("{base}/status"))).ok_or_else(|| {
             anyhow::anyhow!(
                 "status-page.subscriptions needs status-page.url or incidents.external-url (or a listen address other than 0.0.0.0): \
                  its mails link back to the page"
             )
         })?;
+        let limits = Limits {
+            per_client: Limiter::new(settings.per_client, MAX_CLIENTS),
+            per_page: Limiter::new(settings.per_page, 1),
+            warned: None,
+        };
         Ok(Some(Arc::new(Subscriptions {
             store,
-            via: via.clone(),
+            via: settings.email_via.clone(),
             page_url,
             title: page.title.clone(),
             clock,
             give_up_after: config.delivery.give_up_after,
             key: tokio::sync::OnceCell::new(),
+            limits: Mutex::new(limits),
+            page_rate: settings.per_page,
+            client_ip_header: settings.client_ip_header.clone(),
         })))
+    }
+
+    /// The request header that names the client, when a proxy sets one.
+    pub fn client_ip_header(&self) -> Option<&str> {
+        self.client_ip_header.as_deref()
+    }
+
+    /// Takes one request from `client` (`None`: not known, counted as one client) out of
+    /// the limits: the client's first, then the page's.
+    fn admit(&self, client: Option<IpAddr>, now: Timestamp) -> Result<(), SubscribeError> {
+        let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let client = client.map_or(IpAddr::from([0, 0, 0, 0]), client_key);
+        limits.per_client.take(client, now).map_err(SubscribeError::Limited)?;
+        if let Err(wait) = limits.per_page.take((), now) {
+            if limits.warned.is_none_or(|at| now.0 - at.0 >= WARN_EVERY.as_millis() as i64) {
+                limits.warned = Some(now);
+                tracing::warn!(
+                    limit = %self.page_rate,
+                    "status page subscribe requests are over status-page.subscriptions.per-page: answering 429"
+                );
+            }
+            return Err(SubscribeError::Limited(wait));
+        }
+        Ok(())
     }
 
     async fn key(&self) -> Result<&String, StoreError> {
@@ -121,10 +176,12 @@ impl Subscriptions {
         Ok(equal.then_some(record))
     }
 
-    /// Subscribes `email`: a confirmation mail with its link, unless it is confirmed
-    /// already or one went out in the last ten minutes. The caller answers the same
-    /// either way, so nobody learns who subscribes.
-    pub async fn subscribe(&self, email: &str) -> Result<(), SubscribeError> {
+    /// Subscribes `email` for a request from `client`: a confirmation mail with its
+    /// link, unless it is confirmed already or one went out in the last ten minutes. The
+    /// caller answers the same either way, so nobody learns who subscribes. Over a rate
+    /// limit, nothing is looked at.
+    pub async fn subscribe(&self, email: &str, client: Option<IpAddr>) -> Result<(), SubscribeError> {
+        self.admit(client, self.clock.now())?;
         let email = email.trim().to_lowercase();
         if email.len() > 254 || email.parse::<lettre::Address>().is_err() {
             return Err(SubscribeError::Invalid(format!("`{email}` is not an e-mail address")));

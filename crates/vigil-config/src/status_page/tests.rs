@@ -56,7 +56,30 @@ fn subscriptions_go_through_an_email_notifier() {
         format!("{notifiers}{MONITORS}status-page:\n  subscriptions: {{email-via: {via}}}\n  components:\n    - {{name: API, monitors: [api]}}\n")
     };
     let config = load(&page("mail")).expect("valid");
-    assert_eq!(config.status_page.and_then(|page| page.subscriptions).as_deref(), Some("mail"));
+    let subscriptions = config.status_page.and_then(|page| page.subscriptions).expect("subscriptions");
+    assert_eq!(
+        subscriptions,
+        SubscriptionsConfig { email_via: "mail".to_owned(), per_client: PER_CLIENT, per_page: PER_PAGE, client_ip_header: None },
+        "defaults: 5/1h a client, 200/1h in all, the connection's peer"
+    );
+    let limited = format!(
+        "{notifiers}{MONITORS}status-page:\n  subscriptions:\n    email-via: mail\n    per-client: 2/10m\n    per-page: 50/1h\n\
+         \x20   client-ip-header: X-Forwarded-For\n  components:\n    - {{name: API, monitors: [api]}}\n"
+    );
+    let subscriptions = load(&limited).expect("valid").status_page.and_then(|page| page.subscriptions).expect("subscriptions");
+    assert_eq!((subscriptions.per_client.to_string(), subscriptions.per_page.to_string()), ("2/10m".to_owned(), "50/1h".to_owned()));
+    assert_eq!(subscriptions.client_ip_header.as_deref(), Some("x-forwarded-for"));
+    for (line, says) in [
+        ("per-client: 5 an hour", "12:17: invalid rate `5 an hour`, expected COUNT/DURATION such as 5/1h"),
+        ("per-page: 0/1h", "12:15: rate `0/1h`: the count must be from 1 to 1000000"),
+        ("client-ip-header: \"X Forwarded\"", "12:23: client-ip-header `X Forwarded` is not a header name"),
+    ] {
+        let text = format!(
+            "{notifiers}{MONITORS}status-page:\n  subscriptions:\n    email-via: mail\n    {line}\n  components:\n    - {{name: API, monitors: [api]}}\n"
+        );
+        let error = load(&text).expect_err(line);
+        assert!(error.contains(says), "{line}\n{error}");
+    }
     let error = load(&page("hook")).expect_err("a webhook");
     assert!(error.contains("email-via `hook` is a webhook notifier, not an email one"), "{error}");
     let error = load(&page("nope")).expect_err("unknown");

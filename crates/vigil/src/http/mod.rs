@@ -121,7 +121,8 @@ pub fn serve(
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
-    let app = router(state);
+    // The peer's address goes with each request (the status page's subscribe limit).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
 }
 
@@ -132,6 +133,7 @@ pub fn serve_status(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
     let app: Router = status::routes().with_state(Some(page)).layer(DefaultBodyLimit::max(SMALL_BODY_BYTES));
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
 }
 

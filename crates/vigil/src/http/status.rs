@@ -493,9 +493,10 @@ fn subscriptions(page: Option<Arc<StatusPage>>) -> Result<Arc<crate::subscriptio
 /// whether the address was subscribed before or not.
 async fn subscribe(State(page): State<Option<Arc<StatusPage>>>, request: axum::extract::Request) -> Result<Response, ApiError> {
     let subscriptions = subscriptions(page)?;
+    let client = client_address(&request, subscriptions.client_ip_header());
     let (_, body) = super::intake::read_body(request, 4 * 1024).await?;
     let email = form_urlencoded::parse(&body).find(|(name, _)| name == "email").map(|(_, value)| value.into_owned()).unwrap_or_default();
-    match subscriptions.subscribe(&email).await {
+    match subscriptions.subscribe(&email, client).await {
         Ok(()) => Ok(notice_response(
             axum::http::StatusCode::OK,
             notice("Check your inbox", "If the address can take mail, a link to confirm the subscription is on its way.", None),
@@ -503,8 +504,25 @@ async fn subscribe(State(page): State<Option<Arc<StatusPage>>>, request: axum::e
         Err(crate::subscriptions::SubscribeError::Invalid(why)) => {
             Ok(notice_response(axum::http::StatusCode::BAD_REQUEST, notice("Not subscribed", &why, None)))
         }
+        Err(crate::subscriptions::SubscribeError::Limited(wait)) => {
+            let minutes = wait.as_secs().div_ceil(60);
+            let why = format!("Too many requests to subscribe; try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+            let mut response = notice_response(axum::http::StatusCode::TOO_MANY_REQUESTS, notice("Not subscribed", &why, None));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
+            Ok(response)
+        }
         Err(crate::subscriptions::SubscribeError::Store(error)) => Err(error.into()),
     }
+}
+
+/// The client a request comes from: the last address in `header` when a proxy in front
+/// sets it (the one the proxy itself added), else the connection's peer.
+fn client_address(request: &axum::extract::Request, header: Option<&str>) -> Option<std::net::IpAddr> {
+    let forwarded = header.and_then(|name| {
+        let value = request.headers().get_all(name).iter().next_back()?.to_str().ok()?;
+        value.rsplit(',').next()?.trim().parse::<std::net::IpAddr>().ok()
+    });
+    forwarded.or_else(|| request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip()))
 }
 
 fn refused() -> Response {

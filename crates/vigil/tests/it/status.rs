@@ -293,3 +293,71 @@ async fn subscribers_confirm_get_public_updates_and_unsubscribe_in_one_click() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(smtp.messages().len(), 2, "nothing after unsubscribing");
 }
+
+/// `POST /status/subscribe` over a plain socket, so the answer's headers can be read:
+/// the raw response (status line, headers, body).
+async fn raw_subscribe(port: u16, email: &str, forwarded_for: Option<&str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = format!("email={}", form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>());
+    let forwarded = forwarded_for.map(|value| format!("X-Forwarded-For: {value}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST /status/subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{forwarded}\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    stream.take(64 * 1024).read_to_end(&mut response).await.expect("read");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The subscribe form is rate limited per client (behind a proxy, the address it names
+/// in `X-Forwarded-For`) and for the page: past either limit the answer is 429 with
+/// `Retry-After`, and no mail goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_requests_are_limited_per_client_and_per_page() {
+    let Some(smtp) = vigil_testkit::SmtpServer::start() else { return };
+    let (_api, api_address) = fake_api().await;
+    let smtp_port = smtp.port();
+    let vigil = Vigil::start(|port, dir| {
+        format!(
+            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
+             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp_port}\n    tls: none\n\
+             \x20   from: status@example.com\n    to: [team@example.com]\n\
+             monitors:\n  - name: api\n    url: http://{api_address}/health\n    interval: 1s\n\
+             status-page:\n  subscriptions:\n    email-via: mail\n    per-client: 2/1h\n    per-page: 3/1h\n\
+             \x20   client-ip-header: X-Forwarded-For\n  components:\n    - name: API\n      monitors: [api]\n",
+            dir.display()
+        )
+    });
+    vigil_testkit::wait_for_port(vigil.port, WAIT);
+    let status = |response: &str| response.split(' ').nth(1).unwrap_or_default().to_owned();
+    let first = Some("203.0.113.5");
+    assert_eq!(status(&raw_subscribe(vigil.port, "a1@example.com", first).await), "200");
+    assert_eq!(status(&raw_subscribe(vigil.port, "a2@example.com", first).await), "200");
+    let refused = raw_subscribe(vigil.port, "a3@example.com", first).await;
+    assert_eq!(status(&refused), "429", "{refused}");
+    // One request comes back every half hour (less the moments since the first).
+    let retry_after: u64 = refused
+        .lines()
+        .find_map(|line| line.to_lowercase().strip_prefix("retry-after: ").map(str::to_owned))
+        .and_then(|seconds| seconds.trim().parse().ok())
+        .expect("a Retry-After");
+    assert!((1740..=1800).contains(&retry_after), "{refused}");
+    assert!(refused.contains("try again in 30 minutes"), "{refused}");
+
+    // The proxy's own address comes last: this is another client.
+    assert_eq!(status(&raw_subscribe(vigil.port, "b1@example.com", Some("198.51.100.1, 203.0.113.9")).await), "200");
+    // The page has taken its three.
+    let refused = raw_subscribe(vigil.port, "c1@example.com", Some("192.0.2.44")).await;
+    assert_eq!(status(&refused), "429", "{refused}");
+
+    let mails = smtp.wait_for_messages(3, WAIT);
+    let mut to: Vec<&str> = mails.iter().filter_map(|mail| mail.lines().find_map(|line| line.strip_prefix("To: "))).collect();
+    to.sort_unstable();
+    assert_eq!(to, ["a1@example.com", "a2@example.com", "b1@example.com"], "a mail for each request let through, none for the others");
+    let logs = vigil.logs();
+    assert!(logs.contains("over status-page.subscriptions.per-page"), "{logs}");
+    assert!(!logs.contains("c1@example.com"), "a refused address is not logged");
+}
