@@ -8,7 +8,7 @@ use maud::html;
 use vigil_core::auth::Role;
 use vigil_store::{ApprovalAnswer, ExecutionState};
 
-use super::{button, csrf_field, form, layout, redirect, signed_in, when, UiError, UiResult};
+use super::{button, csrf_field, form, live_layout, redirect, signed_in, when, UiError, UiResult};
 use crate::http::api::ApiError;
 use crate::http::AppState;
 
@@ -85,7 +85,7 @@ pub async fn actions(State(state): State<AppState>, headers: HeaderMap) -> UiRes
             } }
         }
     };
-    Ok(layout(&session, "/ui/actions", "Actions", content))
+    Ok(live_layout(&session, "/ui/actions", "/ui/actions", "Actions", content))
 }
 
 /// `POST /ui/actions/{pause|resume|reset|approve-ID|refuse-ID}`.

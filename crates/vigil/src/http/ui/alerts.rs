@@ -12,7 +12,7 @@ use vigil_core::Timestamp;
 use vigil_store::EpisodeState;
 
 use super::monitors::{truncate, urlencode};
-use super::{ago, button, csrf_field, form, layout, param, query, redirect, signed_in, when, Session, UiError, UiResult};
+use super::{ago, button, csrf_field, form, layout, live_layout, param, query, redirect, signed_in, when, Session, UiError, UiResult};
 use crate::alerts::view::{self, AlertFilter, AlertView};
 use crate::http::api::ApiError;
 use crate::http::AppState;
@@ -123,7 +123,7 @@ pub async fn alerts(State(state): State<AppState>, headers: HeaderMap) -> UiResu
         }
     };
     state.metrics.observe_render("alerts", started.elapsed());
-    Ok(layout(&session, "/ui/alerts", "Alerts", content))
+    Ok(live_layout(&session, "/ui/alerts", "/ui/alerts", "Alerts", content))
 }
 
 /// `GET /ui/alerts/{id}`.
@@ -170,7 +170,7 @@ pub async fn alert(State(state): State<AppState>, headers: HeaderMap, Path(id): 
         h2 { "Evidence" }
         pre class="evidence" { (evidence) }
     };
-    Ok(layout(&session, "/ui/alerts", &format!("Alert {}", episode.name), content))
+    Ok(live_layout(&session, "/ui/alerts", &format!("/ui/alerts/{id}"), &format!("Alert {}", episode.name), content))
 }
 
 /// `GET /ui/silences`.
@@ -203,7 +203,7 @@ pub async fn silences(State(state): State<AppState>, headers: HeaderMap) -> UiRe
             } }
         }
     };
-    Ok(layout(&session, "/ui/silences", "Silences", content))
+    Ok(live_layout(&session, "/ui/silences", "/ui/silences", "Silences", content))
 }
 
 fn silence_form(session: &Session, matchers: &str, duration: &str, comment: &str) -> Markup {

@@ -11,7 +11,7 @@ use vigil_core::auth::Role;
 use vigil_core::Timestamp;
 
 use super::monitors::urlencode;
-use super::{button, csrf_field, form, layout, redirect, signed_in, when, UiError, UiResult};
+use super::{button, csrf_field, form, layout, live_layout, redirect, signed_in, when, UiError, UiResult};
 use crate::http::api::ApiError;
 use crate::http::incidents::{incident_id, perform, ActionBody};
 use crate::http::AppState;
@@ -56,7 +56,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> UiResult
             @if closed.is_empty() { p class="empty" { "None." } } @else { div class="scroll" { (table(&closed)) } }
         }
     };
-    Ok(layout(&session, "/ui/incidents", "Incidents", content))
+    Ok(live_layout(&session, "/ui/incidents", "/ui/incidents", "Incidents", content))
 }
 
 /// `GET /ui/incidents/{id}`.
@@ -239,5 +239,5 @@ pub async fn oncall(State(state): State<AppState>, headers: HeaderMap) -> UiResu
             }
         }
     };
-    Ok(layout(&session, "/ui/oncall", "On-call", content))
+    Ok(live_layout(&session, "/ui/oncall", "/ui/oncall", "On-call", content))
 }

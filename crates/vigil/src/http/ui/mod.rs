@@ -35,6 +35,10 @@ const STYLE: &str = include_str!("ui.css");
 pub const DAYS: u32 = 90;
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const COOKIE: &str = "vigil_session";
+/// The auto-refresh a visitor chose for the pages that watch (seconds; none: off).
+const REFRESH_COOKIE: &str = "vigil_refresh";
+/// The auto-refresh choices: (seconds, label); 0 is off.
+const REFRESH_CHOICES: &[(u32, &str)] = &[(0, "off"), (10, "10 s"), (30, "30 s"), (60, "1 min"), (300, "5 min")];
 /// How long a session lasts after signing in.
 const SESSION_MS: i64 = 12 * 3_600_000;
 /// Largest form the UI takes.
@@ -48,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/style.css", get(style))
         .route("/ui/login", get(login_page).post(login))
         .route("/ui/logout", post(logout))
+        .route("/ui/refresh", get(set_refresh))
         .route("/ui/monitors/{name}", get(monitors::monitor))
         .route("/ui/alerts", get(alerts::alerts))
         .route("/ui/alerts/{id}", get(alerts::alert))
@@ -70,6 +75,8 @@ pub struct Session {
     pub principal: Principal,
     pub csrf: String,
     id: String,
+    /// Seconds between reloads of the pages that watch (the `vigil_refresh` cookie).
+    refresh: Option<u32>,
 }
 
 impl Session {
@@ -164,12 +171,22 @@ pub fn page(markup: Markup) -> Response {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    named_cookie(headers, COOKIE)
+}
+
+fn named_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The auto-refresh in `headers`' cookie, if it is one of the choices (and not off).
+fn refresh_of(headers: &HeaderMap) -> Option<u32> {
+    let seconds = named_cookie(headers, REFRESH_COOKIE)?.parse::<u32>().ok()?;
+    REFRESH_CHOICES.iter().any(|(choice, _)| *choice == seconds && seconds > 0).then_some(seconds)
 }
 
 fn csrf_of(secret: &str) -> String {
@@ -193,7 +210,12 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap, path: &str) -> Res
     if !equal(&sha256_hex(secret), &session.secret_sha256) || session.expires_at <= now || token.revoked_at.is_some() {
         return Err(sign_in());
     }
-    Ok(Session { principal: Principal { name: token.name, role: token.role }, csrf: csrf_of(secret), id: session.id })
+    Ok(Session {
+        principal: Principal { name: token.name, role: token.role },
+        csrf: csrf_of(secret),
+        id: session.id,
+        refresh: refresh_of(headers),
+    })
 }
 
 /// A POSTed form: its fields, once the session, the origin and the CSRF token are
@@ -302,12 +324,47 @@ pub fn layout(session: &Session, current: &str, title: &str, content: Markup) ->
     page(document(session, current, title, content))
 }
 
+/// A signed-in page that watches (states, alerts, incidents): as [`layout`], with the
+/// auto-refresh choices, and reloaded as chosen. `here` is its own path and query.
+pub fn live_layout(session: &Session, current: &str, here: &str, title: &str, content: Markup) -> Response {
+    page(live_document(session, current, here, title, content))
+}
+
 /// The HTML of a signed-in page.
 pub fn document(session: &Session, current: &str, title: &str, content: Markup) -> Markup {
+    signed_in_document(session, current, None, title, content)
+}
+
+/// The HTML of a signed-in page that watches; see [`live_layout`].
+pub fn live_document(session: &Session, current: &str, here: &str, title: &str, content: Markup) -> Markup {
+    signed_in_document(session, current, Some(here), title, content)
+}
+
+/// Reloading is a `<meta http-equiv="refresh">` (the UI runs no script), so pages with
+/// forms to type into never get it.
+fn refresh_choices(session: &Session, here: &str) -> Markup {
+    let chosen = session.refresh.unwrap_or(0);
+    html! {
+        nav class="refresh" aria-label="Auto-refresh" {
+            "Refresh: "
+            @for (seconds, label) in REFRESH_CHOICES {
+                " "
+                a href=(format!("/ui/refresh?every={seconds}&back={}", monitors::urlencode(here)))
+                    aria-current=[(*seconds == chosen).then_some("true")] { (label) }
+            }
+        }
+    }
+}
+
+fn signed_in_document(session: &Session, current: &str, here: Option<&str>, title: &str, content: Markup) -> Markup {
+    let refresh = here.and(session.refresh);
     html! {
         (DOCTYPE)
         html lang="en" {
-            head { (head(title)) }
+            head {
+                (head(title))
+                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
+            }
             body {
                 a class="skip" href="#main" { "Skip to content" }
                 header class="top" {
@@ -326,6 +383,7 @@ pub fn document(session: &Session, current: &str, title: &str, content: Markup) 
                 }
                 main id="main" tabindex="-1" {
                     h1 { (title) }
+                    @if let Some(here) = here { (refresh_choices(session, here)) }
                     (content)
                 }
             }
@@ -416,6 +474,31 @@ async fn login(State(state): State<AppState>, request: Request) -> UiResult {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}={id}_{secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", SESSION_MS / 1000);
     let mut response = redirect(&next);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `GET /ui/refresh?every=SECONDS&back=PATH`: keeps the auto-refresh choice in a cookie
+/// (0: off) and goes back to the page it was made on.
+async fn set_refresh(State(state): State<AppState>, headers: HeaderMap, raw: RawQuery) -> UiResult {
+    let params = query(raw);
+    let back = safe_next(param(&params, "back")).to_owned();
+    signed_in(&state, &headers, &back).await?;
+    let Some(seconds) = param(&params, "every")
+        .and_then(|every| every.parse::<u32>().ok())
+        .filter(|every| REFRESH_CHOICES.iter().any(|(choice, _)| choice == every))
+    else {
+        let choices: Vec<String> = REFRESH_CHOICES.iter().map(|(seconds, _)| seconds.to_string()).collect();
+        return Err(ApiError::BadRequest(format!("`every` must be one of {} (seconds; 0 is off)", choices.join(", "))).into());
+    };
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = match seconds {
+        0 => format!("{REFRESH_COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+        _ => format!("{REFRESH_COOKIE}={seconds}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}"),
+    };
+    let mut response = redirect(&back);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }

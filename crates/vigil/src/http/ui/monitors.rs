@@ -13,7 +13,7 @@ use vigil_core::statuspage::daily_uptime;
 use vigil_core::Timestamp;
 
 use super::svg::{compact_bar, percent, sparkline, uptime_bar};
-use super::{ago, layout, param, query, signed_in, state_badge, when, UiError, UiResult};
+use super::{ago, live_layout, param, query, signed_in, state_badge, when, UiError, UiResult};
 use crate::http::api::ApiError;
 use crate::http::AppState;
 
@@ -138,7 +138,11 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, raw: Ra
         }
     };
     state.metrics.observe_render("overview", started.elapsed());
-    Ok(compressed(&headers, super::document(&session, "/ui", "Overview", content).into_string()))
+    let here = match form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish() {
+        query if query.is_empty() => "/ui".to_owned(),
+        query => format!("/ui?{query}"),
+    };
+    Ok(compressed(&headers, super::live_document(&session, "/ui", &here, "Overview", content).into_string()))
 }
 
 fn overview_row(row: &Row, now: Timestamp) -> Markup {
@@ -312,5 +316,5 @@ pub async fn monitor(State(state): State<AppState>, headers: HeaderMap, Path(nam
             }
         }
     };
-    Ok(layout(&session, "/ui", &name, content))
+    Ok(live_layout(&session, "/ui", &path, &name, content))
 }

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use maud::html;
 
 use super::svg::burn_chart;
-use super::{layout, signed_in, UiResult};
+use super::{live_layout, signed_in, UiResult};
 use crate::http::AppState;
 
 /// `GET /ui/slos`.
@@ -53,5 +53,5 @@ pub async fn slos(State(state): State<AppState>, headers: HeaderMap) -> UiResult
         }
     };
     state.metrics.observe_render("slos", started.elapsed());
-    Ok(layout(&session, "/ui/slos", "SLOs", content))
+    Ok(live_layout(&session, "/ui/slos", "/ui/slos", "SLOs", content))
 }

@@ -384,3 +384,50 @@ async fn the_overview_filters_by_label_state_kind_and_text() {
     }
     assert!(world.get("/ui/monitors/api", Some(&cookie)).await.body.contains("team=payments"));
 }
+
+#[tokio::test]
+async fn pages_that_watch_reload_as_chosen_and_pages_with_forms_never_do() {
+    let world = world().await;
+    let token = world.token("alice", Role::Responder).await;
+    let (cookie, _) = world.sign_in(&token).await;
+    // Off until chosen: the choices are offered, nothing reloads.
+    let page = world.get("/ui/alerts", Some(&cookie)).await;
+    assert!(page.body.contains("href=\"/ui/refresh?every=30&amp;back=%2Fui%2Falerts\""), "{}", page.body);
+    assert!(!page.body.contains("http-equiv"), "{}", page.body);
+
+    // A choice is a cookie, and back to the page it was made on, filters and all.
+    let chosen = world.get("/ui/refresh?every=30&back=%2Fui%3Fstate%3Ddown", Some(&cookie)).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+    assert_eq!(chosen.headers[header::LOCATION], "/ui?state=down");
+    let set = chosen.headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert_eq!(set, "vigil_refresh=30; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=31536000");
+    let with_refresh = format!("{cookie}; vigil_refresh=30");
+    let watching = ["/ui", "/ui/monitors/api", "/ui/alerts", "/ui/silences", "/ui/slos", "/ui/incidents", "/ui/oncall", "/ui/actions"];
+    for page in watching {
+        let reply = world.get(page, Some(&with_refresh)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{page}");
+        assert!(reply.body.contains("<meta http-equiv=\"refresh\" content=\"30\">"), "{page} reloads every 30 s");
+        assert!(reply.body.contains("aria-current=\"true\">30 s</a>"), "{page} shows the choice");
+    }
+    // Where something is typed, a reload would lose it.
+    for page in ["/ui/silences/new", "/ui/incidents/1", "/ui/incidents/1/postmortem"] {
+        let reply = world.get(page, Some(&with_refresh)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{page}");
+        assert!(!reply.body.contains("http-equiv"), "{page} never reloads");
+    }
+    let filtered = world.get("/ui?state=down&q=api", Some(&with_refresh)).await;
+    assert!(filtered.body.contains("back=%2Fui%3Fstate%3Ddown%26q%3Dapi"), "{}", filtered.body);
+    // A cookie that is not a choice is off.
+    assert!(!world.get("/ui/alerts", Some(&format!("{cookie}; vigil_refresh=1"))).await.body.contains("http-equiv"));
+
+    let off = world.get("/ui/refresh?every=0&back=%2Fui%2Falerts", Some(&cookie)).await;
+    assert_eq!(off.headers[header::SET_COOKIE], "vigil_refresh=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+    let bad = world.get("/ui/refresh?every=7&back=%2Fui", Some(&cookie)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("`every` must be one of 0, 10, 30, 60, 300"), "{}", bad.body);
+    let away = world.get("/ui/refresh?every=10&back=https%3A%2F%2Fevil.example%2F", Some(&cookie)).await;
+    assert_eq!(away.headers[header::LOCATION], "/ui", "never off-site");
+    let signed_out = world.get("/ui/refresh?every=10&back=%2Fui%2Falerts", None).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert!(!signed_out.headers.contains_key(header::SET_COOKIE));
+}
