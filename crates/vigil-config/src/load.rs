@@ -811,6 +811,14 @@ impl Loader {
             }
             None => 1000,
         };
+        let probe_threads = match &raw.probe_threads {
+            Some(value) if (1..=256).contains(&**value) => usize::try_from(**value).ok(),
+            Some(value) => {
+                self.error(Some(value.span()), "probe-threads must be from 1 to 256");
+                None
+            }
+            None => None,
+        };
         let defaults = DeliveryConfig::default();
         let delivery = match &raw.delivery {
             Some(delivery) => DeliveryConfig {
@@ -896,6 +904,7 @@ impl Loader {
             storage,
             listen,
             max_concurrent_checks,
+            probe_threads,
             node_id: raw.node_id.as_ref().and_then(|node_id| {
                 let valid = !node_id.is_empty() && node_id.len() <= 200 && !node_id.chars().any(char::is_control);
                 if !valid {

@@ -23,6 +23,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// At most this many checks run at once across all monitors.
     pub max_concurrent_checks: usize,
+    /// `probe-threads`: threads that run checks; `None`: one per core.
+    pub probe_threads: Option<usize>,
     /// `node-id`, when set; otherwise the node finds its own.
     pub node_id: Option<String>,
     pub delivery: DeliveryConfig,

@@ -16,6 +16,9 @@ pub(crate) struct RawConfig {
     pub listen: Option<Spanned<String>>,
     /// Upper bound on checks in flight at once. Default 1000.
     pub max_concurrent_checks: Option<Spanned<i64>>,
+    /// Threads that run checks, each with its share of the monitors and of
+    /// `max-concurrent-checks`. Default: one per core.
+    pub probe_threads: Option<Spanned<i64>>,
     /// This node's name among nodes sharing a store (leases, runs, audit). Default:
     /// `HOST:PORT` and a suffix from this boot and network namespace, so cloned machines
     /// with one host name still differ, and a restarted process is the same node.

@@ -46,6 +46,8 @@ monitors:
 fn a_valid_config_loads_with_defaults() {
     let config = load(VALID).expect("valid config");
     assert_eq!(config.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!((config.max_concurrent_checks, config.probe_threads), (1000, None), "1,000 checks at once, one probe thread per core");
+    assert_eq!(load(&format!("probe-threads: 3\n{VALID}")).expect("valid").probe_threads, Some(3));
     assert_eq!(config.monitors.len(), 2);
     let api = &config.monitors[0];
     assert_eq!(api.name.as_str(), "fitpay-api");
@@ -78,7 +80,7 @@ fn default_storage_is_sqlite_beside_the_config() {
 fn config_errors_are_located() {
     let monitor = "monitors:\n  - name: api\n    url: http://127.0.0.1/\n";
     let cases: &[(&str, &str)] = &[
-        ("colour: red\n", "vigil.yaml:1:1: unknown key `colour`, expected one of `storage`, `listen`, `max-concurrent-checks`, `node-id`, `delivery`, `notifiers`, `monitors`"),
+        ("colour: red\n", "vigil.yaml:1:1: unknown key `colour`, expected one of `storage`, `listen`, `max-concurrent-checks`, `probe-threads`, `node-id`, `delivery`, `notifiers`, `monitors`"),
         (&format!("{monitor}    intervall: 5s\n"), "vigil.yaml:4:5: unknown key `intervall`"),
         (&format!("{monitor}    interval: 5 seconds\n"), "vigil.yaml:4:15: invalid duration `5 seconds`, expected a whole number and a unit (ms, s, m, h, d), e.g. `5s`"),
         (&format!("{monitor}    interval: 0s\n"), "vigil.yaml:4:15: duration must be greater than zero"),
@@ -99,6 +101,8 @@ fn config_errors_are_located() {
         ("monitors:\n  - name: api\n    url: tcp://host\n", "vigil.yaml:3:10: invalid TCP address `tcp://host`"),
         ("monitors:\n  - name: api\n", "vigil.yaml:2:5: missing field `url`"),
         ("listen: nowhere\n", "vigil.yaml:1:9: invalid listen address `nowhere`"),
+        ("probe-threads: 0\n", "vigil.yaml:1:16: probe-threads must be from 1 to 256"),
+        ("probe-threads: 1000\n", "vigil.yaml:1:16: probe-threads must be from 1 to 256"),
         ("storage: mysql://x\n", "vigil.yaml:1:10: unsupported storage `mysql://x`"),
         ("storage: mysql://root:toor@db/x\n", "vigil.yaml:1:10: unsupported storage `mysql://root:***@db/x`"),
         ("monitors:\n  - name: api\n    url: htp://u:pw@x/\n", "vigil.yaml:3:10: invalid URL `htp://u:***@x/`"),

@@ -62,7 +62,19 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let http_address = listener.local_addr()?;
     let node = crate::node::NodeId::new(config.node_id.as_deref(), http_address.port()).to_string();
     let run = store.start_run(&node, clock.now()).await?;
-    tracing::info!(listen = %http_address, storage = %vigil_core::redact::url(&config.storage), monitors = config.monitors.len(), node = %node, "vigil started");
+    // One probe thread per core unless `probe-threads` says; never more than monitors.
+    let probe_threads = config
+        .probe_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+        .clamp(1, config.monitors.len().max(1));
+    tracing::info!(
+        listen = %http_address,
+        storage = %vigil_core::redact::url(&config.storage),
+        monitors = config.monitors.len(),
+        probe_threads,
+        node = %node,
+        "vigil started"
+    );
     for warning in &config.warnings {
         tracing::warn!(%warning, "config");
     }
@@ -287,7 +299,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         engine.states(),
         client,
         config.max_concurrent_checks,
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        probe_threads,
         clock.clone(),
         events_tx.clone(),
         stop_rx.clone(),

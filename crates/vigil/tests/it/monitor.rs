@@ -264,3 +264,23 @@ async fn an_alb_health_check_behaves_and_speaks_as_a_target_group() {
     let (host, agent) = seen.lock().map(|seen| seen[0].clone()).unwrap_or_default();
     assert_eq!((host.as_str(), agent.as_str()), (format!("127.0.0.1:{}", app.port()).as_str(), "ELB-HealthChecker/2.0"));
 }
+
+/// `probe-threads` beyond the cores: the monitors are dealt between the threads, and
+/// every one of them is checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_threads_share_the_monitors_between_them() {
+    let (_api, address) = fake_api().await;
+    let config = |port: u16, dir: &std::path::Path| {
+        let monitor = |name: &str| format!("  - name: {name}\n    url: http://{address}/health\n    interval: 200ms\n    timeout: 150ms\n");
+        format!(
+            "storage: {}\nlisten: 127.0.0.1:{port}\nprobe-threads: 3\nmonitors:\n{}{}{}",
+            sqlite(dir),
+            monitor("a"),
+            monitor("b"),
+            monitor("c")
+        )
+    };
+    let vigil = Vigil::start_with(config, &[], &["--log-format", "json"]);
+    vigil.wait_for_metric("vigil_monitors{state=\"up\"}", 3.0).await;
+    assert!(vigil.logs().contains("\"probe_threads\":3"), "{}", vigil.logs());
+}
