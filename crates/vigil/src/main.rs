@@ -22,12 +22,13 @@ fn main() -> ExitCode {
         }
     };
     let entered = runtime.enter();
-    // `vigil run` reads its config again to run; a config that does not load is reported then.
-    let telemetry = match &cli.command {
-        Command::Run { config, .. } => vigil_config::load_file(&config.path).ok().map(|config| config.telemetry),
+    // `vigil run` reads its config once, here: `telemetry:` decides how logging starts.
+    let loaded = match &cli.command {
+        Command::Run { config, .. } => Some(vigil::commands::load_config(&config.path)),
         _ => None,
     };
-    let traces = match vigil::telemetry::init(matches!(cli.log_format, LogFormat::Json), telemetry.as_ref()) {
+    let telemetry = loaded.as_ref().and_then(|loaded| loaded.as_ref().ok()).map(|config| &config.telemetry);
+    let traces = match vigil::telemetry::init(matches!(cli.log_format, LogFormat::Json), telemetry) {
         Ok(traces) => traces,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -35,7 +36,12 @@ fn main() -> ExitCode {
         }
     };
     drop(entered);
-    let code = runtime.block_on(vigil::commands::execute(cli.command));
+    let code = match (cli.command, loaded) {
+        (Command::Run { dry_run, .. }, Some(Ok(config))) => runtime.block_on(vigil::commands::run_loaded(config, dry_run)),
+        // Its located errors are printed already.
+        (_, Some(Err(code))) => code,
+        (command, _) => runtime.block_on(vigil::commands::execute(command)),
+    };
     if let Some(traces) = traces {
         traces.shutdown();
     }

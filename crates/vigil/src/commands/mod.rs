@@ -38,10 +38,7 @@ pub const USAGE_ERROR: u8 = 2;
 pub async fn execute(command: Command) -> ExitCode {
     match command {
         Command::Run { config, dry_run } => match load_config(&config.path) {
-            Ok(mut config) => {
-                config.remediation.dry_run |= dry_run;
-                report(run(config).await)
-            }
+            Ok(config) => run_loaded(config, dry_run).await,
             Err(code) => code,
         },
         Command::Actions(command) => {
@@ -360,6 +357,13 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `vigil run [--dry-run]` with its config already loaded (the binary reads it before
+/// logging starts, for `telemetry:`).
+pub async fn run_loaded(mut config: Config, dry_run: bool) -> ExitCode {
+    config.remediation.dry_run |= dry_run;
+    report(run(config).await)
 }
 
 /// `vigil run`: until SIGINT or SIGTERM.
