@@ -525,6 +525,28 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 16,
+        statements: &[
+            // Hourly check sums per node: nodes sharing a store each keep their own row
+            // (each saved its running sums over the other's before); readers add them up.
+            // Rows from before carry node '' and count like any other.
+            "CREATE TABLE check_node_hours (
+            monitor TEXT NOT NULL,
+            hour BIGINT NOT NULL,
+            node TEXT NOT NULL,
+            checks BIGINT NOT NULL,
+            failures BIGINT NOT NULL,
+            total_ms {float} NOT NULL,
+            max_ms {float} NOT NULL,
+            PRIMARY KEY (monitor, hour, node)
+        )",
+            "INSERT INTO check_node_hours (monitor, hour, node, checks, failures, total_ms, max_ms)
+             SELECT monitor, hour, '', checks, failures, total_ms, max_ms FROM check_hours",
+            "DROP TABLE check_hours",
+            "CREATE INDEX check_node_hours_hour ON check_node_hours (hour)",
+        ],
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
@@ -590,6 +612,29 @@ mod tests {
 
     use super::apply;
     use crate::{AlertSource, EpisodeState, Store};
+
+    /// Hourly sums kept before nodes had rows of their own count as node '' for
+    /// readers, and for a node's own restart only in the hours before the current one.
+    #[tokio::test]
+    async fn version_15_check_hours_move_to_per_node_rows() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let store = Store::connect(&url).await.expect("connect");
+        apply(&store, 15).await.expect("migrate to 15");
+        sqlx::query(
+            "INSERT INTO check_hours (monitor, hour, checks, failures, total_ms, max_ms)
+             VALUES ('api', 3600000, 4, 1, 40.0, 20.0), ('api', 7200000, 2, 0, 10.0, 6.0)",
+        )
+        .execute(&store.pool)
+        .await
+        .expect("old rows");
+        drop(store);
+        let store = Store::open(&url).await.expect("open and migrate");
+        let all = store.check_hours(vigil_core::Timestamp(0)).await.expect("hours");
+        assert_eq!(all.iter().map(|(_, hour)| (hour.hour, hour.checks)).collect::<Vec<_>>(), [(3_600_000, 4), (7_200_000, 2)]);
+        let own = store.own_check_hours("vm:8080", vigil_core::Timestamp(0), vigil_core::Timestamp(7_200_000)).await.expect("own");
+        assert_eq!(own.iter().map(|(_, hour)| hour.hour).collect::<Vec<_>>(), [3_600_000], "not the current hour: it is added to anew");
+    }
 
     /// A database at version 6 with a rule alert, an inbound alert, an execution each
     /// triggered and an old equality silence: after the later migrations, all of them

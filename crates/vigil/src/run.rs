@@ -106,11 +106,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.remediation.dry_run {
         tracing::warn!("dry run: every action runs its guards and records what it would do; nothing is called");
     }
-    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone()).await?.with_slos(
-        &config.slos,
-        &node,
-        clock.clone(),
-    );
+    let mut engine = Engine::restore(Arc::clone(&monitors), store.clone(), metrics.clone(), effects.clone())
+        .await?
+        .with_slos(&config.slos, &node, clock.clone())
+        .on_node(&node);
     let mut burning = engine.restore_slos().await?;
     engine.restore_history(clock.now()).await?;
     let history = engine.history();

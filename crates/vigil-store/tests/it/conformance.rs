@@ -827,3 +827,30 @@ pub async fn state_changes_of_several_monitors_match_each_ones(store: Store, _: 
     }
     assert_eq!(together["a"].len(), 2, "the one before the window, and 200");
 }
+
+/// Two nodes each save their running sums of an hour (again and again, as they go):
+/// readers get the hour added up, each node gets its own back.
+pub async fn hourly_check_sums_are_kept_per_node_and_read_added_up(store: Store, _url: &str) {
+    use vigil_store::CheckHour;
+    const HOUR: i64 = 3_600_000;
+    let (past, current) = (10 * HOUR, 11 * HOUR);
+    let hour = |at: i64, checks: u64, failures: u64, total_ms: f64, max_ms: f64| CheckHour { hour: at, checks, failures, total_ms, max_ms };
+    let keep = Timestamp(0);
+    let api = |hour: CheckHour| vec![("api".to_owned(), hour)];
+    store.save_check_hours("a", &api(hour(current, 2, 0, 20.0, 12.0)), keep).await.expect("a");
+    store.save_check_hours("b", &api(hour(current, 3, 1, 60.0, 30.0)), keep).await.expect("b");
+    // Later saves of the same hour replace that node's own row, not the other's.
+    store.save_check_hours("a", &api(hour(current, 4, 1, 50.0, 20.0)), keep).await.expect("a again");
+    store.save_check_hours("a", &api(hour(past, 5, 0, 25.0, 9.0)), keep).await.expect("a's past hour");
+
+    let all = store.check_hours(Timestamp(0)).await.expect("hours");
+    assert_eq!(all, [("api".to_owned(), hour(past, 5, 0, 25.0, 9.0)), ("api".to_owned(), hour(current, 7, 2, 110.0, 30.0))]);
+    assert_eq!(store.check_totals("api", Timestamp(0)).await.expect("totals"), (12, 135.0));
+    assert_eq!(store.check_totals("api", Timestamp(current)).await.expect("totals"), (7, 110.0));
+
+    let own = store.own_check_hours("b", Timestamp(0), Timestamp(current)).await.expect("b's");
+    assert_eq!(own, [("api".to_owned(), hour(current, 3, 1, 60.0, 30.0))]);
+    // Hours are forgotten for every node at once.
+    store.save_check_hours("b", &[], Timestamp(current)).await.expect("trim");
+    assert_eq!(store.check_hours(Timestamp(0)).await.expect("hours").len(), 1);
+}

@@ -57,4 +57,5 @@ store_suite!(
     incidents_join_escalate_and_acknowledge_once,
     incident_records_updates_items_and_overrides,
     state_changes_of_several_monitors_match_each_ones,
+    hourly_check_sums_are_kept_per_node_and_read_added_up,
 );

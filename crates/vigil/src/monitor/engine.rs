@@ -48,6 +48,8 @@ pub struct Engine {
     burns: Vec<AlertChange>,
     /// Recent checks and hourly response times, for the UI.
     history: Arc<super::history::CheckHistory>,
+    /// The node whose hourly sums this engine stores ([`Engine::on_node`]).
+    node: String,
 }
 
 /// Flush at least this often during a long burst of checks.
@@ -80,9 +82,17 @@ impl Engine {
             effects,
             slos: SloDetector::monitors(&[]),
             burns: Vec::new(),
+            node: String::new(),
         };
         engine.update_state_gauge();
         Ok(engine)
+    }
+
+    /// Stores the hourly check sums as `node`'s own (nodes sharing a store each keep
+    /// theirs; readers add them up).
+    pub fn on_node(mut self, node: &str) -> Engine {
+        self.node = node.to_owned();
+        self
     }
 
     /// Feeds the monitor SLOs of `configs` too (see [`crate::slos`]), saving their
@@ -108,16 +118,16 @@ impl Engine {
         Arc::clone(&self.history)
     }
 
-    /// Loads the stored hours of response times of the last two days.
+    /// Loads this node's stored hours of response times of the last two days.
     pub async fn restore_history(&self, now: Timestamp) -> Result<(), StoreError> {
         let names: Vec<&str> = self.monitors.iter().map(|monitor| monitor.config.name.as_str()).collect();
-        self.history.restore(&self.store, &names, now).await
+        self.history.restore(&self.store, &self.node, &names, now).await
     }
 
     /// Stores the hours of response times that changed since the last save.
     pub async fn save_history(&self, now: Timestamp) {
         let names: Vec<&str> = self.monitors.iter().map(|monitor| monitor.config.name.as_str()).collect();
-        if let Err(error) = self.history.save(&self.store, &names, now).await {
+        if let Err(error) = self.history.save(&self.store, &self.node, &names, now).await {
             tracing::warn!(%error, "storing hourly response times failed; the next save retries");
         }
     }

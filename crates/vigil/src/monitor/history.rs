@@ -137,10 +137,11 @@ impl CheckHistory {
         }
     }
 
-    /// Loads the stored hours of the last two days (`names` in the monitors' order).
-    pub async fn restore(&self, store: &Store, names: &[&str], now: Timestamp) -> Result<(), StoreError> {
+    /// Loads `node`'s stored hours of the last two days (`names` in the monitors'
+    /// order): the sums it goes on adding to and saving as its own.
+    pub async fn restore(&self, store: &Store, node: &str, names: &[&str], now: Timestamp) -> Result<(), StoreError> {
         let since = Timestamp(hour_of(now.0) - (HOURS as i64 - 1) * HOUR);
-        let rows = store.check_hours(since).await?;
+        let rows = store.own_check_hours(node, since, Timestamp(hour_of(now.0))).await?;
         let mut inner = lock(&self.inner);
         for (monitor, hour) in rows {
             if let Some(index) = names.iter().position(|name| *name == monitor) {
@@ -227,8 +228,8 @@ impl CheckHistory {
             .collect()
     }
 
-    /// Stores the current hour of every monitor checked since the last save.
-    pub async fn save(&self, store: &Store, names: &[&str], now: Timestamp) -> Result<(), StoreError> {
+    /// Stores the current hour of every monitor checked since the last save, as `node`'s.
+    pub async fn save(&self, store: &Store, node: &str, names: &[&str], now: Timestamp) -> Result<(), StoreError> {
         let rows: Vec<(String, CheckHour)> = {
             let mut inner = lock(&self.inner);
             let mut dirty = std::mem::take(&mut inner.dirty);
@@ -247,7 +248,7 @@ impl CheckHistory {
         if rows.is_empty() {
             return Ok(());
         }
-        store.save_check_hours(&rows, Timestamp(hour_of(now.0) - STORED_HOURS * HOUR)).await
+        store.save_check_hours(node, &rows, Timestamp(hour_of(now.0) - STORED_HOURS * HOUR)).await
     }
 }
 
