@@ -39,8 +39,10 @@ pub struct CheckDone {
 /// runtime of its own and every `threads`-th monitor: a check's wake-ups (timer,
 /// connect, response, its connection task) stay on one thread, where a shared
 /// work-stealing runtime woke its other workers through futexes at every turn (a fifth
-/// of the CPU per check at 10,000 checks/s). `max_concurrent` is split evenly between
-/// the threads. Each task follows its monitor's state from `states` (the engine's, index
+/// of the CPU per check at 10,000 checks/s). The `max_concurrent` permits are one pool
+/// for every thread, so a thread whose targets are slow can take what the others leave
+/// (an uncontended permit is an atomic add; only a check that waits for one is woken
+/// from another thread). Each task follows its monitor's state from `states` (the engine's, index
 /// for index). Tasks stop scheduling when `stop` turns true; a check in flight finishes
 /// and is reported first.
 #[allow(clippy::too_many_arguments)]
@@ -55,7 +57,7 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<Checks> {
     let threads = threads.clamp(1, monitors.len().max(1));
-    let per_thread = max_concurrent.div_ceil(threads).max(1);
+    let permits = Arc::new(Semaphore::new(max_concurrent.max(1)));
     let now = Instant::now();
     let mut partitions: Vec<Vec<(usize, MonitorState)>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, state) in states.into_iter().enumerate().take(monitors.len()) {
@@ -65,10 +67,10 @@ pub fn spawn(
     for (number, partition) in partitions.into_iter().enumerate() {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let (monitors, client, clock, events, stop) = (Arc::clone(&monitors), client.clone(), clock.clone(), events.clone(), stop.clone());
+        let (monitors, client, clock, events, stop, permits) =
+            (Arc::clone(&monitors), client.clone(), clock.clone(), events.clone(), stop.clone(), Arc::clone(&permits));
         std::thread::Builder::new().name(format!("vigil-probes-{number}")).spawn(move || {
             runtime.block_on(async move {
-                let permits = Arc::new(Semaphore::new(per_thread));
                 let mut tasks = JoinSet::new();
                 for (index, state) in partition {
                     let monitors = Arc::clone(&monitors);

@@ -284,3 +284,51 @@ async fn probe_threads_share_the_monitors_between_them() {
     vigil.wait_for_metric("vigil_monitors{state=\"up\"}", 3.0).await;
     assert!(vigil.logs().contains("\"probe_threads\":3"), "{}", vigil.logs());
 }
+
+/// `max-concurrent-checks` is one pool for all the probe threads: with one permit and
+/// two threads, a slow target never sees two checks at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn max_concurrent_checks_bound_every_probe_thread_together() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    #[derive(Clone, Default)]
+    struct Seen {
+        now: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+        total: Arc<AtomicUsize>,
+    }
+    let seen = Seen::default();
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(|axum::extract::State(seen): axum::extract::State<Seen>| async move {
+                let now = seen.now.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+                seen.now.fetch_sub(1, Ordering::SeqCst);
+                seen.total.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let _vigil = Vigil::start(|port, dir| {
+        let monitor = |name: &str| format!("  - name: {name}\n    url: http://{address}/slow\n    interval: 200ms\n    timeout: 150ms\n");
+        format!(
+            "storage: {}\nlisten: 127.0.0.1:{port}\nprobe-threads: 2\nmax-concurrent-checks: 1\nmonitors:\n{}{}{}{}",
+            sqlite(dir),
+            monitor("a"),
+            monitor("b"),
+            monitor("c"),
+            monitor("d")
+        )
+    });
+    let deadline = std::time::Instant::now() + WAIT;
+    while seen.total.load(Ordering::SeqCst) < 12 {
+        assert!(std::time::Instant::now() < deadline, "only {} checks", seen.total.load(Ordering::SeqCst));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen.most.load(Ordering::SeqCst), 1, "one check at a time across both threads");
+}
