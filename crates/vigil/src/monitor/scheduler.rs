@@ -42,9 +42,9 @@ pub struct CheckDone {
 /// of the CPU per check at 10,000 checks/s). The `max_concurrent` permits are one pool
 /// for every thread, so a thread whose targets are slow can take what the others leave
 /// (an uncontended permit is an atomic add; only a check that waits for one is woken
-/// from another thread). Each task follows its monitor's state from `states` (the engine's, index
-/// for index). Tasks stop scheduling when `stop` turns true; a check in flight finishes
-/// and is reported first.
+/// from another thread). Each task follows its monitor's state from `states` (the
+/// engine's, index for index). Tasks stop scheduling when `stop` turns true; a check in
+/// flight finishes and is reported first.
 #[allow(clippy::too_many_arguments)]
 pub fn spawn(
     monitors: Monitors,
