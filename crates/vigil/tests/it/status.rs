@@ -204,6 +204,17 @@ fn link_in(message: &str, marker: &str) -> String {
     text[at..].split_whitespace().next().unwrap_or_default().to_owned()
 }
 
+/// A config on SQLite in `dir` with an e-mail notifier `mail` to the SMTP server on
+/// `smtp_port`, then `rest` (monitors and the status page).
+fn with_mail(port: u16, dir: &std::path::Path, smtp_port: u16, rest: &str) -> String {
+    format!(
+        "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
+         notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp_port}\n    tls: none\n\
+         \x20   from: status@example.com\n    to: [team@example.com]\n{rest}",
+        dir.display()
+    )
+}
+
 /// E-mail subscriptions through aiosmtpd: a confirmation mail first (a GET of its link
 /// only asks; the POST confirms), then every public update, each with its own one-click
 /// unsubscribe link (`List-Unsubscribe` and `List-Unsubscribe-Post`); a forged link is
@@ -214,15 +225,16 @@ async fn subscribers_confirm_get_public_updates_and_unsubscribe_in_one_click() {
     let (api, api_address) = fake_api().await;
     let smtp_port = smtp.port();
     let vigil = Vigil::start(|port, dir| {
-        format!(
-            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
-             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp_port}\n    tls: none\n\
-             \x20   from: status@example.com\n    to: [team@example.com]\n\
-             monitors:\n  - name: int-api-7\n    url: http://{api_address}/health\n    interval: 200ms\n    timeout: 150ms\n\
-             \x20   failure-threshold: 2\n\
-             status-page:\n  title: Example status\n  subscriptions:\n    email-via: mail\n  components:\n\
-             \x20   - name: Public API\n      monitors: [int-api-7]\n",
-            dir.display()
+        with_mail(
+            port,
+            dir,
+            smtp_port,
+            &format!(
+                "monitors:\n  - name: int-api-7\n    url: http://{api_address}/health\n    interval: 200ms\n    timeout: 150ms\n\
+                 \x20   failure-threshold: 2\n\
+                 status-page:\n  title: Example status\n  subscriptions:\n    email-via: mail\n  components:\n\
+                 \x20   - name: Public API\n      monitors: [int-api-7]\n"
+            ),
         )
     });
     vigil_testkit::wait_for_port(vigil.port, WAIT);
@@ -321,14 +333,15 @@ async fn subscribe_requests_are_limited_per_client_and_per_page() {
     let (_api, api_address) = fake_api().await;
     let smtp_port = smtp.port();
     let vigil = Vigil::start(|port, dir| {
-        format!(
-            "storage: sqlite://{}/vigil.db\nlisten: 127.0.0.1:{port}\n\
-             notifiers:\n  mail:\n    type: email\n    smtp-host: 127.0.0.1\n    smtp-port: {smtp_port}\n    tls: none\n\
-             \x20   from: status@example.com\n    to: [team@example.com]\n\
-             monitors:\n  - name: api\n    url: http://{api_address}/health\n    interval: 1s\n\
-             status-page:\n  subscriptions:\n    email-via: mail\n    per-client: 2/1h\n    per-page: 3/1h\n\
-             \x20   client-ip-header: X-Forwarded-For\n  components:\n    - name: API\n      monitors: [api]\n",
-            dir.display()
+        with_mail(
+            port,
+            dir,
+            smtp_port,
+            &format!(
+                "monitors:\n  - name: api\n    url: http://{api_address}/health\n    interval: 1s\n\
+                 status-page:\n  subscriptions:\n    email-via: mail\n    per-client: 2/1h\n    per-page: 3/1h\n\
+                 \x20   client-ip-header: X-Forwarded-For\n  components:\n    - name: API\n      monitors: [api]\n"
+            ),
         )
     });
     vigil_testkit::wait_for_port(vigil.port, WAIT);
